@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's test command. Installs what the tests need (Python packages, and Debian's
+# chromium for the dashboard browser test), then runs the whole suite, slow tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; browser tests will be skipped" >&2
+fi
+python -m ruff check haystacks providers evals tests benchmarks
+exec python -m pytest "$@"
