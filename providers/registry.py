@@ -1,0 +1,593 @@
+"""The model registry: ``models.toml`` (data, not code) validated with pydantic, name resolution,
+prices, and :func:`create_provider`, which imports a vendor SDK only when its provider is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import functools
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from providers.errors import ConfigError, MissingKeyError, RegistryError, UnknownModelError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from providers.base import Provider, RetryPolicy, Usage
+
+__all__ = [
+    "MODELS_FILE",
+    "ModelInfo",
+    "Prices",
+    "Registry",
+    "create_provider",
+    "default_model",
+    "list_models",
+    "load_registry",
+    "resolve_api_key",
+    "resolve_model",
+]
+
+MODELS_FILE = Path(__file__).with_name("models.toml")
+USER_MODELS_ENV = "NIAH_MODELS_FILE"
+ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "local"]
+
+# Adapter classes, imported on first use so that an SDK is loaded only when its provider is.
+_ADAPTERS: dict[str, str] = {
+    "openai": "providers.openai_provider:OpenAIProvider",
+    "openai-compatible": "providers.openai_compat:OpenAICompatibleProvider",
+    "anthropic": "providers.anthropic_provider:AnthropicProvider",
+    "gemini": "providers.gemini_provider:GeminiProvider",
+    "local": "providers.local:LocalProvider",
+}
+
+
+# ----------------------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True)
+class Prices:
+    """List prices in USD per 1M tokens.
+
+    Attributes:
+        input: Uncached prompt tokens.
+        output: Output tokens (hidden reasoning included).
+        cached_input: Prompt tokens read from the prefix cache (None: billed as ``input``).
+        cache_write: Prompt tokens written to the cache (None: billed as ``input``).
+        as_of: Date the prices were taken.
+        source: Where they were taken from.
+        long_context_threshold: Prompt tokens above which the ``*_long`` prices apply (None: flat).
+        input_long, output_long, cached_input_long, cache_write_long: Prices above the threshold.
+    """
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    as_of: dt.date | None = None
+    source: str = ""
+    long_context_threshold: int | None = None
+    input_long: float | None = None
+    output_long: float | None = None
+    cached_input_long: float | None = None
+    cache_write_long: float | None = None
+
+    def estimate(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float:
+        """Cost in USD of one request of this size.
+
+        Args:
+            input_tokens: All prompt tokens (cached ones included).
+            output_tokens: Output tokens, reasoning included.
+            cached_input_tokens: Of ``input_tokens``, those read from the cache.
+            cache_write_tokens: Of ``input_tokens``, those written to the cache.
+
+        Returns:
+            USD.
+        """
+        long = self.long_context_threshold is not None and input_tokens > self.long_context_threshold
+
+        def pick(short: float | None, long_price: float | None, fallback: float) -> float:
+            value = long_price if long and long_price is not None else short
+            return fallback if value is None else value
+
+        p_in = pick(self.input, self.input_long, self.input)
+        p_out = pick(self.output, self.output_long, self.output)
+        p_cached = pick(self.cached_input, self.cached_input_long, p_in)
+        p_write = pick(self.cache_write, self.cache_write_long, p_in)
+        uncached = max(0, input_tokens - cached_input_tokens - cache_write_tokens)
+        total = uncached * p_in + cached_input_tokens * p_cached + cache_write_tokens * p_write
+        return (total + output_tokens * p_out) / 1e6
+
+    def cost(self, usage: Usage) -> float | None:
+        """Cost in USD of a request with this reported usage (None when usage is unknown)."""
+        if usage.input_tokens is None or usage.output_tokens is None:
+            return None
+        return self.estimate(
+            usage.input_tokens,
+            usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens or 0,
+            cache_write_tokens=usage.cache_write_tokens or 0,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (dates as ISO strings), for run headers."""
+        out = dataclasses.asdict(self)
+        out["as_of"] = self.as_of.isoformat() if self.as_of else None
+        return out
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registry entry, resolved.
+
+    Attributes:
+        alias: The canonical registry name (``gemini-1.5-pro``), also ``Provider.name``.
+        provider: Adapter kind.
+        model_id: The id sent to the API ("" = ask the server, OpenAI-compatible only).
+        context_window: Tokens the model accepts (prompt + output). For the local model: the window
+            actually served once the provider is created (``Provider.info``).
+        tokenizer: Tokenizer spec for haystacks (``cl100k_base``, ``o200k_base``, ``llamacpp:<url>``).
+            Templates ``{server_url}`` are filled by :func:`create_provider`.
+        mode: ``chat`` or ``completion`` (base models: one prompt string with an answer prefix).
+        key_env: The main environment variable holding the API key (None: no key).
+        base_url: Endpoint (None: the SDK's default).
+        prices: List prices, or None when unknown.
+        aliases: Other names that resolve to this entry.
+        key_env_fallbacks: Further variables tried in order (``GOOGLE_API_KEY`` after ``GEMINI_API_KEY``).
+        key_required: Whether a missing key is an error.
+        tokenizer_exact: Whether ``tokenizer`` is the model's own (else lengths are approximate).
+        count_api: Whether the provider can count tokens (``Provider.count_tokens`` returns a number).
+        max_output_tokens: Output cap of the model, if known.
+        concurrency, rpm, tpm: Default per-endpoint limits.
+        timeout_s: Default per-request timeout.
+        reasoning: Hidden-reasoning model (budgets handled by the adapter).
+        reasoning_budget: Default reasoning tokens on top of ``max_tokens``.
+        reasoning_effort: OpenAI ``reasoning_effort`` to send, if any.
+        supports_prefill: The API continues an assistant prefill.
+        supports_temperature: The API accepts ``temperature``.
+        served_context: Local model: the window it is started with unless ``n_ctx`` is given.
+        discover: Ask an OpenAI-compatible server for its model id and window.
+        extra_headers: Headers sent with every request (beta flags; never secrets).
+        notes: Free text.
+    """
+
+    alias: str
+    provider: str
+    model_id: str
+    context_window: int
+    tokenizer: str
+    mode: Literal["chat", "completion"] = "chat"
+    key_env: str | None = None
+    base_url: str | None = None
+    prices: Prices | None = None
+    aliases: tuple[str, ...] = ()
+    key_env_fallbacks: tuple[str, ...] = ()
+    key_required: bool = True
+    tokenizer_exact: bool = True
+    count_api: bool = False
+    max_output_tokens: int | None = None
+    concurrency: int = 8
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout_s: float = 600.0
+    reasoning: bool = False
+    reasoning_budget: int = 0
+    reasoning_effort: str | None = None
+    supports_prefill: bool = False
+    supports_temperature: bool = True
+    served_context: int | None = None
+    discover: bool = False
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    notes: str = ""
+
+    @property
+    def key_envs(self) -> tuple[str, ...]:
+        """All key variables in the order they are tried."""
+        return ((self.key_env,) if self.key_env else ()) + self.key_env_fallbacks
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for run headers (no secrets: keys are never part of an entry)."""
+        out = dataclasses.asdict(self)
+        out["prices"] = self.prices.to_dict() if self.prices else None
+        out["aliases"] = list(self.aliases)
+        out["key_env_fallbacks"] = list(self.key_env_fallbacks)
+        out["extra_headers"] = dict(self.extra_headers)
+        return out
+
+
+# ----------------------------------------------------------------------------------------- validation
+
+
+class _PricesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    as_of: dt.date
+    source: str = Field(min_length=1)
+    long_context_threshold: int | None = Field(default=None, gt=0)
+    input_long: float | None = Field(default=None, ge=0)
+    output_long: float | None = Field(default=None, ge=0)
+    cached_input_long: float | None = Field(default=None, ge=0)
+    cache_write_long: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _tiers(self) -> _PricesModel:
+        tiers = (self.input_long, self.output_long, self.cached_input_long, self.cache_write_long)
+        has_long = any(v is not None for v in tiers)
+        if has_long and self.long_context_threshold is None:
+            raise ValueError("*_long prices need long_context_threshold")
+        return self
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: ProviderKind
+    model_id: str
+    context_window: int = Field(ge=0)
+    tokenizer: str = Field(min_length=1)
+    tokenizer_exact: bool = True
+    count_api: bool = False
+    mode: Literal["chat", "completion"] = "chat"
+    key_env: str | list[str] | None = None
+    key_required: bool = True
+    base_url: str | None = None
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=8, ge=1)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=600.0, gt=0)
+    reasoning: bool = False
+    reasoning_budget: int = Field(default=0, ge=0)
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    supports_prefill: bool = False
+    supports_temperature: bool = True
+    served_context: int | None = Field(default=None, gt=0)
+    discover: bool = False
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    notes: str = ""
+    prices: _PricesModel | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_url(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _EntryModel:
+        if self.context_window == 0 and not self.discover:
+            raise ValueError("context_window must be > 0 (or discover = true for a compatible server)")
+        if not self.model_id and self.provider != "openai-compatible":
+            raise ValueError("model_id may be empty only for openai-compatible entries")
+        if self.provider in ("openai", "anthropic", "gemini") and self.key_required and not self.key_env:
+            raise ValueError(f"a {self.provider} entry needs key_env")
+        if any(k.lower() in ("authorization", "x-api-key", "x-goog-api-key") for k in self.extra_headers):
+            raise ValueError("extra_headers must not carry credentials; keys come from key_env")
+        return self
+
+
+class _RegistryFileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1] = 1
+    default_model: str | None = None
+    models: dict[str, _EntryModel] = Field(default_factory=dict)
+
+
+def _check_url(url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
+class Registry:
+    """Validated registry entries with an alias index."""
+
+    def __init__(self, entries: Mapping[str, ModelInfo], default: str) -> None:
+        self.entries = dict(entries)
+        self.default = default
+        self.index: dict[str, str] = {}
+        for alias, info in self.entries.items():
+            for name in (alias, *info.aliases):
+                other = self.index.get(_norm(name))
+                if other is not None and other != alias:
+                    raise RegistryError(f"model name {name!r} is used by both {other!r} and {alias!r}")
+                self.index[_norm(name)] = alias
+        if _norm(default) not in self.index:
+            raise RegistryError(f"default_model {default!r} is not a registered model")
+
+    @property
+    def names(self) -> list[str]:
+        """Every name that resolves (canonical names and aliases)."""
+        return sorted({n for a, i in self.entries.items() for n in (a, *i.aliases)})
+
+    def suggestions(self, name: str, n: int = 5) -> list[str]:
+        """Closest known names to ``name`` (difflib, then substring matches)."""
+        query = _norm(name)
+        canon = sorted(self.entries)
+        pool = self.names
+        close = difflib.get_close_matches(query, [_norm(p) for p in pool], n=n, cutoff=0.5)
+        by_norm = {_norm(p): p for p in pool}
+        out = [self.index.get(c, by_norm[c]) for c in close]
+        out = list(dict.fromkeys(out))  # de-duplicate, keep order
+        if len(out) < n and len(query) >= 3:
+            out += [c for c in canon if query in c and c not in out][: n - len(out)]
+        return out[:n]
+
+    def resolve(self, name: str) -> ModelInfo:
+        """Look ``name`` up (case-insensitive; ``<compatible entry>:<model id>`` allowed)."""
+        key = _norm(name)
+        if not key:
+            raise UnknownModelError(name, self.suggestions(self.default))
+        alias = self.index.get(key)
+        if alias is not None:
+            return self.entries[alias]
+        head, sep, model_id = name.strip().partition(":")
+        if sep and model_id and _norm(head) in self.index:
+            base = self.entries[self.index[_norm(head)]]
+            if base.provider == "openai-compatible":
+                return dataclasses.replace(base, model_id=model_id.strip())
+            raise UnknownModelError(name, [base.alias])
+        raise UnknownModelError(name, self.suggestions(name))
+
+
+def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
+    envs = [e.key_env] if isinstance(e.key_env, str) else list(e.key_env or [])
+    prices = None
+    if e.prices is not None:
+        prices = Prices(**e.prices.model_dump())
+    return ModelInfo(
+        alias=alias,
+        provider=e.provider,
+        model_id=e.model_id,
+        context_window=e.context_window,
+        tokenizer=e.tokenizer,
+        mode=e.mode,
+        key_env=envs[0] if envs else None,
+        key_env_fallbacks=tuple(envs[1:]),
+        key_required=e.key_required and bool(envs),
+        base_url=e.base_url,
+        prices=prices,
+        aliases=tuple(e.aliases),
+        tokenizer_exact=e.tokenizer_exact,
+        count_api=e.count_api,
+        max_output_tokens=e.max_output_tokens,
+        concurrency=e.concurrency,
+        rpm=e.rpm,
+        tpm=e.tpm,
+        timeout_s=e.timeout_s,
+        reasoning=e.reasoning,
+        reasoning_budget=e.reasoning_budget,
+        reasoning_effort=e.reasoning_effort,
+        supports_prefill=e.supports_prefill,
+        supports_temperature=e.supports_temperature,
+        served_context=e.served_context,
+        discover=e.discover,
+        extra_headers=tuple(sorted(e.extra_headers.items())),
+        notes=e.notes,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise RegistryError(f"model registry {path} not found") from None
+    except OSError as exc:
+        raise RegistryError(f"cannot read model registry {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"model registry {path} is not valid TOML: {exc}") from None
+
+
+def _validate(path: Path, raw: dict[str, Any]) -> _RegistryFileModel:
+    try:
+        return _RegistryFileModel.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise RegistryError(f"model registry {path}: {where}: {first['msg']}{more}") from None
+
+
+def load_registry(path: Path | str | None = None, *, user_file: Path | str | None = None) -> Registry:
+    """Load and validate a registry.
+
+    Args:
+        path: The registry file (default: the packaged ``models.toml``).
+        user_file: Extra entries merged on top (default: the file named by ``NIAH_MODELS_FILE``, if set).
+
+    Returns:
+        The registry.
+
+    Raises:
+        RegistryError: Missing file, invalid TOML or failed validation (one-line message with the field).
+    """
+    base_path = Path(path) if path is not None else MODELS_FILE
+    base = _validate(base_path, _read_toml(base_path))
+    entries = {alias: _to_info(alias, e) for alias, e in base.models.items()}
+    default = base.default_model
+    extra = user_file if user_file is not None else os.environ.get(USER_MODELS_ENV)
+    if extra:
+        extra_path = Path(extra)
+        user = _validate(extra_path, _read_toml(extra_path))
+        entries.update({alias: _to_info(alias, e) for alias, e in user.models.items()})
+        default = user.default_model or default
+    if not entries:
+        raise RegistryError(f"model registry {base_path} has no models")
+    return Registry(entries, default or next(iter(entries)))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_registry(user_file: str | None) -> Registry:
+    return load_registry(user_file=user_file or "")
+
+
+def _registry() -> Registry:
+    return _cached_registry(os.environ.get(USER_MODELS_ENV) or None)
+
+
+def resolve_model(name: str | None) -> ModelInfo:
+    """Resolve a name users type (``gemini-1.5``, ``gpt-4o``, ``vllm:Qwen/Qwen2.5-7B``) to its entry.
+
+    Args:
+        name: Model name or alias, case-insensitive; None or "" gives the default model.
+
+    Returns:
+        The entry.
+
+    Raises:
+        UnknownModelError: Not registered; the message lists the closest names.
+        RegistryError: The registry file is broken.
+    """
+    reg = _registry()
+    if name is None or not name.strip():
+        return reg.resolve(reg.default)
+    return reg.resolve(name)
+
+
+def default_model() -> ModelInfo:
+    """The default model's entry (the embedded local model)."""
+    reg = _registry()
+    return reg.resolve(reg.default)
+
+
+def list_models() -> list[ModelInfo]:
+    """All registered entries, sorted by name."""
+    reg = _registry()
+    return [reg.entries[a] for a in sorted(reg.entries)]
+
+
+def resolve_api_key(info: ModelInfo, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key for ``info`` from the environment.
+
+    Raises:
+        MissingKeyError: The key is required and no variable is set (the message names them).
+    """
+    env = os.environ if environ is None else environ
+    for var in info.key_envs:
+        value = env.get(var, "").strip()
+        if value:
+            return value
+    if info.key_required and info.key_envs:
+        raise MissingKeyError(info.alias, info.key_envs)
+    return None
+
+
+def _adapter_class(kind: str) -> type[Provider]:
+    target = _ADAPTERS.get(kind)
+    if target is None:
+        raise ConfigError(f"no adapter for provider {kind!r}")
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = exc.name or exc
+        raise ConfigError(f"provider {kind!r} needs a package that is not installed: {missing}") from None
+    return getattr(module, cls_name)
+
+
+def create_provider(
+    info: ModelInfo,
+    *,
+    concurrency: int | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout_s: float | None = None,
+    n_ctx: int | None = None,
+    mode: Literal["chat", "completion"] | None = None,
+    verbose: bool = False,
+) -> Provider:
+    """Build the provider for a registry entry.
+
+    The vendor SDK is imported here, on first use. For the local model this starts the embedded
+    llama.cpp server (about 2 s) and the returned provider's ``info`` carries the served window and
+    the server's tokenizer URL; close it with ``await provider.aclose()``.
+
+    Args:
+        info: The entry (from :func:`resolve_model`).
+        concurrency: Requests in flight per endpoint (default: the entry's).
+        rpm: Requests-per-minute limit (default: the entry's, usually none).
+        tpm: Tokens-per-minute limit (default: the entry's, usually none).
+        base_url: Endpoint override (required for ``openai-compatible`` entries without one).
+        api_key: Key to use instead of the environment (never stored anywhere but in memory).
+        retry: Retry policy (default: the module default, see ``providers.base``).
+        timeout_s: Per-request timeout (default: the entry's).
+        n_ctx: Local model: the window to serve (default: the entry's ``served_context``).
+        mode: Override the entry's prompt mode (``chat``/``completion``).
+        verbose: Local model: let llama.cpp log to stderr.
+
+    Returns:
+        The provider.
+
+    Raises:
+        MissingKeyError: A required key is not set (names the variable).
+        ConfigError: Bad option (e.g. no base URL for a compatible server, unreachable server).
+        LocalModelError: The embedded model could not start.
+    """
+    from providers.base import LimitSettings
+
+    if base_url is not None:
+        try:
+            _check_url(base_url)
+        except ValueError as exc:
+            raise ConfigError(f"--base-url: {exc}") from None
+    key = api_key if api_key else resolve_api_key(info)
+    if mode is not None:
+        if mode not in ("chat", "completion"):
+            raise ConfigError(f"mode must be 'chat' or 'completion', got {mode!r}")
+        info = dataclasses.replace(info, mode=mode)
+    try:
+        limits = LimitSettings(
+            concurrency=concurrency if concurrency is not None else info.concurrency,
+            rpm=rpm if rpm is not None else info.rpm,
+            tpm=tpm if tpm is not None else info.tpm,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if timeout_s is not None and timeout_s <= 0:
+        raise ConfigError(f"timeout must be > 0 seconds, got {timeout_s}")
+    cls = _adapter_class(info.provider)
+    kwargs: dict[str, Any] = {
+        "api_key": key,
+        "base_url": base_url or info.base_url,
+        "limits": limits,
+        "retry": retry,
+        "timeout_s": timeout_s,
+    }
+    if info.provider == "local":
+        kwargs.update(n_ctx=n_ctx, verbose=verbose)
+    elif n_ctx is not None:
+        raise ConfigError("n_ctx applies only to the embedded local model")
+    return cls(info, **kwargs)
