@@ -1,0 +1,431 @@
+"""Planning a run: resolve the grid, enumerate cells, order them for prefix caching, estimate the cost.
+
+Nothing here calls a model or builds a haystack; everything is arithmetic over the grid, so ``--dry-run`` is
+instant and free.
+
+Ordering. The filler text of a seed is one stream of paragraphs, so a haystack of any length at any depth
+is ``filler[:p] + needle + filler[p:...]`` with ``p`` the needle's token position (``depth% × length``). Two
+prompts of the same (task, language, seed) group share the instructions and ``filler[:min(p1, p2)]``. Sorting
+a group by needle position, descending, makes each prompt share the longest possible prefix with the one
+before it (with a single cache slot this is optimal: the shared total is the sum of all positions but the
+first). Groups are run one after the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evals.config import DEFAULT_DEPTHS, DEFAULT_LENGTHS, RunConfig
+from evals.errors import PlanError
+from evals.results import cell_id
+
+__all__ = [
+    "ORDERS",
+    "Cell",
+    "CostEstimate",
+    "Grid",
+    "check_window",
+    "default_run_dir",
+    "estimate_cost",
+    "make_cells",
+    "needle_position",
+    "order_cells",
+    "plan_identity",
+    "record_cost",
+    "resolve_grid",
+    "shared_prefix_tokens",
+]
+
+ORDERS = ("shared", "naive", "length_depth", "as_listed")
+Order = Literal["shared", "naive", "length_depth", "as_listed"]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The concrete grid of a run.
+
+    Attributes:
+        tasks: Task variants.
+        lengths: Requested prompt lengths in the model's tokens, ascending, distinct.
+        depths: Needle depths in percent, ascending, distinct.
+        seeds: Seeds.
+        language: Needle/question language.
+    """
+
+    tasks: tuple[str, ...]
+    lengths: tuple[int, ...]
+    depths: tuple[float, ...]
+    seeds: tuple[int, ...]
+    language: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The header's ``grid`` object."""
+        return {
+            "lengths": list(self.lengths),
+            "depths": list(self.depths),
+            "tasks": list(self.tasks),
+            "seeds": list(self.seeds),
+            "language": self.language,
+        }
+
+    @property
+    def n_cells(self) -> int:
+        """Cells in the grid (no_needle has no depth axis: one cell per length and seed)."""
+        per_task = [
+            len(self.lengths) * len(self.seeds) * (1 if t == "no_needle" else len(self.depths))
+            for t in self.tasks
+        ]
+        return sum(per_task)
+
+
+def _parse_spec(spec: str, what: str) -> list[float]:
+    from haystacks.errors import HaystackError
+    from haystacks.grids import parse_list
+
+    try:
+        return [float(x) for x in parse_list(spec)]
+    except HaystackError as e:
+        raise PlanError(f"{what}: {e}") from e
+    except ValueError as e:
+        raise PlanError(f"{what}: cannot parse {spec!r} ({e})") from e
+
+
+def resolve_grid(cfg: RunConfig) -> Grid:
+    """Turn the config's grid options (lists, ranges, spacings) into concrete, sorted, distinct values.
+
+    Args:
+        cfg: The run config.
+
+    Returns:
+        The :class:`Grid`.
+
+    Raises:
+        PlanError: For unparsable specs, non-integer or non-positive lengths, depths outside 0..100.
+    """
+    if isinstance(cfg.lengths, str):
+        raw_lengths = _parse_spec(cfg.lengths, "lengths")
+    elif cfg.lengths is not None:
+        raw_lengths = list(cfg.lengths)
+    elif cfg.min_length or cfg.max_length:
+        if not (cfg.min_length and cfg.max_length):
+            raise PlanError("give both --min-length and --max-length (or --lengths)")
+        from haystacks.grids import length_grid
+
+        n = cfg.n_lengths or 5
+        raw_lengths = [float(x) for x in length_grid(cfg.min_length, cfg.max_length, n, cfg.length_spacing)]
+    else:
+        raw_lengths = [float(x) for x in DEFAULT_LENGTHS]
+    lengths: set[int] = set()
+    for x in raw_lengths:
+        if not math.isfinite(x) or x <= 0 or abs(x - round(x)) > 1e-9:
+            raise PlanError(f"length {x:g} is not a positive whole number of tokens")
+        lengths.add(round(x))
+
+    if isinstance(cfg.depths, str):
+        raw_depths = _parse_spec(cfg.depths, "depths")
+    elif cfg.depths is not None:
+        raw_depths = list(cfg.depths)
+    elif cfg.n_depths:
+        from haystacks.grids import depth_grid
+
+        raw_depths = [float(x) for x in depth_grid(cfg.n_depths, cfg.depth_spacing)]
+    else:
+        raw_depths = list(DEFAULT_DEPTHS)
+    depths: set[float] = set()
+    for d in raw_depths:
+        if not math.isfinite(d) or not 0.0 <= d <= 100.0:
+            raise PlanError(f"depth {d:g} is outside 0..100 (percent)")
+        depths.add(round(float(d), 6))
+    if not lengths or not depths:
+        raise PlanError("the grid is empty")
+    return Grid(
+        tasks=tuple(cfg.tasks),
+        lengths=tuple(sorted(lengths)),
+        depths=tuple(sorted(depths)),
+        seeds=tuple(cfg.seed_list()),
+        language=cfg.language,
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid for one model.
+
+    Attributes:
+        model: Registry alias.
+        task: Task variant.
+        language: Needle/question language.
+        length: Requested prompt length (tokens of the whole prompt in the model's tokenizer).
+        depth: Needle depth in percent (the first needle's for multi; 0 for no_needle, which has no depth).
+        seed: Seed.
+        cell_id: Identity hash (see :func:`evals.results.cell_id`).
+    """
+
+    model: str
+    task: str
+    language: str
+    length: int
+    depth: float
+    seed: int
+    cell_id: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.cell_id:
+            cid = cell_id(self.model, self.task, self.language, self.length, self.depth, self.seed)
+            object.__setattr__(self, "cell_id", cid)
+
+    def identity(self) -> dict[str, Any]:
+        """The identity fields of a result record."""
+        return {
+            "model": self.model,
+            "task": self.task,
+            "language": self.language,
+            "length": self.length,
+            "depth": self.depth,
+            "seed": self.seed,
+        }
+
+
+#: The depth recorded for no_needle cells (there is no needle; the depth axis is collapsed).
+NO_NEEDLE_DEPTH = 0.0
+
+
+def make_cells(model: str, grid: Grid) -> list[Cell]:
+    """All cells of the grid, in grid order (task, seed, length, depth).
+
+    ``no_needle`` cells have no depth axis: one cell per (length, seed), recorded at depth 0.
+
+    Args:
+        model: Registry alias of the model under test.
+        grid: The resolved grid.
+
+    Returns:
+        The cells.
+    """
+    cells: list[Cell] = []
+    for task in grid.tasks:
+        depths = (NO_NEEDLE_DEPTH,) if task == "no_needle" else grid.depths
+        for seed in grid.seeds:
+            for length in grid.lengths:
+                for depth in depths:
+                    cells.append(Cell(model, task, grid.language, length, depth, seed))
+    return cells
+
+
+def needle_position(cell: Cell) -> float:
+    """Estimated token position of the (first) needle in the prompt: where prompts stop sharing a prefix."""
+    if cell.task == "no_needle":
+        return float(cell.length)
+    return cell.length * cell.depth / 100.0
+
+
+def _group(cell: Cell) -> tuple[str, str, int]:
+    return (cell.task, cell.language, cell.seed)
+
+
+def order_cells(cells: Iterable[Cell], order: Order = "shared") -> list[Cell]:
+    """Order cells for execution.
+
+    Args:
+        cells: The cells.
+        order: ``shared``: grouped by (task, language, seed), needle position descending within a group, so
+            consecutive prompts share the longest prefix. ``naive``: by (depth, length), the interleaved
+            order that shares little. ``length_depth``: by (length, depth) ascending, the classic
+            tool's nested loops. ``as_listed``: unchanged.
+
+    Returns:
+        The ordered list.
+    """
+    cells = list(cells)
+    if order == "as_listed":
+        return cells
+    if order == "naive":
+        return sorted(cells, key=lambda c: (c.task, c.language, c.depth, c.length, c.seed))
+    if order == "length_depth":
+        return sorted(cells, key=lambda c: (c.task, c.language, c.length, c.depth, c.seed))
+    if order == "shared":
+        return sorted(cells, key=lambda c: (_group(c), -needle_position(c), -c.length))
+    raise ValueError(f"unknown order {order!r}")
+
+
+def shared_prefix_tokens(prev: Cell | None, cur: Cell) -> float:
+    """Estimated context tokens ``cur`` shares with ``prev`` (the prompt before it): 0 across groups."""
+    if prev is None or _group(prev) != _group(cur):
+        return 0.0
+    return min(needle_position(prev), needle_position(cur), float(cur.length))
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a planned run will send.
+
+    Attributes:
+        cells: Cells to run.
+        prompt_tokens: Sum of prompt tokens (the requested lengths; haystacks are sized to them).
+        cached_tokens: Estimated prompt tokens shared with the previous prompt in the planned order.
+        max_output_tokens: Upper bound of answer tokens (cells × max_tokens).
+        cost_usd: Estimated cost without caching (prompt at input price, output at its max), or None when the
+            model has no prices.
+        cost_cached_usd: Estimated cost with prompt caching (shared tokens at the cached-input price; the rest
+            at the cache-write price where the provider charges one), or None.
+    """
+
+    cells: int
+    prompt_tokens: int
+    cached_tokens: int
+    max_output_tokens: int
+    cost_usd: float | None
+    cost_cached_usd: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def _price(prices: Any, name: str, prompt_tokens: int = 0) -> float | None:
+    """One price per 1M tokens; the ``*_long`` variant when the prompt is above ``long_context_threshold``."""
+    if prices is None:
+        return None
+    threshold = getattr(prices, "long_context_threshold", None)
+    if threshold is not None and prompt_tokens > threshold:
+        long_value = getattr(prices, f"{name}_long", None)
+        if long_value is not None:
+            return float(long_value)
+    value = getattr(prices, name, None)
+    return None if value is None else float(value)
+
+
+def _call_cost(prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int) -> float | None:
+    """USD of one call: uncached input, cache reads, cache writes and output (None: unpriced)."""
+    p_in, p_out = _price(prices, "input", n_in), _price(prices, "output", n_in)
+    if p_in is None or p_out is None:
+        return None
+    p_cached = _price(prices, "cached_input", n_in)
+    p_write = _price(prices, "cache_write", n_in)
+    cost = (
+        (n_in - n_cached - n_write) * p_in
+        + n_cached * (p_cached if p_cached is not None else p_in)
+        + n_write * (p_write if p_write is not None else p_in)
+        + n_out * p_out
+    )
+    return cost / 1e6
+
+
+def estimate_cost(
+    cells: Sequence[Cell], prices: Any, max_tokens: int, extra_output_tokens: int = 0
+) -> CostEstimate:
+    """Estimate tokens and cost of running ``cells`` in the given order.
+
+    Args:
+        cells: Cells in execution order (already-done cells removed).
+        prices: The registry entry's prices (per 1M tokens: ``input``, ``output``, ``cached_input``,
+            ``cache_write``; ``*_long`` above ``long_context_threshold``), or None.
+        max_tokens: Answer token limit per cell.
+        extra_output_tokens: Hidden reasoning tokens a reasoning model may add per cell.
+
+    Returns:
+        The :class:`CostEstimate`; the costs are upper bounds on output (every answer at its limit).
+    """
+    per_out = max_tokens + extra_output_tokens
+    prompt = cached_total = 0
+    cost: float | None = 0.0
+    cost_cached: float | None = 0.0
+    prev: Cell | None = None
+    for c in cells:
+        shared = round(shared_prefix_tokens(prev, c))
+        prev = c
+        prompt += c.length
+        cached_total += shared
+        a = _call_cost(prices, c.length, 0, 0, per_out)
+        has_write = _price(prices, "cache_write", c.length) is not None
+        b = _call_cost(prices, c.length, shared, c.length - shared if has_write else 0, per_out)
+        cost = None if a is None or cost is None else cost + a
+        cost_cached = None if b is None or cost_cached is None else cost_cached + b
+    if prices is None or _price(prices, "input") is None or _price(prices, "output") is None:
+        cost = cost_cached = None
+    return CostEstimate(len(cells), prompt, cached_total, len(cells) * per_out, cost, cost_cached)
+
+
+def record_cost(usage: Any, prices: Any) -> float | None:
+    """Actual cost of one call from the provider's reported usage.
+
+    Args:
+        usage: A ``providers.base.Usage`` (``input_tokens`` includes cached ones; ``cache_write_tokens`` are a
+            part of the uncached rest, billed at ``cache_write`` where priced; ``output_tokens`` includes
+            hidden reasoning).
+        prices: The registry entry's prices, or None.
+
+    Returns:
+        USD, 0.0 for a free model with zero prices, None when prices or usage are unknown.
+    """
+    if usage is None or prices is None:
+        return None
+    n_in = getattr(usage, "input_tokens", None)
+    n_out = getattr(usage, "output_tokens", None)
+    if n_in is None and n_out is None:
+        return None
+    n_in, n_out = n_in or 0, n_out or 0
+    n_cached = min(getattr(usage, "cached_input_tokens", None) or 0, n_in)
+    n_write = min(getattr(usage, "cache_write_tokens", None) or 0, n_in - n_cached)
+    return _call_cost(prices, n_in, n_cached, n_write, n_out)
+
+
+def check_window(grid: Grid, window: int | None, max_tokens: int, model: str, allow_beyond: bool) -> None:
+    """Refuse lengths that do not fit the model's served window (prompt + answer tokens).
+
+    Args:
+        grid: The resolved grid.
+        window: The model's served context window in tokens, or None when unknown (no check).
+        max_tokens: Answer tokens reserved per call.
+        model: Model alias for the message.
+        allow_beyond: The user asked to probe beyond the window (cells end ``model_length``).
+
+    Raises:
+        PlanError: When a length does not fit and ``allow_beyond`` is false.
+    """
+    if window is None or allow_beyond:
+        return
+    too_long = [n for n in grid.lengths if n + max_tokens > window]
+    if too_long:
+        raise PlanError(
+            f"length {too_long[0]} (+{max_tokens} answer tokens) exceeds {model}'s context window of "
+            f"{window} tokens; use lengths up to {window - max_tokens}, or --allow-beyond-window to probe "
+            f"(those cells end model_length)"
+        )
+
+
+def plan_identity(cfg: RunConfig, grid: Grid) -> str:
+    """Hash of everything that defines a run directory's cells: settings and grid.
+
+    Args:
+        cfg: The config.
+        grid: Its resolved grid.
+
+    Returns:
+        A 64-hex-digit sha256; the default run directory name uses its first 8 digits.
+    """
+    ident = {"settings": cfg.identity(), "grid": grid.to_dict()}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results")) -> Path:
+    """``results/<model>-<tasks>-<hash8>`` (``--out`` overrides it).
+
+    Args:
+        cfg: The config.
+        identity: From :func:`plan_identity`.
+        root: The results root.
+
+    Returns:
+        The run directory path.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model)
+    tasks = "+".join(cfg.tasks)
+    return root / f"{safe}-{tasks}-{identity[:8]}"

@@ -1,0 +1,190 @@
+"""Planning: grids from lists/ranges/spacings, shared-prefix ordering, cost estimates, window checks."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from evals.config import build_config
+from evals.errors import PlanError
+from evals.plan import (
+    Cell,
+    Grid,
+    check_window,
+    default_run_dir,
+    estimate_cost,
+    make_cells,
+    order_cells,
+    plan_identity,
+    record_cost,
+    resolve_grid,
+    shared_prefix_tokens,
+)
+
+PRICES = SimpleNamespace(
+    input=2.0, output=10.0, cached_input=0.5, cache_write=None, long_context_threshold=None
+)
+
+
+def grid(lengths=(1000, 2000), depths=(0.0, 50.0, 100.0), seeds=(0,), tasks=("single",)) -> Grid:
+    return Grid(tuple(tasks), tuple(lengths), tuple(depths), tuple(seeds), "zh")
+
+
+def test_resolve_default_grid() -> None:
+    g = resolve_grid(build_config(None, {}))
+    assert g.lengths == (1000, 2000, 4000)
+    assert g.depths == (0.0, 25.0, 50.0, 75.0, 100.0)
+    assert g.seeds == (0,)
+    assert g.n_cells == 15
+
+
+def test_resolve_lists_sorted_distinct() -> None:
+    g = resolve_grid(
+        build_config(None, {"lengths": [4000, 1000, 1000], "depths": [50, 0, 50.0], "repeats": 2})
+    )
+    assert g.lengths == (1000, 4000)
+    assert g.depths == (0.0, 50.0)
+    assert g.seeds == (0, 1)
+
+
+def test_resolve_string_specs() -> None:
+    g = resolve_grid(build_config(None, {"lengths": "1000,2000,3000", "depths": "0-100/25"}))
+    assert g.lengths == (1000, 2000, 3000)
+    assert g.depths == (0.0, 25.0, 50.0, 75.0, 100.0)
+
+
+def test_resolve_range_and_spacing() -> None:
+    lin = resolve_grid(build_config(None, {"min_length": 1000, "max_length": 5000, "n_lengths": 5}))
+    assert lin.lengths == (1000, 2000, 3000, 4000, 5000)
+    log = resolve_grid(
+        build_config(None, {"min_length": 1000, "max_length": 16000, "n_lengths": 5, "length_spacing": "log"})
+    )
+    assert log.lengths[0] == 1000 and log.lengths[-1] == 16000
+    assert log.lengths[1] < 3000  # geometric, not linear
+    sig = resolve_grid(build_config(None, {"n_depths": 5, "depth_spacing": "sigmoid"}))
+    assert sig.depths[0] == 0.0 and sig.depths[-1] == 100.0
+    assert sig.depths[1] < 25.0  # sigmoid spacing crowds the ends
+
+
+def test_resolve_bad_specs() -> None:
+    with pytest.raises(PlanError):
+        resolve_grid(build_config(None, {"lengths": "abc"}))
+    with pytest.raises(PlanError, match=r"outside 0\.\.100"):
+        resolve_grid(build_config(None, {"depths": "0,150"}))
+    with pytest.raises(PlanError, match="both"):
+        resolve_grid(build_config(None, {"min_length": 1000}))
+
+
+def test_make_cells_counts_and_no_needle_axis() -> None:
+    g = grid(tasks=("single", "no_needle"), seeds=(0, 1))
+    cells = make_cells("m", g)
+    assert len(cells) == g.n_cells == 2 * 2 * 3 + 2 * 2
+    nn = [c for c in cells if c.task == "no_needle"]
+    assert {c.depth for c in nn} == {0.0}
+    assert len({c.cell_id for c in cells}) == len(cells)
+
+
+def test_shared_order_keeps_prefixes() -> None:
+    cells = make_cells(
+        "m", grid(lengths=(1000, 2000, 3000), depths=(0.0, 25.0, 50.0, 75.0, 100.0), seeds=(0, 1))
+    )
+    ordered = order_cells(cells, "shared")
+    assert sorted(c.cell_id for c in ordered) == sorted(c.cell_id for c in cells)
+    # seeds are not interleaved, and needle positions descend inside a seed
+    seeds = [c.seed for c in ordered]
+    assert seeds == sorted(seeds)
+    for s in (0, 1):
+        pos = [c.length * c.depth / 100 for c in ordered if c.seed == s]
+        assert pos == sorted(pos, reverse=True)
+    shared = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *ordered], ordered, strict=False))
+    naive = order_cells(cells, "naive")
+    shared_naive = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *naive], naive, strict=False))
+    classic = order_cells(cells, "length_depth")
+    shared_classic = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *classic], classic, strict=False))
+    assert shared > shared_naive and shared > shared_classic
+    # the optimum for one cache slot: every position but the largest of each group is shared
+    per_seed = [
+        sorted((c.length * c.depth / 100 for c in cells if c.seed == s), reverse=True) for s in (0, 1)
+    ]
+    assert shared == pytest.approx(sum(sum(p[1:]) for p in per_seed))
+
+
+def test_shared_prefix_rules() -> None:
+    a = Cell("m", "single", "zh", 2000, 50.0, 0)
+    b = Cell("m", "single", "zh", 1000, 100.0, 0)
+    assert shared_prefix_tokens(a, b) == 1000
+    assert shared_prefix_tokens(None, b) == 0
+    assert shared_prefix_tokens(Cell("m", "single", "zh", 2000, 50.0, 1), b) == 0  # other seed
+    assert shared_prefix_tokens(Cell("m", "multi", "zh", 2000, 50.0, 0), b) == 0  # other task
+    nn = Cell("m", "no_needle", "zh", 1000, 0.0, 0)
+    assert shared_prefix_tokens(Cell("m", "no_needle", "zh", 2000, 0.0, 0), nn) == 1000
+
+
+def test_cost_estimate_hand_computed() -> None:
+    # order: (2000, 50%) then (1000, 100%): shared min(1000, 1000) = 1000
+    cells = [Cell("m", "single", "zh", 2000, 50.0, 0), Cell("m", "single", "zh", 1000, 100.0, 0)]
+    est = estimate_cost(cells, PRICES, max_tokens=10)
+    assert est.cells == 2
+    assert est.prompt_tokens == 3000
+    assert est.cached_tokens == 1000
+    assert est.max_output_tokens == 20
+    assert est.cost_usd == pytest.approx((3000 * 2.0 + 20 * 10.0) / 1e6)
+    assert est.cost_cached_usd == pytest.approx((2000 * 2.0 + 1000 * 0.5 + 20 * 10.0) / 1e6)
+
+
+def test_cost_estimate_cache_write_and_long_prices() -> None:
+    prices = SimpleNamespace(
+        input=3.0,
+        output=15.0,
+        cached_input=0.3,
+        cache_write=3.75,
+        long_context_threshold=1500,
+        input_long=6.0,
+        output_long=30.0,
+        cached_input_long=0.6,
+        cache_write_long=None,
+    )
+    cells = [Cell("m", "single", "zh", 2000, 50.0, 0), Cell("m", "single", "zh", 1000, 100.0, 0)]
+    est = estimate_cost(cells, prices, max_tokens=0)
+    # cell 1 is above the threshold: long prices; cell 2 below
+    assert est.cost_usd == pytest.approx((2000 * 6.0 + 1000 * 3.0) / 1e6)
+    # with caching: cell 1 writes 2000 (cache_write has no long variant -> 3.75); cell 2 reads 1000 at 0.3
+    assert est.cost_cached_usd == pytest.approx((2000 * 3.75 + 1000 * 0.3) / 1e6)
+
+
+def test_cost_unpriced_and_free() -> None:
+    cells = [Cell("m", "single", "zh", 1000, 0.0, 0)]
+    none = estimate_cost(cells, None, 10)
+    assert none.cost_usd is None and none.cost_cached_usd is None and none.prompt_tokens == 1000
+    free = SimpleNamespace(input=0.0, output=0.0, cached_input=0.0)
+    assert estimate_cost(cells, free, 10).cost_usd == 0.0
+
+
+def test_record_cost() -> None:
+    usage = SimpleNamespace(
+        input_tokens=3000, output_tokens=20, cached_input_tokens=1000, cache_write_tokens=None
+    )
+    assert record_cost(usage, PRICES) == pytest.approx((2000 * 2.0 + 1000 * 0.5 + 20 * 10.0) / 1e6)
+    assert record_cost(usage, None) is None
+    assert record_cost(SimpleNamespace(input_tokens=None, output_tokens=None), PRICES) is None
+
+
+def test_check_window() -> None:
+    g = grid(lengths=(1000, 8192))
+    check_window(g, 32768, 32, "m", False)
+    with pytest.raises(PlanError, match="exceeds m's context window of 8192"):
+        check_window(g, 8192, 32, "m", False)
+    check_window(g, 8192, 32, "m", True)  # probing beyond is allowed when asked
+    check_window(g, None, 32, "m", False)
+
+
+def test_identity_and_run_dir() -> None:
+    cfg = build_config(None, {"model": "gpt-4o"})
+    g = resolve_grid(cfg)
+    ident = plan_identity(cfg, g)
+    assert ident == plan_identity(build_config(None, {"model": "gpt-4o", "concurrency": 4}), g)
+    other = build_config(None, {"model": "gpt-4o", "lengths": [1000]})
+    assert ident != plan_identity(other, resolve_grid(other))
+    d = default_run_dir(cfg, ident)
+    assert d.name == f"gpt-4o-single-{ident[:8]}"
