@@ -1,0 +1,290 @@
+"""Export run results as a Hugging Face ``datasets`` dataset (Parquet + dataset card) for sharing.
+
+The export holds one row per cell (the record the reports use: the last non-error record per cell, see
+:func:`evals.results.latest_by_cell`), or every attempt with ``all_records=True``. Nested fields are
+flattened into typed columns (``usage_input_tokens``, ``needle_answers``, ``score_found``...); the full
+nested values stay available as JSON strings (``needles_json``, ``score_detail_json``) so nothing is lost.
+
+Layout of the output directory, loadable offline with ``datasets.load_dataset(str(out_dir))``::
+
+    out_dir/README.md                               dataset card (YAML config + column list)
+    out_dir/data/train-00000-of-00001.parquet       the rows
+
+The directory is written atomically: built in a temporary sibling and renamed into place. An existing
+export written by this function is replaced; any other non-empty directory is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals import __version__
+from evals.report_data import ReportError, collect, expand_run_dirs, one_line
+
+__all__ = ["COLUMNS", "export_results", "flatten_record"]
+
+logger = logging.getLogger("evals.report")
+
+MARKER = ".niah-export"
+PARQUET_NAME = "train-00000-of-00001.parquet"
+
+# Column name → (datasets dtype, description). A dtype "list:<t>" is a list of <t>.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "run": ("string", "run directory name the record came from"),
+    "schema_version": ("int64", "results record schema version"),
+    "cell_id": ("string", "sha256 of the cell identity (model, task, language, length, depth, seed)"),
+    "model": ("string", "registry alias of the model under test"),
+    "provider": ("string", "provider adapter"),
+    "task": ("string", "single | multi | distractor | no_needle | changed_line"),
+    "language": ("string", "needle/question language"),
+    "length": ("int64", "requested context length in tokens"),
+    "depth": ("float64", "requested needle depth in percent"),
+    "seed": ("int64", "cell seed"),
+    "target_tokens": ("int64", "target context tokens"),
+    "context_tokens": ("int64", "context tokens as built"),
+    "prompt_tokens": ("int64", "prompt tokens (provider count when available)"),
+    "prompt_tokens_source": ("string", "where prompt_tokens came from"),
+    "tokens_exact": ("bool", "lengths counted with the model's own tokenizer"),
+    "input_sha256": ("string", "sha256 of the exact request text"),
+    "status": ("string", "ok | error | model_length"),
+    "stop_reason": ("string", "why generation stopped"),
+    "answer": ("string", "the model's answer (null unless ok)"),
+    "score": ("float64", "score in [0, 1] (null unless ok)"),
+    "score_found": ("list:string", "expected facts found in the answer"),
+    "score_missed": ("list:string", "expected facts missing from the answer"),
+    "score_abstained": ("bool", "the answer abstained"),
+    "score_hallucinated": ("bool", "no_needle: the answer states an invented value"),
+    "score_detail_json": ("string", "the full score_detail as JSON"),
+    "needle_answers": ("list:string", "expected answers of the asked needles"),
+    "needle_keys": ("list:string", "what each asked needle is about"),
+    "needle_depths": ("list:float64", "requested depth of each asked needle"),
+    "needle_actual_depths": ("list:float64", "measured depth of each asked needle"),
+    "needles_json": ("string", "every inserted needle (distractors included) as JSON"),
+    "judge_json": ("string", "LLM judge verdict as JSON (null when not judged)"),
+    "error": ("string", "error description (null unless error)"),
+    "latency_s": ("float64", "seconds for the call"),
+    "attempts": ("int64", "attempts made (retries included)"),
+    "usage_input_tokens": ("int64", "billed input tokens"),
+    "usage_output_tokens": ("int64", "billed output tokens"),
+    "usage_cached_input_tokens": ("int64", "input tokens served from the provider's cache"),
+    "usage_reasoning_tokens": ("int64", "reasoning tokens"),
+    "cost_usd": ("float64", "cost of the call in USD"),
+    "timestamp": ("string", "UTC time the record was written"),
+    "extra_json": ("string", "any other record fields, as JSON"),
+}
+
+_DIRECT = (
+    "schema_version",
+    "cell_id",
+    "model",
+    "provider",
+    "task",
+    "language",
+    "length",
+    "depth",
+    "seed",
+    "target_tokens",
+    "context_tokens",
+    "prompt_tokens",
+    "prompt_tokens_source",
+    "tokens_exact",
+    "input_sha256",
+    "status",
+    "stop_reason",
+    "answer",
+    "score",
+    "latency_s",
+    "attempts",
+    "cost_usd",
+    "timestamp",
+)
+_NESTED = ("usage", "score_detail", "needles", "judge", "error")
+
+
+def _cast(value: Any, dtype: str) -> Any:
+    """Coerce a value to the column type, None when it does not fit (a column never changes type)."""
+    if value is None:
+        return None
+    if dtype.startswith("list:"):
+        if not isinstance(value, list):
+            return None
+        inner = dtype[5:]
+        return [_cast(v, inner) for v in value]
+    if dtype == "string":
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if dtype == "bool":
+        return value if isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if dtype == "int64":
+        return int(value) if float(value).is_integer() else None
+    return float(value)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """One results record as a flat row with exactly the :data:`COLUMNS`.
+
+    Args:
+        rec: a results.jsonl record (as loaded by the reports, with its ``_run``).
+
+    Returns:
+        ``column → value`` with values coerced to the column types (None where absent or ill-typed).
+    """
+    row: dict[str, Any] = {k: rec.get(k) for k in _DIRECT}
+    row["run"] = rec.get("_run")
+    usage = rec.get("usage") if isinstance(rec.get("usage"), dict) else {}
+    for k in ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens"):
+        row[f"usage_{k}"] = usage.get(k)
+    detail = rec.get("score_detail") if isinstance(rec.get("score_detail"), dict) else {}
+    row["score_found"] = detail.get("found")
+    row["score_missed"] = detail.get("missed")
+    row["score_abstained"] = detail.get("abstained")
+    row["score_hallucinated"] = detail.get("hallucinated")
+    row["score_detail_json"] = _json_or_none(rec.get("score_detail"))
+    needles = rec.get("needles") if isinstance(rec.get("needles"), list) else []
+    asked = [n for n in needles if isinstance(n, dict) and n.get("kind", "needle") != "distractor"]
+    row["needle_answers"] = [str(n.get("answer")) for n in asked]
+    row["needle_keys"] = [str(n.get("key")) for n in asked]
+    row["needle_depths"] = [n.get("depth") for n in asked]
+    row["needle_actual_depths"] = [n.get("actual_depth") for n in asked]
+    row["needles_json"] = _json_or_none(rec.get("needles"))
+    row["judge_json"] = _json_or_none(rec.get("judge"))
+    row["error"] = rec.get("error")
+    extra = {k: v for k, v in rec.items() if k not in _DIRECT and k not in _NESTED and not k.startswith("_")}
+    row["extra_json"] = _json_or_none(extra) if extra else None
+    return {col: _cast(row.get(col), dtype) for col, (dtype, _) in COLUMNS.items()}
+
+
+def _features() -> Any:
+    import datasets
+
+    def feature(dtype: str) -> Any:
+        if dtype.startswith("list:"):
+            return datasets.List(datasets.Value(dtype[5:]))
+        return datasets.Value(dtype)
+
+    return datasets.Features({col: feature(dtype) for col, (dtype, _) in COLUMNS.items()})
+
+
+def _card(n_rows: int, runs: Sequence[str], all_records: bool) -> str:
+    lines = [
+        "---",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        "    path: data/*.parquet",
+        "tags:",
+        "- long-context",
+        "- needle-in-a-haystack",
+        "---",
+        "",
+        "# Needle-in-a-haystack results",
+        "",
+        f"Exported by niah-suite {__version__} from {len(runs)} run(s): {', '.join(runs)}.",
+        f"{n_rows} rows, {'every attempt' if all_records else 'one per cell (the record the reports use)'}.",
+        "Errors and over-window prompts (`status` `error` / `model_length`) have a null `score`:",
+        "exclude them from recall, never count them as wrong.",
+        "",
+        "| column | type | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{c}` | {t} | {d} |" for c, (t, d) in COLUMNS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _place(tmp: Path, out_dir: Path) -> None:
+    """Move the finished temporary directory to ``out_dir``, replacing a previous export."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ReportError(f"export target exists and is not a directory: {out_dir}")
+        if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+            raise ReportError(f"refusing to overwrite {out_dir}: not empty and not a previous dataset export")
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+        try:
+            os.replace(tmp, out_dir)
+        except OSError:
+            os.replace(old, out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def export_results(
+    run_dirs: Sequence[Path], out_dir: Path, *, all_records: bool = False, log_warnings: bool = True
+) -> Path:
+    """Export the runs' records as a Parquet-backed Hugging Face dataset.
+
+    Args:
+        run_dirs: run directories (a directory of runs stands for its runs); damaged lines are skipped with
+            the same warnings as the reports.
+        out_dir: the dataset directory to write (created; a previous export there is replaced).
+        all_records: every attempt instead of one record per cell.
+        log_warnings: log loading warnings on the ``evals.report`` logger (off when the report already did).
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ReportError: no record to export, ``datasets`` missing, or ``out_dir`` unusable.
+    """
+    try:
+        import datasets
+    except ImportError as exc:
+        raise ReportError("exporting needs the 'hf' extra: pip install 'niah-suite[hf]'") from exc
+    data = collect(expand_run_dirs([Path(p) for p in run_dirs]))
+    if log_warnings:
+        for w in data.warnings:
+            logger.warning(w)
+    if all_records:
+        records = [rec for run in data.runs for rec in run.records]
+    else:
+        records = sorted((r for g in data.groups for r in g.records), key=lambda r: (r["_run"], r["_line"]))
+    if not records:
+        raise ReportError("nothing to export: no readable result record in " + ", ".join(map(str, run_dirs)))
+    out_dir = Path(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ReportError(f"cannot create {out_dir}: {one_line(exc)}") from exc
+    try:
+        rows = [flatten_record(r) for r in records]
+        ds = datasets.Dataset.from_list(rows, features=_features())
+        (tmp / "data").mkdir()
+        bars_were_off = datasets.is_progress_bar_enabled() is False
+        datasets.disable_progress_bars()
+        try:
+            ds.to_parquet(str(tmp / "data" / PARQUET_NAME))
+        finally:
+            if not bars_were_off:
+                datasets.enable_progress_bars()
+        (tmp / "README.md").write_text(
+            _card(len(rows), [r.name for r in data.runs if r.records], all_records), encoding="utf-8"
+        )
+        (tmp / MARKER).write_text(__version__ + "\n", encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it the usual directory mode
+        _place(tmp, out_dir)
+    except OSError as exc:
+        raise ReportError(f"cannot write the dataset to {out_dir}: {one_line(exc)}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            if tmp.exists():
+                shutil.rmtree(tmp)
+    return out_dir
