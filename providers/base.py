@@ -465,12 +465,15 @@ class Provider(ABC):
         """
         return None
 
-    async def _retrying(self, fn: Callable[[], Awaitable[T]], tokens: int = 1) -> tuple[T, int]:
+    async def _retrying(
+        self, fn: Callable[[], Awaitable[T]], tokens: int = 1, *, limited: bool = True
+    ) -> tuple[T, int]:
         """Run ``fn`` (one request) under the endpoint limits and the retry policy.
 
         Args:
             fn: Async callable making one attempt; raises classified ProviderErrors.
             tokens: Tokens to charge to the tpm limiter per attempt.
+            limited: Apply the endpoint's concurrency/rate limits (token counting skips them).
 
         Returns:
             ``fn``'s value and the number of attempts made.
@@ -499,9 +502,12 @@ class Provider(ABC):
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    async with limits:
-                        await limits.admit(tokens)
+                    if not limited:
                         value = await self._guarded(fn, policy)
+                    else:
+                        async with limits:
+                            await limits.admit(tokens)
+                            value = await self._guarded(fn, policy)
                 return value, attempts
         except ProviderError as exc:
             exc.attempts = attempts

@@ -1,0 +1,52 @@
+"""The default provider: Gemma 3 270M served in-process by llama.cpp, spoken to as an
+OpenAI-compatible server in completion mode (it is a base model: prompt + answer prefix)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from providers.local_server import LocalServer
+from providers.openai_compat import OpenAICompatibleProvider
+
+__all__ = ["LocalProvider"]
+
+
+class LocalProvider(OpenAICompatibleProvider):
+    """Starts a :class:`LocalServer` on creation and stops it in :meth:`aclose`.
+
+    ``info`` is replaced by the effective entry: ``context_window`` is the window actually served
+    (``n_ctx``), ``tokenizer`` is ``llamacpp:<server url>`` and ``base_url`` the server's ``/v1``.
+    """
+
+    kind = "local"
+
+    def __init__(
+        self,
+        info: Any,
+        *,
+        n_ctx: int | None = None,
+        verbose: bool = False,
+        base_url: str | None = None,
+        server: LocalServer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if base_url:  # an already running llama.cpp server: behave as a plain compatible provider
+            self.server = None
+        else:
+            ctx = n_ctx or info.served_context or info.context_window
+            self.server = server or LocalServer(
+                n_ctx=ctx, max_ctx=info.context_window, verbose=verbose, model_alias=info.model_id
+            )
+            base_url = self.server.start() + "/v1"
+            info = dataclasses.replace(info, context_window=self.server.n_ctx)
+        info = dataclasses.replace(info, base_url=base_url, tokenizer="llamacpp:{server_url}", discover=False)
+        super().__init__(info, base_url=base_url, **kwargs)
+        self.is_llamacpp = True
+
+    async def _close(self) -> None:
+        try:
+            await super()._close()
+        finally:
+            if self.server is not None:
+                self.server.stop()

@@ -1,0 +1,137 @@
+"""OpenAI-compatible servers (vLLM, llama.cpp, Ollama, SGLang): a thin subclass of the OpenAI adapter.
+
+Differences from OpenAI proper: a ``base_url`` is required, the key is optional, the output cap is sent
+as ``max_tokens``, the served model id and window can be discovered from ``/v1/models`` (and llama.cpp's
+``/props``), llama.cpp gets ``cache_prompt`` and reports ``timings``, and ``count_tokens`` uses the
+server's ``/tokenize`` where it has one (llama.cpp, vLLM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Any
+
+import httpx
+
+from providers.base import GenerateRequest
+from providers.errors import ConfigError, ProviderError, classify_status, classify_transport
+from providers.openai_provider import OpenAIProvider
+
+__all__ = ["OpenAICompatibleProvider", "server_root"]
+
+
+def server_root(base_url: str) -> str:
+    """The server root of an OpenAI-style base URL (``http://h:p/v1`` -> ``http://h:p``)."""
+    root = base_url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """Any server speaking OpenAI's ``/v1/chat/completions`` (and ``/v1/completions``)."""
+
+    kind = "openai-compatible"
+    max_tokens_field = "max_tokens"
+
+    def __init__(self, info: Any, *, base_url: str | None = None, **kwargs: Any) -> None:
+        if not base_url:
+            raise ConfigError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
+        base_url = base_url.rstrip("/")
+        self.is_llamacpp = info.tokenizer.startswith("llamacpp:")
+        if info.discover and (not info.model_id or not info.context_window):
+            info = self._discover(info, base_url, kwargs.get("api_key"))
+        if "{server_url}" in info.tokenizer:
+            info = dataclasses.replace(
+                info, tokenizer=info.tokenizer.format(server_url=server_root(base_url))
+            )
+        super().__init__(info, base_url=base_url, **kwargs)
+        self._http = httpx.AsyncClient(timeout=self.timeout_s, headers=self._auth_headers())
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def _discover(self, info: Any, base_url: str, api_key: str | None) -> Any:
+        """Ask the server for its model id and window (vLLM ``max_model_len``, llama.cpp ``/props``).
+
+        Raises:
+            ConfigError: The server cannot be reached or serves no model.
+        """
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        try:
+            with httpx.Client(timeout=10.0, headers=headers) as client:
+                resp = client.get(f"{base_url}/models")
+                resp.raise_for_status()
+                models = resp.json().get("data") or []
+                props: dict[str, Any] = {}
+                first = models[0] if models else {}
+                if first.get("owned_by") == "llamacpp":
+                    self.is_llamacpp = True
+                    p = client.get(f"{server_root(base_url)}/props")
+                    props = p.json() if p.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
+            raise ConfigError(f"cannot query the server at {base_url}/models: {reason}") from None
+        model_id = info.model_id or first.get("id") or ""
+        if not model_id:
+            raise ConfigError(
+                f"the server at {base_url} lists no model; name one as '{info.alias}:<model id>'"
+            )
+        window = info.context_window
+        if not window:
+            settings = props.get("default_generation_settings") or {}
+            window = int(
+                settings.get("n_ctx")
+                or first.get("max_model_len")
+                or (first.get("meta") or {}).get("n_ctx")
+                or (first.get("meta") or {}).get("n_ctx_train")
+                or 0
+            )
+        tokenizer = "llamacpp:{server_url}" if self.is_llamacpp else info.tokenizer
+        exact = True if self.is_llamacpp else info.tokenizer_exact
+        return dataclasses.replace(
+            info, model_id=model_id, context_window=window, tokenizer=tokenizer, tokenizer_exact=exact
+        )
+
+    def _extra_body(self, req: GenerateRequest) -> dict[str, Any]:
+        # llama.cpp: keep the prompt's KV cache for the next request (prefix reuse).
+        return {"cache_prompt": req.cache_prefix} if self.is_llamacpp else {}
+
+    async def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` (no special tokens) from the server's ``/tokenize``; None if it has none."""
+        root = server_root(self.base_url or "")
+        if self.is_llamacpp:
+            payload: dict[str, Any] = {"content": text, "add_special": False}
+        else:  # vLLM
+            payload = {"model": self.info.model_id, "prompt": text, "add_special_tokens": False}
+
+        async def once() -> int | None:
+            try:
+                resp = await self._http.post(f"{root}/tokenize", json=payload)
+            except httpx.HTTPError as exc:
+                err = classify_transport(exc, provider=self.name, secrets=self._secrets())
+                raise err or ProviderError(str(exc), provider=self.name) from None
+            if resp.status_code in (404, 405, 501):
+                return None
+            if resp.status_code >= 400:
+                body: Any = resp.text
+                with contextlib.suppress(ValueError):
+                    body = resp.json()
+                raise classify_status(
+                    resp.status_code, body, resp.headers, provider=self.name, secrets=self._secrets()
+                )
+            try:
+                data = resp.json()
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("count"), int):
+                return data["count"]
+            if isinstance(data, dict) and isinstance(data.get("tokens"), list):
+                return len(data["tokens"])
+            raise classify_status(200, resp.text[:200], provider=self.name)
+
+        value, _ = await self._retrying(once, limited=False)
+        return value
+
+    async def _close(self) -> None:
+        await self._http.aclose()
+        await super()._close()
