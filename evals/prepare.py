@@ -1,0 +1,254 @@
+"""Preparing a run: validate everything, resolve the grid, read the run directory once, plan and estimate.
+
+Nothing here writes a file or calls a model, so every bad input is refused before anything exists on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.config import RunConfig
+from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
+from evals.judge import check_judge
+from evals.plan import (
+    Cell,
+    CostEstimate,
+    Grid,
+    check_window,
+    default_run_dir,
+    estimate_cost,
+    make_cells,
+    order_cells,
+    plan_identity,
+    resolve_grid,
+)
+from evals.results import RESULTS_FILE, ResultsStore, read_header
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from providers.registry import ModelInfo
+
+__all__ = ["RESULTS_ROOT", "PreparedRun", "check_output_dir", "prepare", "print_plan"]
+
+RESULTS_ROOT = Path("results")
+
+# ------------------------------------------------------------------------------------------- preparing
+
+
+@dataclass
+class PreparedRun:
+    """Everything decided before anything is written or called.
+
+    Attributes:
+        cfg: The config.
+        info: Registry entry of the model under test.
+        judge_info: Registry entry of the judge, or None.
+        grid: The resolved grid.
+        identity: Hash of settings + grid (``run_identity`` in the header).
+        run_dir: The run directory.
+        cells: All cells in execution order.
+        todo: Cells still to run (not done in ``run_dir``), in execution order.
+        done: Cells already done.
+        estimate: Cost estimate of ``todo``.
+        spent_before: USD already spent by the records in ``run_dir``.
+        existing: Whether ``run_dir`` already holds this run (resume).
+        supersede: Whether ``--force`` will move a different run aside.
+        order: The request order.
+        style: ``chat`` or ``completion``.
+    """
+
+    cfg: RunConfig
+    info: ModelInfo
+    judge_info: ModelInfo | None
+    grid: Grid
+    identity: str
+    run_dir: Path
+    cells: list[Cell]
+    todo: list[Cell]
+    done: int
+    estimate: CostEstimate
+    spent_before: float
+    existing: bool
+    supersede: bool
+    order: str
+    style: str
+    store: ResultsStore = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+def check_output_dir(path: Path) -> None:
+    """Verify that ``path`` can be created/written, without leaving anything behind.
+
+    Args:
+        path: The run directory (may not exist yet).
+
+    Raises:
+        OutputDirError: When it, or its nearest existing ancestor, is not a writable directory.
+    """
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputDirError(f"output directory {path}: {probe} exists and is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputDirError(f"output directory {path} is not writable ({probe}: permission denied)")
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".niah-write-test-"):
+            pass
+    except OSError as e:
+        raise OutputDirError(f"output directory {path} is not writable ({probe}: {e.strerror or e})") from e
+
+
+def _window(info: ModelInfo) -> int | None:
+    # The local model is started with a window that covers the longest cell (up to context_window).
+    return info.context_window or None
+
+
+def prepare(cfg: RunConfig, order: str = "shared", results_root: Path = RESULTS_ROOT) -> PreparedRun:
+    """Validate everything and plan the run; writes nothing, calls no model.
+
+    Args:
+        cfg: The config.
+        order: Request order (see :func:`evals.plan.order_cells`).
+        results_root: Parent of default run directories.
+
+    Returns:
+        The :class:`PreparedRun`.
+
+    Raises:
+        EvalError, providers.errors.ConfigError: Bad input, with one-line messages.
+    """
+    from providers.registry import resolve_api_key, resolve_model
+
+    info = resolve_model(cfg.model)
+    judge_info = None
+    if cfg.judge:
+        judge_info = resolve_model(cfg.judge)
+        check_judge(judge_info, info)
+    grid = resolve_grid(cfg)
+    check_window(grid, _window(info), cfg.max_tokens, info.alias, cfg.allow_beyond_window)
+    if not cfg.dry_run:
+        resolve_api_key(info)  # MissingKeyError names the variable
+        if judge_info is not None:
+            resolve_api_key(judge_info)
+    if cfg.base_url is None and info.provider == "openai-compatible" and not info.base_url:
+        raise PlanError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
+    style = info.mode if cfg.style == "auto" else cfg.style
+    identity = plan_identity(cfg, grid)
+    run_dir = Path(cfg.out) if cfg.out is not None else default_run_dir(cfg, identity, results_root)
+    check_output_dir(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise OutputDirError(f"output directory {run_dir} exists and is not a directory")
+
+    header = read_header(run_dir)
+    has_results = (run_dir / RESULTS_FILE).exists()
+    existing = supersede = False
+    if header is not None and header.get("run_identity") == identity:
+        existing = True
+    elif header is not None or has_results:
+        if not cfg.force:
+            what = "a different run" if header is not None else "results without a header"
+            raise RunDirConflictError(
+                f"{run_dir} holds {what} (other model, tasks, grid or settings); use another --out, "
+                "or --force to move the old results aside and start over"
+            )
+        supersede = True
+
+    store = ResultsStore(run_dir)
+    if existing:
+        store.load()
+    done_ids = store.done_ids()
+    cells = order_cells(make_cells(info.alias, grid), order)  # type: ignore[arg-type]
+    todo = [c for c in cells if c.cell_id not in done_ids]
+    extra_out = info.reasoning_budget if info.reasoning else 0
+    estimate = estimate_cost(todo, info.prices, cfg.max_tokens, extra_out)
+    spent_before = store.spent_usd() if existing else 0.0
+    if cfg.max_cost is not None and todo:
+        if estimate.cost_usd is None:
+            raise BudgetExceededError(
+                f"--max-cost: {info.alias} has no prices in the registry, so the spend cannot be bounded"
+            )
+        if spent_before + estimate.cost_usd > cfg.max_cost:
+            cached = estimate.cost_cached_usd or 0.0
+            raise BudgetExceededError(
+                f"estimated cost ${estimate.cost_usd:.4f} (with caching ${cached:.4f})"
+                + (f" plus ${spent_before:.4f} already spent" if spent_before else "")
+                + f" exceeds --max-cost ${cfg.max_cost:.4f}; raise the budget or shrink the grid"
+            )
+    return PreparedRun(
+        cfg=cfg,
+        info=info,
+        judge_info=judge_info,
+        grid=grid,
+        identity=identity,
+        run_dir=run_dir,
+        cells=cells,
+        todo=todo,
+        done=len(cells) - len(todo),
+        estimate=estimate,
+        spent_before=spent_before,
+        existing=existing,
+        supersede=supersede,
+        order=order,
+        style=style,
+        store=store,
+    )
+
+
+# ------------------------------------------------------------------------------------------- dry run
+
+
+def _usd(x: float | None) -> str:
+    if x is None:
+        return "n/a (no prices)"
+    return f"${x:,.4f}" if x < 100 else f"${x:,.2f}"
+
+
+def print_plan(prep: PreparedRun, console: Console) -> None:
+    """Print the plan of a run (the ``--dry-run`` output).
+
+    Args:
+        prep: The prepared run.
+        console: Where to print.
+    """
+    from rich.table import Table
+
+    info, est, grid = prep.info, prep.estimate, prep.grid
+    t = Table(
+        title=f"Plan: {info.alias} ({info.provider}, {info.model_id or 'server model'})", show_header=False
+    )
+    t.add_column("what", style="bold")
+    t.add_column("value")
+    t.add_row("run directory", str(prep.run_dir) + ("  (resume)" if prep.existing else ""))
+    t.add_row("tasks", ", ".join(grid.tasks) + f"  ({grid.language})")
+    t.add_row("lengths", ", ".join(map(str, grid.lengths)) + "  (prompt tokens)")
+    t.add_row("depths", ", ".join(f"{d:g}" for d in grid.depths) + "  (%)")
+    t.add_row("seeds", ", ".join(map(str, grid.seeds)))
+    t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run")
+    exact = "exact" if info.tokenizer_exact else "approximate (proxy tokenizer; recorded tokens_exact=false)"
+    t.add_row("tokenizer", f"{info.tokenizer}  ({exact})")
+    t.add_row("window", f"{info.context_window or 'discovered at start'} tokens")
+    t.add_row("prompt tokens", f"{est.prompt_tokens:,}")
+    share = est.cached_tokens / est.prompt_tokens if est.prompt_tokens else 0.0
+    t.add_row("shared with previous prompt", f"{est.cached_tokens:,} ({share:.0%}, order: {prep.order})")
+    t.add_row("answer tokens (max)", f"{est.max_output_tokens:,}")
+    price = info.prices
+    if price is not None:
+        as_of = f" as of {price.as_of}" if getattr(price, "as_of", None) else ""
+        cached = f", cached {price.cached_input}" if price.cached_input is not None else ""
+        t.add_row("prices / 1M tokens", f"input {price.input}, output {price.output}{cached}{as_of}")
+    t.add_row("estimated cost", _usd(est.cost_usd) + "  (no caching, every answer at its limit)")
+    t.add_row("estimated cost, cached", _usd(est.cost_cached_usd) + "  (shared prefixes at the cached price)")
+    if prep.spent_before:
+        t.add_row("already spent", _usd(prep.spent_before))
+    if prep.cfg.max_cost is not None:
+        t.add_row("budget (--max-cost)", _usd(prep.cfg.max_cost))
+    if prep.judge_info is not None:
+        t.add_row("judge", f"{prep.judge_info.alias} ({prep.judge_info.model_id}); not in the estimate")
+    console.print(t)

@@ -1,0 +1,356 @@
+"""``python -m evals.run``: run a needle-in-a-haystack grid on one model, resumably.
+
+Pipeline: options/config → validated :class:`~evals.config.RunConfig` → plan (grid, prefix-sharing order,
+cost estimate; nothing is called) → provider + tokenizer → for each cell not yet done: build the haystack
+sized to the requested *prompt* length, call the model, score, append one JSONL record → summary table,
+summary.json, reports.
+
+Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a
+fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written); 3 stopped at
+``--max-cost``; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from evals.config import (
+    DEFAULT_DEPTHS,
+    DEFAULT_LENGTHS,
+    DEFAULT_MODEL,
+    RunConfig,
+    build_config,
+    load_config_file,
+)
+from evals.errors import EvalError
+from evals.plan import ORDERS
+from evals.prepare import PreparedRun, prepare, print_plan
+from evals.results import RESULTS_FILE, SUMMARY_FILE, write_json_atomic
+from evals.runner import RunOutcome, execute
+from evals.summary import print_summary, summarize
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["build_parser", "config_from_args", "main"]
+
+EXIT_OK, EXIT_CELL_ERRORS, EXIT_USAGE, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line (``error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m evals.run`` argument parser (every default is None: only given flags override)."""
+    p = _Parser(
+        prog="python -m evals.run",
+        description=(
+            "Run a needle-in-a-haystack grid (context length x needle depth x seeds) on one model and write "
+            "resumable results. With no options: the embedded local model (gemma-3-270m), task 'single', "
+            f"lengths {','.join(map(str, DEFAULT_LENGTHS))}, "
+            f"depths {','.join(f'{d:g}' for d in DEFAULT_DEPTHS)}, "
+            "one seed. Re-running the same command resumes: finished cells are skipped, errored ones retried."
+        ),
+        epilog=(
+            "Lists: '1000,2000,4000', ranges 'START:STOP:N' (N evenly spaced points) or 'START-STOP/STEP'. "
+            "A config file (--config) holds the same keys as the long options ('max-tokens' or "
+            "'max_tokens'); "
+            "options given on the command line win. Exit codes: 0 done, 1 cells ended in error (rerun to "
+            "retry), 2 bad input, 3 stopped at --max-cost, 130 interrupted."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a = p.add_argument
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help=f"registry name or alias of the model under test (default {DEFAULT_MODEL})",
+    )
+    g.add_argument(
+        "--base-url",
+        default=None,
+        help="endpoint override (required for openai-compatible servers without one)",
+    )
+    g.add_argument(
+        "--style",
+        choices=["auto", "chat", "completion"],
+        default=None,
+        help="prompt style: chat messages, or one completion string with an answer prefix "
+        "(default: the registry's)",
+    )
+    g.add_argument("--max-tokens", type=int, default=None, help="answer token limit per cell (default 32)")
+    g.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0)")
+    g = p.add_argument_group("grid")
+    g.add_argument(
+        "--task",
+        "--tasks",
+        dest="tasks",
+        default=None,
+        help="task variant(s), comma-separated: single, multi (k needles), distractor (same-template "
+        "decoys), no_needle (control: the model should abstain), changed_line (spot the altered sentence). "
+        "Default single",
+    )
+    g.add_argument(
+        "--lengths",
+        "-l",
+        default=None,
+        help="prompt lengths in the model's tokens (list or range). Default 1000,2000,4000",
+    )
+    g.add_argument(
+        "--min-length", type=int, default=None, help="with --max-length: generate lengths in a range"
+    )
+    g.add_argument("--max-length", type=int, default=None, help="upper end of the generated length range")
+    g.add_argument(
+        "--n-lengths", type=int, default=None, help="points in the generated length range (default 5)"
+    )
+    g.add_argument(
+        "--length-spacing",
+        choices=["linear", "log"],
+        default=None,
+        help="spacing of generated lengths (linear)",
+    )
+    g.add_argument(
+        "--depths",
+        "-d",
+        default=None,
+        help="needle depths in percent, 0 = start, 100 = end (default 0,25,50,75,100)",
+    )
+    g.add_argument(
+        "--n-depths", type=int, default=None, help="generate N depths from 0 to 100 instead of --depths"
+    )
+    g.add_argument(
+        "--depth-spacing",
+        choices=["linear", "sigmoid"],
+        default=None,
+        help="spacing of generated depths (sigmoid crowds them at both ends)",
+    )
+    g.add_argument("--language", choices=["zh", "en"], default=None, help="needle and question language (zh)")
+    g.add_argument("--repeats", type=int, default=None, help="seeds per cell: runs seeds 0..N-1 (default 1)")
+    g.add_argument("--seeds", default=None, help="explicit seeds, e.g. '0,1,2' (instead of --repeats)")
+    g.add_argument("--n-needles", type=int, default=None, help="multi: needles per haystack (default 3)")
+    g.add_argument("--n-distractors", type=int, default=None, help="distractor: decoy needles (default 3)")
+    g.add_argument(
+        "--shuffle",
+        action="store_const",
+        const=True,
+        default=None,
+        help="shuffle the transcript paragraphs (seeded) instead of reading them in order",
+    )
+    g.add_argument(
+        "--allow-beyond-window",
+        action="store_const",
+        const=True,
+        default=None,
+        help="probe lengths beyond the model's window: those cells end 'model_length' instead of being "
+        "refused",
+    )
+    g = p.add_argument_group("execution")
+    g.add_argument(
+        "--concurrency",
+        "-j",
+        type=int,
+        default=None,
+        help="requests in flight (default: the registry's; 1 for the local model)",
+    )
+    g.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
+    g.add_argument("--tpm", type=int, default=None, help="tokens-per-minute limit")
+    g.add_argument(
+        "--order",
+        choices=list(ORDERS),
+        default="shared",
+        help="request order: shared = prompts sharing a prefix back to back (prompt caching; default), "
+        "naive = by (depth, length), length_depth = nested loops over lengths then depths",
+    )
+    g.add_argument(
+        "--out",
+        "-o",
+        default=None,
+        help="run directory (default results/<model>-<tasks>-<config hash>)",
+    )
+    g.add_argument(
+        "--max-cost",
+        type=float,
+        default=None,
+        help="budget in USD for the run directory: refuse to start when the estimate (without caching) "
+        "exceeds it, "
+        "stop cleanly when the actual spend reaches it",
+    )
+    g.add_argument(
+        "--judge",
+        default=None,
+        help="also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); "
+        "the deterministic score stays the score, agreement is reported",
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_const",
+        const=True,
+        default=None,
+        help="print the plan (cells, prompt tokens, estimated cost with and without caching); call nothing",
+    )
+    g.add_argument(
+        "--force",
+        action="store_const",
+        const=True,
+        default=None,
+        help="the run directory holds a different run: move its results aside (superseded-<time>/) and "
+        "start over",
+    )
+    g.add_argument(
+        "--no-report", action="store_const", const=True, default=None, help="do not build reports at the end"
+    )
+    a("--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options")
+    a("--verbose", "-v", action="store_true", help="print each retry and the server's log lines")
+    return p
+
+
+_NOT_CONFIG = {"config", "verbose", "order"}
+
+
+def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
+    """Parse ``argv`` and merge it over the config file.
+
+    Args:
+        argv: Command-line arguments (without the program name); None reads ``sys.argv``.
+
+    Returns:
+        The validated config and the raw namespace (for non-config flags such as ``--order``).
+
+    Raises:
+        ConfigFileError: Unreadable or invalid config file or options.
+        SystemExit: argparse usage errors (exit code 2, one line).
+    """
+    ns = build_parser().parse_args(argv)
+    flags = {k: v for k, v in vars(ns).items() if v is not None and k not in _NOT_CONFIG}
+    file_values = load_config_file(Path(ns.config)) if ns.config else None
+    return build_config(file_values, flags, source=ns.config or ""), ns
+
+
+def _reports(run_dir: Path, console: Console) -> None:
+    try:
+        from evals.report import generate_reports
+    except ImportError as e:
+        console.print(f"[yellow]warning: reports not built (evals.report unavailable: {e})[/yellow]")
+        return
+    try:
+        paths = generate_reports([run_dir])
+    except Exception as e:
+        console.print(
+            f"[yellow]warning: reports not built ({type(e).__name__}: {e}); results are in {run_dir}[/yellow]"
+        )
+        return
+    if paths:
+        console.print(f"reports: {', '.join(str(p) for p in paths[:4])}{' ...' if len(paths) > 4 else ''}")
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m evals.run``.
+
+    Args:
+        argv: Arguments without the program name (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code (see the module docstring).
+    """
+    from rich.console import Console
+
+    from haystacks.errors import HaystackError
+    from providers.errors import ConfigError, ProviderError
+
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        cfg, ns = config_from_args(argv)
+        prep = prepare(cfg, order=ns.order)
+    except (EvalError, ConfigError, HaystackError) as e:
+        return _fail(str(e))
+    if cfg.dry_run:
+        print_plan(prep, out)
+        return EXIT_OK
+    if not prep.todo:
+        err.print(f"all {len(prep.cells)} cells of {prep.run_dir} are done; nothing to run")
+    elif prep.done:
+        err.print(
+            f"resuming {prep.run_dir}: {prep.done} of {len(prep.cells)} cells done, {len(prep.todo)} to run"
+        )
+
+    outcome = RunOutcome()
+    if prep.todo:
+        loop = asyncio.new_event_loop()
+        main_task = loop.create_task(execute(prep, err, verbose=ns.verbose))
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+        try:
+            outcome = loop.run_until_complete(main_task)
+        except KeyboardInterrupt:
+            main_task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(main_task)
+            return _interrupted(prep)
+        except asyncio.CancelledError:
+            return _interrupted(prep)
+        except (EvalError, ConfigError, HaystackError) as e:
+            return _fail(str(e))
+        except ProviderError as e:
+            return _fail(str(e), EXIT_CELL_ERRORS)
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+    if not (prep.run_dir / RESULTS_FILE).exists():
+        return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
+    summary = summarize(prep.run_dir)
+    summary["run_identity"] = prep.identity
+    write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
+    print_summary(summary, prep, outcome, err)
+    if not cfg.no_report:
+        _reports(prep.run_dir, err)
+    if outcome.fatal:
+        return _fail(f"{outcome.fatal} — stopped; finished cells are kept, rerun to resume", EXIT_CELL_ERRORS)
+    if outcome.budget_stopped:
+        return _fail(
+            f"stopped at --max-cost ${cfg.max_cost:.4f} "
+            f"(spent ${prep.spent_before + outcome.spent_usd:.4f}); "
+            "rerun with a higher --max-cost to continue",
+            EXIT_BUDGET,
+        )
+    if summary["counts"].get("error", 0):
+        n = summary["counts"]["error"]
+        err.print(f"[yellow]{n} cell(s) ended in error; rerun the same command to retry them[/yellow]")
+        return EXIT_CELL_ERRORS
+    return EXIT_OK
+
+
+def _interrupted(prep: PreparedRun) -> int:
+    sys.stderr.write(
+        f"interrupted: finished cells are saved in {prep.run_dir}; rerun the same command to resume\n"
+    )
+    return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

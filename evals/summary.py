@@ -1,0 +1,130 @@
+"""The end-of-run summary: counts, mean score per (length, depth), cost, judge agreement; table and JSON."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evals.judge import agreement
+from evals.results import RESULTS_FILE, latest_by_cell, read_records
+from evals.runner import RunOutcome, now_utc
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evals.prepare import PreparedRun
+
+__all__ = ["print_summary", "summarize"]
+
+# ------------------------------------------------------------------------------------------- summary
+
+
+def summarize(run_dir: Path) -> dict[str, Any]:
+    """Summary of a run directory from one read of its results: counts, score grids, cost, judge agreement.
+
+    Args:
+        run_dir: The run directory.
+
+    Returns:
+        The ``summary.json`` object.
+    """
+    records = read_records(run_dir / RESULTS_FILE)
+    latest = latest_by_cell(records)
+    counts = {"ok": 0, "error": 0, "model_length": 0}
+    grids: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    pairs: list[tuple[float, int]] = []
+    hallucinated = 0
+    for rec in latest.values():
+        counts[rec.get("status", "error")] = counts.get(rec.get("status", "error"), 0) + 1
+        if rec.get("status") == "ok" and rec.get("score") is not None:
+            grids[rec["task"]][str(rec["length"])][f"{rec['depth']:g}"].append(float(rec["score"]))
+            detail = rec.get("score_detail") or {}
+            hallucinated += bool(detail.get("hallucinated"))
+            judge = rec.get("judge")
+            if isinstance(judge, dict) and judge.get("score") is not None:
+                pairs.append((float(rec["score"]), int(judge["score"])))
+    cost = 0.0
+    prompt_tokens = 0
+    for rec in records:
+        cost += float(rec.get("cost_usd") or 0.0)
+        judge = rec.get("judge")
+        if isinstance(judge, dict):
+            cost += float(judge.get("cost_usd") or 0.0)
+        prompt_tokens += int(rec.get("prompt_tokens") or 0)
+    mean_grids = {
+        task: {
+            length: {
+                depth: round(sum(v) / len(v), 4)
+                for depth, v in sorted(row.items(), key=lambda x: float(x[0]))
+            }
+            for length, row in sorted(rows.items(), key=lambda x: int(x[0]))
+        }
+        for task, rows in grids.items()
+    }
+    scores = [
+        float(r["score"]) for r in latest.values() if r.get("status") == "ok" and r.get("score") is not None
+    ]
+    out: dict[str, Any] = {
+        "cells": len(latest),
+        "records": len(records),
+        "counts": counts,
+        "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
+        "hallucinated": hallucinated,
+        "scores": mean_grids,
+        "cost_usd": round(cost, 6),
+        "prompt_tokens_sent": prompt_tokens,
+        "judge_agreement": agreement(pairs).to_dict() if pairs else None,
+        "updated": now_utc(),
+    }
+    return out
+
+
+def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcome, console: Console) -> None:
+    """Print the end-of-run table: mean score per (length, depth) for each task, then counts and cost."""
+    from rich.table import Table
+
+    for task, rows in summary["scores"].items():
+        depths = sorted({d for row in rows.values() for d in row}, key=float)
+        t = Table(title=f"{prep.info.alias} — {task}: mean score by length (rows) and depth % (columns)")
+        t.add_column("length", justify="right")
+        for d in depths:
+            t.add_column(d, justify="right")
+        for length, row in rows.items():
+            cells = []
+            for d in depths:
+                v = row.get(d)
+                if v is None:
+                    cells.append("·")
+                else:
+                    color = "green" if v >= 0.8 else "yellow" if v >= 0.5 else "red"
+                    cells.append(f"[{color}]{v:.2f}[/{color}]")
+            t.add_row(length, *cells)
+        console.print(t)
+    c = summary["counts"]
+    s = Table(title="Run summary", show_header=False)
+    s.add_column("what", style="bold")
+    s.add_column("value")
+    s.add_row("run directory", str(prep.run_dir))
+    s.add_row("cells", f"{summary['cells']} of {len(prep.cells)}")
+    s.add_row("ok", str(c.get("ok", 0)))
+    s.add_row("error (retried on rerun)", str(c.get("error", 0)))
+    s.add_row("model_length", str(c.get("model_length", 0)))
+    s.add_row("this invocation", f"{outcome.ran} cells in {outcome.wall_s:.1f} s, {outcome.retries} retries")
+    if summary["mean_score"] is not None:
+        s.add_row("mean score", f"{summary['mean_score']:.3f}")
+    if "no_needle" in summary["scores"]:
+        s.add_row("no-needle hallucinations", str(summary["hallucinated"]))
+    s.add_row("cost", f"${summary['cost_usd']:.4f} (this invocation ${outcome.spent_usd:.4f})")
+    ja = summary.get("judge_agreement")
+    if ja:
+        kappa = "n/a" if ja["kappa"] is None else f"{ja['kappa']:.2f}"
+        s.add_row(
+            "judge agreement",
+            f"{ja['percent']:.0%} of {ja['n']} (Cohen's kappa {kappa}); "
+            f"judge-only passes {ja['judge_only']}, "
+            f"score-only passes {ja['score_only']}",
+        )
+    console.print(s)

@@ -1,0 +1,123 @@
+"""``python -m evals.run`` on bad input (subprocesses): one line on stderr, exit 2, no traceback, no files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KEY_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+def run_cli(
+    args: list[str], cwd: Path, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "evals.run", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess, *needles: str) -> str:
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "Traceback" not in p.stderr
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("error: ")
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+def assert_nothing_written(cwd: Path, before: set[str]) -> None:
+    after = {str(p.relative_to(cwd)) for p in cwd.rglob("*")}
+    assert after == before, after - before
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> tuple[Path, set[str]]:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("model = \n")
+    return tmp_path, {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")}
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--model", "gpt-4-0", "--dry-run"], ("unknown model 'gpt-4-0'", "did you mean")),
+        (["--model", "gemini-1.5"], ("GEMINI_API_KEY",)),
+        (["--depths", "0,150"], ("150", "0..100")),
+        (["--lengths", "40000"], ("40000", "context window", "--allow-beyond-window")),
+        (["--config", "missing.toml"], ("cannot read config file missing.toml",)),
+        (["--config", "bad.toml"], ("invalid TOML",)),
+        (["--config", "."], ("cannot read config file",)),
+        (["--out", "/proc/niah-test/run"], ("not writable",)),
+        (["--out", "bad.toml/run"], ("not a directory",)),
+        (["--bogus-flag"], ("unrecognized arguments: --bogus-flag",)),
+        (["--task", "single,nope"], ("unknown task 'nope'",)),
+        (["--lengths", "1000", "--max-tokens", "0"], ("max_tokens",)),
+        (["--model", "gpt-4o", "--lengths", "100000", "--max-cost", "0.01"], ("exceeds --max-cost",)),
+    ],
+)
+def test_bad_input(workdir: tuple[Path, set[str]], args: list[str], needles: tuple[str, ...]) -> None:
+    cwd, before = workdir
+    env = {"OPENAI_API_KEY": "sk-test-not-a-real-key-000000000000"} if "gpt-4o" in args else None
+    p = run_cli(args, cwd, env)
+    line = assert_one_line_error(p, *needles)
+    assert "sk-test" not in line
+    assert_nothing_written(cwd, before)
+
+
+def test_conflicting_run_dir_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "header.json").write_text(json.dumps({"schema_version": 1, "run_identity": "something-else"}))
+    (run / "results.jsonl").write_text("")
+    before = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")}
+    p = run_cli(["--out", "run", "--lengths", "1000"], tmp_path)
+    assert_one_line_error(p, "holds a different run", "--force")
+    assert_nothing_written(tmp_path, before)
+
+
+def test_dry_run_plans_without_key_and_writes_nothing(tmp_path: Path) -> None:
+    p = run_cli(
+        ["--model", "gpt-4o", "--lengths", "1000,2000", "--depths", "0,50,100", "--dry-run"], tmp_path
+    )
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "6 total, 0 done, 6 to run" in out
+    assert "9,000" in out  # 3 x (1000 + 2000) prompt tokens
+    assert "estimated cost" in out and "$" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_explains_options(tmp_path: Path) -> None:
+    p = run_cli(["--help"], tmp_path)
+    assert p.returncode == 0
+    for opt in (
+        "--lengths",
+        "--depths",
+        "--depth-spacing",
+        "--task",
+        "--language",
+        "--repeats",
+        "--concurrency",
+        "--out",
+        "--config",
+        "--dry-run",
+        "--max-cost",
+        "--judge",
+        "--no-report",
+        "--force",
+    ):
+        assert opt in p.stdout
