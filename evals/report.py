@@ -643,6 +643,7 @@ def _print_summary(leaderboard: dict[str, Any], written: list[Path], out_dir: Pa
         f"wrote {len(written)} files to {out_dir}; open {out_dir / 'dashboard.html'}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
