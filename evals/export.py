@@ -56,6 +56,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "input_sha256": ("string", "sha256 of the exact request text"),
     "status": ("string", "ok | error | model_length"),
     "stop_reason": ("string", "why generation stopped"),
+    "question": ("string", "the question asked"),
+    "expected": ("list:string", "the expected answers"),
     "answer": ("string", "the model's answer (null unless ok)"),
     "score": ("float64", "score in [0, 1] (null unless ok)"),
     "score_found": ("list:string", "expected facts found in the answer"),
@@ -67,16 +69,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "needle_keys": ("list:string", "what each asked needle is about"),
     "needle_depths": ("list:float64", "requested depth of each asked needle"),
     "needle_actual_depths": ("list:float64", "measured depth of each asked needle"),
-    "needles_json": ("string", "every inserted needle (distractors included) as JSON"),
+    "needles_json": ("string", "the inserted needles as JSON"),
+    "distractors_json": ("string", "the inserted distractors as JSON"),
     "judge_json": ("string", "LLM judge verdict as JSON (null when not judged)"),
     "error": ("string", "error description (null unless error)"),
+    "error_type": ("string", "provider error class (null unless error)"),
     "latency_s": ("float64", "seconds for the call"),
     "attempts": ("int64", "attempts made (retries included)"),
     "usage_input_tokens": ("int64", "billed input tokens"),
     "usage_output_tokens": ("int64", "billed output tokens"),
     "usage_cached_input_tokens": ("int64", "input tokens served from the provider's cache"),
     "usage_reasoning_tokens": ("int64", "reasoning tokens"),
-    "cost_usd": ("float64", "cost of the call in USD"),
+    "prompt_tokens_counted": ("int64", "our own tokenizer count of the request"),
+    "timings_json": ("string", "server timings (llama.cpp prompt_n, cache_n...) as JSON"),
+    "model_id": ("string", "model id the provider says answered"),
+    "run_identity": ("string", "the run's identity hash (header)"),
+    "cost_usd": ("float64", "cost of the call in USD (null when unpriced)"),
     "timestamp": ("string", "UTC time the record was written"),
     "extra_json": ("string", "any other record fields, as JSON"),
 }
@@ -99,6 +107,12 @@ _DIRECT = (
     "input_sha256",
     "status",
     "stop_reason",
+    "question",
+    "expected",
+    "error_type",
+    "prompt_tokens_counted",
+    "model_id",
+    "run_identity",
     "answer",
     "score",
     "latency_s",
@@ -106,7 +120,7 @@ _DIRECT = (
     "cost_usd",
     "timestamp",
 )
-_NESTED = ("usage", "score_detail", "needles", "judge", "error")
+_NESTED = ("usage", "score_detail", "needles", "distractors", "timings", "judge", "error")
 
 
 def _cast(value: Any, dtype: str) -> Any:
@@ -160,6 +174,8 @@ def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
     row["needle_depths"] = [n.get("depth") for n in asked]
     row["needle_actual_depths"] = [n.get("actual_depth") for n in asked]
     row["needles_json"] = _json_or_none(rec.get("needles"))
+    row["distractors_json"] = _json_or_none(rec.get("distractors"))
+    row["timings_json"] = _json_or_none(rec.get("timings"))
     row["judge_json"] = _json_or_none(rec.get("judge"))
     row["error"] = rec.get("error")
     extra = {k: v for k, v in rec.items() if k not in _DIRECT and k not in _NESTED and not k.startswith("_")}

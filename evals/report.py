@@ -80,6 +80,10 @@ def _metric_name(task: str) -> str:
 
 
 def _expected(rec: dict[str, Any]) -> str:
+    """The expected answer(s) of a record: its ``expected`` list, else its asked needles' answers."""
+    expected = rec.get("expected")
+    if isinstance(expected, list) and expected:
+        return ", ".join(str(a) for a in expected)
     needles = rec.get("needles")
     if not isinstance(needles, list):
         return ""

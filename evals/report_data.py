@@ -488,6 +488,7 @@ def _run_json(run: RunData) -> dict[str, Any]:
         "tokens_exact": h.get("tokens_exact"),
         "corpus_sha256": h.get("corpus_sha256"),
         "config_hash": _config_hash(run.header),
+        "run_identity": h.get("run_identity"),
         "n_records": len(run.records),
         "n_skipped_lines": run.skipped_lines,
         "header_found": run.header is not None,
