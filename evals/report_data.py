@@ -321,10 +321,15 @@ class Group:
         return proportion(float(r["score"]) for r in self.ok)
 
     def by(self, key: str) -> dict[Any, list[dict[str, Any]]]:
-        """Final records grouped by ``length`` or ``depth``."""
+        """Final records grouped by ``length``, ``depth`` or ``language``, keys sorted."""
         out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for rec in self.records:
-            k = int(rec["length"]) if key == "length" else _depth_key(rec["depth"])
+            if key == "length":
+                k: Any = int(rec["length"])
+            elif key == "depth":
+                k = _depth_key(rec["depth"])
+            else:
+                k = str(rec.get(key) or "")
             out[k].append(rec)
         return dict(sorted(out.items()))
 
@@ -515,6 +520,7 @@ def _group_json(group: Group, runs: dict[str, RunData], threshold: float) -> dic
         "recall": _prop_json(group.recall),
         "by_length": [_slice_json("length", k, v) for k, v in group.by("length").items()],
         "by_depth": [_slice_json("depth", k, v) for k, v in group.by("depth").items()],
+        "by_language": [_slice_json("language", k, v) for k, v in group.by("language").items()],
         "effective_context_length": {
             "value": eff.value,
             "ci_low_value": eff.ci_low_value,

@@ -70,6 +70,7 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
     assert (by_depth[0.0]["n"], by_depth[0.0]["recall"]) == (6, 1.0)
     assert (by_depth[50.0]["n"], by_depth[50.0]["recall"]) == (6, round(4 / 6, 6))
     assert (by_depth[100.0]["n"], by_depth[100.0]["n_error"], by_depth[100.0]["n_model_length"]) == (2, 2, 2)
+    assert [(b["language"], b["n"], b["n_error"]) for b in e["by_language"]] == [("zh", 14, 2)]
     # Effective length at 0.8: point 1.0, 1.0, 0.5 -> 2000; lower bound of 6/6 is 0.6097 -> none;
     # upper bound of 2/4 is 0.8500 >= 0.8 -> 4000.
     assert e["effective_context_length"] == {
