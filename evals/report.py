@@ -44,6 +44,7 @@ from evals.report_data import (
     depth_label,
     error_text,
     expand_run_dirs,
+    grid_notes,
     one_line,
     task_sort_key,
     truncate,
@@ -536,6 +537,9 @@ def generate_reports(
     if not data.groups:
         shown = ", ".join(str(p) for p in paths)
         raise ReportError(f"nothing to report: no readable result record in {shown}")
+    notes: list[str] = grid_notes(data)
+    for note in notes:
+        logger.warning(note)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -545,7 +549,6 @@ def generate_reports(
     figures = [heatmap_figure(g) for g in data.groups]
     stems = heatmap_names(data.groups)
     written: list[Path] = []
-    notes: list[str] = []
     try:
         for fig, stem in zip(figures, stems, strict=True):
             path = out_dir / f"{stem}.html"

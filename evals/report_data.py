@@ -371,6 +371,28 @@ class ReportData:
         return sorted({g.model for g in self.groups})
 
 
+def grid_notes(data: ReportData) -> list[str]:
+    """One line per task whose models were run on different grids (lengths × depths).
+
+    Args:
+        data: loaded runs and groups.
+
+    Returns:
+        The notes, by task; empty when every model of a task shares one grid.
+    """
+    notes = []
+    tasks = sorted({g.task for g in data.groups}, key=task_sort_key)
+    for task in tasks:
+        groups = [g for g in data.groups if g.task == task]
+        if len({(tuple(g.lengths), tuple(g.depths)) for g in groups}) > 1:
+            shapes = ", ".join(f"{g.model} {len(g.lengths)} lengths × {len(g.depths)} depths" for g in groups)
+            notes.append(
+                f"grids differ for task {task} ({shapes}): each heatmap keeps its own grid; "
+                "side-by-side comparisons use the common cells"
+            )
+    return notes
+
+
 def collect(run_dirs: Sequence[Path]) -> ReportData:
     """Load run directories and group their final records by (model, task).
 

@@ -229,9 +229,18 @@ def test_bad_threshold_is_an_error(run_a: Path, tmp_path: Path) -> None:
         generate_reports([run_a], tmp_path / "out", threshold=1.5)
 
 
-def test_different_grids_each_keep_their_own(run_a: Path, tmp_path: Path) -> None:
+def test_different_grids_each_keep_their_own(
+    run_a: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     run_b = grid_run(tmp_path / "runB", "beta", (1000, 2000, 8000, 16000), (0.0, 25.0, 50.0, 75.0, 100.0))
-    written = generate_reports([run_a, run_b], tmp_path / "out", png=False)
+    with caplog.at_level(logging.WARNING, logger="evals.report"):
+        written = generate_reports([run_a, run_b], tmp_path / "out", png=False)
+    note = (
+        "grids differ for task single (alpha 3 lengths × 3 depths, beta 4 lengths × 5 depths): each heatmap "
+        "keeps its own grid; side-by-side comparisons use the common cells"
+    )
+    assert [r.getMessage() for r in caplog.records] == [note]
+    assert note in (tmp_path / "out" / "dashboard.html").read_text(encoding="utf-8")
     lb = _load_lb(tmp_path / "out")
     assert _entry(lb, "beta")["grid"]["lengths"] == [1000, 2000, 8000, 16000]
     assert _entry(lb, "alpha")["grid"]["lengths"] == [1000, 2000, 4000]
