@@ -115,10 +115,15 @@ def heatmap_title(group: Group) -> str:
     Returns:
         Plain text (escape it before handing it to plotly).
     """
+    return " — ".join(_title_parts(group))
+
+
+def _title_parts(group: Group) -> tuple[str, str]:
     p = group.recall
     n_err = sum(c.n_error for c in group.cells.values())
     n_len = sum(c.n_model_length for c in group.cells.values())
-    title = f"{group.model} · {group.task} — {_metric_name(group.task)} {_fmt(p.mean)}"
+    head = f"{group.model} · {group.task}"
+    title = f"{_metric_name(group.task)} {_fmt(p.mean)}"
     if p.mean is not None:
         title += f" [{_fmt(p.ci_low)}, {_fmt(p.ci_high)}]"
     title += f", n={p.n}"
@@ -129,7 +134,7 @@ def heatmap_title(group: Group) -> str:
         excluded.append(f"{n_len} over window")
     if excluded:
         title += " (" + ", ".join(excluded) + " excluded)"
-    return title
+    return head, title
 
 
 def heatmap_figure(group: Group) -> Any:
@@ -259,7 +264,7 @@ def heatmap_figure(group: Group) -> Any:
         )
     fig.update_layout(
         title={
-            "text": html.escape(heatmap_title(group), quote=False),
+            "text": "<br>".join(html.escape(t, quote=False) for t in _title_parts(group)),
             "x": 0.5,
             "xanchor": "center",
             "font": {"size": 15},
@@ -268,7 +273,7 @@ def heatmap_figure(group: Group) -> Any:
         yaxis={"title": {"text": "needle depth (%)"}, "type": "category", "autorange": "reversed"},
         template="plotly_white",
         plot_bgcolor="#f5f5f5",
-        margin={"l": 80, "r": 30, "t": 70, "b": 60},
+        margin={"l": 80, "r": 30, "t": 80, "b": 60},
         height=max(420, 34 * len(y) + 160),
     )
     return fig
@@ -571,7 +576,8 @@ def generate_reports(
         written.append(lb_path)
     except OSError as exc:
         raise ReportError(f"cannot write the report in {out_dir}: {one_line(exc)}") from exc
-    return written
+    # The dashboard and the leaderboard first: they are what a caller shows.
+    return [dashboard, lb_path] + [p for p in written if p not in (dashboard, lb_path)]
 
 
 # ---------------------------------------------------------------------------------------------- CLI

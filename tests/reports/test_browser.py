@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
 ]
 EVIL_ANSWER = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
 EVIL_ERROR = "<img src=y onerror=window.__xss=2>"
+EVIL_MODEL = "zeta</script><script>window.__xss=3</script>"
 
 
 def _chromium_or_skip() -> None:
@@ -67,8 +68,10 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         make_record("gamma", "single", 1000, 100.0),
     ]
     write_run(root / "run-gamma", recs, model="gamma")
+    write_run(root / "run-zeta", [make_record(EVIL_MODEL, "single", 1000, 0.0)], model="zeta")
     out = root / "report"
-    generate_reports([root / "run-alpha", root / "run-beta", root / "run-gamma"], out, png=False)
+    runs = [root / "run-alpha", root / "run-beta", root / "run-gamma", root / "run-zeta"]
+    generate_reports(runs, out, png=False)
     return out
 
 
@@ -87,12 +90,12 @@ def test_dashboard_loads_offline_and_shows_every_model(browser: Any, report_dir:
     page, errors, requests = _open(browser, report_dir / "dashboard.html")
     try:
         page.wait_for_function(
-            "document.querySelectorAll('.heatmap.js-plotly-plot').length === 3", timeout=30000
+            "document.querySelectorAll('.heatmap.js-plotly-plot').length === 4", timeout=30000
         )
         page.wait_for_timeout(200)
         assert errors == []
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
-        for model in ("alpha-7b", "beta/chat:2", "gamma"):
+        for model in ("alpha-7b", "beta/chat:2", "gamma", EVIL_MODEL):
             assert page.get_by_role("heading", name=model, exact=True).is_visible()
             assert page.locator("#leaderboard-table").get_by_text(model, exact=True).first.is_visible()
         dims = page.evaluate(
@@ -100,7 +103,12 @@ def test_dashboard_loads_offline_and_shows_every_model(browser: Any, report_dir:
             "el.dataset.model, [el.data[0].z.length, el.data[0].z[0].length, el.data[0].x.length,"
             " el.data[0].y.length]]))"
         )
-        assert dims == {"alpha-7b": [3, 4, 4, 3], "beta/chat:2": [5, 3, 3, 5], "gamma": [2, 1, 1, 2]}
+        assert dims == {
+            "alpha-7b": [3, 4, 4, 3],
+            "beta/chat:2": [5, 3, 3, 5],
+            "gamma": [2, 1, 1, 2],
+            EVIL_MODEL: [1, 1, 1, 1],
+        }
         # Every cell with a value is drawn with its value as text (the heatmap's cell labels).
         texts = page.evaluate(
             "() => Array.from(document.querySelectorAll('[data-model=\"beta/chat:2\"] .heatmap-label text'))"
@@ -116,7 +124,7 @@ def test_answers_and_errors_show_as_text_and_never_run(browser: Any, report_dir:
     page, errors, _ = _open(browser, report_dir / "dashboard.html")
     try:
         page.wait_for_function(
-            "document.querySelectorAll('.heatmap.js-plotly-plot').length === 3", timeout=30000
+            "document.querySelectorAll('.heatmap.js-plotly-plot').length === 4", timeout=30000
         )
         hm = page.locator('.heatmap[data-model="alpha-7b"]')
         hm.scroll_into_view_if_needed()
