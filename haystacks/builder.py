@@ -1,0 +1,704 @@
+"""The token-exact context builder.
+
+A haystack of L tokens is a prefix of the filler stream (:mod:`haystacks.stream`) with needles inserted at
+sentence boundaries. Sizing never re-tokenizes the context: paragraph counts are prefix sums computed once
+per tokenizer; only the one or two paragraphs that receive a needle, and the partial paragraph at the end,
+are encoded per cell. This is exact for tokenizers whose counts add up across paragraph boundaries
+(cl100k/o200k: a newline followed by a non-space character always starts a new pre-token; checked on the
+corpus at load). Other tokenizers (Hugging Face files, llama.cpp servers, provider count APIs) get the same
+layout, then one full count of the final context per attempt and a correction until the length is hit.
+
+Depth semantics: ``actual_depth = 100 * tokens(context[:needle.char_offset]) / context_tokens``. Depth 0 puts
+the needle first, depth 100 last. A needle goes to the sentence boundary nearest its target token position
+``depth/100 * L``; a needle whose target leaves no room after it goes at the very end, on its own line.
+The end of the context is filled with a partial paragraph cut at a character boundary so that the length
+is exact (never splitting a character).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right, insort
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from haystacks.corpus import Corpus
+from haystacks.errors import SpecError
+from haystacks.needles import NeedlePlan, PlannedNeedle, plan_needles
+from haystacks.stream import CorpusStats, FillerStream, corpus_stats, filler_stream
+from haystacks.tokenizers import Tokenizer, get_tokenizer
+
+__all__ = ["MAX_LENGTH", "CellSpec", "Haystack", "Needle", "build_grid", "build_haystack", "validate_spec"]
+
+MAX_LENGTH = 50_000_000  # tokens; 10M-token haystacks are routine, this only stops typos
+_MAX_ATTEMPTS = 8  # sizing attempts for tokenizers that are verified by a full count
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What to build (model-independent): task, length, depth, seed and variant parameters.
+
+    Attributes:
+        task: ``single`` | ``multi`` | ``distractor`` | ``no_needle`` | ``changed_line``.
+        length: Target tokens of the context (haystack including needles).
+        depth: Percent 0..100; multi: the first needle's depth unless ``depths`` is given.
+        seed: Draws needle keys/values (and the paragraph order when ``shuffle``).
+        language: Needle and question language, ``zh`` or ``en``.
+        n_needles: Multi: number of needles (1 = the default of 4).
+        depths: Multi: explicit depths (default: spread from ``depth`` towards 100).
+        n_distractors: Same-template needles with other keys (0 = 3 for the distractor task).
+        shuffle: Shuffle the paragraphs of each corpus pass (seeded).
+    """
+
+    task: str = "single"
+    length: int = 2000
+    depth: float = 50.0
+    seed: int = 0
+    language: str = "zh"
+    n_needles: int = 1
+    depths: tuple[float, ...] | None = None
+    n_distractors: int = 0
+    shuffle: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the spec."""
+        d = asdict(self)
+        d["depths"] = list(self.depths) if self.depths is not None else None
+        return d
+
+
+@dataclass(frozen=True)
+class Needle:
+    """A placed needle (or distractor, or altered sentence).
+
+    Attributes:
+        kind: ``"needle"`` | ``"distractor"`` | ``"changed"``.
+        text: Inserted verbatim at ``char_offset`` (for ``"changed"``: the altered sentence).
+        key: What is asked about, e.g. ``"上海的神秘数字"``.
+        answer: The fact, e.g. ``"4729183"`` (``"changed"``: the inserted phrase).
+        depth: Requested depth (percent).
+        actual_depth: ``100 * tokens(context[:char_offset]) / context_tokens``.
+        char_offset: Where ``text`` starts in the context.
+        token_offset: ``tokens(context[:char_offset])``.
+        original: For ``"changed"``: the sentence before it was altered; else ``""``.
+    """
+
+    kind: str
+    text: str
+    key: str
+    answer: str
+    depth: float
+    actual_depth: float
+    char_offset: int
+    token_offset: int
+    original: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``original`` only for changed lines)."""
+        d = asdict(self)
+        if self.kind != "changed":
+            d.pop("original")
+        return d
+
+
+@dataclass(frozen=True)
+class Haystack:
+    """A built cell: the context, its exact size, and what was hidden in it.
+
+    Attributes:
+        spec: The cell spec.
+        context: The haystack text with the needles in it.
+        context_tokens: Tokens of ``context`` in ``tokenizer``.
+        tokenizer: Name of the tokenizer that sized it.
+        tokens_exact: True when ``context_tokens`` is a count in the tokenizer named (False for ``approx:``
+            tokenizers and count APIs that gave no count).
+        needles: The asked facts (empty for ``no_needle``; the altered sentence for ``changed_line``).
+        distractors: Distractor needles.
+        question: In ``spec.language``; reveals neither the answer nor (changed_line) the line.
+        answers: What a correct answer must contain, one per asked fact (empty for ``no_needle``).
+        corpus_sha256: SHA-256 of the cleaned seed text.
+        tokenizer_backend: Library that produced the counts (``tiktoken``, ``quicktok``, ``tokenizers``...).
+        absent_key: ``no_needle``: the key asked about, which appears in no needle.
+    """
+
+    spec: CellSpec
+    context: str
+    context_tokens: int
+    tokenizer: str
+    tokens_exact: bool
+    needles: tuple[Needle, ...]
+    distractors: tuple[Needle, ...]
+    question: str
+    answers: tuple[str, ...]
+    corpus_sha256: str = ""
+    tokenizer_backend: str = ""
+    absent_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; the context comes last so that the metadata reads first."""
+        return {
+            "spec": self.spec.to_dict(),
+            "target_tokens": self.spec.length,
+            "context_tokens": self.context_tokens,
+            "tokenizer": self.tokenizer,
+            "tokenizer_backend": self.tokenizer_backend,
+            "tokens_exact": self.tokens_exact,
+            "corpus_sha256": self.corpus_sha256,
+            "question": self.question,
+            "answers": list(self.answers),
+            "absent_key": self.absent_key,
+            "needles": [n.to_dict() for n in self.needles],
+            "distractors": [n.to_dict() for n in self.distractors],
+            "context": self.context,
+        }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Layout
+# --------------------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Item:
+    planned: PlannedNeedle
+    order: int
+    size: int  # tokens of the inserted text alone (layout tokenizer)
+    text: str = ""  # what ends up in the context (changed: the altered sentence)
+    original: str = ""
+    token_offset: int = 0
+    char_offset: int = 0
+
+
+@dataclass(eq=False)
+class _Edit:
+    start: int  # local char offsets in the ORIGINAL paragraph
+    end: int
+    text: str
+    item: _Item
+    seq: int = 0
+
+
+_CLAUSE_END = frozenset("，,、：:—-")
+_TRAIL = frozenset("。！？；…!?;.”’\"'」』）)】》〉］]｝} \t\n")
+
+
+def _split_trail(unit: str) -> tuple[str, str]:
+    i = len(unit)
+    while i > 0 and unit[i - 1] in _TRAIL:
+        i -= 1
+    return unit[:i], unit[i:]
+
+
+@dataclass
+class _Result:
+    context: str
+    tokens: int  # layout count (exact for additive tokenizers)
+    items: list[_Item] = field(default_factory=list)
+
+
+class _Layout:
+    """One placement of a cell's items at one layout length (in the layout tokenizer's tokens)."""
+
+    def __init__(self, stream: FillerStream, stats: CorpusStats, length: int) -> None:
+        self.s = stream
+        self.st = stats
+        self.corpus = stats.corpus
+        self.count = stats.tokenizer.count
+        self.L = length
+        self.edits: dict[int, list[_Edit]] = {}
+        self.delta: dict[int, int] = {}
+        self.modified: list[int] = []
+        self.end_items: list[_Item] = []
+        self.prev: tuple[int, int] = (0, 0)
+        self._seq = 0
+
+    # ---- positions ------------------------------------------------------------------------------------
+    def base(self, g: int) -> int:
+        """Context tokens before global paragraph ``g``."""
+        extra = 0
+        for h in self.modified:
+            if h >= g:
+                break
+            extra += self.delta[h]
+        return self.s.tok_start(g) + extra
+
+    def total_delta(self) -> int:
+        return sum(self.delta.values())
+
+    def mod_text(self, g: int, upto: int | None = None) -> tuple[str, list[int]]:
+        """Paragraph ``g`` with its edits; with ``upto``, only up to original offset ``upto``.
+
+        Returns the text and, per edit, where its text starts in it.
+        """
+        par = self.s.paragraphs[self.s.par(g)]
+        out: list[str] = []
+        starts: list[int] = []
+        pos = 0
+        length = 0
+        for e in self.edits.get(g, ()):
+            if upto is not None and e.start > upto:
+                break
+            piece = par[pos : e.start]
+            out.append(piece)
+            length += len(piece)
+            starts.append(length)
+            out.append(e.text)
+            length += len(e.text)
+            pos = e.end
+        out.append(par[pos:] if upto is None else par[pos:upto])
+        return "".join(out), starts
+
+    def prefix_tokens(self, g: int, off: int) -> int:
+        """Context tokens before original local offset ``off`` of paragraph ``g`` (edits at ``off`` count)."""
+        j = self.s.par(g)
+        if off == 0 and not any(e.start == 0 for e in self.edits.get(g, ())):
+            return self.base(g)
+        if g not in self.edits:
+            starts = self.corpus.unit_starts[j]
+            i = bisect_right(starts, off) - 1
+            if starts[i] == off:
+                return self.base(g) + self.st.unit_prefix(j)[i]
+            if off == len(self.s.paragraphs[j]):
+                return self.base(g) + self.st.counts[j]
+            return self.base(g) + self.count(self.s.paragraphs[j][:off])
+        text, _ = self.mod_text(g, upto=off)
+        return self.base(g) + self.count(text)
+
+    def add_edit(self, g: int, start: int, end: int, text: str, item: _Item) -> None:
+        self._seq += 1
+        lst = self.edits.setdefault(g, [])
+        lst.append(_Edit(start, end, text, item, self._seq))
+        lst.sort(key=lambda e: (e.start, e.seq))
+        if g not in self.delta:
+            insort(self.modified, g)
+        j = self.s.par(g)
+        key = ("delta", j, tuple((e.start, e.end, e.text) for e in lst))
+        d = self.st.memo.get(key)
+        if d is None:
+            d = self.st.remember(key, self.count(self.mod_text(g)[0]) - self.st.counts[j])
+        self.delta[g] = d
+
+    # ---- placement ------------------------------------------------------------------------------------
+    def place_insert(self, item: _Item, room_after: int) -> None:
+        """Insert ``item`` at the sentence boundary nearest its target, or at the end."""
+        target = item.planned.depth * self.L / 100.0
+        limit = self.L - room_after
+        item.text = item.planned.text
+        if target >= limit:
+            self.end_items.append(item)
+            return
+        g = max(self.s.locate(math.floor(target) - self.total_delta()), self.prev[0])
+        j = self.s.par(g)
+        cands = [(g, off) for off in self.corpus.unit_starts[j]] + [(g + 1, 0)]
+        cands = [c for c in cands if c >= self.prev]
+        if g in self.edits or (g + 1) in self.edits:
+            est = [self.prefix_tokens(*c) for c in cands]
+        else:
+            b = self.base(g)
+            pre = self.st.unit_prefix(j)
+            starts = self.corpus.unit_starts[j]
+            est = [
+                b + (pre[starts.index(off)] if gg == g else self.st.counts[j] + self.delta.get(g, 0))
+                for gg, off in cands
+            ]
+        lo = max((i for i, p in enumerate(est) if p <= target), default=None)
+        hi = min((i for i, p in enumerate(est) if p > target), default=None)
+        best: tuple[float, int, tuple[int, int]] | None = None
+        for i in (lo, hi):
+            if i is None:
+                continue
+            pos = self.prefix_tokens(*cands[i])
+            if pos > limit:
+                continue
+            score = (abs(pos - target), pos, cands[i])
+            if best is None or score < best:
+                best = score
+        if best is None:
+            self.end_items.append(item)
+            return
+        _, pos, (gg, off) = best
+        item.token_offset = pos
+        self.add_edit(gg, off, off, item.text, item)
+        self.prev = (gg, off)
+
+    def _eligible(self, j: int) -> list[int]:
+        key = ("eligible", j)
+        got = self.st.memo.get(key)
+        if got is None:
+            par = self.s.paragraphs[j]
+            starts = self.corpus.unit_starts[j]
+            ends = [*starts[1:], len(par)]
+            spans = enumerate(zip(starts, ends, strict=True))
+            got = [i for i, (a, b) in spans if len(_split_trail(par[a:b])[0].strip()) >= 8]
+            self.st.remember(key, got)
+        return got
+
+    def place_change(self, item: _Item, sep: str) -> None:
+        """Alter the eligible sentence whose start is nearest the target (it must fit before the end)."""
+        target = item.planned.depth * self.L / 100.0
+        limit = self.L - item.size
+        g0 = self.s.locate(math.floor(target))
+        g_max = self.s.locate(self.L)
+        radius = 2
+        best: tuple[float, int, int, int] | None = None
+        while True:
+            for g in range(max(0, g0 - radius), min(g0 + radius, g_max) + 1):
+                j = self.s.par(g)
+                b = self.base(g)
+                pre = self.st.unit_prefix(j)
+                for i in self._eligible(j):
+                    start, end = b + pre[i], b + pre[i + 1]
+                    if end > limit:
+                        continue
+                    cand = (abs(start - target), start, g, i)
+                    if best is None or cand < best:
+                        best = cand
+            if best is not None or (g0 - radius <= 0 and g0 + radius >= g_max):
+                break
+            radius *= 4
+        if best is None:
+            raise SpecError(f"length {self.L} is too short for the changed-line task (no sentence fits)")
+        _, pos, g, i = best
+        j = self.s.par(g)
+        par = self.s.paragraphs[j]
+        starts = self.corpus.unit_starts[j]
+        a, b = starts[i], (starts[i + 1] if i + 1 < len(starts) else len(par))
+        body, trail = _split_trail(par[a:b])
+        joiner = "" if body[-1:] in _CLAUSE_END else sep
+        altered = body + joiner + item.planned.text + trail
+        item.original = par[a:b].rstrip("\n")
+        item.text = altered.rstrip("\n")
+        item.token_offset = pos
+        self.add_edit(g, a, b, altered, item)
+        self.prev = (g, b)
+
+    # ---- end ------------------------------------------------------------------------------------------
+    def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, bool]:
+        """Cut ``k >= kmin`` of ``text`` whose tail has exactly ``r`` tokens where the tokenizer allows.
+
+        Returns ``(k, tokens of the tail, newline)``; ``newline`` asks for a ``"\\n"`` after ``text[:k]``
+        (used only when no cut hits ``r`` exactly, e.g. before a character that is two tokens).
+        """
+        count = self.count
+
+        def f(k: int) -> int:
+            if k == 0:
+                return count(end_join) if end_join else 0
+            head = text[:k]
+            sep = "\n" if end_join and not head.endswith("\n") else ""
+            return count(head + sep + end_join)
+
+        n = len(text)
+        lo, hi = kmin, n
+        if g not in self.edits:
+            # bracket with the sentence offsets (exact prefix counts) to keep the search short
+            j = self.s.par(g)
+            starts = self.corpus.unit_starts[j]
+            pre = self.st.unit_prefix(j)
+            e = self.st.memo.get(("count", end_join))
+            if e is None:
+                e = self.st.remember(("count", end_join), count(end_join) if end_join else 0)
+            idx = bisect_right(pre[:-1], r - e) - 1
+            lo = max(kmin, starts[max(idx - 1, 0)])
+            hi = min(n, starts[idx + 2] if idx + 2 < len(starts) else n)
+        cache: dict[int, int] = {}
+
+        def fc(k: int) -> int:
+            v = cache.get(k)
+            if v is None:
+                v = cache[k] = f(k)
+            return v
+
+        if fc(lo) > r:
+            lo2 = kmin
+            if fc(lo2) > r:
+                return lo2, fc(lo2), False
+            hi, lo = lo, lo2
+        if fc(hi) <= r:
+            k = hi
+        else:
+            a, b = lo, hi  # f(a) <= r < f(b)
+            while b - a > 1:
+                m = (a + b) // 2
+                if fc(m) <= r:
+                    a = m
+                else:
+                    b = m
+            k = a
+        if fc(k) == r:
+            return k, r, False
+        # counts are not strictly monotone in k: look around for an exact hit
+        window = range(max(kmin, k - 8), min(n, k + 8) + 1)
+        exact = [x for x in window if fc(x) == r]
+        if exact:
+            return max(exact), r, False
+        under = sorted((x for x in window if fc(x) <= r), key=lambda y: (fc(y), y), reverse=True)
+        if not end_join:
+            for x in under[:4]:
+                if 0 < x < n and not text[x - 1].isspace() and count(text[:x] + "\n") == r:
+                    return x, r, True
+        x = under[0] if under else k
+        return x, fc(x), False
+
+    def finish(self) -> _Result:
+        """Cut the end so the context has exactly ``L`` tokens (where the tokenizer allows), assemble it."""
+        L = self.L
+        end_join = "\n".join(it.text for it in self.end_items)
+        e_tok = self.count(end_join) if end_join else 0
+        g_last = self.modified[-1] if self.modified else 0
+        g = max(self.s.locate(L - e_tok - self.total_delta()), g_last)
+        seen: set[int] = set()
+        while g not in seen:
+            seen.add(g)
+            r = L - self.base(g)
+            full = self.st.counts[self.s.par(g)] + self.delta.get(g, 0)
+            if full + e_tok < r:
+                g += 1
+                continue
+            if r < e_tok and g > g_last:
+                g -= 1
+                continue
+            break
+        j = self.s.par(g)
+        if g in self.edits:
+            text, starts = self.mod_text(g)
+            last = self.edits[g][-1]
+            kmin = starts[-1] + len(last.text)
+        else:
+            text, starts = self.s.paragraphs[j], []
+            kmin = 0
+        r = L - self.base(g)
+        key = ("fit", j, tuple((e.start, e.end, e.text) for e in self.edits.get(g, ())), r, end_join, kmin)
+        got = self.st.memo.get(key)
+        if got is None:
+            got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
+        k, fk, newline = got
+
+        # assemble
+        pieces: list[str] = []
+        added = 0
+        cursor = 0
+        for h in self.modified:
+            if h >= g:
+                break
+            self.s.text_pieces(cursor, self.s.chr_start(h), pieces)
+            mt, mstarts = self.mod_text(h)
+            cbase = self.s.chr_start(h) + added
+            for e, st in zip(self.edits[h], mstarts, strict=True):
+                e.item.char_offset = cbase + st
+            pieces.append(mt)
+            added += len(mt) - len(self.s.paragraphs[self.s.par(h)])
+            cursor = self.s.chr_start(h + 1)
+        self.s.text_pieces(cursor, self.s.chr_start(g), pieces)
+        tail_char = self.s.chr_start(g) + added
+        for e, st in zip(self.edits.get(g, ()), starts, strict=True):
+            e.item.char_offset = tail_char + st
+        head = text[:k] + ("\n" if newline else "")
+        sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
+        tail = head + sep + end_join
+        pos = len(head) + len(sep)
+        base_g = self.base(g)
+        for it in self.end_items:
+            it.char_offset = tail_char + pos
+            it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
+            pos += len(it.text) + 1
+        pieces.append(tail)
+        items = [e.item for h in self.modified for e in self.edits[h]] + self.end_items
+        return _Result(context="".join(pieces), tokens=base_g + fk, items=items)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------------
+def _resolve(tokenizer: Tokenizer | str) -> Tokenizer:
+    return get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+
+
+def _check_spec(spec: CellSpec) -> None:
+    if not isinstance(spec.length, int) or isinstance(spec.length, bool):
+        raise SpecError(f"length must be a whole number of tokens, got {spec.length!r}")
+    if spec.length < 1:
+        raise SpecError(f"length must be positive, got {spec.length}")
+    if spec.length > MAX_LENGTH:
+        raise SpecError(f"length {spec.length} is above the maximum of {MAX_LENGTH} tokens")
+
+
+def _layout_tokenizer(tok: Tokenizer) -> Tokenizer:
+    """The tokenizer that lays out the context: a count API's proxy, an ``approx:`` wrapper's inner one."""
+    return getattr(tok, "proxy", None) or getattr(tok, "inner", None) or tok
+
+
+_SIZE_MEMO: dict[tuple[str, str], int] = {}
+
+
+def _prepare(spec: CellSpec, tok: Tokenizer) -> tuple[NeedlePlan, list[PlannedNeedle], list[int], int]:
+    _check_spec(spec)
+    plan = plan_needles(
+        spec.task, spec.seed, spec.language, spec.depth, spec.n_needles, spec.depths, spec.n_distractors
+    )
+    layout_tok = _layout_tokenizer(tok)
+    key_base = str(getattr(layout_tok, "cache_key", layout_tok.name))
+    planned: list[PlannedNeedle] = (
+        [plan.change] if plan.change is not None else [*plan.needles, *plan.distractors]
+    )
+    sizes: list[int] = []
+    for p in planned:
+        text = (plan.clause_sep + p.text) if p.kind == "changed" else p.text
+        n = _SIZE_MEMO.get((key_base, text))
+        if n is None:
+            if len(_SIZE_MEMO) > 10_000:
+                _SIZE_MEMO.clear()
+            n = _SIZE_MEMO[(key_base, text)] = layout_tok.count(text)
+        sizes.append(n)
+    min_len = sum(sizes) + (8 if plan.change is not None else 0)
+    if spec.length < min_len:
+        raise SpecError(
+            f"length {spec.length} is below the size of the needles ({min_len} tokens in {layout_tok.name})"
+        )
+    return plan, planned, sizes, min_len
+
+
+def validate_spec(spec: CellSpec, tokenizer: Tokenizer | str) -> None:
+    """Check a spec without building it (cheap: counts only the needle texts).
+
+    Args:
+        spec: The cell.
+        tokenizer: A tokenizer or a spec.
+
+    Raises:
+        SpecError: Unknown task/language, depth outside 0..100, bad counts, length below the needles' size.
+        UnknownTokenizerError: Unknown tokenizer spec.
+    """
+    _prepare(spec, _resolve(tokenizer))
+
+
+def _layout(
+    spec: CellSpec,
+    plan: NeedlePlan,
+    items: list[_Item],
+    stream: FillerStream,
+    stats: CorpusStats,
+    length: int,
+) -> _Result:
+    lay = _Layout(stream, stats, length)
+    if plan.change is not None:
+        lay.place_change(items[0], plan.clause_sep)
+    else:
+        ordered = sorted(items, key=lambda it: (it.planned.depth, it.order))
+        rest = sum(it.size for it in ordered)
+        for it in ordered:
+            lay.place_insert(it, rest)
+            rest -= it.size
+    return lay.finish()
+
+
+def build_haystack(spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus) -> Haystack:
+    """Build one haystack, sized exactly in ``tokenizer``.
+
+    Args:
+        spec: The cell.
+        tokenizer: A tokenizer or a spec for :func:`haystacks.tokenizers.get_tokenizer`.
+        corpus: The seed corpus (:func:`haystacks.corpus.load_corpus`).
+
+    Returns:
+        The haystack. Same arguments give byte-identical results in every process.
+
+    Raises:
+        SpecError: Invalid spec, or a length below the size of the needles.
+        UnknownTokenizerError: ``tokenizer`` is an unknown spec.
+        TokenizerError: The tokenizer failed (e.g. a server did not answer).
+    """
+    tok = _resolve(tokenizer)
+    plan, planned, sizes, min_len = _prepare(spec, tok)
+    layout_tok = _layout_tokenizer(tok)
+    stats = corpus_stats(corpus, layout_tok)
+    stream = filler_stream(corpus, layout_tok, spec.seed, spec.shuffle)
+
+    def make_items() -> list[_Item]:
+        pairs = enumerate(zip(planned, sizes, strict=True))
+        return [_Item(planned=p, order=i, size=n) for i, (p, n) in pairs]  # type: ignore[arg-type]
+
+    exact = bool(getattr(tok, "exact", True))
+    verify = not stats.additive or (tok is not layout_tok and hasattr(tok, "count_exact"))
+    if not verify:
+        items = make_items()
+        res = _layout(spec, plan, items, stream, stats, spec.length)
+        total = res.tokens
+    else:
+        counter = getattr(tok, "count_exact", None) or tok.count
+        target = spec.length
+        lay_len = target
+        tried: set[int] = set()
+        best: tuple[tuple[int, bool], _Result, list[_Item], int] | None = None
+        for _ in range(_MAX_ATTEMPTS):
+            if lay_len in tried:
+                break
+            tried.add(lay_len)
+            items = make_items()
+            res = _layout(spec, plan, items, stream, stats, lay_len)
+            measured = counter(res.context)
+            if measured is None:  # a count API without a count: keep the proxy's layout, say so
+                exact = False
+                best = ((0, False), res, items, res.tokens)
+                counter = layout_tok.count
+                break
+            score = (abs(measured - target), measured > target)
+            if best is None or score < best[0]:
+                best = (score, res, items, measured)
+            if measured == target:
+                break
+            step = round((target - measured) * lay_len / max(measured, 1)) or (1 if target > measured else -1)
+            lay_len = max(min_len, lay_len + step)
+        assert best is not None
+        _, res, items, total = best
+        for it in items:
+            it.token_offset = counter(res.context[: it.char_offset]) if it.char_offset else 0
+
+    def placed(it: _Item) -> Needle:
+        return Needle(
+            kind=it.planned.kind,
+            text=it.text,
+            key=it.planned.key,
+            answer=it.planned.answer,
+            depth=it.planned.depth,
+            actual_depth=round(100.0 * it.token_offset / total, 4) if total else 0.0,
+            char_offset=it.char_offset,
+            token_offset=it.token_offset,
+            original=it.original,
+        )
+
+    by_order = sorted(items, key=lambda it: it.order)
+    asked = tuple(placed(it) for it in by_order if it.planned.kind in ("needle", "changed"))
+    distractors = tuple(placed(it) for it in by_order if it.planned.kind == "distractor")
+    return Haystack(
+        spec=spec,
+        context=res.context,
+        context_tokens=total,
+        tokenizer=tok.name,
+        tokens_exact=exact,
+        needles=asked,
+        distractors=distractors,
+        question=plan.question,
+        answers=plan.answers,
+        corpus_sha256=corpus.sha256,
+        tokenizer_backend=str(getattr(tok, "backend", "")),
+        absent_key=plan.absent_key,
+    )
+
+
+def build_grid(specs: Iterable[CellSpec], tokenizer: Tokenizer | str, corpus: Corpus) -> Iterator[Haystack]:
+    """Build many haystacks lazily, one at a time, in the order of ``specs``.
+
+    The corpus is tokenized once per tokenizer (cached by tokenizer and corpus hash); each cell then costs
+    a few encodes of single paragraphs plus the copy of its context.
+
+    Args:
+        specs: Cells to build.
+        tokenizer: A tokenizer or a tokenizer spec.
+        corpus: The seed corpus.
+
+    Yields:
+        One :class:`Haystack` per spec.
+    """
+    tok = _resolve(tokenizer)
+    for spec in specs:
+        yield build_haystack(spec, tok, corpus)

