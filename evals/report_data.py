@@ -55,6 +55,7 @@ class RunData:
         header: the parsed ``header.json``, or None when missing or unreadable.
         records: every valid record of ``results.jsonl`` in file order (superseded attempts included).
         warnings: what was skipped and why, one line each, naming the file (and line).
+        skipped_lines: unreadable or invalid lines of ``results.jsonl`` that were skipped.
     """
 
     path: Path
@@ -62,11 +63,7 @@ class RunData:
     header: dict[str, Any] | None
     records: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def skipped_lines(self) -> int:
-        """Number of unreadable lines skipped in ``results.jsonl``."""
-        return sum(1 for w in self.warnings if ": line " in w)
+    skipped_lines: int = 0
 
 
 def _is_run_dir(path: Path) -> bool:
@@ -117,6 +114,9 @@ def _check_record(obj: Any) -> str | None:
     missing = [k for k in REQUIRED_FIELDS if k not in obj]
     if missing:
         return "missing field(s) " + ", ".join(missing)
+    for key in ("cell_id", "model", "task"):
+        if not isinstance(obj[key], str) or not obj[key]:
+            return f"bad {key} {obj[key]!r}"
     if obj["status"] not in STATUSES:
         return f"unknown status {obj['status']!r}"
     if not isinstance(obj["length"], int) or isinstance(obj["length"], bool) or obj["length"] <= 0:
@@ -173,6 +173,7 @@ def load_run(path: Path) -> RunData:
         try:
             obj = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
+            run.skipped_lines += 1
             if i == torn_candidate:
                 run.warnings.append(
                     f"{results_path}: line {i + 1}: torn last line (interrupted write), skipped"
@@ -184,6 +185,7 @@ def load_run(path: Path) -> RunData:
             continue
         problem = _check_record(obj)
         if problem:
+            run.skipped_lines += 1
             run.warnings.append(f"{results_path}: line {i + 1}: {problem}, skipped")
             continue
         obj["_run"] = run.name

@@ -330,3 +330,22 @@ def test_png_without_kaleido_is_a_note(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(builtins, "__import__", fake_import)
     note = write_pngs([object()], [tmp_path / "x.png"])
     assert note is not None and note.startswith("PNG skipped: kaleido is not installed")
+
+
+def test_bad_header_and_bad_fields_are_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    good = make_record("m", "single", 1000, 0.0)
+    bad_model = {**make_record("m", "single", 2000, 0.0), "model": None}
+    bad_depth = make_record("m", "single", 1000, 150.0)
+    bad_score = make_record("m", "single", 4000, 0.0, score=2.0)
+    run = write_run(tmp_path / "r", [good, bad_model, bad_depth, bad_score], model="m")
+    (run / "header.json").write_text("{oops", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="evals.report"):
+        generate_reports([run], tmp_path / "out", png=False)
+    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert "header.json" in messages and "run identity unknown" in messages
+    assert "line 2: bad model None, skipped" in messages
+    assert "line 3: bad depth 150.0, skipped" in messages
+    assert "line 4: ok record with bad score 2.0, skipped" in messages
+    lb = _load_lb(tmp_path / "out")
+    assert lb["runs"][0]["header_found"] is False and lb["runs"][0]["n_skipped_lines"] == 3
+    assert _entry(lb, "m")["n_cells"] == 1
