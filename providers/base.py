@@ -508,11 +508,11 @@ class Provider(ABC):
                         async with limits:
                             await limits.admit(tokens)
                             value = await self._guarded(fn, policy)
-                return value, attempts
         except ProviderError as exc:
             exc.attempts = attempts
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        # The loop ends only after a successful attempt (a final failure is re-raised above).
+        return value, attempts
 
     async def _guarded(self, fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
         """One attempt with the hard timeout; unmapped exceptions classified."""

@@ -382,6 +382,12 @@ def parse_retry_after(
     return None
 
 
+def _is_bad_key(code: str, message: str, body: Any) -> bool:
+    """Gemini answers an invalid key with 400 INVALID_ARGUMENT / reason API_KEY_INVALID."""
+    text = f"{code} {message} {json.dumps(body, default=str) if isinstance(body, dict | list) else ''}"
+    return "API_KEY_INVALID" in text or "API key not valid" in text
+
+
 def classify_status(
     status: int,
     body: Any = None,
@@ -415,7 +421,7 @@ def classify_status(
         if "insufficient_quota" in code or "insufficient_quota" in message:
             return QuotaExceededError(message, **kwargs)
         return RateLimitError(message, retry_after=retry_after, **kwargs)
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and _is_bad_key(code, message, body)):
         return AuthError(message, **kwargs)
     if status == 404:
         return NotFoundError(message, **kwargs)

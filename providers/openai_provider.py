@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 import openai
+from openai.types import Completion
+from openai.types.chat import ChatCompletion
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
@@ -32,6 +34,18 @@ _FINISH = {
     "length": StopReason.MAX_TOKENS,
     "content_filter": StopReason.CONTENT_FILTER,
 }
+
+
+def aiohttp_client(sdk: Any, timeout_s: float) -> Any:
+    """The SDK's aiohttp-backed HTTP client (several times less CPU per request than the default
+    httpx transport, which matters at high concurrency), or None when aiohttp is not installed."""
+    factory = getattr(sdk, "DefaultAioHttpClient", None)
+    if factory is None:
+        return None
+    try:
+        return factory(timeout=timeout_s)
+    except RuntimeError:  # the SDK was installed without its aiohttp extra
+        return None
 
 
 def finish_to_stop(finish_reason: str | None) -> StopReason:
@@ -105,6 +119,7 @@ class OpenAIProvider(Provider):
             max_retries=0,
             timeout=self.timeout_s,
             default_headers=dict(info.extra_headers) or None,
+            http_client=aiohttp_client(openai, self.timeout_s),
         )
 
     # -- request
@@ -159,27 +174,17 @@ class OpenAIProvider(Provider):
 
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         endpoint, body = self.build_body(req)
-        known, extra = self._split_extra(endpoint, body)
+        # The SDK's generic ``post`` (its documented route for raw bodies): same auth, error mapping
+        # and typed parsing as ``chat.completions.create``, without re-validating a body we built
+        # ourselves, which cost about a millisecond of CPU per call (measured in the benchmark).
+        path, cast = (
+            ("/chat/completions", ChatCompletion) if endpoint == "chat" else ("/completions", Completion)
+        )
         try:
-            if endpoint == "chat":
-                resp = await self._client.chat.completions.create(**known, extra_body=extra or None)
-            else:
-                resp = await self._client.completions.create(**known, extra_body=extra or None)
+            resp = await self._client.post(path, cast_to=cast, body=body)
         except Exception as exc:
             raise classify_openai_error(exc, provider=self.name, secrets=self._secrets()) from None
         return self._parse(req, endpoint, body, resp)
-
-    _CHAT_FIELDS = frozenset(
-        {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "seed", "stop"}
-        | {"reasoning_effort", "prompt_cache_key"}
-    )
-    _COMPLETION_FIELDS = frozenset({"model", "prompt", "max_tokens", "temperature", "seed", "stop"})
-
-    def _split_extra(self, endpoint: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        fields = self._CHAT_FIELDS if endpoint == "chat" else self._COMPLETION_FIELDS
-        known = {k: v for k, v in body.items() if k in fields}
-        extra = {k: v for k, v in body.items() if k not in fields}
-        return known, extra
 
     def _parse(self, req: GenerateRequest, endpoint: str, body: dict[str, Any], resp: Any) -> GenerateResult:
         choices = getattr(resp, "choices", None)

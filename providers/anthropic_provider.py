@@ -1,0 +1,188 @@
+"""Anthropic Messages API adapter on the official ``anthropic`` SDK.
+
+Prompt caching: with ``cache_prefix`` the last user block (and the system prompt) carry
+``cache_control: {"type": "ephemeral"}``, so a repeated prompt, or one that extends a cached prefix, is read
+from the cache at the cached-input price (writes cost the ``cache_write`` price). Prefill: the prefill is
+sent as the final assistant turn (trailing whitespace removed, as the API requires) and the result's text
+is the continuation. ``usage.input_tokens`` sums Anthropic's three counters (uncached + cache read + cache
+write) so it means "prompt tokens" as for every other provider; the parts are in ``cached_input_tokens``
+and ``cache_write_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+from anthropic.types import Message as AnthropicMessage
+
+from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage, first_text
+from providers.errors import (
+    ConnectionDropped,
+    MalformedResponse,
+    ProviderError,
+    ProviderTimeout,
+    classify_status,
+    classify_transport,
+    redact,
+)
+from providers.openai_provider import aiohttp_client
+
+__all__ = ["AnthropicProvider", "classify_anthropic_error", "stop_reason_of"]
+
+_STOP = {
+    "end_turn": StopReason.STOP,
+    "stop_sequence": StopReason.STOP,
+    "max_tokens": StopReason.MAX_TOKENS,
+    "refusal": StopReason.CONTENT_FILTER,
+    "model_context_window_exceeded": StopReason.MODEL_LENGTH,
+}
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+def stop_reason_of(value: str | None) -> StopReason:
+    """Map an Anthropic ``stop_reason`` to a :class:`StopReason`."""
+    return _STOP.get(value or "", StopReason.OTHER)
+
+
+def classify_anthropic_error(exc: BaseException, *, provider: str, secrets: tuple[str, ...]) -> ProviderError:
+    """Classify an exception raised by the ``anthropic`` SDK (not raised).
+
+    Args:
+        exc: The SDK exception.
+        provider: Name for messages.
+        secrets: Strings to redact (the API key).
+    """
+    if isinstance(exc, anthropic.APIStatusError):
+        try:
+            body: Any = json.loads(exc.response.text)
+        except Exception:
+            body = getattr(exc, "body", None)
+        return classify_status(
+            exc.status_code, body, exc.response.headers, provider=provider, secrets=secrets
+        )
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ProviderTimeout("request timed out", provider=provider)
+    if isinstance(exc, anthropic.APIConnectionError):
+        cause = exc.__cause__ or exc
+        detail = classify_transport(cause, provider=provider, secrets=secrets)
+        if isinstance(detail, ProviderTimeout):
+            return detail
+        return ConnectionDropped(f"connection failed ({type(cause).__name__})", provider=provider)
+    if isinstance(exc, anthropic.APIResponseValidationError):
+        return MalformedResponse("response does not match the API schema", provider=provider)
+    classified = classify_transport(exc, provider=provider, secrets=secrets)
+    if classified is not None:
+        return classified
+    text = redact(f"{type(exc).__name__}: {exc}", secrets)
+    return ProviderError(f"unexpected error: {text}", provider=provider)
+
+
+class AnthropicProvider(Provider):
+    """Claude through ``anthropic.AsyncAnthropic`` (``/v1/messages``, ``/v1/messages/count_tokens``)."""
+
+    kind = "anthropic"
+
+    def __init__(self, info: Any, **kwargs: Any) -> None:
+        super().__init__(info, **kwargs)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=self._api_key or "EMPTY",
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+            default_headers=dict(info.extra_headers) or None,
+            http_client=aiohttp_client(anthropic, self.timeout_s),
+        )
+
+    def build_body(self, req: GenerateRequest) -> dict[str, Any]:
+        """The JSON body of ``/v1/messages`` for ``req``."""
+        info = self.info
+        turns: list[tuple[str, str]] = (
+            [("user", req.prompt)] if req.prompt is not None else [(m.role, m.content) for m in req.messages]
+        )
+        thinking = info.reasoning
+        budget = req.reasoning_budget if req.reasoning_budget is not None else info.reasoning_budget
+        messages: list[dict[str, Any]] = []
+        last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
+        for i, (role, content) in enumerate(turns):
+            block: dict[str, Any] = {"type": "text", "text": content}
+            if req.cache_prefix and i == last_user:
+                block["cache_control"] = dict(_EPHEMERAL)
+            messages.append({"role": role, "content": [block]})
+        prefill = (req.prefill or "").rstrip()
+        if prefill and not thinking:
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": prefill}]})
+        body: dict[str, Any] = {
+            "model": info.model_id,
+            "max_tokens": req.max_tokens + (budget if thinking else 0),
+            "messages": messages,
+        }
+        if req.system:
+            system: dict[str, Any] = {"type": "text", "text": req.system}
+            if req.cache_prefix and last_user < 0:
+                system["cache_control"] = dict(_EPHEMERAL)
+            body["system"] = [system]
+        if req.stop:
+            body["stop_sequences"] = list(req.stop)
+        if thinking:
+            body["thinking"] = {"type": "enabled", "budget_tokens": max(1024, budget)}
+        elif info.supports_temperature:
+            body["temperature"] = req.temperature
+        return body
+
+    def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
+        return {"endpoint": "/v1/messages", **self.build_body(req)}
+
+    async def _generate(self, req: GenerateRequest) -> GenerateResult:
+        body = self.build_body(req)
+        try:
+            # The SDK's generic ``post``: its auth, error mapping and typed parsing, without
+            # re-validating the body (``temperature`` is not typed in every SDK version anyway).
+            resp = await self._client.post("/v1/messages", cast_to=AnthropicMessage, body=body)
+        except Exception as exc:
+            raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
+        content = getattr(resp, "content", None)
+        if content is None:
+            raise MalformedResponse("response has no content", provider=self.name)
+        text = first_text(b for b in content if getattr(b, "type", None) == "text")
+        usage = getattr(resp, "usage", None)
+        uncached = getattr(usage, "input_tokens", None)
+        read = getattr(usage, "cache_read_input_tokens", None)
+        write = getattr(usage, "cache_creation_input_tokens", None)
+        total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
+        return GenerateResult(
+            text=text,
+            stop_reason=stop_reason_of(getattr(resp, "stop_reason", None)),
+            usage=Usage(
+                input_tokens=total_in,
+                output_tokens=getattr(usage, "output_tokens", None),
+                cached_input_tokens=read,
+                cache_write_tokens=write,
+            ),
+            latency_s=0.0,
+            model=getattr(resp, "model", None) or self.info.model_id,
+            raw_request=self._redact(self.describe_request(req)),
+            raw_response=self._redact(resp.model_dump(mode="json", exclude_none=True)),
+        )
+
+    async def count_tokens(self, text: str) -> int | None:
+        """Anthropic's count of ``text`` as one user message (``/v1/messages/count_tokens``)."""
+
+        async def once() -> int:
+            try:
+                resp = await self._client.messages.count_tokens(
+                    model=self.info.model_id, messages=[{"role": "user", "content": text}]
+                )
+            except Exception as exc:
+                raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
+            count = getattr(resp, "input_tokens", None)
+            if not isinstance(count, int):
+                raise MalformedResponse("count_tokens answer has no input_tokens", provider=self.name)
+            return count
+
+        value, _ = await self._retrying(once, limited=False)
+        return value
+
+    async def _close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,870 @@
+"""A fake model server on 127.0.0.1 that speaks the real wire formats, with programmable faults.
+
+It answers, in each vendor's exact JSON shapes (enough for the official SDKs to parse):
+
+* OpenAI: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``GET /v1/models``;
+* Anthropic: ``POST /v1/messages``, ``POST /v1/messages/count_tokens``;
+* Gemini: ``POST /{v1beta,v1}/models/{model}:generateContent`` and ``:countTokens``;
+* llama.cpp: ``POST /tokenize``, ``GET /health``.
+
+Behaviour is programmable: a fixed latency, faults injected by a script (one entry per request) and/or at
+a rate from a seeded RNG (``429`` with ``Retry-After``, ``500``, ``503``, ``529``, ``malformed`` JSON,
+``slow`` past the client's timeout, ``drop`` the connection, ``context_length``, ``400``, ``401``,
+``404``), a context window that triggers each vendor's real overflow error, an API key to check (a wrong
+one gets a 401 that *echoes the key*, as some real servers do, to test redaction), a prefix cache that
+reports cached tokens, and an optional ``upstream`` URL to forward clean requests to (faults in front of
+the real llama.cpp server). Answers: a fixed text or a callback; with ``upstream``, the upstream's.
+
+One thread per connection (``ThreadingHTTPServer``), so 64 concurrent requests with 200 ms latency
+cost 64 sleeping threads. Run it in-process (``with MockServer(...) as srv``) or as a process::
+
+    python -m providers.mock_server --latency 0.2 --fault-rate 0.2 --faults 429,500,slow --upstream URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+__all__ = [
+    "FAULTS",
+    "MockReply",
+    "MockRequest",
+    "MockServer",
+    "RecordedRequest",
+    "mock_tokens",
+]
+
+FAULTS = (
+    "ok",
+    "429",
+    "500",
+    "503",
+    "529",
+    "malformed",
+    "slow",
+    "drop",
+    "context_length",
+    "400",
+    "401",
+    "404",
+)
+Api = Literal[
+    "openai-chat", "openai-completions", "anthropic", "anthropic-count", "gemini", "gemini-count", "tokenize"
+]
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"  # CJK, CJK punctuation, full-width forms
+_TOKEN = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+_GEMINI_PATH = re.compile(r"^/(v1beta|v1|v1alpha)/models/([^/:]+):(generateContent|countTokens)$")
+_FAULT_APIS = frozenset(
+    {"openai-chat", "openai-completions", "anthropic", "anthropic-count", "gemini", "gemini-count"}
+)
+
+
+def mock_tokens(text: str) -> list[str]:
+    """The mock server's tokenizer: one token per CJK character or punctuation mark, one per other word."""
+    return _TOKEN.findall(text)
+
+
+def _count(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def _truncate(text: str, max_tokens: int) -> tuple[str, bool]:
+    matches = list(_TOKEN.finditer(text))
+    if len(matches) <= max_tokens:
+        return text, False
+    return (text[: matches[max_tokens - 1].end()] if max_tokens > 0 else ""), True
+
+
+@dataclass(frozen=True)
+class MockReply:
+    """What a callback answers.
+
+    Attributes:
+        text: The answer text (cut to the request's max tokens, which then reports MAX_TOKENS).
+        finish: ``stop``, ``max_tokens`` or ``content_filter`` (a refusal / safety block).
+        reasoning_tokens: Hidden reasoning tokens to report (OpenAI ``reasoning_tokens``, Gemini thoughts).
+    """
+
+    text: str
+    finish: Literal["stop", "max_tokens", "content_filter"] = "stop"
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class MockRequest:
+    """A parsed API request, as handed to the answer callback.
+
+    Attributes:
+        api: Which wire format.
+        model: Model named in the body or path.
+        prompt: All prompt text (system + turns) concatenated.
+        max_tokens: The output cap asked for (None if absent).
+        body: The decoded JSON body.
+        headers: Request headers (lower-case names).
+    """
+
+    api: str
+    model: str
+    prompt: str
+    max_tokens: int | None
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server saw it (for assertions)."""
+
+    method: str
+    path: str
+    api: str | None
+    fault: str
+    body: Any
+    headers: dict[str, str]
+    started: float
+    finished: float = 0.0
+    status: int | None = None
+
+
+@dataclass
+class _Stats:
+    in_flight: int = 0
+    max_in_flight: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+
+
+def _text_of(content: Any) -> str:
+    """Text of an OpenAI/Anthropic content value (string or list of parts/blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_text_of(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    return ""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 512
+    owner: MockServer
+
+
+class MockServer:
+    """The fake server (see the module docstring).
+
+    Args:
+        answer: Text of every answer, or a callback ``(MockRequest) -> str | MockReply``.
+        latency_s: Seconds every answered request waits before answering.
+        fault_rate: Probability that a request (past the script) gets a fault from ``faults``.
+        faults: Faults drawn at ``fault_rate``.
+        script: Faults for the first requests, in arrival order (``"ok"`` for none).
+        seed: Seed of the fault RNG (same seed, same sequence of draws).
+        retry_after: ``Retry-After`` seconds sent with 429 (None: no header).
+        slow_s: How long a ``slow`` fault stalls before answering.
+        context_window: Prompts longer than this (mock tokens) get the vendor's overflow error.
+        api_key: If set, requests must present it (Bearer, x-api-key, x-goog-api-key or ?key=).
+        upstream: Forward requests that get no fault to this base URL (e.g. a llama.cpp server).
+        model: Model name reported by ``/v1/models`` and in answers when the request names none.
+        host: Address to bind (keep 127.0.0.1).
+        port: Port (0: the OS picks a free one).
+        fault_apis: Request kinds that can get faults (default: generation and token-count calls;
+            never ``/tokenize``, ``/health`` or ``/v1/models``).
+    """
+
+    def __init__(
+        self,
+        *,
+        answer: str | Callable[[MockRequest], str | MockReply] = "OK",
+        latency_s: float = 0.0,
+        fault_rate: float = 0.0,
+        faults: Sequence[str] = ("429", "500", "malformed", "drop"),
+        script: Iterable[str] = (),
+        seed: int = 0,
+        retry_after: float | None = 1.0,
+        slow_s: float = 30.0,
+        context_window: int | None = None,
+        api_key: str | None = None,
+        upstream: str | None = None,
+        model: str = "mock-model",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fault_apis: Iterable[str] = _FAULT_APIS,
+    ) -> None:
+        unknown = [f for f in (*faults, *script) if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; known: {', '.join(FAULTS)}")
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError("fault_rate must be within [0, 1]")
+        self.answer = answer
+        self.latency_s = latency_s
+        self.fault_rate = fault_rate
+        self.faults = tuple(faults)
+        self.script = list(script)
+        self.seed = seed
+        self.retry_after = retry_after
+        self.slow_s = slow_s
+        self.context_window = context_window
+        self.api_key = api_key
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self.model = model
+        self.fault_apis = frozenset(fault_apis)
+        self.requests: list[RecordedRequest] = []
+        self._host, self._port = host, port
+        self._rng = random.Random(seed)
+        self._script_pos = 0
+        self._lock = threading.Lock()
+        self._stats = _Stats()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sockets: set[socket.socket] = set()
+        self._ids = itertools.count(1)
+        self._last_prompt: dict[str, str] = {}
+        self._anthropic_cache: set[str] = set()
+        self._upstream_client: httpx.Client | None = None
+
+    # ------------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:<port>`` (OpenAI clients add ``/v1``)."""
+        if self._server is None:
+            raise RuntimeError("mock server is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        """Start serving in a background thread; returns :attr:`url`."""
+        if self._server is not None:
+            return self.url
+        self._stopping.clear()
+        server = _Server((self._host, self._port), _Handler)
+        server.owner = self
+        self._server = server
+        if self.upstream:
+            self._upstream_client = httpx.Client(base_url=self.upstream, timeout=httpx.Timeout(900.0))
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections (stalled handlers wake up) and free the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._upstream_client is not None:
+            self._upstream_client.close()
+            self._upstream_client = None
+
+    def __enter__(self) -> MockServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------------------------------- stats
+
+    @property
+    def max_in_flight(self) -> int:
+        """Most requests being handled at once since start (or :meth:`reset`)."""
+        return self._stats.max_in_flight
+
+    @property
+    def fault_counts(self) -> Counter[str]:
+        """How many requests got each fault (``ok`` included)."""
+        return Counter(self._stats.faults)
+
+    def api_requests(self, api: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests to model APIs (optionally of one kind)."""
+        with self._lock:
+            reqs = list(self.requests)
+        return [r for r in reqs if r.api is not None and (api is None or r.api == api)]
+
+    def reset(self, *, script: Iterable[str] | None = None, fault_rate: float | None = None) -> None:
+        """Forget recorded requests and stats; optionally load a new script / fault rate."""
+        with self._lock:
+            self.requests.clear()
+            self._stats = _Stats()
+            self._rng = random.Random(self.seed)
+            self._script_pos = 0
+            if script is not None:
+                self.script = list(script)
+            if fault_rate is not None:
+                self.fault_rate = fault_rate
+
+    # ------------------------------------------------------------------------------------- internals
+
+    def _next_fault(self, api: str | None) -> str:
+        if api not in self.fault_apis:
+            return "ok"
+        with self._lock:
+            if self._script_pos < len(self.script):
+                fault = self.script[self._script_pos]
+                self._script_pos += 1
+                return fault
+            if self.fault_rate > 0 and self._rng.random() < self.fault_rate:
+                return self._rng.choice(self.faults)
+            return "ok"
+
+    def _enter(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def _leave(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def _begin(self, rec: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(rec)
+            self._stats.faults[rec.fault] += 1
+            self._stats.in_flight += 1
+            self._stats.max_in_flight = max(self._stats.max_in_flight, self._stats.in_flight)
+
+    def _end(self) -> None:
+        with self._lock:
+            self._stats.in_flight -= 1
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep unless stopping; False if the server is stopping."""
+        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+
+    def _reply(self, req: MockRequest) -> MockReply:
+        out = self.answer(req) if callable(self.answer) else self.answer
+        return out if isinstance(out, MockReply) else MockReply(str(out))
+
+    def _cached_prefix(self, api: str, prompt: str) -> int:
+        """Tokens of the common prefix with the previous prompt of this API (an implicit prefix cache)."""
+        with self._lock:
+            last = self._last_prompt.get(api, "")
+            self._last_prompt[api] = prompt
+        n = 0
+        for a, b in zip(last, prompt, strict=False):
+            if a != b:
+                break
+            n += 1
+        return _count(prompt[:n]) if n else 0
+
+
+# ------------------------------------------------------------------------------------------ wire formats
+
+
+def _openai_error(status: int, message: str, etype: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": etype, "param": None, "code": code}}
+
+
+def _anthropic_error(etype: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": etype, "message": message}, "request_id": "req_mock"}
+
+
+def _gemini_error(code: int, status: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details:
+        err["details"] = details
+    return {"error": err}
+
+
+_OPENAI_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    503: ("server_error", None),
+    529: ("server_error", None),
+}
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+_GEMINI_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    529: "UNAVAILABLE",
+}
+
+
+def _error_body(api: str, status: int, message: str, retry_after: float | None = None) -> dict[str, Any]:
+    if api.startswith("anthropic"):
+        return _anthropic_error(_ANTHROPIC_TYPES.get(status, "api_error"), message)
+    if api.startswith("gemini"):
+        details = None
+        if status == 429 and retry_after is not None:
+            details = [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after:g}s"}
+            ]
+        return _gemini_error(status, _GEMINI_STATUS.get(status, "UNKNOWN"), message, details)
+    etype, code = _OPENAI_TYPES.get(status, ("server_error", None))
+    return _openai_error(status, message, etype, code)
+
+
+def _context_error(api: str, prompt_tokens: int, window: int) -> dict[str, Any]:
+    if api.startswith("anthropic"):
+        return _anthropic_error(
+            "invalid_request_error", f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
+        )
+    if api.startswith("gemini"):
+        return _gemini_error(
+            400,
+            "INVALID_ARGUMENT",
+            f"The input token count ({prompt_tokens}) exceeds the maximum number of tokens allowed "
+            f"({window}).",
+        )
+    return _openai_error(
+        400,
+        f"This model's maximum context length is {window} tokens. However, your messages resulted in "
+        f"{prompt_tokens} tokens. Please reduce the length of the messages.",
+        "invalid_request_error",
+        "context_length_exceeded",
+    )
+
+
+def _parse(api: str, path_model: str | None, body: Any, headers: dict[str, str]) -> MockRequest:
+    b = body if isinstance(body, dict) else {}
+    if api == "openai-chat":
+        prompt = "".join(_text_of(m.get("content")) for m in b.get("messages") or [] if isinstance(m, dict))
+        max_tokens = b.get("max_completion_tokens") or b.get("max_tokens")
+    elif api == "openai-completions":
+        p = b.get("prompt", "")
+        prompt = "".join(p) if isinstance(p, list) else str(p)
+        max_tokens = b.get("max_tokens")
+    elif api.startswith("anthropic"):
+        prompt = _text_of(b.get("system", "")) + "".join(
+            _text_of(m.get("content")) for m in b.get("messages") or [] if isinstance(m, dict)
+        )
+        max_tokens = b.get("max_tokens")
+    elif api.startswith("gemini"):
+        parts: list[str] = []
+        sysi = b.get("systemInstruction") or b.get("system_instruction")
+        if isinstance(sysi, dict):
+            parts.extend(p.get("text", "") for p in sysi.get("parts") or [])
+        for c in b.get("contents") or []:
+            if isinstance(c, dict):
+                parts.extend(p.get("text", "") for p in c.get("parts") or [] if isinstance(p, dict))
+        prompt = "".join(parts)
+        gen = b.get("generationConfig") or {}
+        max_tokens = gen.get("maxOutputTokens")
+    else:
+        prompt = str(b.get("content", ""))
+        max_tokens = None
+    model = path_model or str(b.get("model") or "")
+    return MockRequest(api, model, prompt, max_tokens if isinstance(max_tokens, int) else None, body, headers)
+
+
+def _classify_path(method: str, path: str) -> tuple[str | None, str | None]:
+    """(api, model from the path) for a request path."""
+    if method != "POST":
+        return None, None
+    if path == "/v1/chat/completions" or path == "/chat/completions":
+        return "openai-chat", None
+    if path == "/v1/completions" or path == "/completions":
+        return "openai-completions", None
+    if path == "/v1/messages":
+        return "anthropic", None
+    if path == "/v1/messages/count_tokens":
+        return "anthropic-count", None
+    if path == "/tokenize":
+        return "tokenize", None
+    m = _GEMINI_PATH.match(path)
+    if m:
+        return ("gemini" if m.group(3) == "generateContent" else "gemini-count"), m.group(2)
+    return None, None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 120  # idle keep-alive connections end after this
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner._enter(self.connection)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.owner._leave(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    # -- plumbing
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        owner = self.server.owner
+        split = urlsplit(self.path)
+        path = split.path
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        api, path_model = _classify_path(method, path)
+        fault = owner._next_fault(api)
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        rec = RecordedRequest(method, path, api, fault, body, headers, time.monotonic())
+        owner._begin(rec)
+        try:
+            rec.status = self._dispatch(
+                owner, method, path, split.query, api, path_model, fault, raw, body, headers
+            )
+        finally:
+            rec.finished = time.monotonic()
+            owner._end()
+
+    def _dispatch(
+        self,
+        owner: MockServer,
+        method: str,
+        path: str,
+        query: str,
+        api: str | None,
+        path_model: str | None,
+        fault: str,
+        raw: bytes,
+        body: Any,
+        headers: dict[str, str],
+    ) -> int | None:
+        if api is None:
+            if method == "GET" and path in ("/health", "/v1/health"):
+                self._send(200, {"status": "ok"})
+                return 200
+            if method == "GET" and path in ("/v1/models", "/models") and not owner.upstream:
+                entry: dict[str, Any] = {
+                    "id": owner.model,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "mock",
+                }
+                if owner.context_window:
+                    entry["max_model_len"] = owner.context_window
+                self._send(200, {"object": "list", "data": [entry]})
+                return 200
+            if owner.upstream:
+                return self._forward(owner, method, raw, headers)
+            self._send(404, _openai_error(404, f"no route {method} {path}", "invalid_request_error"))
+            return 404
+        # Faults that do not depend on the request.
+        if fault == "drop":
+            self._drop()
+            return None
+        if fault == "malformed":
+            owner._sleep(owner.latency_s)
+            self._send(200, b'{"id": "broken", "choices": [{"index": 0, "message": {"content": "tru')
+            return 200
+        if fault == "slow" and not owner._sleep(owner.slow_s):
+            self._drop()
+            return None
+        status_faults = {"429": 429, "500": 500, "503": 503, "529": 529, "400": 400, "404": 404}
+        if fault in status_faults:
+            status = status_faults[fault]
+            owner._sleep(owner.latency_s)
+            extra: dict[str, str] = {}
+            if status == 429 and owner.retry_after is not None:
+                extra["Retry-After"] = f"{owner.retry_after:g}"
+            message = {
+                429: "Rate limit reached for requests (mock). Please try again later.",
+                400: "Invalid request (mock fault).",
+                404: "The model does not exist (mock fault).",
+            }.get(status, "The server had an error while processing your request (mock fault).")
+            self._send(status, _error_body(api, status, message, owner.retry_after), extra)
+            return status
+        # Authentication.
+        presented = _presented_key(headers, query)
+        if fault == "401" or (owner.api_key is not None and presented != owner.api_key):
+            return self._auth_error(api, presented)
+        if not isinstance(body, dict):
+            self._send(400, _error_body(api, 400, "request body is not a JSON object"))
+            return 400
+        req = _parse(api, path_model, body, headers)
+        prompt_tokens = _count(req.prompt)
+        if fault == "context_length" or (
+            owner.context_window is not None and prompt_tokens > owner.context_window
+        ):
+            window = owner.context_window or max(1, prompt_tokens - 1)
+            owner._sleep(min(owner.latency_s, 0.05))
+            self._send(400, _context_error(api, prompt_tokens, window))
+            return 400
+        if owner.upstream:
+            owner._sleep(owner.latency_s)
+            return self._forward(owner, method, raw, headers)
+        owner._sleep(owner.latency_s)
+        payload = _answer(owner, api, req, prompt_tokens)
+        self._send(200, payload)
+        return 200
+
+    def _auth_error(self, api: str, presented: str | None) -> int:
+        shown = presented or ""
+        if api.startswith("gemini"):
+            body = _gemini_error(
+                400,
+                "INVALID_ARGUMENT",
+                f"API key not valid. Please pass a valid API key. (got {shown})",
+                [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}],
+            )
+            self._send(400, body)
+            return 400
+        self._send(401, _error_body(api, 401, f"Incorrect API key provided: {shown}"))
+        return 401
+
+    def _forward(self, owner: MockServer, method: str, raw: bytes, headers: dict[str, str]) -> int | None:
+        client = owner._upstream_client
+        assert client is not None
+        keep = {
+            k: v for k, v in headers.items() if k in ("content-type", "authorization", "x-api-key", "accept")
+        }
+        try:
+            resp = client.request(method, self.path, content=raw, headers=keep)
+        except httpx.HTTPError as exc:
+            self._send(502, _openai_error(502, f"upstream failed: {type(exc).__name__}", "server_error"))
+            return 502
+        self._send(resp.status_code, resp.content)
+        return resp.status_code
+
+
+def _presented_key(headers: dict[str, str], query: str) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    for name in ("x-api-key", "x-goog-api-key"):
+        if headers.get(name):
+            return headers[name]
+    key = parse_qs(query).get("key")
+    return key[0] if key else None
+
+
+def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -> dict[str, Any]:
+    body: dict[str, Any] = req.body
+    n = next(owner._ids)
+    if api == "tokenize":
+        return {"tokens": list(range(1000, 1000 + prompt_tokens))}
+    if api == "anthropic-count":
+        return {"input_tokens": prompt_tokens}
+    if api == "gemini-count":
+        return {
+            "totalTokens": prompt_tokens,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+        }
+    reply = owner._reply(req)
+    text, cut = _truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
+    finish = "max_tokens" if cut else reply.finish
+    out_tokens = _count(text)
+    model = req.model or owner.model
+    if api.startswith("openai"):
+        cached = owner._cached_prefix(api, req.prompt)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": out_tokens + reply.reasoning_tokens,
+            "total_tokens": prompt_tokens + out_tokens + reply.reasoning_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens, "audio_tokens": 0},
+        }
+        reason = {"stop": "stop", "max_tokens": "length", "content_filter": "content_filter"}[finish]
+        created = int(time.time())
+        if api == "openai-chat":
+            content = None if finish == "content_filter" else text
+            message = {"role": "assistant", "content": content, "refusal": None}
+            return {
+                "id": f"chatcmpl-mock{n}",
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reason}],
+                "usage": usage,
+                "system_fingerprint": "fp_mock",
+            }
+        return {
+            "id": f"cmpl-mock{n}",
+            "object": "text_completion",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": reason}],
+            "usage": usage,
+        }
+    if api == "anthropic":
+        read = write = 0
+        breakpoint_text = _anthropic_cached_text(body)
+        if breakpoint_text is not None:
+            with owner._lock:
+                hit = breakpoint_text in owner._anthropic_cache
+                owner._anthropic_cache.add(breakpoint_text)
+            if hit:
+                read = _count(breakpoint_text)
+            else:
+                write = _count(breakpoint_text)
+        reason = {"stop": "end_turn", "max_tokens": "max_tokens", "content_filter": "refusal"}[finish]
+        return {
+            "id": f"msg_mock{n}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": text}] if finish != "content_filter" else [],
+            "stop_reason": reason,
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": max(0, prompt_tokens - read - write),
+                "output_tokens": out_tokens,
+                "cache_creation_input_tokens": write,
+                "cache_read_input_tokens": read,
+            },
+        }
+    # gemini
+    cached = owner._cached_prefix(api, req.prompt)
+    reason = {"stop": "STOP", "max_tokens": "MAX_TOKENS", "content_filter": "SAFETY"}[finish]
+    candidate: dict[str, Any] = {"finishReason": reason, "index": 0}
+    if finish != "content_filter":
+        candidate["content"] = {"parts": [{"text": text}], "role": "model"}
+    usage_meta: dict[str, Any] = {
+        "promptTokenCount": prompt_tokens,
+        "candidatesTokenCount": out_tokens,
+        "totalTokenCount": prompt_tokens + out_tokens + reply.reasoning_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+    }
+    if cached:
+        usage_meta["cachedContentTokenCount"] = cached
+    if reply.reasoning_tokens:
+        usage_meta["thoughtsTokenCount"] = reply.reasoning_tokens
+    return {
+        "candidates": [candidate],
+        "usageMetadata": usage_meta,
+        "modelVersion": model,
+        "responseId": f"mock-{n}",
+    }
+
+
+def _anthropic_cached_text(body: dict[str, Any]) -> str | None:
+    """Prompt text up to and including the last block marked ``cache_control`` (None if none is)."""
+    pieces: list[tuple[str, bool]] = []
+    system = body.get("system")
+    if isinstance(system, list):
+        pieces.extend((b.get("text", ""), "cache_control" in b) for b in system if isinstance(b, dict))
+    elif isinstance(system, str):
+        pieces.append((system, False))
+    for m in body.get("messages") or []:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, list):
+            pieces.extend((b.get("text", ""), "cache_control" in b) for b in content if isinstance(b, dict))
+        elif isinstance(content, str):
+            pieces.append((content, False))
+    marks = [i for i, (_, cached) in enumerate(pieces) if cached]
+    if not marks:
+        return None
+    return "".join(text for text, _ in pieces[: marks[-1] + 1])
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a mock server until interrupted; prints its URL on the first line of stdout."""
+    ap = argparse.ArgumentParser(prog="python -m providers.mock_server", description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds per answered request")
+    ap.add_argument("--answer", default="OK", help="answer text")
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--faults", default="429,500,malformed,drop", help=f"comma list of {','.join(FAULTS)}")
+    ap.add_argument("--script", default="", help="comma list of faults for the first requests")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--retry-after", type=float, default=1.0)
+    ap.add_argument("--slow", type=float, default=30.0, help="seconds a 'slow' fault stalls")
+    ap.add_argument("--context-window", type=int, default=None)
+    ap.add_argument("--upstream", default=None, help="forward clean requests to this base URL")
+    args = ap.parse_args(argv)
+    try:
+        server = MockServer(
+            answer=args.answer,
+            latency_s=args.latency,
+            fault_rate=args.fault_rate,
+            faults=[f for f in args.faults.split(",") if f],
+            script=[f for f in args.script.split(",") if f],
+            seed=args.seed,
+            retry_after=args.retry_after,
+            slow_s=args.slow,
+            context_window=args.context_window,
+            upstream=args.upstream,
+            port=args.port,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with server:
+        print(server.url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            done.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
