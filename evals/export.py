@@ -59,6 +59,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "question": ("string", "the question asked"),
     "expected": ("list:string", "the expected answers"),
     "answer": ("string", "the model's answer (null unless ok)"),
+    "scored_answer": ("string", "the part of the answer that was scored"),
     "score": ("float64", "score in [0, 1] (null unless ok)"),
     "score_found": ("list:string", "expected facts found in the answer"),
     "score_missed": ("list:string", "expected facts missing from the answer"),
@@ -80,6 +81,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "usage_output_tokens": ("int64", "billed output tokens"),
     "usage_cached_input_tokens": ("int64", "input tokens served from the provider's cache"),
     "usage_reasoning_tokens": ("int64", "reasoning tokens"),
+    "usage_cache_write_tokens": ("int64", "input tokens written to the provider's cache"),
     "prompt_tokens_counted": ("int64", "our own tokenizer count of the request"),
     "timings_json": ("string", "server timings (llama.cpp prompt_n, cache_n...) as JSON"),
     "model_id": ("string", "model id the provider says answered"),
@@ -114,6 +116,7 @@ _DIRECT = (
     "model_id",
     "run_identity",
     "answer",
+    "scored_answer",
     "score",
     "latency_s",
     "attempts",
@@ -159,7 +162,13 @@ def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {k: rec.get(k) for k in _DIRECT}
     row["run"] = rec.get("_run")
     usage = rec.get("usage") if isinstance(rec.get("usage"), dict) else {}
-    for k in ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens"):
+    for k in (
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "reasoning_tokens",
+        "cache_write_tokens",
+    ):
         row[f"usage_{k}"] = usage.get(k)
     detail = rec.get("score_detail") if isinstance(rec.get("score_detail"), dict) else {}
     row["score_found"] = detail.get("found")

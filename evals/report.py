@@ -326,6 +326,12 @@ def heatmap_names(groups: Sequence[Group]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- writing
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: str | bytes) -> None:
     """Write a file so that readers see either the old content or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -335,6 +341,7 @@ def _atomic_write(path: Path, data: str | bytes) -> None:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp files are private; reports get the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -633,7 +640,7 @@ def _print_summary(leaderboard: dict[str, Any], written: list[Path], out_dir: Pa
     console = Console()
     table = Table(title=f"leaderboard (effective length at recall ≥ {leaderboard['threshold']:g})")
     for col in ("model", "task", "recall [95% CI]", "n ok/err/len", "effective length", "cost"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # wrap long model names, never cut them
     for e in leaderboard["entries"]:
         r = e["recall"]
         eff = e["effective_context_length"]
