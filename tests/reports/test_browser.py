@@ -192,3 +192,18 @@ def test_png_export_renders_with_kaleido(tmp_path: Path) -> None:
     png = tmp_path / "out" / "heatmap_alpha_single.png"
     assert png in written
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_single_model_dashboard_explains_the_comparison(browser: Any, tmp_path: Path) -> None:
+    run = grid_run(tmp_path / "run", "solo", (1000, 2000), (0.0, 100.0))
+    generate_reports([run], tmp_path / "out", png=False)
+    page, errors, _ = _open(browser, tmp_path / "out" / "dashboard.html")
+    try:
+        page.wait_for_function(
+            "document.querySelectorAll('.heatmap.js-plotly-plot').length === 1", timeout=30000
+        )
+        assert page.locator("#cmp-note").inner_text().startswith("Only one model in these runs")
+        assert page.evaluate("document.getElementById('cmp-plot-a').data") is None
+        assert errors == []
+    finally:
+        page.close()
