@@ -96,6 +96,13 @@ def _expected(rec: dict[str, Any]) -> str:
     return ", ".join(a for a in answers if a)
 
 
+def _shown_answer(rec: dict[str, Any]) -> str:
+    """The answer as scored (``scored_answer``: e.g. a base model's first line), else the raw answer."""
+    scored = rec.get("scored_answer")
+    text = scored if isinstance(scored, str) else rec.get("answer")
+    return str(text) if text else "(empty)"
+
+
 def _hover_text(text: str, width: int = 60) -> str:
     """Plain text made safe for plotly's HTML-like labels, wrapped every ``width`` characters.
 
@@ -188,7 +195,7 @@ def heatmap_figure(group: Group) -> Any:
                     cell.n_error,
                     cell.n_model_length,
                     cell.prompt_tokens(),
-                    esc(truncate(sample.get("answer") or "(empty)")) if sample else "",
+                    esc(truncate(_shown_answer(sample))) if sample else "",
                     esc(truncate(_expected(sample) or "—")) if sample else "",
                 ]
             )

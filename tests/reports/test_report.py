@@ -349,3 +349,13 @@ def test_bad_header_and_bad_fields_are_warnings(tmp_path: Path, caplog: pytest.L
     lb = _load_lb(tmp_path / "out")
     assert lb["runs"][0]["header_found"] is False and lb["runs"][0]["n_skipped_lines"] == 3
     assert _entry(lb, "m")["n_cells"] == 1
+
+
+def test_hover_shows_the_scored_part_of_the_answer(tmp_path: Path) -> None:
+    rec = make_record("m", "single", 1000, 0.0, score=0.0, answer="123\nrambling on")
+    rec["scored_answer"] = "123"
+    run = write_run(tmp_path / "r", [rec], model="m")
+    (group,) = collect([run]).groups
+    cell = heatmap_figure(group).data[0].customdata[0][0]
+    assert cell[7] == "123"
+    assert cell[8] == "4729183"  # expected
