@@ -524,7 +524,7 @@ def _check_spec(spec: CellSpec) -> None:
 
 def _layout_tokenizer(tok: Tokenizer) -> Tokenizer:
     """The tokenizer that lays out the context: a count API's proxy, an ``approx:`` wrapper's inner one."""
-    return getattr(tok, "proxy", None) or getattr(tok, "inner", None) or tok
+    return getattr(tok, "layout_tokenizer", None) or tok
 
 
 _SIZE_MEMO: dict[tuple[str, str], int] = {}

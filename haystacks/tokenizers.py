@@ -321,6 +321,11 @@ class CountingTokenizer:
         self._loop = loop
         self.exact = True
 
+    @property
+    def layout_tokenizer(self) -> Tokenizer:
+        """The tokenizer the builder lays contexts out with (the proxy)."""
+        return self.proxy
+
     def count_exact(self, text: str) -> int | None:
         """The counter's answer, or None when it has none."""
         result = self._count_fn(text)
@@ -339,6 +344,7 @@ class CountingTokenizer:
             except RuntimeError:
                 running = None
             if running is self._loop:
+                _discard(aw)
                 raise TokenizerError(
                     f"token counter {self.name} is async: build the haystack in a worker thread "
                     "(asyncio.to_thread) so its loop can run the count"
@@ -348,6 +354,7 @@ class CountingTokenizer:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(_as_coroutine(aw))
+        _discard(aw)
         raise TokenizerError(
             f"token counter {self.name} is async: pass its loop and build in a worker thread "
             "(asyncio.to_thread)"
@@ -370,6 +377,13 @@ async def _as_coroutine(aw: Awaitable[Any]) -> Any:
     return await aw
 
 
+def _discard(aw: Awaitable[Any]) -> None:
+    """Close a coroutine that will not be awaited (no "never awaited" warning)."""
+    close = getattr(aw, "close", None)
+    if close is not None:
+        close()
+
+
 class ApproxTokenizer:
     """``inner`` standing in for a tokenizer that is not available: same counts, ``exact = False``."""
 
@@ -381,6 +395,11 @@ class ApproxTokenizer:
         self.cache_key = getattr(inner, "cache_key", inner.name)
         self.additive = getattr(inner, "additive", False)
         self.backend = getattr(inner, "backend", "")
+
+    @property
+    def layout_tokenizer(self) -> Tokenizer:
+        """The tokenizer the builder lays contexts out with (the inner one)."""
+        return self.inner
 
     def encode(self, text: str) -> list[int]:
         """The inner tokenizer's ids."""
@@ -420,6 +439,11 @@ def get_tokenizer(spec: str) -> Tokenizer:
     return _get_tokenizer(spec.strip())
 
 
+@lru_cache(maxsize=8)
+def _encoding(name: str) -> TiktokenTokenizer:
+    return _ENCODINGS[name]()
+
+
 @lru_cache(maxsize=32)
 def _get_tokenizer(spec: str) -> Tokenizer:
     if spec.startswith("approx:"):
@@ -430,7 +454,7 @@ def _get_tokenizer(spec: str) -> Tokenizer:
         return LlamaCppTokenizer(spec[len("llamacpp:") :])
     name = _ALIASES.get(spec, spec)
     if name in _ENCODINGS:
-        return _ENCODINGS[name]()
+        return _encoding(name)
     try:
         from tiktoken.model import encoding_name_for_model
 
@@ -438,7 +462,7 @@ def _get_tokenizer(spec: str) -> Tokenizer:
     except (KeyError, ImportError):
         enc_name = None
     if enc_name is not None and enc_name in _ENCODINGS:
-        return _ENCODINGS[enc_name]()
+        return _encoding(enc_name)
     close = difflib.get_close_matches(spec, [*_ENCODINGS, *_ALIASES], n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise UnknownTokenizerError(f"unknown tokenizer {spec!r}{hint}; known: {', '.join(known_tokenizers())}")
