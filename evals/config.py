@@ -85,6 +85,9 @@ class RunConfig(BaseModel):
     rpm: int | None = Field(None, gt=0)
     tpm: int | None = Field(None, gt=0)
     base_url: str | None = None
+    timeout: float | None = Field(None, gt=0)
+    max_attempts: int | None = Field(None, ge=1, le=100)
+    backoff: float | None = Field(None, ge=0)
     out: Path | None = None
     max_cost: float | None = Field(None, ge=0.0)
     judge: str | None = None

@@ -251,15 +251,23 @@ def order_cells(cells: Iterable[Cell], order: Order = "shared") -> list[Cell]:
     if order == "length_depth":
         return sorted(cells, key=lambda c: (c.task, c.language, c.length, c.depth, c.seed))
     if order == "shared":
+        # Ties (same needle position, e.g. depth 0) run longest first: each then shares the whole next context.
         return sorted(cells, key=lambda c: (_group(c), -needle_position(c), -c.length))
     raise ValueError(f"unknown order {order!r}")
 
 
 def shared_prefix_tokens(prev: Cell | None, cur: Cell) -> float:
-    """Estimated context tokens ``cur`` shares with ``prev`` (the prompt before it): 0 across groups."""
+    """Estimated context tokens ``cur`` shares with ``prev`` (the prompt before it): 0 across groups.
+
+    Two prompts of a group share the filler up to the first needle; when both needles come first (depth 0,
+    any length) they share the whole shorter context.
+    """
     if prev is None or _group(prev) != _group(cur):
         return 0.0
-    return min(needle_position(prev), needle_position(cur), float(cur.length))
+    p, q = needle_position(prev), needle_position(cur)
+    if p == q == 0.0:
+        return float(min(prev.length, cur.length))
+    return min(p, q, float(cur.length))
 
 
 @dataclass(frozen=True)

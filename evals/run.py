@@ -169,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight (default: the registry's; 1 for the local model)",
     )
     g.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
+    g.add_argument(
+        "--timeout", type=float, default=None, help="seconds one request may take (default: the registry's)"
+    )
+    g.add_argument(
+        "--max-attempts",
+        type=int,
+        default=None,
+        help="attempts per request, first included, on 429/5xx/timeouts (default 6)",
+    )
+    g.add_argument(
+        "--backoff",
+        type=float,
+        default=None,
+        help="first retry wait in seconds when the server names none (doubles each retry; default 1)",
+    )
     g.add_argument("--tpm", type=int, default=None, help="tokens-per-minute limit")
     g.add_argument(
         "--order",

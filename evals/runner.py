@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.metadata
@@ -187,6 +188,24 @@ def build_header(
     }
 
 
+def scored_text(text: str, style: str) -> str:
+    """The part of an answer that is scored: a base model's completion is read up to its first line break.
+
+    A base model prompted with an answer prefix (``答案：``) answers on that line, then keeps writing
+    (often more questions and answers); only the answer line is its answer. Chat answers are scored whole.
+
+    Args:
+        text: The model's output.
+        style: ``completion`` or ``chat``.
+
+    Returns:
+        The text to score.
+    """
+    if style != "completion":
+        return text
+    return text.strip().split("\n", 1)[0].strip()
+
+
 @dataclass
 class _Sizing:
     """How a requested prompt length maps to a context length for one (task, seed)."""
@@ -238,8 +257,10 @@ class _Runner:
             rpm=self.cfg.rpm,
             tpm=self.cfg.tpm,
             base_url=self.cfg.base_url,
-            n_ctx=self._n_ctx(),
+            n_ctx=self._n_ctx() if self.cfg.base_url is None else None,
             mode=mode,
+            retry=self._retry_policy(),
+            timeout_s=self.cfg.timeout,
         )
         served = self.provider.info
         # A discovered window (compatible servers) is known only now: check again before writing anything.
@@ -255,6 +276,24 @@ class _Runner:
         self.tokenizer = await asyncio.to_thread(get_tokenizer, served.tokenizer)
         self.corpus = await asyncio.to_thread(load_corpus)
         self.special_tokens = await self._special_tokens()
+
+    def _retry_policy(self) -> Any:
+        """The retry policy from --max-attempts/--backoff/--timeout (None: the providers' default)."""
+        from providers.base import get_default_retry_policy
+
+        cfg = self.cfg
+        if cfg.max_attempts is None and cfg.backoff is None and cfg.timeout is None:
+            return None
+        policy = get_default_retry_policy()
+        changes: dict[str, Any] = {}
+        if cfg.max_attempts is not None:
+            changes["max_attempts"] = cfg.max_attempts
+        if cfg.backoff is not None:
+            changes["initial_backoff_s"] = cfg.backoff
+            changes["jitter_s"] = min(policy.jitter_s, cfg.backoff)
+        if cfg.timeout is not None:
+            changes["timeout_s"] = cfg.timeout
+        return dataclasses.replace(policy, **changes)
 
     async def _special_tokens(self) -> int:
         """Tokens the server adds to a prompt beyond the text's own (llama.cpp's BOS), measured once."""
@@ -375,16 +414,17 @@ class _Runner:
         if res.stop_reason == StopReason.MODEL_LENGTH:
             rec.update(status="model_length", score=None, score_detail=None)
             return rec
+        scored = scored_text(res.text, self.prep.style)
         sr = score_answer(
             cell.task,
-            res.text,
+            scored,
             list(hay.answers),
             distractors=[d.answer for d in hay.distractors],
             changed_sentence=next((n.text for n in hay.needles if n.kind == "changed"), None),
         )
-        rec.update(status="ok", score=sr.score, score_detail=sr.detail())
+        rec.update(status="ok", score=sr.score, score_detail=sr.detail(), scored_answer=scored)
         if self.judge is not None:
-            rec["judge"] = await self._judge(cell, hay, res.text)
+            rec["judge"] = await self._judge(cell, hay, scored)
         return rec
 
     def _base_record(self, cell: Cell, hay: Any, req: Any, counted: int) -> dict[str, Any]:
@@ -419,6 +459,7 @@ class _Runner:
             "status": "error",
             "stop_reason": None,
             "answer": None,
+            "scored_answer": None,
             "score": None,
             "score_detail": None,
             "judge": None,
