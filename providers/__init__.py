@@ -3,6 +3,8 @@
 Importing this package loads no vendor SDK; :func:`create_provider` imports the one a model needs.
 """
 
+import logging
+
 from providers.base import (
     GenerateRequest,
     GenerateResult,
@@ -43,6 +45,8 @@ from providers.registry import (
     resolve_api_key,
     resolve_model,
 )
+
+logging.getLogger("providers").addHandler(logging.NullHandler())
 
 __all__ = [
     "AuthError",

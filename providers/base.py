@@ -280,8 +280,13 @@ class EndpointLimits:
     def __init__(self, settings: LimitSettings) -> None:
         self.settings = settings
         self.semaphore = asyncio.Semaphore(settings.concurrency)
-        # Smooth rate: bucket of one minute's worth would allow a burst of `rpm` requests at once.
-        self.rpm = AsyncLimiter(settings.rpm, 60.0) if settings.rpm else None
+        # Requests are smoothed (a burst of at most one second's worth), as providers enforce rpm at a
+        # finer grain than the minute; tokens get a minute-sized bucket so one long prompt fits in it.
+        if settings.rpm:
+            burst = max(1, settings.rpm // 60)
+            self.rpm: AsyncLimiter | None = AsyncLimiter(burst, 60.0 * burst / settings.rpm)
+        else:
+            self.rpm = None
         self.tpm = AsyncLimiter(settings.tpm, 60.0) if settings.tpm else None
         self.cooldown_until = 0.0
         self.in_flight = 0
@@ -488,7 +493,7 @@ class Provider(ABC):
             wait = state.next_action.sleep if state.next_action else 0.0
             if isinstance(exc, ProviderError) and exc.retry_after is not None and wait > 0:
                 limits.cool_down(wait)
-            log.warning("%s; retry %d/%d in %.2f s", exc, state.attempt_number + 1, policy.max_attempts, wait)
+            log.info("%s; retry %d/%d in %.2f s", exc, state.attempt_number + 1, policy.max_attempts, wait)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_total_s),

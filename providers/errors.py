@@ -291,11 +291,14 @@ def _context_numbers(body: Any, message: str) -> tuple[int | None, int | None]:
         (r"requested ([\d,]+) tokens", r"maximum context length is ([\d,]+)"),  # vLLM
         (r"input \(([\d,]+) tokens\)", r"context length \(([\d,]+) tokens\)"),  # SGLang
     )
+    partial: tuple[int | None, int | None] = (None, None)
     for p_prompt, p_window in patterns:
         prompt, window = _first_int(p_prompt, message), _first_int(p_window, message)
-        if prompt is not None or window is not None:
+        if prompt is not None and window is not None:
             return prompt, window
-    return None, None
+        if partial == (None, None):
+            partial = (prompt, window)
+    return partial
 
 
 def error_message_from_body(body: Any) -> str:

@@ -31,8 +31,9 @@ class LocalProvider(OpenAICompatibleProvider):
         server: LocalServer | None = None,
         **kwargs: Any,
     ) -> None:
-        if base_url:  # an already running llama.cpp server: behave as a plain compatible provider
+        if base_url:  # an already running llama.cpp server: a compatible provider that asks its window
             self.server = None
+            info = dataclasses.replace(info, context_window=0)
         else:
             ctx = n_ctx or info.served_context or info.context_window
             self.server = server or LocalServer(
@@ -40,7 +41,10 @@ class LocalProvider(OpenAICompatibleProvider):
             )
             base_url = self.server.start() + "/v1"
             info = dataclasses.replace(info, context_window=self.server.n_ctx)
-        info = dataclasses.replace(info, base_url=base_url, tokenizer="llamacpp:{server_url}", discover=False)
+        discover = self.server is None
+        info = dataclasses.replace(
+            info, base_url=base_url, tokenizer="llamacpp:{server_url}", discover=discover
+        )
         super().__init__(info, base_url=base_url, **kwargs)
         self.is_llamacpp = True
 

@@ -100,12 +100,13 @@ class MockReply:
 
     Attributes:
         text: The answer text (cut to the request's max tokens, which then reports MAX_TOKENS).
-        finish: ``stop``, ``max_tokens`` or ``content_filter`` (a refusal / safety block).
+        finish: ``stop``, ``max_tokens``, ``content_filter`` (a refusal / safety stop) or ``blocked``
+            (the prompt itself refused: Gemini answers with no candidate and a ``promptFeedback``).
         reasoning_tokens: Hidden reasoning tokens to report (OpenAI ``reasoning_tokens``, Gemini thoughts).
     """
 
     text: str
-    finish: Literal["stop", "max_tokens", "content_filter"] = "stop"
+    finish: Literal["stop", "max_tokens", "content_filter", "blocked"] = "stop"
     reasoning_tokens: int = 0
 
 
@@ -488,8 +489,8 @@ def _parse(api: str, path_model: str | None, body: Any, headers: dict[str, str])
         prompt = "".join(parts)
         gen = b.get("generationConfig") or {}
         max_tokens = gen.get("maxOutputTokens")
-    else:
-        prompt = str(b.get("content", ""))
+    else:  # /tokenize: llama.cpp sends "content", vLLM "prompt"
+        prompt = str(b.get("content", b.get("prompt", "")))
         max_tokens = None
     model = path_model or str(b.get("model") or "")
     return MockRequest(api, model, prompt, max_tokens if isinstance(max_tokens, int) else None, body, headers)
@@ -707,7 +708,7 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     body: dict[str, Any] = req.body
     n = next(owner._ids)
     if api == "tokenize":
-        return {"tokens": list(range(1000, 1000 + prompt_tokens))}
+        return {"tokens": list(range(1000, 1000 + prompt_tokens)), "count": prompt_tokens}
     if api == "anthropic-count":
         return {"input_tokens": prompt_tokens}
     if api == "gemini-count":
@@ -718,6 +719,8 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     reply = owner._reply(req)
     text, cut = _truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
     finish = "max_tokens" if cut else reply.finish
+    if finish == "blocked" and not api.startswith("gemini"):
+        finish = "content_filter"
     out_tokens = _count(text)
     model = req.model or owner.model
     if api.startswith("openai"):
@@ -779,6 +782,13 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
             },
         }
     # gemini
+    if finish == "blocked":
+        return {
+            "promptFeedback": {"blockReason": "SAFETY"},
+            "usageMetadata": {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens},
+            "modelVersion": model,
+            "responseId": f"mock-{n}",
+        }
     cached = owner._cached_prefix(api, req.prompt)
     reason = {"stop": "STOP", "max_tokens": "MAX_TOKENS", "content_filter": "SAFETY"}[finish]
     candidate: dict[str, Any] = {"finishReason": reason, "index": 0}
