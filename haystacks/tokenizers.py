@@ -108,18 +108,33 @@ class TiktokenTokenizer:
         return f"TiktokenTokenizer({self.name!r}, backend={self.backend!r})"
 
 
-_TIKTOKEN_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "p50k_base": "https://openaipublic.blob.core.windows.net/encodings/p50k_base.tiktoken",
-    "r50k_base": "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
+# url and sha256 of the ranks file tiktoken would download (tiktoken_ext.openai_public)
+_TIKTOKEN_FILES = {
+    "o200k_base": (
+        _BLOB + "o200k_base.tiktoken",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    ),
+    "p50k_base": (
+        _BLOB + "p50k_base.tiktoken",
+        "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+    ),
+    "r50k_base": (
+        _BLOB + "r50k_base.tiktoken",
+        "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+    ),
 }
 
 
 def _tiktoken_cached(name: str) -> bool:
-    """Whether tiktoken can load ``name`` from its local cache (so that loading touches no network)."""
-    url = _TIKTOKEN_URLS.get(name)
-    if url is None:
+    """Whether tiktoken's local cache holds a valid copy of ``name`` (so loading it touches no network).
+
+    tiktoken re-downloads a cached file whose hash does not match, so the hash is checked here first.
+    """
+    entry = _TIKTOKEN_FILES.get(name)
+    if entry is None:
         return False
+    url, sha = entry
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         cache_dir = os.environ["TIKTOKEN_CACHE_DIR"]
     elif "DATA_GYM_CACHE_DIR" in os.environ:
@@ -130,7 +145,12 @@ def _tiktoken_cached(name: str) -> bool:
         cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
     if not cache_dir:
         return False
-    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+    path = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest() == sha
+    except OSError:
+        return False
 
 
 def _load_cl100k() -> TiktokenTokenizer:
@@ -151,7 +171,7 @@ def _load_o200k() -> TiktokenTokenizer:
 
         try:
             return TiktokenTokenizer("o200k_base", tiktoken.get_encoding("o200k_base"), "tiktoken")
-        except Exception:  # a corrupt cache entry: fall through to quicktok
+        except Exception:  # an unreadable cache entry: fall through to quicktok
             pass
     try:
         import quicktok

@@ -148,3 +148,22 @@ def test_llamacpp_tokenizer_reports_server_errors() -> None:
     with pytest.raises(TokenizerError, match=r"llama\.cpp tokenizer"):
         tok.count("你好")
     tok.close()
+
+
+def test_o200k_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache entry with the wrong hash is not handed to tiktoken (which would re-download it)."""
+    import hashlib
+
+    from haystacks import tokenizers as T
+
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"not the ranks")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    assert T._tiktoken_cached("o200k_base") is False
+
+    def no_network(*a: object, **k: object) -> None:
+        raise AssertionError("network touched")
+
+    monkeypatch.setattr("tiktoken.load.read_file", no_network)
+    tok = T._load_o200k()
+    assert tok.backend == "quicktok" and tok.count("hello world") == 2
