@@ -324,3 +324,34 @@ def test_haystack_to_dict_is_json_ready(corpus: Corpus, cl100k: Tokenizer) -> No
     assert d["context"] == h.context and d["context_tokens"] == h.context_tokens
     assert d["needles"][0]["original"] and {"text", "answer", "depth", "actual_depth"} <= set(d["needles"][0])
     assert d["spec"]["task"] == "changed_line" and list(d)[-1] == "context"
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=cells)
+def test_o200k_is_exact_too(spec: CellSpec, corpus: Corpus) -> None:
+    tok = get_tokenizer("o200k_base")
+    h = build_haystack(spec, tok, corpus)
+    check_exact(h, tok)
+    for n in (*h.needles, *h.distractors):
+        check_depth(h, n, tok)
+
+
+def test_small_english_corpus_repeated_many_times(tmp_path: Path, cl100k: Tokenizer) -> None:
+    from haystacks.corpus import load_corpus
+
+    (tmp_path / "a.txt").write_text(
+        "It was a bright cold day in April. The clocks were striking thirteen! Was it late? Yes.\n\n"
+        "Mr. Smith came home at 5.30 p.m. and read the paper. Nothing happened; nothing at all.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.txt").write_text("一行没有标点的字幕\n另一行字幕\n", encoding="utf-8")
+    small = load_corpus(tmp_path)
+    for spec in (
+        CellSpec(length=5000, depth=50.0, language="en"),
+        CellSpec(task="multi", length=20_000, depth=5.0, shuffle=True, seed=3),
+        CellSpec(task="changed_line", length=3000, depth=60.0, language="en"),
+    ):
+        h = build_haystack(spec, cl100k, small)
+        check_exact(h, cl100k)
+        for n in h.needles:
+            assert abs(n.actual_depth - n.depth) <= 1.0
