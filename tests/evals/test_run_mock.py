@@ -1,0 +1,214 @@
+"""The runner end to end against the mock server (OpenAI wire format, cl100k sizing): resume, errors never
+scored, budget stop, judge and agreement. Fast: no real model."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evals.results import read_records
+from evals.run import main
+from providers.base import RetryPolicy, get_default_retry_policy, set_default_retry_policy
+from providers.mock_server import MockReply, MockRequest, MockServer
+
+JUDGE_ID = "mock-judge-2024-01-01"
+
+
+def perfect_model(req: MockRequest) -> str | MockReply:
+    """Answers every 7-digit number of the prompt (the needle's among them); the judge grades 9."""
+    if req.model == JUDGE_ID:
+        return "[[9]]"
+    numbers = re.findall(r"(?<!\d)\d{7}(?!\d)", req.prompt)
+    return " ".join(numbers) or "文中没有提到"
+
+
+def thinking_model(req: MockRequest) -> MockReply:
+    """As perfect_model, billing 5000 hidden reasoning tokens per answer (beyond any estimate)."""
+    return MockReply(str(perfect_model(req)), reasoning_tokens=5000)
+
+
+REGISTRY = """
+[models."mock-model"]
+provider = "openai-compatible"
+model_id = "mock-model"
+context_window = 100000
+tokenizer = "cl100k_base"
+tokenizer_exact = false
+mode = "chat"
+key_required = false
+base_url = "{url}/v1"
+concurrency = 4
+[models."mock-model".prices]
+input = {price}
+output = {price}
+as_of = 2026-01-01
+source = "test"
+
+[models."mock-judge"]
+provider = "openai-compatible"
+model_id = "{judge}"
+context_window = 100000
+tokenizer = "cl100k_base"
+mode = "chat"
+key_required = false
+base_url = "{url}/v1"
+[models."mock-judge".prices]
+input = 0.0
+output = 0.0
+as_of = 2026-01-01
+source = "test"
+"""
+
+
+@pytest.fixture(autouse=True)
+def fast_retries() -> Iterator[None]:
+    old = set_default_retry_policy(
+        RetryPolicy(max_attempts=8, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0)
+    )
+    yield
+    set_default_retry_policy(old)
+
+
+@pytest.fixture
+def mock(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MockServer]:
+    answer = getattr(request, "param", perfect_model)
+    with MockServer(answer=answer, retry_after=0.01, slow_s=2.0) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(REGISTRY.format(url=srv.url, price=1.0, judge=JUDGE_ID))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        yield srv
+
+
+def args(out: Path, *extra: str) -> list[str]:
+    return [
+        "--model",
+        "mock-model",
+        "--lengths",
+        "300,600",
+        "--depths",
+        "0,50,100",
+        "--out",
+        str(out),
+        "--no-report",
+        *extra,
+    ]
+
+
+def test_run_resume_and_exact_records(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(args(out)) == 0
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 6
+    assert {r["status"] for r in recs} == {"ok"}
+    assert all(r["score"] == 1.0 for r in recs)
+    assert all(r["tokens_exact"] is False for r in recs)  # cl100k is a proxy for this model
+    assert all(r["cost_usd"] and r["cost_usd"] > 0 for r in recs)
+    header = json.loads((out / "header.json").read_text())
+    for key in (
+        "suite_version",
+        "git_commit",
+        "config",
+        "model",
+        "tokenizer",
+        "corpus_sha256",
+        "packages",
+        "grid",
+    ):
+        assert key in header
+    assert header["grid"]["lengths"] == [300, 600]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"ok": 6, "error": 0, "model_length": 0}
+    calls = len(mock.api_requests())
+    # same command again: nothing to do, nothing duplicated, no call made
+    assert main(args(out)) == 0
+    assert len(read_records(out / "results.jsonl")) == 6
+    assert len(mock.api_requests()) == calls
+
+
+def test_errors_are_recorded_not_scored_and_retried(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    set_default_retry_policy(RetryPolicy(max_attempts=1, initial_backoff_s=0, max_backoff_s=0, jitter_s=0))
+    mock.reset(script=["500", "500"])  # the first two calls fail and are not retried (max_attempts=1)
+    assert main(args(out, "--concurrency", "1")) == 1  # cells ended in error: exit 1
+    recs = read_records(out / "results.jsonl")
+    errors = [r for r in recs if r["status"] == "error"]
+    assert len(errors) == 2
+    assert all(r["score"] is None and r["error_type"] == "ServerError" for r in errors)
+    assert all(r["score"] == 1.0 for r in recs if r["status"] == "ok")
+    # rerun: only the two errored cells are called again; each cell then has exactly one ok record
+    mock.reset(script=[])
+    assert main(args(out)) == 0
+    recs = read_records(out / "results.jsonl")
+    ok = [r["cell_id"] for r in recs if r["status"] == "ok"]
+    assert len(ok) == 6 == len(set(ok))
+    assert len(mock.api_requests("openai-chat")) == 2
+
+
+def test_faults_never_scored_as_misses(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    mock.reset(script=["429", "500", "slow", "drop", "malformed"], fault_rate=0.2)
+    assert main(args(out, "--timeout", "0.5")) == 0
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 6
+    assert all(r["status"] == "ok" and r["score"] == 1.0 for r in recs)
+    assert sum(r["attempts"] for r in recs) > 6  # some cells were retried
+    assert sum(n for f, n in mock.fault_counts.items() if f != "ok") >= 5
+
+
+@pytest.mark.parametrize("mock", [thinking_model], indirect=True)
+def test_budget_stop_mid_run_then_resume(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    # The estimate (~$0.003: prompts + 32 answer tokens per cell) passes the budget, but each answer bills
+    # 5000 reasoning tokens ($0.005): the spend crosses $0.012 at the third cell and the run stops cleanly.
+    budget = "0.012"
+    code = main(args(out, "--concurrency", "1", "--max-cost", budget))
+    assert code == 3
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 3
+    spent = sum(r["cost_usd"] for r in recs)
+    assert spent >= float(budget)
+    assert (out / "results.jsonl").read_text().endswith("\n")  # nothing torn
+    # the same budget refuses to start now (already spent)
+    assert main(args(out, "--max-cost", budget)) == 2
+    assert main(args(out, "--max-cost", "10")) == 0
+    assert len({r["cell_id"] for r in read_records(out / "results.jsonl")}) == 6
+
+
+def test_judge_grades_and_agreement(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(args(out, "--judge", "mock-judge")) == 0
+    recs = read_records(out / "results.jsonl")
+    assert all(r["judge"]["score"] == 9 and r["judge"]["model"] == "mock-judge" for r in recs)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["judge_agreement"]["n"] == 6
+    assert summary["judge_agreement"]["percent"] == 1.0
+    judged = [r for r in mock.api_requests() if r.body and r.body.get("model") == JUDGE_ID]
+    assert len(judged) == 6
+
+
+def test_judge_must_be_pinned_and_different(
+    mock: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(args(tmp_path / "a", "--judge", "mock-model")) == 2
+    assert "different model" in capsys.readouterr().err
+    assert main(args(tmp_path / "b", "--judge", "gemini-2.5-pro")) == 2  # model id "gemini-2.5-pro" moves
+    assert "not pinned" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_force_supersedes_other_run(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(args(out)) == 0
+    other = ["--model", "mock-model", "--lengths", "300", "--depths", "50", "--out", str(out), "--no-report"]
+    assert main(other) == 2
+    assert main([*other, "--force"]) == 0
+    assert len(read_records(out / "results.jsonl")) == 1
+    old = list(out.glob("superseded-*/results.jsonl"))
+    assert len(old) == 1 and len(read_records(old[0])) == 6
+    assert get_default_retry_policy().max_attempts == 8  # fixture policy in force
