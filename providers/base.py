@@ -442,7 +442,11 @@ class Provider(ABC):
 
         (result, latency), attempts = await self._retrying(once, tokens)
         return dataclasses.replace(
-            result, latency_s=latency, attempts=attempts, total_s=time.monotonic() - started
+            result,
+            text=self._redact(result.text),  # a key echoed into the answer must not reach a result file
+            latency_s=latency,
+            attempts=attempts,
+            total_s=time.monotonic() - started,
         )
 
     def _model_length_result(self, req: GenerateRequest, exc: ContextLengthExceeded) -> GenerateResult:

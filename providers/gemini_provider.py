@@ -117,7 +117,10 @@ class GeminiProvider(Provider):
 
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         request = self.build_request(req)
-        config = types.GenerateContentConfig(**request["config"])
+        settings = dict(request["config"])
+        if "thinking_config" in settings:
+            settings["thinking_config"] = types.ThinkingConfig(**settings["thinking_config"])
+        config = types.GenerateContentConfig(**settings)
         try:
             resp = await self._client.aio.models.generate_content(
                 model=request["model"], contents=request["contents"], config=config
