@@ -3,15 +3,16 @@
 Runs the same 5-length x 5-depth grid on the embedded local model (Gemma 3 270M, llama.cpp) twice through
 ``python -m evals.run``'s own code path, each time with a freshly started server (an empty cache):
 
-* ``naive``: cells ordered by (depth, length), a nested loop over depths then lengths;
-* ``length_depth``: cells ordered by (length, depth), the classic tools' nested loop over lengths then depths;
+* ``grid`` (the naive request order, cell by cell): for each length every depth, the nested loops of the
+  classic tools;
+* ``depth_major`` (for reference): for each depth every length;
 * ``shared``: the runner's default order (per seed, needle position descending), so that consecutive prompts
   share the longest prefix.
 
 It prints, per order, the prompt tokens sent, the tokens the server computed (sum of ``timings.prompt_n``, the
-rest came from its prefix cache, ``cache_n``) and the prefill time, then the ratios shared / naive and
-shared / length_depth measured in this one run. Target: the shared order computes at most 0.65 of the naive
-order's tokens.
+rest came from its prefix cache, ``cache_n``) and the prefill time, then the ratio shared / grid (and shared /
+depth_major) measured in this one run. Target: the shared order computes at most 0.65 of the naive order's
+tokens.
 
 llama.cpp also keeps earlier prompts in a host-memory cache (``cache_ram_mib``, on by default) from which a
 request may restore the best-matching one; ``--no-ram-cache`` switches that off to measure a single cache
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--lengths", default=DEFAULT_LENGTHS, help=f"5 prompt lengths (default {DEFAULT_LENGTHS})"
     )
     ap.add_argument("--no-ram-cache", action="store_true", help="llama.cpp host-memory prompt cache off")
-    ap.add_argument("--orders", default="naive,length_depth,shared", help="orders to run, comma-separated")
+    ap.add_argument("--orders", default="grid,depth_major,shared", help="orders to run, comma-separated")
     args = ap.parse_args(argv)
     if args.no_ram_cache:
         _disable_ram_cache()

@@ -81,6 +81,7 @@ class RunConfig(BaseModel):
     style: Literal["auto", "chat", "completion"] = "auto"
     max_tokens: int = Field(32, gt=0, le=32768)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
+    order: Literal["shared", "grid", "depth_major"] = "shared"
     concurrency: int | None = Field(None, gt=0, le=1024)
     rpm: int | None = Field(None, gt=0)
     tpm: int | None = Field(None, gt=0)

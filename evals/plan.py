@@ -43,8 +43,8 @@ __all__ = [
     "shared_prefix_tokens",
 ]
 
-ORDERS = ("shared", "naive", "length_depth", "as_listed")
-Order = Literal["shared", "naive", "length_depth", "as_listed"]
+ORDERS = ("shared", "grid", "depth_major")
+Order = Literal["shared", "grid", "depth_major"]
 
 
 @dataclass(frozen=True)
@@ -236,22 +236,20 @@ def order_cells(cells: Iterable[Cell], order: Order = "shared") -> list[Cell]:
     Args:
         cells: The cells.
         order: ``shared``: grouped by (task, language, seed), needle position descending within a group, so
-            consecutive prompts share the longest prefix. ``naive``: by (depth, length), the interleaved
-            order that shares little. ``length_depth``: by (length, depth) ascending, the classic
-            tool's nested loops. ``as_listed``: unchanged.
+            consecutive prompts share the longest prefix. ``grid``: the grid's own order, for each length
+            every depth (the classic tools' nested loops; the naive request order). ``depth_major``: for
+            each depth every length.
 
     Returns:
         The ordered list.
     """
     cells = list(cells)
-    if order == "as_listed":
-        return cells
-    if order == "naive":
-        return sorted(cells, key=lambda c: (c.task, c.language, c.depth, c.length, c.seed))
-    if order == "length_depth":
-        return sorted(cells, key=lambda c: (c.task, c.language, c.length, c.depth, c.seed))
+    if order == "grid":
+        return sorted(cells, key=lambda c: (c.task, c.language, c.seed, c.length, c.depth))
+    if order == "depth_major":
+        return sorted(cells, key=lambda c: (c.task, c.language, c.seed, c.depth, c.length))
     if order == "shared":
-        # Ties (same needle position, e.g. depth 0) run longest first: each then shares the whole next context.
+        # Ties (same needle position, e.g. depth 0) go longest first: each shares all of the next context.
         return sorted(cells, key=lambda c: (_group(c), -needle_position(c), -c.length))
     raise ValueError(f"unknown order {order!r}")
 

@@ -110,12 +110,11 @@ def _window(info: ModelInfo) -> int | None:
     return info.context_window or None
 
 
-def prepare(cfg: RunConfig, order: str = "shared", results_root: Path = RESULTS_ROOT) -> PreparedRun:
+def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     """Validate everything and plan the run; writes nothing, calls no model.
 
     Args:
         cfg: The config.
-        order: Request order (see :func:`evals.plan.order_cells`).
         results_root: Parent of default run directories.
 
     Returns:
@@ -164,7 +163,7 @@ def prepare(cfg: RunConfig, order: str = "shared", results_root: Path = RESULTS_
     if existing:
         store.load()
     done_ids = store.done_ids()
-    cells = order_cells(make_cells(info.alias, grid), order)  # type: ignore[arg-type]
+    cells = order_cells(make_cells(info.alias, grid), cfg.order)
     todo = [c for c in cells if c.cell_id not in done_ids]
     extra_out = info.reasoning_budget if info.reasoning else 0
     estimate = estimate_cost(todo, info.prices, cfg.max_tokens, extra_out)
@@ -195,7 +194,7 @@ def prepare(cfg: RunConfig, order: str = "shared", results_root: Path = RESULTS_
         spent_before=spent_before,
         existing=existing,
         supersede=supersede,
-        order=order,
+        order=cfg.order,
         style=style,
         store=store,
     )

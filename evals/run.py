@@ -188,9 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--order",
         choices=list(ORDERS),
-        default="shared",
+        default=None,
         help="request order: shared = prompts sharing a prefix back to back (prompt caching; default), "
-        "naive = by (depth, length), length_depth = nested loops over lengths then depths",
+        "grid = for each length every depth (the classic nested loops), depth_major = for each depth every "
+        "length",
     )
     g.add_argument(
         "--out",
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_NOT_CONFIG = {"config", "verbose", "order"}
+_NOT_CONFIG = {"config", "verbose"}
 
 
 def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
@@ -300,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console()
     try:
         cfg, ns = config_from_args(argv)
-        prep = prepare(cfg, order=ns.order)
+        prep = prepare(cfg)
     except (EvalError, ConfigError, HaystackError) as e:
         return _fail(str(e))
     if cfg.dry_run:

@@ -296,19 +296,22 @@ class _Runner:
         return dataclasses.replace(policy, **changes)
 
     async def _special_tokens(self) -> int:
-        """Tokens the server adds to a prompt beyond the text's own (llama.cpp's BOS), measured once."""
+        """Tokens the server adds around a prompt's text (llama.cpp's BOS, a chat template), measured once
+        with a one-token probe; 0 when the tokenizer is only a proxy or the provider reports no usage."""
+        from providers.errors import ProviderError
+
         assert self.provider is not None
-        if self.prep.info.provider not in ("local", "openai-compatible") or self.prep.style != "completion":
+        if not self.provider.info.tokenizer_exact:
             return 0
         probe = "采访者：你好。\n"
         try:
             res = await self.provider.generate(self._request(probe, None, max_tokens=1))
-        except Exception:
+        except ProviderError:
             return 0
         reported = res.usage.input_tokens
-        if reported is None:
+        if reported is None or res.stop_reason.value == "model_length":
             return 0
-        return max(0, reported - self.tokenizer.count(probe))
+        return max(0, reported - await asyncio.to_thread(self.tokenizer.count, probe))
 
     def sizing_for(self, cell: Cell) -> _Sizing:
         """Template overhead of a cell's prompt (cached per task, language, seed)."""
@@ -674,14 +677,7 @@ async def execute(
                 )
 
                 def on_record(rec: dict[str, Any]) -> None:
-                    progress.update(
-                        bar,
-                        advance=1 if rec["status"] != "error" else 0,
-                        errors=runner.outcome.errors,
-                        retries=retries.count,
-                    )
-                    if rec["status"] == "error":
-                        progress.update(bar, total=progress.tasks[0].total)
+                    progress.update(bar, advance=1, errors=runner.outcome.errors, retries=retries.count)
 
                 await runner.run(on_record)
         finally:

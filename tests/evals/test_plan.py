@@ -99,9 +99,9 @@ def test_shared_order_keeps_prefixes() -> None:
         pos = [c.length * c.depth / 100 for c in ordered if c.seed == s]
         assert pos == sorted(pos, reverse=True)
     shared = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *ordered], ordered, strict=False))
-    naive = order_cells(cells, "naive")
+    naive = order_cells(cells, "depth_major")
     shared_naive = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *naive], naive, strict=False))
-    classic = order_cells(cells, "length_depth")
+    classic = order_cells(cells, "grid")
     shared_classic = sum(shared_prefix_tokens(a, b) for a, b in zip([None, *classic], classic, strict=False))
     assert shared > shared_naive and shared > shared_classic
 
