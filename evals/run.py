@@ -33,7 +33,7 @@ from evals.errors import EvalError
 from evals.plan import ORDERS
 from evals.prepare import PreparedRun, prepare, print_plan
 from evals.results import RESULTS_FILE, SUMMARY_FILE, write_json_atomic
-from evals.runner import RunOutcome, execute
+from evals.runner import RunOutcome, execute, say
 from evals.summary import print_summary, summarize
 
 if TYPE_CHECKING:
@@ -262,17 +262,19 @@ def _reports(run_dir: Path, console: Console) -> None:
     try:
         from evals.report import generate_reports
     except ImportError as e:
-        console.print(f"[yellow]warning: reports not built (evals.report unavailable: {e})[/yellow]")
+        say(console, f"warning: reports not built (evals.report unavailable: {e})", "yellow")
         return
     try:
         paths = generate_reports([run_dir])
     except Exception as e:
-        console.print(
-            f"[yellow]warning: reports not built ({type(e).__name__}: {e}); results are in {run_dir}[/yellow]"
+        say(
+            console,
+            f"warning: reports not built ({type(e).__name__}: {e}); results are in {run_dir}",
+            "yellow",
         )
         return
     if paths:
-        console.print(f"reports: {', '.join(str(p) for p in paths[:4])}{' ...' if len(paths) > 4 else ''}")
+        say(console, f"reports: {', '.join(str(p) for p in paths[:4])}{' ...' if len(paths) > 4 else ''}")
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -299,6 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     err = Console(stderr=True)
     out = Console()
+    # Redirected to a file or a pipe: wide enough that tables and paths are not cut at 80 columns.
+    if not err.is_terminal:
+        err = Console(stderr=True, width=160)
+    if not out.is_terminal:
+        out = Console(width=160)
     try:
         cfg, ns = config_from_args(argv)
         prep = prepare(cfg)
@@ -308,10 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_plan(prep, out)
         return EXIT_OK
     if not prep.todo:
-        err.print(f"all {len(prep.cells)} cells of {prep.run_dir} are done; nothing to run")
+        say(err, f"all {len(prep.cells)} cells of {prep.run_dir} are done; nothing to run")
     elif prep.done:
-        err.print(
-            f"resuming {prep.run_dir}: {prep.done} of {len(prep.cells)} cells done, {len(prep.todo)} to run"
+        say(
+            err,
+            f"resuming {prep.run_dir}: {prep.done} of {len(prep.cells)} cells done, {len(prep.todo)} to run",
         )
 
     outcome = RunOutcome()
@@ -356,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if summary["counts"].get("error", 0):
         n = summary["counts"]["error"]
-        err.print(f"[yellow]{n} cell(s) ended in error; rerun the same command to retry them[/yellow]")
+        say(err, f"{n} cell(s) ended in error; rerun the same command to retry them", "yellow")
         return EXIT_CELL_ERRORS
     return EXIT_OK
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from providers.base import GenerateResult, Provider
     from providers.registry import ModelInfo
 
-__all__ = ["HEADER_PACKAGES", "RunOutcome", "build_header", "execute", "now_utc"]
+__all__ = ["HEADER_PACKAGES", "RunOutcome", "build_header", "execute", "now_utc", "say"]
 
 #: Packages whose versions go into the run header.
 HEADER_PACKAGES = (
@@ -56,6 +56,11 @@ HEADER_PACKAGES = (
 # -------------------------------------------------------------------------------------------- running
 
 
+def say(console: Console, text: str, style: str | None = None) -> None:
+    """Print one message line: no markup, no wrapping (log files keep it on one line)."""
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 class _RetryCounter(logging.Handler):
     """Counts the provider layer's retry warnings (shown in the progress bar instead of printed)."""
 
@@ -69,7 +74,7 @@ class _RetryCounter(logging.Handler):
         if "retry" in record.getMessage():
             self.count += 1
         if self.verbose:
-            self.console.print(f"[dim]{record.getMessage()}[/dim]")
+            say(self.console, record.getMessage(), "dim")
 
 
 @contextlib.contextmanager
@@ -642,7 +647,7 @@ async def execute(
             }
             if prep.supersede:
                 old = _supersede(prep.run_dir)
-                console.print(f"[yellow]moved the previous run's results to {old}[/yellow]")
+                say(console, f"moved the previous run's results to {old}", "yellow")
             if not prep.existing or read_header(prep.run_dir) is None:
                 try:
                     prep.store.write_header(
