@@ -321,6 +321,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             err,
             f"resuming {prep.run_dir}: {prep.done} of {len(prep.cells)} cells done, {len(prep.todo)} to run",
         )
+    if prep.todo:
+        est = prep.estimate
+        cost = (
+            ""
+            if est.cost_usd is None
+            else f", estimated cost ${est.cost_usd:.4f} (cached ${est.cost_cached_usd:.4f})"
+        )
+        what = f"{prep.info.alias}: {len(prep.todo)} cells, {est.prompt_tokens:,} prompt tokens"
+        say(err, f"{what}{cost} -> {prep.run_dir}")
 
     outcome = RunOutcome()
     if prep.todo:
