@@ -58,7 +58,8 @@ def check_judge(judge: Any, model: Any) -> None:
         raise JudgeError(f"the judge {judge.alias!r} is the model under test; pick a different judge model")
     pinned = getattr(judge, "pinned", None)
     if pinned is None:
-        pinned = is_pinned(judge.model_id)
+        # A local GGUF is a fixed file (its package version is in the header); an API id must name a snapshot.
+        pinned = judge.provider == "local" or is_pinned(judge.model_id)
     if not pinned:
         raise JudgeError(
             f"the judge {judge.alias!r} (model id {judge.model_id!r}) is not pinned to a dated snapshot; "

@@ -86,7 +86,10 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
     """Print the end-of-run table: mean score per (length, depth) for each task, then counts and cost."""
     from rich.table import Table
 
-    for task, rows in summary["scores"].items():
+    for task in sorted(
+        summary["scores"], key=lambda t: prep.grid.tasks.index(t) if t in prep.grid.tasks else 99
+    ):
+        rows = summary["scores"][task]
         depths = sorted({d for row in rows.values() for d in row}, key=float)
         t = Table(title=f"{prep.info.alias} — {task}: mean score by length (rows) and depth % (columns)")
         t.add_column("length", justify="right")

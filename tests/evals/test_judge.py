@@ -38,6 +38,7 @@ def test_check_judge() -> None:
         check_judge(info("gpt-4o-mini", "gpt-4o-mini"), model)
     pinned_flag = SimpleNamespace(alias="j", model_id="my-judge", provider="openai", pinned=True)
     check_judge(pinned_flag, model)
+    check_judge(info("gemma-3-270m", "gemma-3-270m-q4_k_m", "local"), model)  # a fixed local file
 
 
 def test_prompt_holds_the_parts() -> None:

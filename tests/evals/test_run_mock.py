@@ -212,3 +212,58 @@ def test_force_supersedes_other_run(mock: MockServer, tmp_path: Path) -> None:
     old = list(out.glob("superseded-*/results.jsonl"))
     assert len(old) == 1 and len(read_records(old[0])) == 6
     assert get_default_retry_policy().max_attempts == 8  # fixture policy in force
+
+
+def test_every_task_variant_runs_and_scores(mock: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    tasks = "single,multi,distractor,no_needle,changed_line"
+    assert main(args(out, "--task", tasks)) in (0,)
+    recs = read_records(out / "results.jsonl")
+    by_task: dict[str, list[dict]] = {}
+    for r in recs:
+        by_task.setdefault(r["task"], []).append(r)
+    assert set(by_task) == set(tasks.split(","))
+    assert len(by_task["no_needle"]) == 2  # no depth axis: one cell per length
+    assert all(r["status"] == "ok" for r in recs)
+    # the "perfect" mock names every 7-digit number: all needles found (distractors too, recorded)
+    assert all(r["score"] == 1.0 for t in ("single", "multi") for r in by_task[t])
+    assert all(r["score_detail"]["distractors_found"] for r in by_task["distractor"])
+    assert all(len(r["expected"]) == 3 for r in by_task["multi"])
+    assert all(r["score_detail"]["abstained"] and r["score"] == 1.0 for r in by_task["no_needle"])
+    assert all("located" in r["score_detail"] for r in by_task["changed_line"])
+
+
+def test_config_file_with_flag_override(mock: MockServer, tmp_path: Path) -> None:
+    cfg = tmp_path / "run.toml"
+    out = tmp_path / "run"
+    cfg.write_text(
+        f'model = "mock-model"\nlengths = [300, 600]\ndepths = "0-100/50"\nout = "{out}"\n'
+        "no-report = true\nmax_tokens = 8\n"
+    )
+    assert main(["--config", str(cfg), "--max-tokens", "16"]) == 0
+    header = json.loads((out / "header.json").read_text())
+    assert header["config"]["max_tokens"] == 16
+    assert header["grid"]["depths"] == [0.0, 50.0, 100.0]
+    assert len(read_records(out / "results.jsonl")) == 6
+    assert all(r["max_tokens"] == 16 for r in (q.body for q in mock.api_requests("openai-chat")) if r)
+
+
+def test_beyond_window_refused_or_probed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with MockServer(answer=perfect_model, context_window=900) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(REGISTRY.format(url=srv.url, price=1.0, judge=JUDGE_ID).replace("100000", "1000", 1))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        base = ["--model", "mock-model", "--lengths", "300,1500", "--depths", "50", "--no-report"]
+        assert main([*base, "--out", str(tmp_path / "a")]) == 2  # 1500 > the 1000-token window: refused
+        assert not (tmp_path / "a").exists()
+        out = tmp_path / "b"
+        assert main([*base, "--out", str(out), "--allow-beyond-window"]) == 0
+        recs = {r["length"]: r for r in read_records(out / "results.jsonl")}
+        assert recs[300]["status"] == "ok" and recs[300]["score"] == 1.0
+        assert recs[1500]["status"] == "model_length" and recs[1500]["score"] is None
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["counts"]["model_length"] == 1
+        # model_length cells are done: a rerun calls nothing
+        n = len(srv.api_requests())
+        assert main([*base, "--out", str(out), "--allow-beyond-window"]) == 0
+        assert len(srv.api_requests()) == n
