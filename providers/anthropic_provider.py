@@ -15,9 +15,8 @@ import json
 from typing import Any
 
 import anthropic
-from anthropic.types import Message as AnthropicMessage
 
-from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage, first_text
+from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
     ConnectionDropped,
     MalformedResponse,
@@ -39,6 +38,10 @@ _STOP = {
     "model_context_window_exceeded": StopReason.MODEL_LENGTH,
 }
 _EPHEMERAL = {"type": "ephemeral"}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def stop_reason_of(value: str | None) -> StopReason:
@@ -137,33 +140,36 @@ class AnthropicProvider(Provider):
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         body = self.build_body(req)
         try:
-            # The SDK's generic ``post``: its auth, error mapping and typed parsing, without
-            # re-validating the body (``temperature`` is not typed in every SDK version anyway).
-            resp = await self._client.post("/v1/messages", cast_to=AnthropicMessage, body=body)
+            # The SDK's generic ``post``: its auth, headers, error mapping and transport, with the JSON
+            # handed back as is (no re-validation of our body or of the answer; see the OpenAI adapter).
+            data = await self._client.post("/v1/messages", cast_to=object, body=body)
         except Exception as exc:
             raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
-        content = getattr(resp, "content", None)
-        if content is None:
-            raise MalformedResponse("response has no content", provider=self.name)
-        text = first_text(b for b in content if getattr(b, "type", None) == "text")
-        usage = getattr(resp, "usage", None)
-        uncached = getattr(usage, "input_tokens", None)
-        read = getattr(usage, "cache_read_input_tokens", None)
-        write = getattr(usage, "cache_creation_input_tokens", None)
+        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+            raise MalformedResponse("response has no content list", provider=self.name)
+        text = "".join(
+            str(b.get("text") or "")
+            for b in data["content"]
+            if isinstance(b, dict) and b.get("type") == "text"
+        )
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        uncached = _int(usage.get("input_tokens"))
+        read = _int(usage.get("cache_read_input_tokens"))
+        write = _int(usage.get("cache_creation_input_tokens"))
         total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
         return GenerateResult(
             text=text,
-            stop_reason=stop_reason_of(getattr(resp, "stop_reason", None)),
+            stop_reason=stop_reason_of(data.get("stop_reason")),
             usage=Usage(
                 input_tokens=total_in,
-                output_tokens=getattr(usage, "output_tokens", None),
+                output_tokens=_int(usage.get("output_tokens")),
                 cached_input_tokens=read,
                 cache_write_tokens=write,
             ),
             latency_s=0.0,
-            model=getattr(resp, "model", None) or self.info.model_id,
-            raw_request=self._redact(self.describe_request(req)),
-            raw_response=self._redact(resp.model_dump(mode="json", exclude_none=True)),
+            model=str(data.get("model") or self.info.model_id),
+            raw_request=self._redact({"endpoint": "/v1/messages", **body}),
+            raw_response=self._redact(data),
         )
 
     async def count_tokens(self, text: str) -> int | None:

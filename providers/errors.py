@@ -226,7 +226,27 @@ def redact(value: Any, secrets: Iterable[str | None] = ()) -> Any:
         The redacted copy.
     """
     keys = tuple(sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True))
+    if isinstance(value, Mapping | list | tuple):
+        # Fast path: one serialisation and a few searches decide that nothing needs removing, and
+        # the value is returned as is (most raw requests/responses; walking them costs more).
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = None
+        if text is not None and not _may_hold_secret(text, keys):
+            return value
     return _redact(value, keys)
+
+
+_HEADER_KEY = re.compile(r'"(authorization|x-api-key|x-goog-api-key|api-key|proxy-authorization)"\s*:', re.I)
+
+
+def _may_hold_secret(text: str, keys: tuple[str, ...]) -> bool:
+    return (
+        any(k in text for k in keys)
+        or any(p.search(text) for p in _KEY_PATTERNS)
+        or _HEADER_KEY.search(text) is not None
+    )
 
 
 def _redact(value: Any, secrets: tuple[str, ...]) -> Any:

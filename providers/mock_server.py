@@ -15,8 +15,10 @@ one gets a 401 that *echoes the key*, as some real servers do, to test redaction
 reports cached tokens, and an optional ``upstream`` URL to forward clean requests to (faults in front of
 the real llama.cpp server). Answers: a fixed text or a callback; with ``upstream``, the upstream's.
 
-One thread per connection (``ThreadingHTTPServer``), so 64 concurrent requests with 200 ms latency
-cost 64 sleeping threads. Run it in-process (``with MockServer(...) as srv``) or as a process::
+It is an ``aiohttp.web`` server on its own event loop in a background thread: 64 concurrent requests with
+200 ms latency are 64 sleeping coroutines, and the C HTTP parser keeps its CPU per request low enough not
+to be the bottleneck of the provider benchmark. Run it in-process (``with MockServer(...) as srv``, from
+sync or async code) or as a process::
 
     python -m providers.mock_server --latency 0.2 --fault-rate 0.2 --faults 429,500,slow --upstream URL
 """
@@ -24,25 +26,24 @@ cost 64 sleeping threads. Run it in-process (``with MockServer(...) as srv``) or
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import itertools
 import json
 import random
 import re
 import signal
-import socket
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import aiohttp
+from aiohttp import web
 
 __all__ = [
     "FAULTS",
@@ -162,14 +163,6 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    request_queue_size = 512
-    owner: MockServer
-
-
 class MockServer:
     """The fake server (see the module docstring).
 
@@ -235,59 +228,84 @@ class MockServer:
         self._script_pos = 0
         self._lock = threading.Lock()
         self._stats = _Stats()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sockets: set[socket.socket] = set()
         self._ids = itertools.count(1)
         self._last_prompt: dict[str, str] = {}
         self._anthropic_cache: set[str] = set()
-        self._upstream_client: httpx.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._upstream_session: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------------------------------- lifecycle
 
     @property
     def url(self) -> str:
         """Base URL, ``http://127.0.0.1:<port>`` (OpenAI clients add ``/v1``)."""
-        if self._server is None:
+        if self._url is None:
             raise RuntimeError("mock server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._url
 
     def start(self) -> str:
-        """Start serving in a background thread; returns :attr:`url`."""
-        if self._server is not None:
-            return self.url
-        self._stopping.clear()
-        server = _Server((self._host, self._port), _Handler)
-        server.owner = self
-        self._server = server
+        """Start serving on a background event loop; returns :attr:`url`."""
+        if self._url is not None:
+            return self._url
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="mock-server", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            self._url = asyncio.run_coroutine_threadsafe(self._astart(), loop).result(timeout=30)
+        except BaseException:
+            self._shutdown_loop()
+            raise
+        return self._url
+
+    async def _astart(self) -> str:
+        app = web.Application(client_max_size=512 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port, backlog=1024, reuse_address=True)
+        await site.start()
+        self._runner = runner
         if self.upstream:
-            self._upstream_client = httpx.Client(base_url=self.upstream, timeout=httpx.Timeout(900.0))
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self.url
+            timeout = aiohttp.ClientTimeout(total=900)
+            self._upstream_session = aiohttp.ClientSession(base_url=self.upstream, timeout=timeout)
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
 
     def stop(self) -> None:
-        """Stop serving, cut open connections (stalled handlers wake up) and free the port."""
-        server, self._server = self._server, None
-        if server is None:
+        """Stop serving: stalled handlers are cancelled, connections closed, the port freed."""
+        if self._loop is None:
             return
-        self._stopping.set()
-        server.shutdown()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._upstream_client is not None:
-            self._upstream_client.close()
-            self._upstream_client = None
+        if self._url is not None:
+            self._url = None
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._astop(), self._loop).result(timeout=10)
+        self._shutdown_loop()
+
+    async def _astop(self) -> None:
+        for task in list(self._handlers):
+            task.cancel()
+        if self._upstream_session is not None:
+            await self._upstream_session.close()
+            self._upstream_session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _shutdown_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=10)
+        if not loop.is_running():
+            loop.close()
 
     def __enter__(self) -> MockServer:
         self.start()
@@ -342,14 +360,6 @@ class MockServer:
                 return self._rng.choice(self.faults)
             return "ok"
 
-    def _enter(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.add(sock)
-
-    def _leave(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.discard(sock)
-
     def _begin(self, rec: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(rec)
@@ -361,9 +371,15 @@ class MockServer:
         with self._lock:
             self._stats.in_flight -= 1
 
-    def _sleep(self, seconds: float) -> bool:
-        """Sleep unless stopping; False if the server is stopping."""
-        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            return await _handle(self, request)
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
 
     def _reply(self, req: MockRequest) -> MockReply:
         out = self.answer(req) if callable(self.answer) else self.answer
@@ -516,192 +532,145 @@ def _classify_path(method: str, path: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    timeout = 120  # idle keep-alive connections end after this
+_STATUS_FAULTS = {"429": 429, "500": 500, "503": 503, "529": 529, "400": 400, "404": 404}
+_FAULT_MESSAGES = {
+    429: "Rate limit reached for requests (mock). Please try again later.",
+    400: "Invalid request (mock fault).",
+    404: "The model does not exist (mock fault).",
+}
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._enter(self.connection)
 
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        self.server.owner._leave(self.connection)
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    return web.Response(status=status, body=data, content_type="application/json", headers=headers)
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        return
 
-    # -- plumbing
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (what the client sees as a dropped connection)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=499)  # never sent: the transport is closed
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
 
-    def _drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+async def _handle(owner: MockServer, request: web.Request) -> web.StreamResponse:
+    raw = await request.read()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    api, path_model = _classify_path(request.method, request.path)
+    fault = owner._next_fault(api)
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
+    owner._begin(rec)
+    try:
+        response = await _dispatch(owner, request, api, path_model, fault, raw, body, headers)
+        rec.status = None if response.status == 499 else response.status
+        return response
+    finally:
+        rec.finished = time.monotonic()
+        owner._end()
 
-    def do_GET(self) -> None:
-        self._handle("GET")
 
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _handle(self, method: str) -> None:
-        owner = self.server.owner
-        split = urlsplit(self.path)
-        path = split.path
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        api, path_model = _classify_path(method, path)
-        fault = owner._next_fault(api)
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        rec = RecordedRequest(method, path, api, fault, body, headers, time.monotonic())
-        owner._begin(rec)
-        try:
-            rec.status = self._dispatch(
-                owner, method, path, split.query, api, path_model, fault, raw, body, headers
-            )
-        finally:
-            rec.finished = time.monotonic()
-            owner._end()
-
-    def _dispatch(
-        self,
-        owner: MockServer,
-        method: str,
-        path: str,
-        query: str,
-        api: str | None,
-        path_model: str | None,
-        fault: str,
-        raw: bytes,
-        body: Any,
-        headers: dict[str, str],
-    ) -> int | None:
-        if api is None:
-            if method == "GET" and path in ("/health", "/v1/health"):
-                self._send(200, {"status": "ok"})
-                return 200
-            if method == "GET" and path in ("/v1/models", "/models") and not owner.upstream:
-                entry: dict[str, Any] = {
-                    "id": owner.model,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": "mock",
-                }
-                if owner.context_window:
-                    entry["max_model_len"] = owner.context_window
-                self._send(200, {"object": "list", "data": [entry]})
-                return 200
-            if owner.upstream:
-                return self._forward(owner, method, raw, headers)
-            self._send(404, _openai_error(404, f"no route {method} {path}", "invalid_request_error"))
-            return 404
-        # Faults that do not depend on the request.
-        if fault == "drop":
-            self._drop()
-            return None
-        if fault == "malformed":
-            owner._sleep(owner.latency_s)
-            self._send(200, b'{"id": "broken", "choices": [{"index": 0, "message": {"content": "tru')
-            return 200
-        if fault == "slow" and not owner._sleep(owner.slow_s):
-            self._drop()
-            return None
-        status_faults = {"429": 429, "500": 500, "503": 503, "529": 529, "400": 400, "404": 404}
-        if fault in status_faults:
-            status = status_faults[fault]
-            owner._sleep(owner.latency_s)
-            extra: dict[str, str] = {}
-            if status == 429 and owner.retry_after is not None:
-                extra["Retry-After"] = f"{owner.retry_after:g}"
-            message = {
-                429: "Rate limit reached for requests (mock). Please try again later.",
-                400: "Invalid request (mock fault).",
-                404: "The model does not exist (mock fault).",
-            }.get(status, "The server had an error while processing your request (mock fault).")
-            self._send(status, _error_body(api, status, message, owner.retry_after), extra)
-            return status
-        # Authentication.
-        presented = _presented_key(headers, query)
-        if fault == "401" or (owner.api_key is not None and presented != owner.api_key):
-            return self._auth_error(api, presented)
-        if not isinstance(body, dict):
-            self._send(400, _error_body(api, 400, "request body is not a JSON object"))
-            return 400
-        req = _parse(api, path_model, body, headers)
-        prompt_tokens = _count(req.prompt)
-        if fault == "context_length" or (
-            owner.context_window is not None and prompt_tokens > owner.context_window
-        ):
-            window = owner.context_window or max(1, prompt_tokens - 1)
-            owner._sleep(min(owner.latency_s, 0.05))
-            self._send(400, _context_error(api, prompt_tokens, window))
-            return 400
+async def _dispatch(
+    owner: MockServer,
+    request: web.Request,
+    api: str | None,
+    path_model: str | None,
+    fault: str,
+    raw: bytes,
+    body: Any,
+    headers: dict[str, str],
+) -> web.Response:
+    method, path = request.method, request.path
+    if api is None:
+        if method == "GET" and path in ("/health", "/v1/health"):
+            return _json(200, {"status": "ok"})
+        if method == "GET" and path in ("/v1/models", "/models") and not owner.upstream:
+            entry: dict[str, Any] = {"id": owner.model, "object": "model", "owned_by": "mock"}
+            if owner.context_window:
+                entry["max_model_len"] = owner.context_window
+            return _json(200, {"object": "list", "data": [entry]})
         if owner.upstream:
-            owner._sleep(owner.latency_s)
-            return self._forward(owner, method, raw, headers)
-        owner._sleep(owner.latency_s)
-        payload = _answer(owner, api, req, prompt_tokens)
-        self._send(200, payload)
-        return 200
+            return await _forward(owner, request, raw, headers)
+        return _json(404, _openai_error(404, f"no route {method} {path}", "invalid_request_error"))
+    # Faults that do not depend on the request.
+    if fault == "drop":
+        return _drop(request)
+    if fault == "malformed":
+        await asyncio.sleep(owner.latency_s)
+        return _json(200, b'{"id": "broken", "choices": [{"index": 0, "message": {"content": "tru')
+    if fault == "slow":
+        await asyncio.sleep(owner.slow_s)
+    if fault in _STATUS_FAULTS:
+        status = _STATUS_FAULTS[fault]
+        await asyncio.sleep(owner.latency_s)
+        extra: dict[str, str] = {}
+        if status == 429 and owner.retry_after is not None:
+            extra["Retry-After"] = f"{owner.retry_after:g}"
+        message = _FAULT_MESSAGES.get(
+            status, "The server had an error while processing your request (mock fault)."
+        )
+        return _json(status, _error_body(api, status, message, owner.retry_after), extra)
+    # Authentication.
+    presented = _presented_key(headers, request.query.get("key"))
+    if fault == "401" or (owner.api_key is not None and presented != owner.api_key):
+        return _auth_error(api, presented)
+    if not isinstance(body, dict):
+        return _json(400, _error_body(api, 400, "request body is not a JSON object"))
+    req = _parse(api, path_model, body, headers)
+    prompt_tokens = _count(req.prompt)
+    too_long = owner.context_window is not None and prompt_tokens > owner.context_window
+    if fault == "context_length" or too_long:
+        window = owner.context_window or max(1, prompt_tokens - 1)
+        await asyncio.sleep(min(owner.latency_s, 0.05))
+        return _json(400, _context_error(api, prompt_tokens, window))
+    await asyncio.sleep(owner.latency_s)
+    if owner.upstream:
+        return await _forward(owner, request, raw, headers)
+    return _json(200, _answer(owner, api, req, prompt_tokens))
 
-    def _auth_error(self, api: str, presented: str | None) -> int:
-        shown = presented or ""
-        if api.startswith("gemini"):
-            body = _gemini_error(
-                400,
-                "INVALID_ARGUMENT",
-                f"API key not valid. Please pass a valid API key. (got {shown})",
-                [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}],
+
+def _auth_error(api: str, presented: str | None) -> web.Response:
+    shown = presented or ""
+    if api.startswith("gemini"):
+        body = _gemini_error(
+            400,
+            "INVALID_ARGUMENT",
+            f"API key not valid. Please pass a valid API key. (got {shown})",
+            [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}],
+        )
+        return _json(400, body)
+    return _json(401, _error_body(api, 401, f"Incorrect API key provided: {shown}"))
+
+
+async def _forward(
+    owner: MockServer, request: web.Request, raw: bytes, headers: dict[str, str]
+) -> web.Response:
+    session = owner._upstream_session
+    assert session is not None and owner.upstream is not None
+    wanted = ("content-type", "authorization", "x-api-key", "accept")
+    keep = {k: v for k, v in headers.items() if k in wanted}
+    try:
+        async with session.request(
+            request.method, owner.upstream + request.path_qs, data=raw, headers=keep
+        ) as resp:
+            content = await resp.read()
+            return web.Response(
+                status=resp.status, body=content, content_type=resp.content_type or "application/json"
             )
-            self._send(400, body)
-            return 400
-        self._send(401, _error_body(api, 401, f"Incorrect API key provided: {shown}"))
-        return 401
-
-    def _forward(self, owner: MockServer, method: str, raw: bytes, headers: dict[str, str]) -> int | None:
-        client = owner._upstream_client
-        assert client is not None
-        keep = {
-            k: v for k, v in headers.items() if k in ("content-type", "authorization", "x-api-key", "accept")
-        }
-        try:
-            resp = client.request(method, self.path, content=raw, headers=keep)
-        except httpx.HTTPError as exc:
-            self._send(502, _openai_error(502, f"upstream failed: {type(exc).__name__}", "server_error"))
-            return 502
-        self._send(resp.status_code, resp.content)
-        return resp.status_code
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return _json(502, _openai_error(502, f"upstream failed: {type(exc).__name__}", "server_error"))
 
 
-def _presented_key(headers: dict[str, str], query: str) -> str | None:
+def _presented_key(headers: dict[str, str], query_key: str | None) -> str | None:
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     for name in ("x-api-key", "x-goog-api-key"):
         if headers.get(name):
             return headers[name]
-    key = parse_qs(query).get("key")
-    return key[0] if key else None
+    return query_key
 
 
 def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -> dict[str, Any]:

@@ -13,8 +13,6 @@ import json
 from typing import Any
 
 import openai
-from openai.types import Completion
-from openai.types.chat import ChatCompletion
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
@@ -28,6 +26,17 @@ from providers.errors import (
 )
 
 __all__ = ["OpenAIProvider", "classify_openai_error", "finish_to_stop"]
+
+_PATHS = {"chat": "/chat/completions", "completions": "/completions"}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
 
 _FINISH = {
     "stop": StopReason.STOP,
@@ -168,53 +177,52 @@ class OpenAIProvider(Provider):
 
     def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
         endpoint, body = self.build_body(req)
-        return {"endpoint": "/chat/completions" if endpoint == "chat" else "/completions", **body}
+        return {"endpoint": _PATHS[endpoint], **body}
 
     # -- call
 
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         endpoint, body = self.build_body(req)
-        # The SDK's generic ``post`` (its documented route for raw bodies): same auth, error mapping
-        # and typed parsing as ``chat.completions.create``, without re-validating a body we built
-        # ourselves, which cost about a millisecond of CPU per call (measured in the benchmark).
-        path, cast = (
-            ("/chat/completions", ChatCompletion) if endpoint == "chat" else ("/completions", Completion)
-        )
+        # The SDK's generic ``post`` (its documented route for raw requests): its auth, headers,
+        # error mapping and transport, without re-validating a body we built ourselves and with the
+        # JSON handed back as is (cast_to=object). Both steps cost about a millisecond of CPU per
+        # call in the SDK's typed path, which shows at high concurrency (benchmarks/bench_providers.py).
         try:
-            resp = await self._client.post(path, cast_to=cast, body=body)
+            data = await self._client.post(_PATHS[endpoint], cast_to=object, body=body)
         except Exception as exc:
             raise classify_openai_error(exc, provider=self.name, secrets=self._secrets()) from None
-        return self._parse(req, endpoint, body, resp)
+        return self._parse(endpoint, {"endpoint": _PATHS[endpoint], **body}, data)
 
-    def _parse(self, req: GenerateRequest, endpoint: str, body: dict[str, Any], resp: Any) -> GenerateResult:
-        choices = getattr(resp, "choices", None)
-        if not choices:
+    def _parse(self, endpoint: str, raw_request: dict[str, Any], data: Any) -> GenerateResult:
+        if not isinstance(data, dict):
+            raise MalformedResponse("response is not a JSON object", provider=self.name)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise MalformedResponse("response has no choices", provider=self.name)
         choice = choices[0]
         if endpoint == "chat":
-            message = getattr(choice, "message", None)
-            text = (getattr(message, "content", None) or "") if message is not None else ""
+            message = choice.get("message")
+            text = (message.get("content") if isinstance(message, dict) else None) or ""
         else:
-            text = getattr(choice, "text", None) or ""
-        usage = getattr(resp, "usage", None)
-        prompt_details = getattr(usage, "prompt_tokens_details", None)
-        completion_details = getattr(usage, "completion_tokens_details", None)
-        extra = getattr(resp, "model_extra", None) or {}
-        timings = extra.get("timings") if isinstance(extra.get("timings"), dict) else None
+            text = choice.get("text") or ""
+        if not isinstance(text, str):
+            raise MalformedResponse("answer text is not a string", provider=self.name)
+        usage = _dict(data.get("usage"))
+        timings = data.get("timings")
         return GenerateResult(
             text=text,
-            stop_reason=finish_to_stop(getattr(choice, "finish_reason", None)),
+            stop_reason=finish_to_stop(choice.get("finish_reason")),
             usage=Usage(
-                input_tokens=getattr(usage, "prompt_tokens", None),
-                output_tokens=getattr(usage, "completion_tokens", None),
-                cached_input_tokens=getattr(prompt_details, "cached_tokens", None),
-                reasoning_tokens=getattr(completion_details, "reasoning_tokens", None),
+                input_tokens=_int(usage.get("prompt_tokens")),
+                output_tokens=_int(usage.get("completion_tokens")),
+                cached_input_tokens=_int(_dict(usage.get("prompt_tokens_details")).get("cached_tokens")),
+                reasoning_tokens=_int(_dict(usage.get("completion_tokens_details")).get("reasoning_tokens")),
             ),
             latency_s=0.0,
-            model=getattr(resp, "model", None) or self.info.model_id,
-            raw_request=self._redact(self.describe_request(req)),
-            raw_response=self._redact(resp.model_dump(mode="json", exclude_none=True)),
-            server_timings=timings,
+            model=str(data.get("model") or self.info.model_id),
+            raw_request=self._redact(raw_request),
+            raw_response=self._redact(data),
+            server_timings=timings if isinstance(timings, dict) else None,
         )
 
     async def _close(self) -> None:
