@@ -573,19 +573,27 @@ class _Runner:
                 sem.release()
 
         loop = asyncio.get_running_loop()
-        for cell in self.prep.todo:
-            if self.stop:
-                break
-            built = await loop.run_in_executor(None, self.build, cell)
-            await sem.acquire()
-            if self.stop:
-                sem.release()
-                break
-            task = asyncio.create_task(one(cell, built))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-        if in_flight:
-            await asyncio.gather(*in_flight)
+        try:
+            for cell in self.prep.todo:
+                if self.stop:
+                    break
+                built = await loop.run_in_executor(None, self.build, cell)
+                await sem.acquire()
+                if self.stop:
+                    sem.release()
+                    break
+                task = asyncio.create_task(one(cell, built))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        finally:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: cancel what is in flight; finished records are on disk.
+            pending = [t for t in in_flight if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def close(self) -> None:
         for p in (self.provider, self.judge):

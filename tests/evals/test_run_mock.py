@@ -4,7 +4,12 @@ scored, budget stop, judge and agreement. Fast: no real model."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -267,3 +272,35 @@ def test_beyond_window_refused_or_probed(tmp_path: Path, monkeypatch: pytest.Mon
         n = len(srv.api_requests())
         assert main([*base, "--out", str(out), "--allow-beyond-window"]) == 0
         assert len(srv.api_requests()) == n
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_keeps_finished_cells(
+    tmp_path: Path, sig: signal.Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with MockServer(answer=perfect_model, latency_s=0.3) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(REGISTRY.format(url=srv.url, price=1.0, judge=JUDGE_ID))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        out = tmp_path / "run"
+        env = {**os.environ, "NIAH_MODELS_FILE": str(reg)}
+        cmd = [sys.executable, "-m", "evals.run", *args(out, "--concurrency", "1")]
+        proc = subprocess.Popen(
+            cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        results = out / "results.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (results.exists() and results.read_text().count("\n") >= 2):
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+        text = results.read_text()
+        assert text.endswith("\n")
+        done = read_records(results)
+        assert 2 <= len(done) < 6
+        # resume finishes the rest, one record per cell
+        assert main(args(out)) == 0
+        ids = [r["cell_id"] for r in read_records(results)]
+        assert len(ids) == len(set(ids)) == 6
