@@ -130,6 +130,9 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if cfg.judge:
         judge_info = resolve_model(cfg.judge)
         check_judge(judge_info, info)
+    # Aliases name the same run: "gemma3" and "gemma-3-270m" resume the same directory.
+    canonical = {"model": info.alias, "judge": judge_info.alias if judge_info is not None else None}
+    cfg = cfg.model_copy(update=canonical)
     grid = resolve_grid(cfg)
     check_window(grid, _window(info), cfg.max_tokens, info.alias, cfg.allow_beyond_window)
     if not cfg.dry_run:
@@ -167,7 +170,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     todo = [c for c in cells if c.cell_id not in done_ids]
     extra_out = info.reasoning_budget if info.reasoning else 0
     estimate = estimate_cost(todo, info.prices, cfg.max_tokens, extra_out)
-    spent_before = store.spent_usd() if existing else 0.0
+    spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
             raise BudgetExceededError(

@@ -178,6 +178,15 @@ def latest_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any
     return out
 
 
+def record_spend(rec: dict[str, Any]) -> float:
+    """USD one record cost: the call's ``cost_usd`` plus its judge's (unpriced counts as 0)."""
+    total = float(rec.get("cost_usd") or 0.0)
+    judge = rec.get("judge")
+    if isinstance(judge, dict):
+        total += float(judge.get("cost_usd") or 0.0)
+    return total
+
+
 class ResultsStore:
     """Append-only JSONL store of one run directory, written by one writer.
 
@@ -194,6 +203,7 @@ class ResultsStore:
         self.path = self.run_dir / RESULTS_FILE
         self.latest: dict[str, dict[str, Any]] = {}
         self.stats = ReadStats()
+        self.spent = 0.0
         self._fd: int | None = None
 
     def load(self) -> dict[str, dict[str, Any]]:
@@ -203,7 +213,14 @@ class ResultsStore:
             ``{cell_id: record}`` (see :func:`latest_by_cell`).
         """
         self.stats = ReadStats()
-        self.latest = latest_by_cell(iter_records(self.path, self.stats))
+        self.spent = 0.0
+
+        def counted(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for rec in records:
+                self.spent += record_spend(rec)
+                yield rec
+
+        self.latest = latest_by_cell(counted(iter_records(self.path, self.stats)))
         return self.latest
 
     def done_ids(self) -> set[str]:
@@ -215,14 +232,8 @@ class ResultsStore:
         return {cid for cid, r in self.latest.items() if r.get("status") == "error"}
 
     def spent_usd(self) -> float:
-        """Total ``cost_usd`` (plus judge cost) of every record in the file, errors included."""
-        total = 0.0
-        for rec in iter_records(self.path):
-            total += float(rec.get("cost_usd") or 0.0)
-            judge = rec.get("judge")
-            if isinstance(judge, dict):
-                total += float(judge.get("cost_usd") or 0.0)
-        return total
+        """USD of every record read by :meth:`load` and appended since (errors and judge calls included)."""
+        return self.spent
 
     def write_header(self, header: dict[str, Any]) -> None:
         """Write ``header.json`` atomically (creating the run directory).
@@ -264,6 +275,7 @@ class ResultsStore:
         while written < len(data):
             written += os.write(fd, data[written:])
         os.fsync(fd)
+        self.spent += record_spend(record)
         prev = self.latest.get(record["cell_id"])
         if prev is None or record["status"] != "error" or prev.get("status") == "error":
             self.latest[record["cell_id"]] = record

@@ -27,7 +27,7 @@ from evals.errors import OutputDirError, PlanError
 from evals.judge import NO_FACT_REFERENCE, judge_prompt, parse_judge_score
 from evals.plan import Cell, check_window, record_cost
 from evals.prepare import PreparedRun
-from evals.results import HEADER_FILE, RESULTS_FILE, SCHEMA_VERSION, SUMMARY_FILE, read_header
+from evals.results import HEADER_FILE, RESULTS_FILE, SCHEMA_VERSION, SUMMARY_FILE, read_header, record_spend
 from evals.score import score_answer
 
 if TYPE_CHECKING:
@@ -559,10 +559,7 @@ class _Runner:
                     self.outcome.errors += 1
                 else:
                     self.outcome.model_length += 1
-                cost = float(rec.get("cost_usd") or 0.0)
-                judge = rec.get("judge")
-                if isinstance(judge, dict):
-                    cost += float(judge.get("cost_usd") or 0.0)
+                cost = record_spend(rec)
                 self.outcome.spent_usd += cost
                 spent_total += cost
                 if budget is not None and spent_total >= budget:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.judge import agreement
-from evals.results import RESULTS_FILE, latest_by_cell, read_records
+from evals.results import RESULTS_FILE, latest_by_cell, read_records, record_spend
 from evals.runner import RunOutcome, now_utc
 
 if TYPE_CHECKING:
@@ -49,10 +49,7 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     cost = 0.0
     prompt_tokens = 0
     for rec in records:
-        cost += float(rec.get("cost_usd") or 0.0)
-        judge = rec.get("judge")
-        if isinstance(judge, dict):
-            cost += float(judge.get("cost_usd") or 0.0)
+        cost += record_spend(rec)
         prompt_tokens += int(rec.get("prompt_tokens") or 0)
     mean_grids = {
         task: {

@@ -133,6 +133,9 @@ def test_spent_usd_counts_errors_and_judge(tmp_path: Path) -> None:
     s.append(rec("b", "error", cost_usd=0.125))
     s.close()
     assert s.spent_usd() == pytest.approx(0.875)
+    again = ResultsStore(tmp_path)
+    again.load()
+    assert again.spent == pytest.approx(0.875)
 
 
 def test_header_atomic_roundtrip(tmp_path: Path) -> None:

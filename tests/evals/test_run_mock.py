@@ -47,6 +47,7 @@ mode = "chat"
 key_required = false
 base_url = "{url}/v1"
 concurrency = 4
+aliases = ["mm"]
 [models."mock-model".prices]
 input = {price}
 output = {price}
@@ -130,8 +131,8 @@ def test_run_resume_and_exact_records(mock: MockServer, tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"] == {"ok": 6, "error": 0, "model_length": 0}
     calls = len(mock.api_requests())
-    # same command again: nothing to do, nothing duplicated, no call made
-    assert main(args(out)) == 0
+    # same command again (the model by an alias): nothing to do, nothing duplicated, no call made
+    assert main([("mm" if a == "mock-model" else a) for a in args(out)]) == 0
     assert len(read_records(out / "results.jsonl")) == 6
     assert len(mock.api_requests()) == calls
 
