@@ -125,3 +125,18 @@ def test_bad_local_settings_fail_clearly() -> None:
         LocalServer(model_path="/nonexistent/model.gguf", n_ctx=512).start()
     with pytest.raises(LocalModelError, match="not running"):
         _ = LocalServer().url
+
+
+@pytest.mark.slow
+async def test_faults_in_front_of_the_real_server(local_server: LocalServer) -> None:
+    from providers.mock_server import MockServer
+
+    with MockServer(upstream=local_server.url, script=["429", "500", "drop"]) as front:
+        p = create_provider(resolve_model("gemma-3-270m"), base_url=front.url + "/v1")
+        assert p.info.context_window == LOCAL_TEST_N_CTX  # discovered through the proxy
+        async with p:
+            res = await p.generate(GenerateRequest(prompt="The capital of France is", max_tokens=3))
+            assert await p.count_tokens("The capital of France is") == 5
+    assert res.attempts == 4
+    assert res.usage.input_tokens == 6 and res.server_timings is not None
+    assert [r.fault for r in front.api_requests("openai-completions")] == ["429", "500", "drop", "ok"]
