@@ -48,6 +48,7 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "style",
     "max_tokens",
     "temperature",
+    "count_api",
 )
 
 
@@ -93,6 +94,7 @@ class RunConfig(BaseModel):
     max_cost: float | None = Field(None, ge=0.0)
     judge: str | None = None
     allow_beyond_window: bool = False
+    count_api: bool = True
     force: bool = False
     no_report: bool = False
     dry_run: bool = False

@@ -160,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe lengths beyond the model's window: those cells end 'model_length' instead of being "
         "refused",
     )
+    g.add_argument(
+        "--no-count-api",
+        dest="count_api",
+        action="store_const",
+        const=False,
+        default=None,
+        help="for models without a public tokenizer (Claude, Gemini): size haystacks with the proxy "
+        "tokenizer (approximate lengths, tokens_exact=false) instead of the provider's token-count API",
+    )
     g = p.add_argument_group("execution")
     g.add_argument(
         "--concurrency",

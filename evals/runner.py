@@ -154,7 +154,7 @@ def now_utc() -> str:
 
 
 def build_header(
-    prep: PreparedRun, served: ModelInfo, tokenizer_name: str, corpus_sha: str, extra: dict
+    prep: PreparedRun, served: ModelInfo, tokenizer_name: str, corpus_sha: str, extra: dict, exact: bool
 ) -> dict:
     """The run header (see docs/ARCHITECTURE.md, "results").
 
@@ -164,6 +164,7 @@ def build_header(
         tokenizer_name: The tokenizer used to size haystacks.
         corpus_sha: sha256 of the cleaned corpus.
         extra: Further fields (prompt overheads, BOS handling).
+        exact: Whether lengths are measured in the model's own tokens (its tokenizer, or its count API).
 
     Returns:
         The header dict.
@@ -183,7 +184,7 @@ def build_header(
         "model": served.to_dict(),
         "judge": prep.judge_info.to_dict() if prep.judge_info is not None else None,
         "tokenizer": tokenizer_name,
-        "tokens_exact": bool(served.tokenizer_exact),
+        "tokens_exact": exact,
         "corpus_sha256": corpus_sha,
         "packages": _packages(),
         "grid": prep.grid.to_dict(),
@@ -232,6 +233,8 @@ class _Runner:
         self.tokenizer: Any = None
         self.corpus: Any = None
         self.special_tokens = 0
+        self.count_framing = 0
+        self.exact = False
         self.sizing: dict[tuple[str, int], _Sizing] = {}
         self.outcome = RunOutcome()
         self.stop = False
@@ -279,8 +282,36 @@ class _Runner:
         if self.prep.judge_info is not None:
             self.judge = create_provider(self.prep.judge_info)
         self.tokenizer = await asyncio.to_thread(get_tokenizer, served.tokenizer)
+        self.exact = bool(served.tokenizer_exact)
+        if not self.exact and served.count_api and self.cfg.count_api:
+            self.tokenizer = await self._counting_tokenizer(self.tokenizer)
+            self.exact = True
         self.corpus = await asyncio.to_thread(load_corpus)
         self.special_tokens = await self._special_tokens()
+
+    async def _counting_tokenizer(self, proxy: Any) -> Any:
+        """Exact lengths for a model whose tokenizer is not public, through its provider's count API.
+
+        The count endpoints (Anthropic, Gemini) count the text as one user message, framing included; the
+        framing ``f`` is measured once (``f = 2 count(x) - count(xx)``) and subtracted, so counts add up
+        across pieces as the builder needs.
+        """
+        from haystacks.tokenizers import CountingTokenizer
+
+        assert self.provider is not None
+        provider = self.provider
+        x = "采访者：你好，欢迎来到节目。\n"
+        one, two = await provider.count_tokens(x), await provider.count_tokens(x + x)
+        framing = max(0, 2 * one - two) if one is not None and two is not None else 0
+
+        async def count(text: str) -> int | None:
+            n = await provider.count_tokens(text)
+            return None if n is None else max(0, n - framing)
+
+        self.count_framing = framing
+        return CountingTokenizer(
+            f"count:{provider.info.alias}", count, proxy, loop=asyncio.get_running_loop()
+        )
 
     def _retry_policy(self) -> Any:
         """The retry policy from --max-attempts/--backoff/--timeout (None: the providers' default)."""
@@ -306,7 +337,7 @@ class _Runner:
         from providers.errors import ProviderError
 
         assert self.provider is not None
-        if not self.provider.info.tokenizer_exact:
+        if not self.exact:
             return 0
         probe = "采访者：你好。\n"
         try:
@@ -462,7 +493,7 @@ class _Runner:
             "prompt_tokens": None,
             "prompt_tokens_source": None,
             "prompt_tokens_counted": counted,
-            "tokens_exact": bool(hay.tokens_exact and self.prep.info.tokenizer_exact),
+            "tokens_exact": bool(hay.tokens_exact and self.exact),
             "input_sha256": hashlib.sha256(req.text.encode("utf-8")).hexdigest(),
             "status": "error",
             "stop_reason": None,
@@ -646,6 +677,7 @@ async def execute(
             assert runner.provider is not None
             header_extra = {
                 "special_tokens": runner.special_tokens,
+                "count_api_framing": runner.count_framing,
                 "prompt_overhead": {f"{t}:{s}": z.overhead for (t, s), z in runner.sizing.items()},
                 "served_window": runner.provider.info.context_window,
                 "corpus_seeds": getattr(runner.corpus, "sources", None),
@@ -662,6 +694,7 @@ async def execute(
                             runner.tokenizer.name,
                             getattr(runner.corpus, "sha256", ""),
                             header_extra,
+                            runner.exact,
                         )
                     )
                 except OSError as e:

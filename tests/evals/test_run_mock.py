@@ -305,3 +305,51 @@ def test_interrupt_keeps_finished_cells(
         assert main(args(out)) == 0
         ids = [r["cell_id"] for r in read_records(results)]
         assert len(ids) == len(set(ids)) == 6
+
+
+ANTHROPIC_ENTRY = """
+[models."mock-claude"]
+provider = "anthropic"
+model_id = "mock-claude-20250101"
+context_window = 100000
+tokenizer = "cl100k_base"
+tokenizer_exact = false
+count_api = true
+mode = "chat"
+key_env = "MOCK_ANTHROPIC_KEY"
+base_url = "{url}"
+[models."mock-claude".prices]
+input = 3.0
+output = 15.0
+as_of = 2026-01-01
+source = "test"
+"""
+
+
+@pytest.mark.parametrize("count_api", [True, False])
+def test_count_api_gives_exact_lengths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count_api: bool
+) -> None:
+    """A model without a public tokenizer: sized through its count API, the prompts the server bills land on
+    the requested length; with --no-count-api they are approximate and recorded so."""
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        out = tmp_path / "run"
+        extra = [] if count_api else ["--no-count-api"]
+        cmd = ["--model", "mock-claude", "--lengths", "400,900", "--depths", "0,100", "--out", str(out)]
+        assert main([*cmd, "--no-report", *extra]) == 0
+        recs = read_records(out / "results.jsonl")
+        assert len(recs) == 4 and all(r["status"] == "ok" and r["score"] == 1.0 for r in recs)
+        header = json.loads((out / "header.json").read_text())
+        assert header["tokens_exact"] is count_api
+        assert all(r["tokens_exact"] is count_api for r in recs)
+        off = [abs(r["prompt_tokens"] - r["target_tokens"]) / r["target_tokens"] for r in recs]
+        if count_api:
+            assert max(off) <= 0.01, off
+            assert srv.api_requests("anthropic-count")
+        else:
+            assert max(off) > 0.05  # the mock's tokens are not cl100k's
+            assert not srv.api_requests("anthropic-count")
