@@ -140,3 +140,17 @@ async def test_faults_in_front_of_the_real_server(local_server: LocalServer) -> 
     assert res.attempts == 4
     assert res.usage.input_tokens == 6 and res.server_timings is not None
     assert [r.fault for r in front.api_requests("openai-completions")] == ["429", "500", "drop", "ok"]
+
+
+def test_thread_count_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.delenv("NIAH_LOCAL_THREADS", raising=False)
+    cpus = len(os.sched_getaffinity(0))
+    assert LocalServer().n_threads == max(1, min(8, cpus // 2))
+    assert LocalServer(n_threads=5).n_threads == 5
+    monkeypatch.setenv("NIAH_LOCAL_THREADS", "3")
+    assert LocalServer().n_threads == 3
+    monkeypatch.setenv("NIAH_LOCAL_THREADS", "0")
+    with pytest.raises(LocalModelError, match=">= 1"):
+        LocalServer()
