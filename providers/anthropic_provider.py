@@ -12,7 +12,7 @@ and ``cache_write_tokens``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 
@@ -27,6 +27,9 @@ from providers.errors import (
     redact,
 )
 from providers.openai_provider import aiohttp_client
+
+if TYPE_CHECKING:
+    from providers.registry import ModelInfo
 
 __all__ = ["AnthropicProvider", "classify_anthropic_error", "stop_reason_of"]
 
@@ -87,7 +90,7 @@ class AnthropicProvider(Provider):
 
     kind = "anthropic"
 
-    def __init__(self, info: Any, **kwargs: Any) -> None:
+    def __init__(self, info: ModelInfo, **kwargs: Any) -> None:
         super().__init__(info, **kwargs)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._api_key or "EMPTY",

@@ -9,7 +9,7 @@ thoughts (what is billed), ``reasoning_tokens`` the thoughts. Gemini caches long
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google import genai
 from google.genai import errors as genai_errors
@@ -17,6 +17,9 @@ from google.genai import types
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import MalformedResponse, ProviderError, classify_status, classify_transport, redact
+
+if TYPE_CHECKING:
+    from providers.registry import ModelInfo
 
 __all__ = ["GeminiProvider", "classify_gemini_error", "finish_reason_of"]
 
@@ -73,7 +76,7 @@ class GeminiProvider(Provider):
 
     kind = "gemini"
 
-    def __init__(self, info: Any, **kwargs: Any) -> None:
+    def __init__(self, info: ModelInfo, **kwargs: Any) -> None:
         super().__init__(info, **kwargs)
         options = types.HttpOptions(
             api_version=API_VERSION,

@@ -4,10 +4,13 @@ OpenAI-compatible server in completion mode (it is a base model: prompt + answer
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.local_server import LocalServer
 from providers.openai_compat import OpenAICompatibleProvider
+
+if TYPE_CHECKING:
+    from providers.registry import ModelInfo
 
 __all__ = ["LocalProvider"]
 
@@ -23,7 +26,7 @@ class LocalProvider(OpenAICompatibleProvider):
 
     def __init__(
         self,
-        info: Any,
+        info: ModelInfo,
         *,
         n_ctx: int | None = None,
         verbose: bool = False,

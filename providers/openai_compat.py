@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from providers.base import GenerateRequest
 from providers.errors import ConfigError, ProviderError, classify_status, classify_transport
 from providers.openai_provider import OpenAIProvider
+
+if TYPE_CHECKING:
+    from providers.registry import ModelInfo
 
 __all__ = ["OpenAICompatibleProvider", "server_root"]
 
@@ -33,7 +36,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     kind = "openai-compatible"
     max_tokens_field = "max_tokens"
 
-    def __init__(self, info: Any, *, base_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, info: ModelInfo, *, base_url: str | None = None, **kwargs: Any) -> None:
         if not base_url:
             raise ConfigError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
         base_url = base_url.rstrip("/")
@@ -50,7 +53,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
-    def _discover(self, info: Any, base_url: str, api_key: str | None) -> Any:
+    def _discover(self, info: ModelInfo, base_url: str, api_key: str | None) -> ModelInfo:
         """Ask the server for its model id and window (vLLM ``max_model_len``, llama.cpp ``/props``).
 
         Raises:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -24,6 +24,9 @@ from providers.errors import (
     classify_transport,
     redact,
 )
+
+if TYPE_CHECKING:
+    from providers.registry import ModelInfo
 
 __all__ = ["OpenAIProvider", "classify_openai_error", "finish_to_stop"]
 
@@ -120,7 +123,7 @@ class OpenAIProvider(Provider):
     #: Role of the system prompt.
     system_role = "system"
 
-    def __init__(self, info: Any, **kwargs: Any) -> None:
+    def __init__(self, info: ModelInfo, **kwargs: Any) -> None:
         super().__init__(info, **kwargs)
         self._client = openai.AsyncOpenAI(
             api_key=self._api_key or "EMPTY",
