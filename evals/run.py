@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-report", action="store_const", const=True, default=None, help="do not build reports at the end"
     )
     a("--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options")
-    a("--verbose", "-v", action="store_true", help="print each retry and the server's log lines")
+    a("--verbose", "-v", action="store_true", help="print each retry as it happens")
     return p
 
 
