@@ -14,19 +14,21 @@ rest came from its prefix cache, ``cache_n``) and the prefill time, then the rat
 depth_major) measured in this one run. Target: the shared order computes at most 0.65 of the naive order's
 tokens.
 
-llama.cpp also keeps earlier prompts in a host-memory cache (``cache_ram_mib``, on by default) from which a
-request may restore the best-matching one; ``--no-ram-cache`` switches that off to measure a single cache
-slot (the situation of most cloud prefix caches, which keep recent prefixes only).
+The suite starts llama.cpp with its host-memory prompt cache off (``cache_ram_mib=0``, see
+``providers/local_server.py``): one slot, one cached prefix, as with most cloud prefix caches. llama.cpp's
+own default keeps earlier prompts in RAM and may restore the best-matching one, which also helps the naive
+orders; ``--ram-cache-mib 8192`` measures that configuration.
 
 Usage::
 
-    python benchmarks/bench_prefix_cache.py [--lengths 500,1000,1500,2000,2500] [--no-ram-cache]
+    python benchmarks/bench_prefix_cache.py [--lengths 500,1000,1500,2000,2500] [--ram-cache-mib N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -37,20 +39,6 @@ from rich.table import Table
 
 DEFAULT_LENGTHS = "500,1000,1500,2000,2500"
 DEPTHS = "0,25,50,75,100"
-
-
-def _disable_ram_cache() -> None:
-    """Start this process's llama.cpp servers with the host-memory prompt cache off (one slot only)."""
-    import xllamacpp
-
-    original = xllamacpp.CommonParams
-
-    def params() -> object:
-        p = original()
-        p.cache_ram_mib = 0
-        return p
-
-    xllamacpp.CommonParams = params  # type: ignore[assignment,misc]
 
 
 def run_order(order: str, lengths: str, out: Path) -> dict[str, float]:
@@ -91,18 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--lengths", default=DEFAULT_LENGTHS, help=f"5 prompt lengths (default {DEFAULT_LENGTHS})"
     )
-    ap.add_argument("--no-ram-cache", action="store_true", help="llama.cpp host-memory prompt cache off")
+    ap.add_argument(
+        "--ram-cache-mib",
+        type=int,
+        default=0,
+        help="llama.cpp host-memory prompt cache in MiB (default 0, off, as the suite ships it)",
+    )
     ap.add_argument("--orders", default="grid,depth_major,shared", help="orders to run, comma-separated")
     args = ap.parse_args(argv)
-    if args.no_ram_cache:
-        _disable_ram_cache()
+    os.environ["NIAH_LOCAL_CACHE_RAM_MIB"] = str(args.ram_cache_mib)
     console = Console()
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-prefix-") as tmp:
         for order in args.orders.split(","):
             console.print(f"[bold]order {order}[/bold]")
             results[order] = run_order(order, args.lengths, Path(tmp) / order)
-    ram = "off" if args.no_ram_cache else "on"
+    ram = "off" if args.ram_cache_mib == 0 else f"{args.ram_cache_mib} MiB"
     t = Table(title=f"Prefix caching, lengths {args.lengths} x depths {DEPTHS} (host-memory cache {ram})")
     columns = (
         "order",

@@ -235,7 +235,7 @@ class _Runner:
         self.special_tokens = 0
         self.count_framing = 0
         self.exact = False
-        self.sizing: dict[tuple[str, int], _Sizing] = {}
+        self.sizing: dict[tuple[str, str, int], _Sizing] = {}
         self.outcome = RunOutcome()
         self.stop = False
 
@@ -350,10 +350,10 @@ class _Runner:
         return max(0, reported - await asyncio.to_thread(self.tokenizer.count, probe))
 
     def sizing_for(self, cell: Cell) -> _Sizing:
-        """Template overhead of a cell's prompt (cached per task, language, seed)."""
+        """Template overhead of a cell's prompt (cached per task, language, seed: the question differs)."""
         from haystacks.prompts import prompt_overhead
 
-        key = (cell.task, cell.seed)
+        key = (cell.task, cell.language, cell.seed)
         if key not in self.sizing:
             spec = self._spec(cell, cell.length)
             self.sizing[key] = _Sizing(
@@ -678,7 +678,9 @@ async def execute(
             header_extra = {
                 "special_tokens": runner.special_tokens,
                 "count_api_framing": runner.count_framing,
-                "prompt_overhead": {f"{t}:{s}": z.overhead for (t, s), z in runner.sizing.items()},
+                "prompt_overhead": {
+                    f"{t}:{lang}:{s}": z.overhead for (t, lang, s), z in runner.sizing.items()
+                },
                 "served_window": runner.provider.info.context_window,
                 "corpus_seeds": getattr(runner.corpus, "sources", None),
             }

@@ -27,6 +27,7 @@ log = logging.getLogger("providers.local")
 
 DEFAULT_N_CTX = 8192
 THREADS_ENV = "NIAH_LOCAL_THREADS"
+CACHE_RAM_ENV = "NIAH_LOCAL_CACHE_RAM_MIB"
 MAX_N_CTX = 32768  # Gemma 3 270M's trained window
 _RUNNING: weakref.WeakSet[LocalServer] = weakref.WeakSet()
 
@@ -65,6 +66,19 @@ def _default_threads() -> int:
     return max(1, min(8, _cpu_count() // 2))
 
 
+def _default_cache_ram_mib() -> int:
+    env = os.environ.get(CACHE_RAM_ENV, "").strip()
+    if not env:
+        return 0
+    try:
+        value = int(env)
+    except ValueError:
+        raise LocalModelError(f"{CACHE_RAM_ENV} must be a whole number of MiB, got {env!r}") from None
+    if value < -1:
+        raise LocalModelError(f"{CACHE_RAM_ENV} must be -1 (no limit), 0 (off) or a size in MiB, got {value}")
+    return value
+
+
 def _cpu_count() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -87,6 +101,11 @@ class LocalServer:
         verbose: Let llama.cpp log to stderr (default: silent).
         max_ctx: Largest ``n_ctx`` accepted (the model's trained window).
         model_alias: Model name the server reports (default: the GGUF's path).
+        cache_ram_mib: llama.cpp's host-memory prompt cache, which keeps earlier prompts in RAM and may
+            restore one (default: ``NIAH_LOCAL_CACHE_RAM_MIB`` if set, else 0 = off). Off by default: the
+            runner's shared-prefix order already reuses each prompt's prefix from the slot's KV cache, the
+            host cache would otherwise grow to llama.cpp's 8 GiB default, and with it off the server's
+            ``cache_n`` counts only what a single-slot prefix cache (like the cloud providers') reuses.
     """
 
     def __init__(
@@ -100,6 +119,7 @@ class LocalServer:
         verbose: bool = False,
         max_ctx: int = MAX_N_CTX,
         model_alias: str | None = None,
+        cache_ram_mib: int | None = None,
     ) -> None:
         if not 256 <= n_ctx <= max_ctx:
             raise LocalModelError(f"local model context n_ctx must be between 256 and {max_ctx}, got {n_ctx}")
@@ -112,6 +132,7 @@ class LocalServer:
         self.n_parallel = n_parallel
         self.verbose = verbose
         self.model_alias = model_alias
+        self.cache_ram_mib = _default_cache_ram_mib() if cache_ram_mib is None else cache_ram_mib
         self._server: Any = None
         self._url: str | None = None
         self._lock = threading.Lock()
@@ -157,6 +178,7 @@ class LocalServer:
             params.cpuparams_batch.n_threads = self.n_threads
             params.swa_full = True  # keep the whole KV cache so a shared prompt prefix is reused
             params.cache_prompt = True
+            params.cache_ram_mib = self.cache_ram_mib
             params.port = 0  # the OS picks a free port
             params.hostnames = ["127.0.0.1"]
             params.verbosity = 3 if self.verbose else 0

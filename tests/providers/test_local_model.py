@@ -154,3 +154,14 @@ def test_thread_count_default_and_override(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("NIAH_LOCAL_THREADS", "0")
     with pytest.raises(LocalModelError, match=">= 1"):
         LocalServer()
+
+
+def test_host_prompt_cache_off_by_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NIAH_LOCAL_CACHE_RAM_MIB", raising=False)
+    assert LocalServer().cache_ram_mib == 0
+    assert LocalServer(cache_ram_mib=512).cache_ram_mib == 512
+    monkeypatch.setenv("NIAH_LOCAL_CACHE_RAM_MIB", "8192")
+    assert LocalServer().cache_ram_mib == 8192
+    monkeypatch.setenv("NIAH_LOCAL_CACHE_RAM_MIB", "lots")
+    with pytest.raises(LocalModelError, match="whole number"):
+        LocalServer()
