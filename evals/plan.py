@@ -110,7 +110,13 @@ def resolve_grid(cfg: RunConfig) -> Grid:
         PlanError: For unparsable specs, non-integer or non-positive lengths, depths outside 0..100.
     """
     if isinstance(cfg.lengths, str):
-        raw_lengths = _parse_spec(cfg.lengths, "lengths")
+        # points a range generates (1k:1M:8 is 32000 + k * 138285.71...) become whole token counts;
+        # a length written out must already be one
+        raw_lengths = []
+        for part in cfg.lengths.split(","):
+            values = _parse_spec(part, "lengths")
+            is_range = ":" in part or "/" in part
+            raw_lengths.extend(float(round(v)) if is_range and math.isfinite(v) else v for v in values)
     elif cfg.lengths is not None:
         raw_lengths = list(cfg.lengths)
     elif cfg.min_length or cfg.max_length:

@@ -68,6 +68,13 @@ def test_resolve_range_and_spacing() -> None:
     assert sig.depths[1] < 25.0  # sigmoid spacing crowds the ends
 
 
+def test_range_points_become_whole_lengths_but_written_lengths_must_be_whole() -> None:
+    g = resolve_grid(build_config(None, {"lengths": "32k:1M:8,5000"}))
+    assert g.lengths == (5000, 32000, 170286, 308571, 446857, 585143, 723429, 861714, 1000000)
+    with pytest.raises(PlanError, match="whole number"):
+        resolve_grid(build_config(None, {"lengths": "1000.5,2000"}))
+
+
 def test_resolve_bad_specs() -> None:
     with pytest.raises(PlanError):
         resolve_grid(build_config(None, {"lengths": "abc"}))
