@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -684,10 +684,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 when a report was written, 1 when nothing could be, 2 for usage errors.
     """
     args = build_parser().parse_args(argv)
+    with stderr_warnings():
+        return _main(args)
+
+
+@contextlib.contextmanager
+def stderr_warnings() -> Iterator[None]:
+    """Print this module's warnings (damaged input, PNG skipped) on stderr as ``warning: ...`` lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("warning: %(message)s"))
     logger.addHandler(handler)
-    logger.propagate = False
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.out is None and len(args.run_dirs) > 1:
             raise ReportError("several run directories: choose where the report goes with --out DIR")
@@ -705,9 +720,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
     return 0
 
 

@@ -269,12 +269,13 @@ def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Na
 
 def _reports(run_dir: Path, console: Console) -> None:
     try:
-        from evals.report import generate_reports
+        from evals.report import generate_reports, stderr_warnings
     except ImportError as e:
         say(console, f"warning: reports not built (evals.report unavailable: {e})", "yellow")
         return
     try:
-        paths = generate_reports([run_dir])
+        with stderr_warnings():
+            paths = generate_reports([run_dir])
     except Exception as e:
         say(
             console,

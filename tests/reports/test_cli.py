@@ -96,3 +96,13 @@ def test_partial_damage_still_exits_zero(tmp_path: Path, capsys: pytest.CaptureF
     captured = capsys.readouterr()
     assert captured.err == f"warning: {empty}: empty run directory; nothing to report from it\n"
     assert (tmp_path / "out" / "dashboard.html").is_file()
+
+
+def test_stderr_warnings_prefixes_and_restores(capsys: pytest.CaptureFixture[str]) -> None:
+    from evals.report import logger, stderr_warnings
+
+    before = (list(logger.handlers), logger.propagate)
+    with stderr_warnings():
+        logger.warning("results.jsonl line 3: not JSON; skipped")
+    assert capsys.readouterr().err == "warning: results.jsonl line 3: not JSON; skipped\n"
+    assert (list(logger.handlers), logger.propagate) == before
