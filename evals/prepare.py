@@ -233,7 +233,12 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     t.add_row("depths", ", ".join(f"{d:g}" for d in grid.depths) + "  (%)")
     t.add_row("seeds", ", ".join(map(str, grid.seeds)))
     t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run")
-    exact = "exact" if info.tokenizer_exact else "approximate (proxy tokenizer; recorded tokens_exact=false)"
+    if info.tokenizer_exact:
+        exact = "exact"
+    elif info.count_api and prep.cfg.count_api:
+        exact = "proxy for layout; lengths sized through the provider's token-count API at run time"
+    else:
+        exact = "approximate (proxy tokenizer; recorded tokens_exact=false)"
     t.add_row("tokenizer", f"{info.tokenizer}  ({exact})")
     t.add_row("window", f"{info.context_window or 'discovered at start'} tokens")
     t.add_row("prompt tokens", f"{est.prompt_tokens:,}")

@@ -121,3 +121,13 @@ def test_help_explains_options(tmp_path: Path) -> None:
         "--force",
     ):
         assert opt in p.stdout
+
+
+def test_dry_run_says_how_lengths_of_count_api_models_are_sized(tmp_path: Path) -> None:
+    p = run_cli(["--model", "claude-sonnet-4", "--dry-run"], tmp_path, {"COLUMNS": "200"})
+    assert p.returncode == 0, p.stderr
+    assert "token-count API at run time" in p.stdout and "approximate" not in p.stdout
+    p = run_cli(["--model", "claude-sonnet-4", "--dry-run", "--no-count-api"], tmp_path, {"COLUMNS": "200"})
+    assert p.returncode == 0, p.stderr
+    assert "approximate" in p.stdout and "token-count API" not in p.stdout
+    assert not (tmp_path / "results").exists()  # a dry run writes nothing
