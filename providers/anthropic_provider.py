@@ -11,20 +11,15 @@ and ``cache_write_tokens``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
-    ConnectionDropped,
     MalformedResponse,
     ProviderError,
-    ProviderTimeout,
-    classify_status,
-    classify_transport,
-    redact,
+    classify_stainless_error,
 )
 from providers.openai_provider import aiohttp_client
 
@@ -60,29 +55,7 @@ def classify_anthropic_error(exc: BaseException, *, provider: str, secrets: tupl
         provider: Name for messages.
         secrets: Strings to redact (the API key).
     """
-    if isinstance(exc, anthropic.APIStatusError):
-        try:
-            body: Any = json.loads(exc.response.text)
-        except Exception:
-            body = getattr(exc, "body", None)
-        return classify_status(
-            exc.status_code, body, exc.response.headers, provider=provider, secrets=secrets
-        )
-    if isinstance(exc, anthropic.APITimeoutError):
-        return ProviderTimeout("request timed out", provider=provider)
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__ or exc
-        detail = classify_transport(cause, provider=provider, secrets=secrets)
-        if isinstance(detail, ProviderTimeout):
-            return detail
-        return ConnectionDropped(f"connection failed ({type(cause).__name__})", provider=provider)
-    if isinstance(exc, anthropic.APIResponseValidationError):
-        return MalformedResponse("response does not match the API schema", provider=provider)
-    classified = classify_transport(exc, provider=provider, secrets=secrets)
-    if classified is not None:
-        return classified
-    text = redact(f"{type(exc).__name__}: {exc}", secrets)
-    return ProviderError(f"unexpected error: {text}", provider=provider)
+    return classify_stainless_error(anthropic, exc, provider=provider, secrets=secrets)
 
 
 class AnthropicProvider(Provider):

@@ -16,7 +16,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
-from providers.errors import MalformedResponse, ProviderError, classify_status, classify_transport, redact
+from providers.errors import MalformedResponse, ProviderError, classify_other, classify_status
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo
@@ -64,11 +64,7 @@ def classify_gemini_error(exc: BaseException, *, provider: str, secrets: tuple[s
         if not isinstance(body, dict | list):
             body = {"error": {"code": exc.code, "message": exc.message or "", "status": exc.status}}
         return classify_status(int(exc.code or 0), body, headers, provider=provider, secrets=secrets)
-    classified = classify_transport(exc, provider=provider, secrets=secrets)
-    if classified is not None:
-        return classified
-    text = redact(f"{type(exc).__name__}: {exc}", secrets)
-    return ProviderError(f"unexpected error: {text}", provider=provider)
+    return classify_other(exc, provider=provider, secrets=secrets)
 
 
 class GeminiProvider(Provider):

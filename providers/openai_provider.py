@@ -9,20 +9,15 @@ leaves out ``temperature`` (which they reject). The SDK's own retries are off: t
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 import openai
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
-    ConnectionDropped,
     MalformedResponse,
     ProviderError,
-    ProviderTimeout,
-    classify_status,
-    classify_transport,
-    redact,
+    classify_stainless_error,
 )
 
 if TYPE_CHECKING:
@@ -65,18 +60,6 @@ def finish_to_stop(finish_reason: str | None) -> StopReason:
     return _FINISH.get(finish_reason or "", StopReason.OTHER)
 
 
-def _response_body(response: Any) -> Any:
-    """Decoded body of an error response (JSON if it parses, else text)."""
-    try:
-        text = response.text
-    except Exception:  # body not read / not decodable
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def classify_openai_error(exc: BaseException, *, provider: str, secrets: tuple[str, ...]) -> ProviderError:
     """Classify an exception raised by the ``openai`` SDK.
 
@@ -88,30 +71,7 @@ def classify_openai_error(exc: BaseException, *, provider: str, secrets: tuple[s
     Returns:
         The classified error (not raised).
     """
-    if isinstance(exc, openai.APIStatusError):
-        return classify_status(
-            exc.status_code,
-            _response_body(exc.response),
-            exc.response.headers,
-            provider=provider,
-            secrets=secrets,
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return ProviderTimeout("request timed out", provider=provider)
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc
-        detail = classify_transport(cause, provider=provider, secrets=secrets)
-        if isinstance(detail, ProviderTimeout):
-            return detail
-        return ConnectionDropped(f"connection failed ({type(cause).__name__})", provider=provider)
-    if isinstance(exc, openai.APIResponseValidationError):
-        return MalformedResponse("response does not match the API schema", provider=provider)
-    classified = classify_transport(exc, provider=provider, secrets=secrets)
-    if classified is not None:
-        return classified
-    return ProviderError(
-        f"unexpected error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", provider=provider
-    )
+    return classify_stainless_error(openai, exc, provider=provider, secrets=secrets)
 
 
 class OpenAIProvider(Provider):
