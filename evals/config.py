@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.errors import ConfigFileError
-from evals.score import TASKS
+from haystacks.tasks import task_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -104,8 +104,8 @@ class RunConfig(BaseModel):
     def _tasks(cls, v: Any) -> Any:
         v = _split(v)
         for t in v or ():
-            if t not in TASKS:
-                raise ValueError(f"unknown task {t!r} (choose from {', '.join(TASKS)})")
+            if t not in task_names():
+                raise ValueError(f"unknown task {t!r} (choose from {', '.join(task_names())})")
         if v and len(set(v)) != len(v):
             raise ValueError("a task is listed twice")
         return v

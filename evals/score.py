@@ -1,375 +1,69 @@
-"""Deterministic scoring of model answers (pure functions, no I/O).
+"""Scoring: a cell's answer graded by its task (the task table owns each grade; this module applies it).
 
-The scorer first *normalizes* both the answer and the expected facts, then matches them:
-
-* NFKC folding (full-width digits/letters/punctuation become half-width), lower case;
-* Chinese numerals become Arabic digits, both positional ("四百七十二万九千一百八十三") and read
-  digit by digit ("四七二九一八三"), including 〇/零, 两 and the financial forms (壹贰叁...);
-* English number words become digits, positional ("four million seven hundred ...") and digit by digit
-  ("four seven two nine ...");
-* a number written with group separators ("4,729,183", "4 729 183", "472-9183") is read as one number;
-* a numeric answer must match a *whole* number: "4729183" is not found in "47291835".
-
-Task rules:
-
-* ``single`` / ``multi`` / ``distractor``: score = fraction of the asked needles whose answer is found;
-  distractor values mentioned in the answer are recorded (``distractors_found``) but do not change the score.
-* ``no_needle``: 1.0 when the answer abstains ("没有提到", "not mentioned"...) and states no value-like
-  number; 0.0 otherwise; ``hallucinated`` is true when it states a value-like number (5+ digits).
-* ``changed_line``: 1.0 when the answer names the altered value/phrase, or quotes enough of the altered
-  sentence (a common run of at least half of it, and at least 6 characters), else 0.0.
+The text matching every grader uses (NFKC folding, Chinese and English numerals, whole-number matching,
+abstention phrases, key binding) is :mod:`haystacks.grading`; each task's rule is its ``grade`` method in
+:mod:`haystacks.tasks`. Both are pure. This module is the evals-side entry point: :func:`grade` for an
+:class:`~haystacks.tasks.AnswerKey`, :func:`scored_text` for what part of an answer is graded, and
+:func:`score_answer`, the first API (values only, no keys), kept for callers and tests of it.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from haystacks.grading import (
+    contains_answer,
+    is_abstention,
+    normalize,
+    number_candidates,
+    parse_chinese_number,
+    parse_english_number,
+)
+from haystacks.tasks import AnswerKey, Fact, Grade, get_task, task_names
 
 __all__ = [
-    "TASKS",
+    "Grade",
     "ScoreResult",
     "contains_answer",
+    "grade",
     "is_abstention",
     "normalize",
     "number_candidates",
     "parse_chinese_number",
     "parse_english_number",
     "score_answer",
+    "scored_text",
 ]
 
-TASKS: tuple[str, ...] = ("single", "multi", "distractor", "no_needle", "changed_line")
-
-#: A number of at least this many digits in a no-needle answer counts as an invented value.
-VALUE_LIKE_DIGITS = 5
-
-# ---------------------------------------------------------------------------------------------- numerals
-
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "○": 0,
-    "一": 1,
-    "壹": 1,
-    "二": 2,
-    "贰": 2,
-    "貳": 2,
-    "两": 2,
-    "兩": 2,
-    "三": 3,
-    "叁": 3,
-    "參": 3,
-    "四": 4,
-    "肆": 4,
-    "五": 5,
-    "伍": 5,
-    "六": 6,
-    "陆": 6,
-    "陸": 6,
-    "七": 7,
-    "柒": 7,
-    "八": 8,
-    "捌": 8,
-    "九": 9,
-    "玖": 9,
-}
-_CN_SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-_CN_BIG_UNITS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
-_CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_SMALL_UNITS) + "".join(_CN_BIG_UNITS)
-_CN_RUN = re.compile(f"[0-9{_CN_CHARS}]*[{_CN_CHARS}][0-9{_CN_CHARS}]*")
+ScoreResult = Grade  # the first API's name
 
 
-def parse_chinese_number(run: str) -> str:
-    """Convert one run of Chinese numerals (Arabic digits may be mixed in) to a digit string.
+def grade(answer: str, key: AnswerKey) -> Grade:
+    """Grade one answer with its cell's task."""
+    return get_task(key.task).grade(answer, key)
 
-    Runs without units are read digit by digit ("二零二四" → "2024"); runs with units positionally
-    ("四百七十二万九千一百八十三" → "4729183", "十五" → "15", "472万9183" → "4729183").
+
+def scored_text(text: str, style: str) -> str:
+    """The part of an answer that is graded: a base model's completion is read up to its first line break.
+
+    A base model prompted with an answer prefix (``答案：``) answers on that line, then keeps writing (often
+    more questions and answers); only the answer line is its answer. Chat answers are graded whole.
 
     Args:
-        run: Characters from the Chinese numeral set and ASCII digits only.
+        text: The model's output.
+        style: ``completion`` or ``chat``.
 
     Returns:
-        The number as ASCII digits.
+        The text to grade.
     """
-    if not any(c in _CN_SMALL_UNITS or c in _CN_BIG_UNITS for c in run):
-        return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in run)
-    total = 0  # completed 亿/万 sections
-    section = 0  # value below the current 万 section
-    number = 0  # digits read since the last unit
-    seen_digit = False
-    for c in run:
-        if c.isdigit() and c.isascii():
-            number = number * 10 + int(c)
-            seen_digit = True
-        elif c in _CN_DIGITS:
-            number = number * 10 + _CN_DIGITS[c] if number else _CN_DIGITS[c]
-            seen_digit = True
-        elif c in _CN_SMALL_UNITS:
-            if not seen_digit:
-                number = 1  # "十五" = 15
-            section += number * _CN_SMALL_UNITS[c]
-            number, seen_digit = 0, False
-        else:  # big unit
-            scale = _CN_BIG_UNITS[c]
-            if scale == 100_000_000:
-                total = (total + section + number) * scale
-            else:
-                total += (section + number) * scale
-            section, number, seen_digit = 0, 0, False
-    return str(total + section + number)
+    if style != "completion":
+        return text
+    return text.strip().split("\n", 1)[0].strip()
 
 
-_EN_UNITS = {
-    "zero": 0,
-    "oh": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_EN_TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_EN_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_EN_WORD = "|".join(sorted([*_EN_UNITS, *_EN_TENS, *_EN_SCALES, "hundred"], key=len, reverse=True))
-_EN_RUN = re.compile(rf"\b(?:{_EN_WORD})(?:(?:[\s\-]+|[\s\-]*,[\s\-]*|\s+and\s+)(?:{_EN_WORD}))*\b")
-
-
-def parse_english_number(run: str) -> str:
-    """Convert a run of English number words to a digit string.
-
-    A run made only of single-digit words of length > 1 is read digit by digit ("four seven two" → "472");
-    otherwise positionally ("four million seven hundred twenty-nine thousand one hundred eighty-three" →
-    "4729183").
-
-    Args:
-        run: A match of number words separated by spaces, hyphens, commas or "and".
-
-    Returns:
-        The number as ASCII digits.
-    """
-    words = [w for w in re.split(r"[\s\-,]+", run.lower()) if w and w != "and"]
-    if len(words) > 1 and all(w in _EN_UNITS and _EN_UNITS[w] < 10 for w in words):
-        return "".join(str(_EN_UNITS[w]) for w in words)
-    total = 0
-    current = 0
-    for w in words:
-        if w in _EN_UNITS:
-            current += _EN_UNITS[w]
-        elif w in _EN_TENS:
-            current += _EN_TENS[w]
-        elif w == "hundred":
-            current = max(current, 1) * 100
-        else:
-            total += max(current, 1) * _EN_SCALES[w]
-            current = 0
-    return str(total + current)
-
-
-def _numerals_to_digits(text: str) -> str:
-    """Replace Chinese and English number expressions in (NFKC, lower-cased) text by ASCII digits."""
-    text = _CN_RUN.sub(lambda m: parse_chinese_number(m.group(0)), text)
-    # English runs are separated from neighbouring digits by a space so they stay distinct numbers.
-    return _EN_RUN.sub(lambda m: f" {parse_english_number(m.group(0))} ", text)
-
-
-def _fold(text: str) -> str:
-    """NFKC fold and lower-case; full-width digits, letters and punctuation become half-width."""
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-# A number: digit groups joined by single separators (thousands commas, spaces, dashes, dots, apostrophes).
-_GROUPED = re.compile(r"\d+(?:[ ,'\u2009\u202f.\-_]\d+)*")
-
-
-def number_candidates(text: str) -> set[str]:
-    """All whole numbers an answer can be read as, after numeral normalization.
-
-    Every maximal digit run is a candidate, and so is every contiguous sequence of separator-joined digit
-    groups joined together ("4,729,183" gives "4", "729", "183", "4729", "729183", "4729183").
-
-    Args:
-        text: Raw answer text.
-
-    Returns:
-        The set of digit strings.
-    """
-    folded = _numerals_to_digits(_fold(text))
-    out: set[str] = set()
-    for m in _GROUPED.finditer(folded):
-        groups = re.findall(r"\d+", m.group(0))
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups) + 1):
-                out.add("".join(groups[i:j]))
-    return out
-
-
-def normalize(text: str) -> str:
-    """Normalize text for matching: NFKC, lower case, numerals to digits, no spaces/punctuation/symbols.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        The normalized string ("４,７２９,１８３。" → "4729183", "四七二九一八三" → "4729183").
-    """
-    folded = _numerals_to_digits(_fold(text))
-    return "".join(c for c in folded if unicodedata.category(c)[0] not in "PZSC")
-
-
-def contains_answer(answer: str, expected: str) -> bool:
-    """Whether ``answer`` states ``expected``.
-
-    A numeric ``expected`` must equal a whole number of the answer (never a substring of a longer number);
-    any other ``expected`` must appear in the normalized answer.
-
-    Args:
-        answer: The model's answer.
-        expected: The expected fact (e.g. "4729183" or "蓝色的雨伞").
-
-    Returns:
-        True when found.
-    """
-    exp = normalize(expected)
-    if not exp:
-        return False
-    if exp.isdigit():
-        return exp in number_candidates(answer)
-    return exp in normalize(answer)
-
-
-_ABSTAIN_ZH = (
-    "不知道",
-    "不清楚",
-    "不确定",
-    "没有提到",
-    "没提到",
-    "未提到",
-    "未提及",
-    "没有提及",
-    "没有涉及",
-    "未涉及",
-    "没有找到",
-    "没找到",
-    "未找到",
-    "找不到",
-    "无法找到",
-    "无法确定",
-    "无法回答",
-    "无法得知",
-    "无从得知",
-    "没有给出",
-    "未给出",
-    "没有说明",
-    "未说明",
-    "没有相关",
-    "没有关于",
-    "并没有",
-    "并未",
-    "不存在",
-    "没有这个",
-    "没有此",
-    "文中没有",
-    "文本中没有",
-    "原文没有",
-    "无相关",
-    "无此",
-)
-_ABSTAIN_EN = re.compile(
-    r"\b(?:not\s+(?:mentioned|stated|given|provided|specified|found|included|present|available|known|"
-    r"in\s+the\s+(?:text|context|document|passage))|no\s+(?:mention|information|such|magic\s+number|"
-    r"number\s+(?:is|was)\s+(?:given|mentioned|provided))|(?:don'?t|do\s+not|doesn'?t|does\s+not|"
-    r"cannot|can'?t|could\s+not|couldn'?t|unable\s+to)\s+(?:know|find|say|determine|locate|tell|mention|"
-    r"contain|provide|answer)|unknown|none|n/a|there\s+is\s+no)\b"
-)
-
-
-def is_abstention(answer: str) -> bool:
-    """Whether the answer says the fact is not in the text (Chinese or English phrasing).
-
-    Args:
-        answer: The model's answer.
-
-    Returns:
-        True when an abstention phrase is present.
-    """
-    folded = _fold(answer)
-    compact = re.sub(r"\s+", "", folded)
-    if any(p in compact for p in _ABSTAIN_ZH):
-        return True
-    return bool(_ABSTAIN_EN.search(folded)) or compact in {"无", "没有", "否"}
-
-
-def _quotes_sentence(answer: str, sentence: str, min_fraction: float = 0.5, min_chars: int = 6) -> bool:
-    a, s = normalize(answer), normalize(sentence)
-    if not a or not s:
-        return False
-    m = difflib.SequenceMatcher(None, a, s, autojunk=False).find_longest_match(0, len(a), 0, len(s))
-    return m.size >= min_chars and m.size >= min_fraction * len(s)
-
-
-@dataclass(frozen=True)
-class ScoreResult:
-    """The outcome of scoring one answer.
-
-    Attributes:
-        score: In [0, 1]; the fraction of asked facts found (no_needle: 1.0 for a clean abstention).
-        found: Expected answers that the answer states.
-        missed: Expected answers that it does not.
-        abstained: The answer says the fact is absent.
-        hallucinated: no_needle only: the answer states a value-like number.
-        distractors_found: Distractor values that the answer states.
-        located: changed_line only: whether the altered line was identified.
-    """
-
-    score: float
-    found: tuple[str, ...] = ()
-    missed: tuple[str, ...] = ()
-    abstained: bool = False
-    hallucinated: bool = False
-    distractors_found: tuple[str, ...] = ()
-    located: bool | None = None
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def detail(self) -> dict[str, object]:
-        """The JSON-ready ``score_detail`` of a result record."""
-        d: dict[str, object] = {
-            "found": list(self.found),
-            "missed": list(self.missed),
-            "abstained": self.abstained,
-            "hallucinated": self.hallucinated,
-        }
-        if self.distractors_found:
-            d["distractors_found"] = list(self.distractors_found)
-        if self.located is not None:
-            d["located"] = self.located
-        d.update(self.extra)
-        return d
+def answer_was_cut(text: str, style: str) -> bool:
+    """Whether the graded part of an answer that hit the token limit was cut (completion: no line ended)."""
+    return style != "completion" or "\n" not in text.strip()
 
 
 def score_answer(
@@ -379,48 +73,25 @@ def score_answer(
     *,
     distractors: Sequence[str] = (),
     changed_sentence: str | None = None,
-) -> ScoreResult:
-    """Score one answer deterministically.
-
-    Args:
-        task: One of :data:`TASKS`.
-        answer: The model's answer text.
-        expected: The asked facts (one per asked needle; empty for ``no_needle``; for ``changed_line`` the
-            altered value or phrase).
-        distractors: Values of the distractor needles (recorded when stated, never scored).
-        changed_sentence: ``changed_line``: the altered sentence as inserted in the context.
-
-    Returns:
-        The :class:`ScoreResult`.
+    language: str = "zh",
+) -> Grade:
+    """Grade an answer against bare values (no keys: values cannot be bound to them; see :func:`grade`).
 
     Raises:
-        ValueError: For an unknown task, or a needle task without expected answers.
+        ValueError: Unknown task, or a needle task without expected answers.
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-    abstained = is_abstention(answer)
-    if task == "no_needle":
-        hallucinated = any(len(n) >= VALUE_LIKE_DIGITS for n in number_candidates(answer))
-        ok = abstained and not hallucinated
-        return ScoreResult(score=1.0 if ok else 0.0, abstained=abstained, hallucinated=hallucinated)
-    if not expected:
+    if task not in task_names():
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(task_names())}")
+    t = get_task(task)
+    if t.has_depth and not expected:
         raise ValueError(f"task {task!r} needs at least one expected answer")
-    found = tuple(e for e in expected if contains_answer(answer, e))
-    missed = tuple(e for e in expected if e not in found)
-    dfound = tuple(d for d in distractors if contains_answer(answer, d))
-    if task == "changed_line":
-        located = bool(found) or (changed_sentence is not None and _quotes_sentence(answer, changed_sentence))
-        return ScoreResult(
-            score=1.0 if located else 0.0,
-            found=found,
-            missed=missed,
-            abstained=abstained,
-            located=located,
-        )
-    return ScoreResult(
-        score=len(found) / len(expected),
-        found=found,
-        missed=missed,
-        abstained=abstained,
-        distractors_found=dfound,
+    key = AnswerKey(
+        task=task,
+        language=language,
+        question="",
+        expected=tuple(Fact(f"fact {i}", e) for i, e in enumerate(expected)),
+        decoys=tuple(Fact(f"distractor {i}", d) for i, d in enumerate(distractors)),
+        absent=None if t.has_depth else Fact("absent", ""),
+        changed_sentence=changed_sentence,
     )
+    return t.grade(answer, key)

@@ -25,8 +25,10 @@ from haystacks.builder import CellSpec, Haystack, build_grid, build_haystack, va
 from haystacks.corpus import load_corpus
 from haystacks.errors import HaystackError
 from haystacks.grids import parse_list
-from haystacks.needles import LANGUAGES, TASKS
+from haystacks.needles import LANGUAGES
 from haystacks.prompts import render_prompt
+from haystacks.tasks import get_task, task_names
+from haystacks.tasks.custom import custom_needles
 from haystacks.tokenizers import Tokenizer, get_tokenizer, known_tokenizers
 
 PROG = "python -m haystacks.build"
@@ -50,7 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=2000, help="context length in tokens (default 2000)")
     p.add_argument("--depth", type=float, default=50.0, help="needle depth in percent 0..100 (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of needles (and of the shuffle) (default 0)")
-    p.add_argument("--task", choices=TASKS, default="single")
+    p.add_argument(
+        "--task",
+        choices=task_names(),
+        default=None,
+        help="task (default: single, or custom when --needle/--needles-file is given)",
+    )
     p.add_argument("--language", choices=LANGUAGES, default="zh", help="needle and question language")
     p.add_argument("--needles", type=int, default=1, help="multi: number of needles (1 = default 4)")
     p.add_argument("--needle-depths", default=None, help="multi: explicit depths, e.g. 10,50,90")
@@ -58,7 +65,22 @@ def _parser() -> argparse.ArgumentParser:
         "--distractors", type=int, default=0, help="distractor needles (0 = 3 for the distractor task)"
     )
     p.add_argument("--shuffle", action="store_true", help="shuffle paragraphs in each corpus pass (seeded)")
-    p.add_argument("--seeds-dir", default=None, help="seed directory (default $NIAH_SEEDS_DIR or ./seeds)")
+    p.add_argument(
+        "--haystack",
+        "--seeds-dir",
+        dest="seeds_dir",
+        default=None,
+        metavar="PATH",
+        help="your own text: a UTF-8 file or a folder of .txt (default $NIAH_SEEDS_DIR or ./seeds)",
+    )
+    p.add_argument(
+        "--needle", action="append", default=[], help="custom task: a needle sentence (repeatable)"
+    )
+    p.add_argument("--question", action="append", default=[], help="custom task: its question (repeatable)")
+    p.add_argument("--answer", action="append", default=[], help="custom task: its answer (repeatable)")
+    p.add_argument(
+        "--needles-file", default=None, help="custom task: needles as TOML [[needle]] or JSONL rows"
+    )
     p.add_argument(
         "--format",
         choices=("json", "text", "prompt"),
@@ -100,13 +122,13 @@ def _grid_specs(args: argparse.Namespace) -> list[CellSpec]:
     seeds = _ints(parse_list(args.seeds), "seeds") if args.seeds else [args.seed]
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else [args.task]
     for t in tasks:
-        if t not in TASKS:
-            raise _UsageError(f"unknown task {t!r} in --tasks; choose from {', '.join(TASKS)}")
+        if t not in task_names():
+            raise _UsageError(f"unknown task {t!r} in --tasks; choose from {', '.join(task_names())}")
     specs = []
     for task in tasks:
         for seed in seeds:
             for length in lengths:
-                for depth in [0.0] if task == "no_needle" else depths:
+                for depth in depths if get_task(task).has_depth else [0.0]:
                     specs.append(_spec(args, task=task, length=length, depth=depth, seed=seed))
     return specs
 
@@ -125,9 +147,17 @@ def _spec(args: argparse.Namespace, **over: object) -> CellSpec:
         "shuffle": args.shuffle,
     }
     fields.update(over)
-    if fields["task"] != "multi":
+    task = get_task(str(fields["task"]))
+    if "n_needles" not in task.options:  # a grid over several tasks: --needles is for those that take it
         fields["depths"] = None
         fields["n_needles"] = 1
+    options = {
+        "n_needles": args.needles,
+        "depths": needle_depths,
+        "n_distractors": args.distractors,
+        "needles": args.custom,
+    }
+    fields.update(task.cell_params(options))
     return CellSpec(**fields)  # type: ignore[arg-type]
 
 
@@ -158,6 +188,13 @@ def _write_atomic(path: Path, chunks: Iterator[str]) -> None:
 
 def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
+    args.custom = ()
+    if args.needle or args.question or args.answer or args.needles_file:
+        args.custom = custom_needles(args.needle, args.question, args.answer, args.needles_file)
+        args.task = args.task or "custom"
+    args.task = args.task or "single"
+    if args.custom and args.task != "custom":
+        raise _UsageError(f"--needle/--needles-file are for the custom task, not {args.task!r}")
     if args.export_dataset and not args.grid:
         raise _UsageError("--export-dataset needs --grid")
     tok: Tokenizer = get_tokenizer(args.tokenizer)

@@ -25,8 +25,9 @@ from typing import Any
 
 from haystacks.corpus import Corpus
 from haystacks.errors import SpecError
-from haystacks.needles import NeedlePlan, PlannedNeedle, plan_needles
+from haystacks.needles import NeedlePlan, PlannedNeedle
 from haystacks.stream import CorpusStats, FillerStream, corpus_stats, filler_stream
+from haystacks.tasks import AnswerKey, Task, get_task
 from haystacks.tokenizers import Tokenizer, get_tokenizer
 
 __all__ = ["MAX_LENGTH", "CellSpec", "Haystack", "Needle", "build_grid", "build_haystack", "validate_spec"]
@@ -49,6 +50,8 @@ class CellSpec:
         depths: Multi: explicit depths (default: spread from ``depth`` towards 100).
         n_distractors: Same-template needles with other keys (0 = 3 for the distractor task).
         shuffle: Shuffle the paragraphs of each corpus pass (seeded).
+        params: Task-specific parameters as sorted ``(name, value)`` pairs (``hops``, custom ``needles``...);
+            each task documents the ones it reads.
     """
 
     task: str = "single"
@@ -60,12 +63,32 @@ class CellSpec:
     depths: tuple[float, ...] | None = None
     n_distractors: int = 0
     shuffle: bool = False
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A task parameter (``default`` when not given)."""
+        return dict(self.params).get(name, default)
+
+    @property
+    def task_def(self) -> Task:
+        """This cell's task, from the task table."""
+        return get_task(self.task)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the spec."""
+        """JSON-ready dict of the spec (``params`` only when there are any)."""
         d = asdict(self)
         d["depths"] = list(self.depths) if self.depths is not None else None
+        if self.params:
+            d["params"] = {k: _jsonable(v) for k, v in self.params}
+        else:
+            d.pop("params")
         return d
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    return v
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class Needle:
         char_offset: Where ``text`` starts in the context.
         token_offset: ``tokens(context[:char_offset])``.
         original: For ``"changed"``: the sentence before it was altered; else ``""``.
+        label: The bare key an answer names it by (``"上海"``); ``""`` when none.
     """
 
     kind: str
@@ -93,12 +117,15 @@ class Needle:
     char_offset: int
     token_offset: int
     original: str = ""
+    label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (``original`` only for changed lines)."""
+        """JSON-ready dict (``original`` only for changed lines, ``label`` only when there is one)."""
         d = asdict(self)
         if self.kind != "changed":
             d.pop("original")
+        if not self.label:
+            d.pop("label")
         return d
 
 
@@ -120,6 +147,7 @@ class Haystack:
         corpus_sha256: SHA-256 of the cleaned seed text.
         tokenizer_backend: Library that produced the counts (``tiktoken``, ``quicktok``, ``tokenizers``...).
         absent_key: ``no_needle``: the key asked about, which appears in no needle.
+        answer_key: What the task grades an answer against (:class:`haystacks.tasks.AnswerKey`).
     """
 
     spec: CellSpec
@@ -134,6 +162,7 @@ class Haystack:
     corpus_sha256: str = ""
     tokenizer_backend: str = ""
     absent_key: str | None = None
+    answer_key: AnswerKey | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; the context comes last so that the metadata reads first."""
@@ -150,6 +179,7 @@ class Haystack:
             "absent_key": self.absent_key,
             "needles": [n.to_dict() for n in self.needles],
             "distractors": [n.to_dict() for n in self.distractors],
+            "answer_key": self.answer_key.to_dict() if self.answer_key is not None else None,
             "context": self.context,
         }
 
@@ -532,9 +562,7 @@ _SIZE_MEMO: dict[tuple[str, str], int] = {}
 
 def _prepare(spec: CellSpec, tok: Tokenizer) -> tuple[NeedlePlan, list[PlannedNeedle], list[int], int]:
     _check_spec(spec)
-    plan = plan_needles(
-        spec.task, spec.seed, spec.language, spec.depth, spec.n_needles, spec.depths, spec.n_distractors
-    )
+    plan = get_task(spec.task).plan(spec)
     layout_tok = _layout_tokenizer(tok)
     key_base = str(getattr(layout_tok, "cache_key", layout_tok.name))
     planned: list[PlannedNeedle] = (
@@ -664,6 +692,7 @@ def build_haystack(spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus) -
             char_offset=it.char_offset,
             token_offset=it.token_offset,
             original=it.original,
+            label=it.planned.label,
         )
 
     by_order = sorted(items, key=lambda it: it.order)
@@ -682,6 +711,9 @@ def build_haystack(spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus) -
         corpus_sha256=corpus.sha256,
         tokenizer_backend=str(getattr(tok, "backend", "")),
         absent_key=plan.absent_key,
+        answer_key=plan.answer_key(
+            spec.task, spec.language, next((n.text for n in asked if n.kind == "changed"), None)
+        ),
     )
 
 

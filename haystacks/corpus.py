@@ -326,21 +326,23 @@ def _read_seed(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CorpusError(f"cannot read seed file {path}: {e.strerror or e}") from e
+        raise CorpusError(f"cannot read text file {path}: {e.strerror or e}") from e
     if not data.strip():
-        raise CorpusError(f"seed file {path} is empty")
+        raise CorpusError(f"text file {path} is empty")
     try:
         raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise CorpusError(f"seed file {path} is not UTF-8 (invalid byte at offset {e.start})") from e
+        raise CorpusError(f"text file {path} is not UTF-8 (invalid byte at offset {e.start})") from e
     return unicodedata.normalize("NFC", raw)
 
 
 def load_corpus(seeds_dir: Path | str | None = None) -> Corpus:
-    """Load, clean and split every ``*.txt`` seed file of a directory (sorted by name).
+    """Load, clean and split one UTF-8 text file, or every ``*.txt`` file of a directory (sorted by name).
+
+    Your own documents are cleaned exactly like the seeds (any language); the corpus hash identifies them.
 
     Args:
-        seeds_dir: The directory; default :func:`default_seeds_dir`.
+        seeds_dir: A directory or a single text file; default :func:`default_seeds_dir`.
 
     Returns:
         The cleaned :class:`Corpus`.
@@ -351,16 +353,19 @@ def load_corpus(seeds_dir: Path | str | None = None) -> Corpus:
     """
     d = Path(seeds_dir) if seeds_dir is not None else default_seeds_dir()
     if not d.exists():
-        raise CorpusError(f"seeds directory not found: {d}")
-    if not d.is_dir():
-        raise CorpusError(f"seeds path is not a directory: {d}")
-    files = sorted(p for p in d.glob("*.txt") if p.is_file())
+        raise CorpusError(f"haystack text not found: {d}")
+    if d.is_file():
+        files = [d]
+    elif d.is_dir():
+        files = sorted(p for p in d.glob("*.txt") if p.is_file())
+    else:
+        raise CorpusError(f"haystack path is neither a file nor a directory: {d}")
     if not files:
         raise CorpusError(f"no *.txt seed files in {d}")
     texts: list[str] = []
     for p in files:
         cleaned = clean_text(_read_seed(p))
         if not cleaned:
-            raise CorpusError(f"seed file {p} has no text left after cleaning")
+            raise CorpusError(f"text file {p} has no text left after cleaning")
         texts.append(cleaned)
     return Corpus.from_texts(texts, files=tuple(p.name for p in files))

@@ -12,24 +12,30 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from haystacks.errors import SpecError
+from haystacks.tasks.base import AnswerKey, Fact
 
 __all__ = [
+    "CHANGED_KEY",
     "CHANGED_PHRASES",
     "DEFAULT_DISTRACTORS",
     "DEFAULT_MULTI_NEEDLES",
     "FAMILIES",
     "LANGUAGES",
-    "TASKS",
     "NeedleFamily",
     "NeedlePlan",
     "PlannedNeedle",
+    "check_depth",
+    "draw_value",
+    "join_keys",
     "multi_depths",
+    "near_miss",
+    "needle_rng",
     "plan_needles",
 ]
 
-TASKS = ("single", "multi", "distractor", "no_needle", "changed_line")
 LANGUAGES = ("zh", "en")
 DEFAULT_MULTI_NEEDLES = 4  # multi with n_needles left at 1 and no explicit depths
 DEFAULT_DISTRACTORS = 3  # distractor task with n_distractors left at 0
@@ -157,7 +163,7 @@ CHANGED_PHRASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_CHANGED_KEY = {"zh": "被改动的句子", "en": "the altered sentence"}
+CHANGED_KEY = {"zh": "被改动的句子", "en": "the altered sentence"}
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class PlannedNeedle:
         key: What is asked about.
         answer: The fact a correct answer contains.
         depth: Requested depth (percent).
+        label: The bare key an answer names it by (binds values to keys); "" when there is none.
     """
 
     kind: str
@@ -177,6 +184,7 @@ class PlannedNeedle:
     key: str
     answer: str
     depth: float
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,10 @@ class NeedlePlan:
         answers: What a correct answer must contain, one per asked fact (empty for ``no_needle``).
         absent_key: For ``no_needle``: the key the question asks about, present nowhere in the context.
         clause_sep: How a changed-line phrase joins its sentence.
+        facts: What the answer is graded on (default: one fact per asked needle).
+        decoys: Facts in the text that are not asked (default: one per distractor).
+        absent: ``no_needle``: the asked, absent fact.
+        grading: Task-specific grading parameters for the answer key.
     """
 
     needles: tuple[PlannedNeedle, ...]
@@ -200,6 +212,31 @@ class NeedlePlan:
     answers: tuple[str, ...]
     absent_key: str | None
     clause_sep: str
+    facts: tuple[Fact, ...] | None = None
+    decoys: tuple[Fact, ...] | None = None
+    absent: Fact | None = None
+    grading: tuple[tuple[str, Any], ...] = ()
+
+    def answer_key(self, task: str, language: str, changed_sentence: str | None = None) -> AnswerKey:
+        """The grader's view of this plan (``changed_sentence``: the altered sentence once placed)."""
+        facts = self.facts
+        if facts is None:
+            facts = tuple(
+                Fact(n.key, n.answer, n.label) for n in (*self.needles, *filter(None, [self.change]))
+            )
+        decoys = self.decoys
+        if decoys is None:
+            decoys = tuple(Fact(d.key, d.answer, d.label) for d in self.distractors)
+        return AnswerKey(
+            task=task,
+            language=language,
+            question=self.question,
+            expected=facts,
+            decoys=decoys,
+            absent=self.absent,
+            changed_sentence=changed_sentence,
+            params=self.grading,
+        )
 
 
 def multi_depths(depth: float, k: int) -> tuple[float, ...]:
@@ -215,11 +252,11 @@ def multi_depths(depth: float, k: int) -> tuple[float, ...]:
     return tuple(round(depth + i * (100.0 - depth) / k, 6) for i in range(k))
 
 
-def _rng(seed: int, task: str, language: str, what: str) -> random.Random:
+def needle_rng(seed: int, task: str, language: str, what: str) -> random.Random:
     return random.Random(f"{seed}:{task}:{language}:{what}")
 
 
-def _value(rng: random.Random, digits: int, taken: set[str]) -> str:
+def draw_value(rng: random.Random, digits: int, taken: set[str]) -> str:
     while True:
         v = str(rng.randrange(10 ** (digits - 1), 10**digits))
         if v not in taken:
@@ -227,7 +264,7 @@ def _value(rng: random.Random, digits: int, taken: set[str]) -> str:
             return v
 
 
-def _near_miss(rng: random.Random, value: str, taken: set[str]) -> str:
+def near_miss(rng: random.Random, value: str, taken: set[str]) -> str:
     """``value`` with exactly one digit changed (never a leading zero, never a value already used)."""
     for _ in range(100):
         pos = rng.randrange(len(value))
@@ -239,7 +276,7 @@ def _near_miss(rng: random.Random, value: str, taken: set[str]) -> str:
     raise SpecError("cannot draw a near-miss value")  # pragma: no cover - 63 candidates always exist
 
 
-def _check_depth(d: float, what: str = "depth") -> float:
+def check_depth(d: float, what: str = "depth") -> float:
     try:
         x = float(d)
     except (TypeError, ValueError):
@@ -249,7 +286,7 @@ def _check_depth(d: float, what: str = "depth") -> float:
     return x
 
 
-def _join_keys(fam: NeedleFamily, keys: list[str]) -> str:
+def join_keys(fam: NeedleFamily, keys: list[str]) -> str:
     if len(keys) == 1:
         return keys[0]
     return fam.list_sep.join(keys[:-1]) + fam.last_sep + keys[-1]
@@ -264,15 +301,10 @@ def plan_needles(
     depths: tuple[float, ...] | None = None,
     n_distractors: int = 0,
 ) -> NeedlePlan:
-    """Draw a cell's needles from its seed (no length, no tokenizer involved).
-
-    Keys are a seeded permutation of the family's key table: asked needle ``i`` gets key ``i``, distractor
-    ``j`` the ``j``-th key from the end (so adding distractors never changes the asked keys). Values come
-    from one RNG per needle index. Distractor values alternate between a near miss of the first needle's
-    value (one digit changed) and a fresh random value; distractor depths are uniform in 0..100.
+    """Draw a cell's needles from its seed through the task table (kept for callers of the first API).
 
     Args:
-        task: One of :data:`TASKS`.
+        task: A task name (:func:`haystacks.tasks.task_names`).
         seed: The cell's seed.
         language: ``"zh"`` or ``"en"``.
         depth: Requested depth in percent (multi: the first needle's, unless ``depths`` is given).
@@ -286,104 +318,26 @@ def plan_needles(
     Raises:
         SpecError: Unknown task or language, a depth outside 0..100, bad counts.
     """
-    if task not in TASKS:
-        raise SpecError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
-    if language not in FAMILIES:
-        raise SpecError(f"unknown language {language!r}; choose from {', '.join(FAMILIES)}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise SpecError(f"seed must be an integer, got {seed!r}")
-    depth = _check_depth(depth)
-    fam = FAMILIES[language]
-    if n_distractors < 0:
-        raise SpecError(f"n_distractors must be >= 0, got {n_distractors}")
-    if n_needles < 1:
-        raise SpecError(f"n_needles must be >= 1, got {n_needles}")
+    from haystacks.builder import CellSpec
+    from haystacks.tasks import get_task
 
-    if task == "multi":
-        if depths is not None:
-            if len(depths) == 0:
-                raise SpecError("depths must not be empty")
-            if n_needles not in (1, len(depths)):
-                raise SpecError(f"n_needles={n_needles} does not match the {len(depths)} depths given")
-            needle_depths = tuple(_check_depth(d, "needle depth") for d in depths)
-        else:
-            k = n_needles if n_needles > 1 else DEFAULT_MULTI_NEEDLES
-            needle_depths = multi_depths(depth, k)
-    else:
-        if depths is not None:
-            raise SpecError(f"explicit depths are for the multi task, not {task!r}")
-        if n_needles != 1:
-            raise SpecError(f"n_needles={n_needles} is for the multi task, not {task!r}")
-        needle_depths = () if task in ("no_needle", "changed_line") else (depth,)
-    if task == "distractor" and n_distractors == 0:
-        n_distractors = DEFAULT_DISTRACTORS
-    if task == "changed_line" and n_distractors:
-        raise SpecError("the changed_line task takes no distractors")
-    n_keys = len(needle_depths) + n_distractors + (1 if task == "no_needle" else 0)
-    if n_keys > len(fam.keys):
-        raise SpecError(f"at most {len(fam.keys)} needles and distractors together in language {language!r}")
-
-    perm = list(fam.keys)
-    _rng(seed, task, language, "keys").shuffle(perm)
-    taken: set[str] = set()
-    needles: list[PlannedNeedle] = []
-    for i, d in enumerate(needle_depths):
-        key = perm[i]
-        value = _value(_rng(seed, task, language, f"value:{i}"), fam.value_digits, taken)
-        needles.append(
-            PlannedNeedle(
-                kind="needle",
-                text=fam.template.format(key=key, value=value),
-                key=fam.key_template.format(key=key),
-                answer=value,
-                depth=d,
-            )
-        )
-    absent_key = perm[0] if task == "no_needle" else None
-    anchor = (
-        needles[0].answer
-        if needles
-        else _value(_rng(seed, task, language, "anchor"), fam.value_digits, set())
+    spec = CellSpec(
+        task=task,
+        length=1,
+        depth=depth,
+        seed=seed,
+        language=language,
+        n_needles=n_needles,
+        depths=depths,
+        n_distractors=n_distractors,
     )
-    distractors: list[PlannedNeedle] = []
-    for j in range(n_distractors):
-        key = perm[-(j + 1)]
-        rng = _rng(seed, task, language, f"distractor:{j}")
-        value = _near_miss(rng, anchor, taken) if j % 2 == 0 else _value(rng, fam.value_digits, taken)
-        distractors.append(
-            PlannedNeedle(
-                kind="distractor",
-                text=fam.template.format(key=key, value=value),
-                key=fam.key_template.format(key=key),
-                answer=value,
-                depth=round(rng.uniform(0.0, 100.0), 2),
-            )
-        )
+    return get_task(task).plan(spec)
 
-    change: PlannedNeedle | None = None
-    if task == "changed_line":
-        phrase = _rng(seed, task, language, "phrase").choice(CHANGED_PHRASES[language])
-        change = PlannedNeedle(
-            kind="changed", text=phrase, key=_CHANGED_KEY[language], answer=phrase, depth=depth
-        )
-        question = fam.changed_question
-        answers: tuple[str, ...] = (phrase,)
-    elif task == "no_needle":
-        assert absent_key is not None
-        question = fam.question.format(key=absent_key)
-        answers = ()
-    elif task == "multi":
-        question = fam.multi_question.format(keys=_join_keys(fam, perm[: len(needles)]))
-        answers = tuple(n.answer for n in needles)
-    else:
-        question = fam.question.format(key=perm[0])
-        answers = (needles[0].answer,)
-    return NeedlePlan(
-        needles=tuple(needles),
-        distractors=tuple(distractors),
-        change=change,
-        question=question,
-        answers=answers,
-        absent_key=absent_key,
-        clause_sep=fam.clause_sep,
-    )
+
+def __getattr__(name: str) -> Any:
+    # ``TASKS`` (the task names) is read from the task table, which imports this module.
+    if name == "TASKS":
+        from haystacks.tasks import task_names
+
+        return task_names()
+    raise AttributeError(name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from haystacks.builder import CellSpec, Haystack
 from haystacks.errors import SpecError
-from haystacks.needles import plan_needles
+from haystacks.tasks import get_task
 from haystacks.tokenizers import Tokenizer
 
 __all__ = [
@@ -145,9 +145,7 @@ def prompt_overhead(tokenizer: Tokenizer, spec: CellSpec, style: str) -> int:
     """
     if style not in STYLES:
         raise SpecError(f"unknown prompt style {style!r} (chat | completion)")
-    plan = plan_needles(
-        spec.task, spec.seed, spec.language, spec.depth, spec.n_needles, spec.depths, spec.n_distractors
-    )
+    plan = get_task(spec.task).plan(spec)
     before, after, tpl = _parts(spec.language, plan.question)
     if style == "completion":
         after = f"{after}\n{tpl.answer_prefix}"

@@ -87,7 +87,7 @@ BAD_INPUTS = [
     (["--length", "0"], "positive"),
     (["--tokenizer", "no_such_tokenizer"], "unknown tokenizer"),
     (["--tokenizer", "hf:/nonexistent/tokenizer.json"], "no tokenizer.json"),
-    (["--seeds-dir", "{missing}"], "seeds directory not found"),
+    (["--seeds-dir", "{missing}"], "haystack text not found"),
     (["--seeds-dir", "{empty_file}"], "is empty"),
     (["--seeds-dir", "{not_utf8}"], "not UTF-8"),
     (["--seeds-dir", "{no_txt}"], "no *.txt"),

@@ -1,0 +1,169 @@
+"""``custom``: your own needle(s), question(s) and answer(s) — the San Francisco sandwich test.
+
+Given on the command line (``--needle TEXT --question TEXT --answer TEXT``, repeatable) or in a TOML/JSONL
+file, they reach the task as the cell parameter ``needles``: a tuple of ``(needle, question, answer)``. One
+needle goes at the cell's depth; several are spread from it towards the end, as in ``multi``. Several
+questions are asked together, numbered; each answer found scores its share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from haystacks.errors import SpecError
+from haystacks.grading import normalize
+from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, multi_depths
+from haystacks.tasks.base import Fact, Task
+from haystacks.tasks.registry import register
+
+if TYPE_CHECKING:
+    from haystacks.builder import CellSpec
+
+__all__ = ["CustomTask", "check_custom_needles", "custom_needles", "load_needles_file"]
+
+_KEY = {"zh": "问题{i}", "en": "question {i}"}
+
+
+def check_custom_needles(needles: Sequence[Sequence[str]]) -> tuple[tuple[str, str, str], ...]:
+    """Validate user needles: each a (needle, question, answer) triple, the needle containing its answer.
+
+    Raises:
+        SpecError: One line naming the first bad needle.
+    """
+    out: list[tuple[str, str, str]] = []
+    if not needles:
+        raise SpecError("the custom task needs at least one --needle with its --question and --answer")
+    for i, triple in enumerate(needles, 1):
+        if len(triple) != 3:
+            raise SpecError(f"needle {i}: give a needle, a question and an answer")
+        text, question, answer = (" ".join(str(x).split()) for x in triple)
+        if not text:
+            raise SpecError(f"needle {i}: the needle text is empty")
+        if not question:
+            raise SpecError(f"needle {i}: the question is empty")
+        if not normalize(answer):
+            raise SpecError(f"needle {i}: the answer is empty")
+        if normalize(answer) not in normalize(text):
+            raise SpecError(f"needle {i}: the needle {text[:60]!r} does not contain its answer {answer!r}")
+        out.append((text, question, answer))
+    return tuple(out)
+
+
+class CustomTask(Task):
+    name = "custom"
+    summary = "your own needle(s), question(s) and answer(s) (--needle/--question/--answer or --needles-file)"
+    options = ("needles",)
+
+    def needles_of(self, spec: CellSpec) -> tuple[tuple[str, str, str], ...]:
+        return check_custom_needles(spec.param("needles") or ())
+
+    def plan(self, spec: CellSpec) -> NeedlePlan:
+        triples = self.needles_of(spec)
+        depth = check_depth(spec.depth)
+        depths = (depth,) if len(triples) == 1 else multi_depths(depth, len(triples))
+        needles = tuple(
+            PlannedNeedle(kind="needle", text=t, key=q, answer=a, depth=d)
+            for (t, q, a), d in zip(triples, depths, strict=True)
+        )
+        if len(triples) == 1:
+            question = triples[0][1]
+        else:
+            question = "\n".join(f"{i}. {q}" for i, (_, q, _a) in enumerate(triples, 1))
+        key_name = _KEY.get(spec.language, _KEY["en"])
+        facts = tuple(Fact(key_name.format(i=i), a) for i, (_, _q, a) in enumerate(triples, 1))
+        return NeedlePlan(
+            needles=needles,
+            distractors=(),
+            change=None,
+            question=question,
+            answers=tuple(a for _, _, a in triples),
+            absent_key=None,
+            clause_sep="",
+            facts=facts,
+        )
+
+    def answer_budget(self, spec: CellSpec) -> int:
+        triples = spec.param("needles") or ()
+        # an answer restated with a little framing: about a token per 2 characters of it, plus 24
+        return max(32, sum(24 + len(str(t[2])) for t in triples))
+
+    def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        needles = options.get("needles") or ()
+        return {"params": (("needles", tuple(tuple(t) for t in needles)),)}
+
+
+register(CustomTask())
+
+
+def load_needles_file(path: str | Path) -> tuple[tuple[str, str, str], ...]:
+    """Read custom needles from TOML (``[[needle]]`` tables) or JSONL (one object a line).
+
+    Each row has ``needle`` (or ``text``), ``question`` and ``answer``.
+
+    Raises:
+        SpecError: Unreadable file, bad syntax, a row without its three fields (one line naming it).
+    """
+    import json
+    import sys
+
+    p = Path(path)
+    try:
+        raw = p.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        raise SpecError(f"cannot read needles file {p}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise SpecError(f"needles file {p} is not UTF-8 (invalid byte at offset {e.start})") from e
+    rows: list[Any] = []
+    if p.suffix.lower() == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(raw)
+        except tomllib.TOMLDecodeError as e:
+            raise SpecError(f"needles file {p}: {e}") from e
+        rows = list(data.get("needle") or data.get("needles") or [])
+    else:
+        for n, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SpecError(f"needles file {p}, line {n}: not JSON ({e.msg})") from e
+    triples = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise SpecError(f"needles file {p}, row {n}: expected a table with needle, question, answer")
+        text = row.get("needle", row.get("text"))
+        if not all(isinstance(x, str) for x in (text, row.get("question"), row.get("answer"))):
+            raise SpecError(f"needles file {p}, row {n}: needs needle, question and answer (text)")
+        triples.append((text, row["question"], row["answer"]))
+    if not triples:
+        raise SpecError(f"needles file {p} holds no needle")
+    return check_custom_needles(triples)
+
+
+def custom_needles(
+    needles: Sequence[str] = (),
+    questions: Sequence[str] = (),
+    answers: Sequence[str] = (),
+    needles_file: str | Path | None = None,
+) -> tuple[tuple[str, str, str], ...]:
+    """The custom needles from repeated ``--needle/--question/--answer`` flags and/or a needles file.
+
+    Raises:
+        SpecError: Counts that do not match, or a bad needle.
+    """
+    if not (len(needles) == len(questions) == len(answers)):
+        raise SpecError(
+            f"give one --question and one --answer per --needle (got {len(needles)} needles, "
+            f"{len(questions)} questions, {len(answers)} answers)"
+        )
+    triples = list(zip(needles, questions, answers, strict=True))
+    if needles_file is not None:
+        triples.extend(load_needles_file(needles_file))
+    return check_custom_needles(triples)
