@@ -1,9 +1,11 @@
 """The results store: one directory per run, an atomic ``header.json`` and an append-only ``results.jsonl``.
 
-Rules (docs/ARCHITECTURE.md, "results"):
+Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.record`):
 
-* one JSON object per line, appended and flushed (and fsynced) as each cell finishes, never rewritten;
-* a cell is *done* when it has an ``ok`` or ``model_length`` record; ``error`` cells are retried on resume;
+* one JSON object per line (a :class:`~evals.record.ResultRecord`), appended and flushed (and fsynced) as each
+  cell finishes, never rewritten;
+* a cell is *done* when it has an ``ok``, ``model_length`` or ``truncated`` record; ``error`` cells are
+  retried on resume;
 * readers take the last non-error record per ``cell_id`` (else the last error) and skip unparseable lines
   (a line torn by a crash; the next append always starts on a fresh line, so a torn line may sit mid-file).
 """
@@ -16,11 +18,20 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evals.errors import ResultsError
+from evals.record import (
+    DONE_STATUSES,
+    SCHEMA_VERSION,
+    STATUSES,
+    ResultRecord,
+    RunHeader,
+    parse_header,
+    parse_record,
+)
 
 __all__ = [
     "DONE_STATUSES",
@@ -30,18 +41,20 @@ __all__ = [
     "STATUSES",
     "ResultsStore",
     "cell_id",
+    "expand_run_dirs",
+    "frame_row",
+    "is_run_dir",
     "latest_by_cell",
+    "load",
     "read_header",
     "read_records",
     "write_json_atomic",
 ]
 
-SCHEMA_VERSION = 1
 HEADER_FILE = "header.json"
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
-STATUSES = ("ok", "error", "model_length")
-DONE_STATUSES = frozenset({"ok", "model_length"})
+assert SCHEMA_VERSION and STATUSES and DONE_STATUSES  # re-exported from evals.record
 
 
 def cell_id(model: str, task: str, language: str, length: int, depth: float, seed: int) -> str:
@@ -91,14 +104,14 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         raise
 
 
-def read_header(run_dir: Path) -> dict[str, Any] | None:
+def read_header(run_dir: Path) -> RunHeader | None:
     """Read a run's ``header.json``.
 
     Args:
         run_dir: The run directory.
 
     Returns:
-        The header, or None when the directory has none.
+        The typed header, or None when the directory has none.
 
     Raises:
         ResultsError: When the header exists but cannot be read or parsed.
@@ -110,9 +123,10 @@ def read_header(run_dir: Path) -> dict[str, Any] | None:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ResultsError(f"cannot read {path}: {e}") from e
-    if not isinstance(obj, dict):
-        raise ResultsError(f"{path} is not a JSON object")
-    return obj
+    try:
+        return parse_header(obj)
+    except ValueError as e:
+        raise ResultsError(f"{path} is not a run header ({e})") from None
 
 
 @dataclass
@@ -121,9 +135,10 @@ class ReadStats:
 
     records: int = 0
     skipped: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
-def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
+def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[ResultRecord]:
     """Yield the records of a ``results.jsonl``, skipping blank and unparseable lines.
 
     Args:
@@ -131,7 +146,7 @@ def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[dict[st
         stats: Optional counters to fill.
 
     Yields:
-        Each record (a dict with a ``cell_id``).
+        Each record, typed (schema 1 lines are upgraded); a line that is no record counts as skipped.
     """
     if not path.exists():
         return
@@ -141,26 +156,23 @@ def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[dict[st
             if not line:
                 continue
             try:
-                rec = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                rec = parse_record(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
                 if stats is not None:
                     stats.skipped += 1
-                continue
-            if not isinstance(rec, dict) or "cell_id" not in rec:
-                if stats is not None:
-                    stats.skipped += 1
+                    stats.problems.append(str(e))
                 continue
             if stats is not None:
                 stats.records += 1
             yield rec
 
 
-def read_records(path: Path, stats: ReadStats | None = None) -> list[dict[str, Any]]:
+def read_records(path: Path, stats: ReadStats | None = None) -> list[ResultRecord]:
     """All parseable records of a ``results.jsonl`` in file order (see :func:`iter_records`)."""
     return list(iter_records(path, stats))
 
 
-def latest_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def latest_by_cell(records: Iterable[ResultRecord]) -> dict[str, ResultRecord]:
     """The record that stands for each cell: the last non-error record, else the last error.
 
     Args:
@@ -169,22 +181,16 @@ def latest_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any
     Returns:
         ``{cell_id: record}`` in first-seen order.
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ResultRecord] = {}
     for rec in records:
-        cid = rec["cell_id"]
-        prev = out.get(cid)
-        if prev is None or rec.get("status") != "error" or prev.get("status") == "error":
-            out[cid] = rec
+        _keep_latest(out, rec)
     return out
 
 
-def record_spend(rec: dict[str, Any]) -> float:
-    """USD one record cost: the call's ``cost_usd`` plus its judge's (unpriced counts as 0)."""
-    total = float(rec.get("cost_usd") or 0.0)
-    judge = rec.get("judge")
-    if isinstance(judge, dict):
-        total += float(judge.get("cost_usd") or 0.0)
-    return total
+def _keep_latest(index: dict[str, ResultRecord], rec: ResultRecord) -> None:
+    prev = index.get(rec.cell_id)
+    if prev is None or rec.status != "error" or prev.status == "error":
+        index[rec.cell_id] = rec
 
 
 class ResultsStore:
@@ -201,12 +207,12 @@ class ResultsStore:
         """
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / RESULTS_FILE
-        self.latest: dict[str, dict[str, Any]] = {}
+        self.latest: dict[str, ResultRecord] = {}
         self.stats = ReadStats()
         self.spent = 0.0
         self._fd: int | None = None
 
-    def load(self) -> dict[str, dict[str, Any]]:
+    def load(self) -> dict[str, ResultRecord]:
         """Read the file once and index the latest record per cell.
 
         Returns:
@@ -215,9 +221,9 @@ class ResultsStore:
         self.stats = ReadStats()
         self.spent = 0.0
 
-        def counted(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        def counted(records: Iterable[ResultRecord]) -> Iterator[ResultRecord]:
             for rec in records:
-                self.spent += record_spend(rec)
+                self.spent += rec.spend
                 yield rec
 
         self.latest = latest_by_cell(counted(iter_records(self.path, self.stats)))
@@ -225,23 +231,23 @@ class ResultsStore:
 
     def done_ids(self) -> set[str]:
         """Cells with an ``ok`` or ``model_length`` record (skipped on resume)."""
-        return {cid for cid, r in self.latest.items() if r.get("status") in DONE_STATUSES}
+        return {cid for cid, r in self.latest.items() if r.done}
 
     def error_ids(self) -> set[str]:
         """Cells whose latest record is an ``error`` (retried on resume)."""
-        return {cid for cid, r in self.latest.items() if r.get("status") == "error"}
+        return {cid for cid, r in self.latest.items() if r.status == "error"}
 
     def spent_usd(self) -> float:
         """USD of every record read by :meth:`load` and appended since (errors and judge calls included)."""
         return self.spent
 
-    def write_header(self, header: dict[str, Any]) -> None:
+    def write_header(self, header: RunHeader) -> None:
         """Write ``header.json`` atomically (creating the run directory).
 
         Args:
             header: The run header.
         """
-        write_json_atomic(self.run_dir / HEADER_FILE, header)
+        write_json_atomic(self.run_dir / HEADER_FILE, header.to_json())
 
     def _open(self) -> int:
         if self._fd is None:
@@ -257,28 +263,22 @@ class ResultsStore:
             self._fd = fd
         return self._fd
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: ResultRecord) -> None:
         """Append one record as a single line, flushed and fsynced, and update the in-memory index.
 
         Args:
-            record: A result record with ``cell_id`` and ``status``.
-
-        Raises:
-            ResultsError: When the record lacks a cell_id or has an unknown status.
+            record: The typed record (validated when it was made).
         """
-        if "cell_id" not in record or record.get("status") not in STATUSES:
-            status = record.get("status")
-            raise ResultsError(f"malformed record: cell_id/status missing or invalid (status {status!r})")
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        data = (json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode(
+            "utf-8"
+        )
         fd = self._open()
         written = 0
         while written < len(data):
             written += os.write(fd, data[written:])
         os.fsync(fd)
-        self.spent += record_spend(record)
-        prev = self.latest.get(record["cell_id"])
-        if prev is None or record["status"] != "error" or prev.get("status") == "error":
-            self.latest[record["cell_id"]] = record
+        self.spent += record.spend
+        _keep_latest(self.latest, record)
 
     def close(self) -> None:
         """Close the append handle (safe to call twice)."""
@@ -291,3 +291,119 @@ class ResultsStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run (a ``results.jsonl`` or a ``header.json``)."""
+    return (path / RESULTS_FILE).is_file() or (path / HEADER_FILE).is_file()
+
+
+def expand_run_dirs(paths: Iterable[Path | str]) -> list[Path]:
+    """Resolve paths to run directories: a run directory stands for itself, a folder of runs (``results/``)
+    for its run children, sorted by name; duplicates removed, order kept.
+
+    Raises:
+        ResultsError: A path that does not exist or is not a directory.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise ResultsError(f"run directory not found: {p}")
+        if not p.is_dir():
+            raise ResultsError(f"not a directory: {p}")
+        if is_run_dir(p):
+            out.append(p)
+            continue
+        children = sorted(c for c in p.iterdir() if c.is_dir() and is_run_dir(c))
+        out.extend(children or [p])
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique
+
+
+def frame_row(rec: ResultRecord, run: str) -> dict[str, Any]:
+    """One record as a flat DataFrame row (the columns of :data:`evals.record.FRAME_COLUMNS`)."""
+    usage = rec.usage
+    first = rec.needles[0] if rec.needles else None
+    detail = rec.score_detail or {}
+    return {
+        "run": run,
+        "model": rec.model,
+        "model_id": rec.model_id,
+        "provider": rec.provider,
+        "task": rec.task,
+        "kind": rec.kind,
+        "language": rec.language,
+        "length": rec.length,
+        "depth": rec.depth,
+        "seed": rec.seed,
+        "cell_id": rec.cell_id,
+        "status": rec.status,
+        "score": rec.score,
+        "outcome": rec.outcome if rec.status == "ok" else rec.status,
+        "found": (rec.score == 1.0) if rec.status == "ok" else None,
+        "hallucinated": rec.hallucinated,
+        "abstained": bool(detail.get("abstained")) if rec.status == "ok" else None,
+        "truncated": rec.status == "truncated",
+        "target_tokens": rec.target_tokens,
+        "prompt_tokens": rec.prompt_tokens,
+        "context_tokens": rec.context_tokens,
+        "tokens_exact": rec.tokens_exact,
+        "needle_depth": first.actual_depth if first is not None else None,
+        "n_needles": len(rec.needles),
+        "max_tokens": rec.max_tokens,
+        "input_tokens": usage.input_tokens if usage is not None else None,
+        "output_tokens": usage.output_tokens if usage is not None else None,
+        "cached_input_tokens": usage.cached_input_tokens if usage is not None else None,
+        "cost_usd": rec.cost_usd,
+        "latency_s": rec.latency_s,
+        "attempts": rec.attempts,
+        "judge_score": rec.judge.score if rec.judge is not None else None,
+        "answer": rec.answer,
+        "scored_answer": rec.scored_answer,
+        "question": rec.question,
+        "error": rec.error,
+        "timestamp": rec.timestamp,
+    }
+
+
+def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False) -> Any:
+    """Results as a pandas DataFrame: one row per final cell of every run named (or every attempt).
+
+    Args:
+        paths: A run directory, a folder of runs (``results/``), or several of either.
+        all_records: Every line (retries and superseded errors too) instead of one row per cell.
+
+    Returns:
+        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` (typed: nullable
+        integers and booleans, floats, strings); ``score`` is null unless ``status == "ok"``.
+
+    Raises:
+        ResultsError: A path that does not exist.
+    """
+    import pandas as pd
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    rows: list[dict[str, Any]] = []
+    for run_dir in expand_run_dirs(paths):
+        records = read_records(run_dir / RESULTS_FILE)
+        chosen = records if all_records else list(latest_by_cell(records).values())
+        rows.extend(frame_row(r, run_dir.name) for r in chosen)
+    from evals.record import FRAME_COLUMNS
+
+    df = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
+    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score")
+    for col in ints:
+        df[col] = df[col].astype("Int64")
+    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
+        df[col] = df[col].astype("boolean")
+    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s"):
+        df[col] = df[col].astype("float64")
+    return df

@@ -1,0 +1,334 @@
+"""The results schema in one place: the typed result record and run header.
+
+Every line of ``results.jsonl`` is a :class:`ResultRecord`; ``header.json`` is a :class:`RunHeader`. The
+runner writes them, and every reader — the store, the summary, the reports, the dataset export and the DataFrame
+loader (:func:`evals.results.load`) — reads them through :func:`parse_record` / :func:`parse_header`, so no
+reader guesses at fields. Files of schema version 1 (the first release) are upgraded on read.
+
+Adding a field: add it here (with a default, so older files still read), fill it in the runner, and it
+reaches the DataFrame (:data:`FRAME_COLUMNS` names the flat columns) and the export.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DONE_STATUSES",
+    "FRAME_COLUMNS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "JudgeResult",
+    "NeedleRecord",
+    "ResultRecord",
+    "RunHeader",
+    "UsageRecord",
+    "parse_header",
+    "parse_record",
+]
+
+SCHEMA_VERSION = 2
+#: ``ok``: graded. ``error``: failed after retries (retried on resume; never a miss). ``model_length``: the
+#: prompt exceeded the model's window. ``truncated``: the answer was cut (or emptied by hidden reasoning) at
+#: its token budget before it was complete; reported apart, never a miss.
+STATUSES = ("ok", "error", "model_length", "truncated")
+DONE_STATUSES = frozenset({"ok", "model_length", "truncated"})
+
+Status = Literal["ok", "error", "model_length", "truncated"]
+
+
+class _Model(BaseModel):
+    # Readers ignore fields they do not know (a newer writer), and never mutate what they read.
+    model_config = ConfigDict(extra="ignore", frozen=True, protected_namespaces=())
+
+
+class NeedleRecord(_Model):
+    """A placed needle, distractor or altered sentence, as recorded."""
+
+    kind: str
+    key: str
+    answer: str
+    depth: float
+    actual_depth: float | None = None
+    token_offset: int | None = None
+    text: str = ""
+    label: str = ""
+
+    @classmethod
+    def of(cls, needle: Any) -> NeedleRecord:
+        """From a :class:`haystacks.builder.Needle` (the one needle → record conversion)."""
+        return cls(
+            kind=needle.kind,
+            key=needle.key,
+            answer=needle.answer,
+            depth=needle.depth,
+            actual_depth=round(needle.actual_depth, 3),
+            token_offset=needle.token_offset,
+            text=needle.text,
+            label=getattr(needle, "label", "") or "",
+        )
+
+
+class UsageRecord(_Model):
+    """Token usage as the provider reported it (see :class:`providers.base.Usage`)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+
+class JudgeResult(_Model):
+    """The optional LLM judge's verdict (the deterministic score stays the score of record)."""
+
+    model: str
+    model_id: str | None = None
+    score: int | None = None
+    raw: str | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+
+class ResultRecord(_Model):
+    """One line of ``results.jsonl``: one call for one cell, and how it was graded.
+
+    Identity: (model, task, language, length, depth, seed) hashed into ``cell_id``; ``kind`` is ``cell`` for
+    a grid cell and ``closed_book`` for a task's no-context control (its question asked with no text).
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    cell_id: str
+    run_identity: str | None = None
+    kind: Literal["cell", "closed_book"] = "cell"
+    model: str
+    provider: str | None = None
+    task: str
+    language: str = "zh"
+    length: int
+    depth: float
+    seed: int = 0
+    needles: tuple[NeedleRecord, ...] = ()
+    distractors: tuple[NeedleRecord, ...] = ()
+    question: str | None = None
+    expected: tuple[str, ...] = ()
+    answer_key: dict[str, Any] | None = None
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    target_tokens: int | None = None
+    context_tokens: int | None = None
+    prompt_tokens: int | None = None
+    prompt_tokens_source: Literal["provider", "tokenizer"] | None = None
+    prompt_tokens_counted: int | None = None
+    tokens_exact: bool = False
+    tokens_note: str | None = None
+    input_sha256: str | None = None
+    max_tokens: int | None = None
+    status: Status = "error"
+    stop_reason: str | None = None
+    answer: str | None = None
+    scored_answer: str | None = None
+    score: float | None = None
+    outcome: str | None = None
+    score_detail: dict[str, Any] | None = None
+    judge: JudgeResult | None = None
+    error: str | None = None
+    error_type: str | None = None
+    latency_s: float | None = None
+    attempts: int | None = None
+    usage: UsageRecord | None = None
+    timings: dict[str, float | int] | None = None
+    cost_usd: float | None = None
+    model_id: str | None = None
+    batch_id: str | None = None
+    timestamp: str | None = None
+
+    @field_validator("cell_id", "model", "task")
+    @classmethod
+    def _nonempty(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("length")
+    @classmethod
+    def _length(cls, v: int) -> int:
+        if v <= 0 and v != 0:
+            raise ValueError(f"bad length {v}")
+        return v
+
+    @field_validator("depth")
+    @classmethod
+    def _depth(cls, v: float) -> float:
+        if not 0.0 <= v <= 100.0:
+            raise ValueError(f"bad depth {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _graded(self) -> ResultRecord:
+        if self.status == "ok" and (self.score is None or not 0.0 <= self.score <= 1.0):
+            raise ValueError(f"ok record with bad score {self.score!r}")
+        return self
+
+    @property
+    def done(self) -> bool:
+        """Skipped on resume (``error`` cells are retried)."""
+        return self.status in DONE_STATUSES
+
+    @property
+    def spend(self) -> float:
+        """USD this record cost: the call plus its judge (unpriced counts as 0)."""
+        judge = self.judge.cost_usd if self.judge is not None else None
+        return float(self.cost_usd or 0.0) + float(judge or 0.0)
+
+    @property
+    def hallucinated(self) -> bool | None:
+        """Whether a graded answer stated a value the text does not hold for the asked key."""
+        if self.status != "ok" or self.score_detail is None:
+            return None
+        return bool(self.score_detail.get("hallucinated"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written as one line."""
+        return self.model_dump(mode="json")
+
+
+def _outcome_v1(obj: dict[str, Any]) -> str | None:
+    detail = obj.get("score_detail") if isinstance(obj.get("score_detail"), dict) else {}
+    score = obj.get("score")
+    if obj.get("status") != "ok" or not isinstance(score, (int, float)):
+        return None
+    if obj.get("task") == "no_needle":
+        return (
+            "abstained" if score >= 1 else ("hallucinated" if detail.get("hallucinated") else "wrong_format")
+        )
+    if score >= 1:
+        return "found"
+    if score > 0:
+        return "partial"
+    if detail.get("distractors_found"):
+        return "decoy"
+    return "abstained" if detail.get("abstained") else "wrong"
+
+
+def _upgrade(obj: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 → 2: the outcome was not recorded (derived from the grade detail); no truncated status."""
+    if obj.get("schema_version", 1) >= 2:
+        return obj
+    out = dict(obj)
+    out.setdefault("outcome", _outcome_v1(obj))
+    for k in ("needles", "distractors"):
+        if out.get(k) is None:
+            out[k] = ()
+    if out.get("expected") is None:
+        out["expected"] = ()
+    return out
+
+
+def parse_record(obj: Any) -> ResultRecord:
+    """A record from one parsed JSON line (schema 1 or 2).
+
+    Raises:
+        ValueError: Not a record (the message says which field is wrong).
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return ResultRecord.model_validate(_upgrade(obj))
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ())) or "record"
+        raise ValueError(f"{where}: {err.get('msg')}") from None
+
+
+class RunHeader(_Model):
+    """``header.json``: what a run was, written once before its first call.
+
+    ``run_identity`` hashes every input that changes a prompt or a grade (model and id, corpus, tasks and
+    their parameters and versions, prompt template, scorer); a run directory holds one identity.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    schema_version: int = SCHEMA_VERSION
+    suite_version: str | None = None
+    git_commit: str | None = None
+    created: str | None = None
+    run_identity: str | None = None
+    identity_inputs: dict[str, Any] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    order: str | None = None
+    prompt_style: str | None = None
+    model: dict[str, Any] = Field(default_factory=dict)
+    judge: dict[str, Any] | None = None
+    tokenizer: str | None = None
+    tokens_exact: bool | None = None
+    corpus_sha256: str | None = None
+    corpus_files: list[str] | None = None
+    corpus_seeds: list[str] | None = None
+    packages: dict[str, str | None] = Field(default_factory=dict)
+    grid: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=list)
+    n_cells: int | None = None
+    sampling: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def parse_header(obj: Any) -> RunHeader:
+    """A header from parsed JSON (schema 1 or 2).
+
+    Raises:
+        ValueError: Not a header.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return RunHeader.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+
+
+#: The DataFrame's flat columns (see :func:`evals.results.load`), in order: identity, sizing, outcome, cost.
+FRAME_COLUMNS: tuple[str, ...] = (
+    "run",
+    "model",
+    "model_id",
+    "provider",
+    "task",
+    "kind",
+    "language",
+    "length",
+    "depth",
+    "seed",
+    "cell_id",
+    "status",
+    "score",
+    "outcome",
+    "found",
+    "hallucinated",
+    "abstained",
+    "truncated",
+    "target_tokens",
+    "prompt_tokens",
+    "context_tokens",
+    "tokens_exact",
+    "needle_depth",
+    "n_needles",
+    "max_tokens",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_usd",
+    "latency_s",
+    "attempts",
+    "judge_score",
+    "answer",
+    "scored_answer",
+    "question",
+    "error",
+    "timestamp",
+)
