@@ -1,9 +1,10 @@
 """The results schema in one place: the typed result record and run header.
 
 Every line of ``results.jsonl`` is a :class:`ResultRecord`; ``header.json`` is a :class:`RunHeader`. The
-runner writes them, and every reader — the store, the summary, the reports, the dataset export and the DataFrame
-loader (:func:`evals.results.load`) — reads them through :func:`parse_record` / :func:`parse_header`, so no
-reader guesses at fields. Files of schema version 1 (the first release) are upgraded on read.
+runner writes them, and every reader — the store, the summary, the reports, the dataset export and the
+DataFrame loader (:func:`evals.results.load`) — reads them through :func:`parse_record` and
+:func:`parse_header`, so no reader guesses at fields.
+Files of schema version 1 (the first release) are upgraded on read.
 
 Adding a field: add it here (with a default, so older files still read), fill it in the runner, and it
 reaches the DataFrame (:data:`FRAME_COLUMNS` names the flat columns) and the export.
