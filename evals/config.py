@@ -42,14 +42,14 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "model",
     "tasks",
     "language",
-    "n_needles",
-    "n_distractors",
     "shuffle",
     "style",
     "max_tokens",
     "temperature",
     "count_api",
 )
+#: Run options a task may read (see ``haystacks.tasks.Task.options``); each task's own enter the identity.
+TASK_OPTIONS: tuple[str, ...] = ("n_needles", "n_distractors", "hops", "needles")
 
 
 def _split(value: Any) -> Any:
@@ -78,9 +78,15 @@ class RunConfig(BaseModel):
     repeats: int = Field(1, gt=0, le=1000)
     n_needles: int = Field(3, ge=1, le=100)
     n_distractors: int = Field(3, ge=0, le=100)
+    hops: int = Field(2, ge=1, le=20, description="chain task: hops from the start to the asked end")
+    haystack: Path | None = Field(None, description="your own text: a UTF-8 file or a folder of .txt files")
+    needles: tuple[tuple[str, str, str], ...] = Field(
+        (), description="custom task: (needle, question, answer)"
+    )
+    preset: Literal["gemini-1.5"] | None = None
     shuffle: bool = False
     style: Literal["auto", "chat", "completion"] = "auto"
-    max_tokens: int = Field(32, gt=0, le=32768)
+    max_tokens: int | None = Field(None, gt=0, le=32768, description="None: each task's answer budget")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     order: Literal["shared", "grid", "depth_major"] = "shared"
     concurrency: int | None = Field(None, gt=0, le=1024)
@@ -161,8 +167,26 @@ class RunConfig(BaseModel):
         """The seeds of the run: ``seeds`` when given, else ``0..repeats-1``."""
         return list(self.seeds) if self.seeds is not None else list(range(self.repeats))
 
+    @field_validator("needles", mode="before")
+    @classmethod
+    def _needles(cls, v: Any) -> Any:
+        # a config file may hold [{needle=..., question=..., answer=...}, ...]
+        if isinstance(v, list | tuple):
+            return tuple(
+                (x.get("needle", x.get("text")), x.get("question"), x.get("answer"))
+                if isinstance(x, dict)
+                else x
+                for x in v
+            )
+        return v
+
+    def task_options(self) -> dict[str, Any]:
+        """The options tasks read (:data:`TASK_OPTIONS`), by name."""
+        return {k: getattr(self, k) for k in TASK_OPTIONS}
+
     def identity(self) -> dict[str, Any]:
-        """The settings that define what a cell's answer means (grid excluded; see :mod:`evals.plan`)."""
+        """The settings that define what a cell's answer means (grid, corpus and task versions are added
+        by :func:`evals.plan.plan_identity`)."""
         d = self.model_dump(mode="json")
         return {k: d[k] for k in IDENTITY_KEYS}
 

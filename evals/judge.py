@@ -20,7 +20,9 @@ __all__ = [
     "agreement",
     "check_judge",
     "is_pinned",
+    "judge_answer",
     "judge_prompt",
+    "judge_reference",
     "parse_judge_score",
 ]
 
@@ -197,3 +199,51 @@ def agreement(
     pe = p_s * p_j + (1 - p_s) * (1 - p_j)
     kappa = None if pe >= 1.0 else (po - pe) / (1 - pe)
     return Agreement(n, po, kappa, judge_pass, score_pass, judge_only=b, score_only=a)
+
+
+def judge_reference(key: Any) -> str:
+    """The reference answer a judge compares with, from a cell's answer key (``haystacks.tasks.AnswerKey``).
+
+    A question the text cannot answer (``key.absent``) is referenced as "the text does not say"; an altered
+    sentence by the sentence and its inserted phrase; anything else by its expected answers.
+    """
+    if key.absent is not None or not key.expected:
+        return NO_FACT_REFERENCE.get(key.language, NO_FACT_REFERENCE["en"])
+    answers = "; ".join(f.answer for f in key.expected)
+    if key.changed_sentence:
+        return f"{key.changed_sentence} ({answers})"
+    return answers
+
+
+async def judge_answer(provider: Any, info: Any, key: Any, answer: str) -> dict[str, Any]:
+    """Ask the judge model to grade one answer; never raises for a provider failure.
+
+    Args:
+        provider: The judge's provider.
+        info: The judge's registry entry (``alias``, ``model_id``, ``mode``, ``prices``).
+        key: The cell's answer key.
+        answer: The graded part of the answer.
+
+    Returns:
+        The record's ``judge`` object: ``model``, ``model_id``, ``score`` (1..10 or None), ``raw``,
+        ``cost_usd``, or ``error``.
+    """
+    from evals.plan import record_cost
+    from providers.base import GenerateRequest, Message
+    from providers.errors import ProviderError
+
+    text = judge_prompt(key.question, judge_reference(key), answer, key.language)
+    if info.mode == "chat":
+        req = GenerateRequest(messages=(Message("user", text),), max_tokens=16, temperature=0.0)
+    else:
+        req = GenerateRequest(prompt=text + "\n", max_tokens=16, temperature=0.0)
+    out: dict[str, Any] = {"model": info.alias, "model_id": info.model_id, "score": None, "raw": None}
+    try:
+        res = await provider.generate(req)
+    except ProviderError as e:
+        out["error"] = str(e)
+        return out
+    out["raw"] = res.text[:500]
+    out["score"] = parse_judge_score(res.text)
+    out["cost_usd"] = record_cost(res.usage, info.prices)
+    return out

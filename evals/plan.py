@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,12 +28,16 @@ from evals.results import cell_id
 
 __all__ = [
     "ORDERS",
+    "PRESETS",
     "Cell",
     "CostEstimate",
     "Grid",
+    "answer_budget",
+    "apply_preset",
     "check_window",
     "default_run_dir",
     "estimate_cost",
+    "identity_inputs",
     "make_cells",
     "needle_position",
     "order_cells",
@@ -165,12 +169,14 @@ class Cell:
     """One point of the grid for one model.
 
     Attributes:
-        model: Registry alias.
-        task: Task variant.
+        model: Registry alias (the name the run knows the model by).
+        task: Task name (see :func:`haystacks.tasks.get_task`).
         language: Needle/question language.
         length: Requested prompt length (tokens of the whole prompt in the model's tokenizer).
         depth: Needle depth in percent (the first needle's for multi; 0 for no_needle, which has no depth).
         seed: Seed.
+        kind: ``cell`` (a grid cell) or ``closed_book`` (the task's question with no context, length 0).
+        max_tokens: Answer token budget of the call.
         cell_id: Identity hash (see :func:`evals.results.cell_id`).
     """
 
@@ -180,11 +186,13 @@ class Cell:
     length: int
     depth: float
     seed: int
+    kind: str = "cell"
+    max_tokens: int = field(default=32, compare=False)
     cell_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.cell_id:
-            cid = cell_id(self.model, self.task, self.language, self.length, self.depth, self.seed)
+            cid = cell_id(self.model, self.task, self.language, self.length, self.depth, self.seed, self.kind)
             object.__setattr__(self, "cell_id", cid)
 
     def identity(self) -> dict[str, Any]:
@@ -196,38 +204,73 @@ class Cell:
             "length": self.length,
             "depth": self.depth,
             "seed": self.seed,
+            "kind": self.kind,
         }
 
 
-#: The depth recorded for no_needle cells (there is no needle; the depth axis is collapsed).
+#: The depth recorded for cells of a task without a depth axis (no_needle: there is no needle).
 NO_NEEDLE_DEPTH = 0.0
 
 
-def make_cells(model: str, grid: Grid) -> list[Cell]:
-    """All cells of the grid, in grid order (task, seed, length, depth).
-
-    ``no_needle`` cells have no depth axis: one cell per (length, seed), recorded at depth 0.
+def answer_budget(task: str, options: Mapping[str, Any], max_tokens: int | None, language: str = "zh") -> int:
+    """Answer tokens of a task's calls: ``--max-tokens`` when given, else the task's own budget.
 
     Args:
-        model: Registry alias of the model under test.
+        task: Task name.
+        options: The run's task options (:meth:`evals.config.RunConfig.task_options`).
+        max_tokens: ``--max-tokens`` (None: the task decides).
+        language: Needle language.
+    """
+    if max_tokens is not None:
+        return max_tokens
+    from haystacks.builder import CellSpec
+    from haystacks.tasks import get_task
+
+    t = get_task(task)
+    return t.answer_budget(CellSpec(task=task, language=language, **t.cell_params(options)))
+
+
+def make_cells(
+    model: str, grid: Grid, options: Mapping[str, Any] | None = None, max_tokens: int | None = None
+) -> list[Cell]:
+    """All cells of the grid, in grid order (task, seed, length, depth), then the closed-book controls.
+
+    A task without a depth axis (``no_needle``) has one cell per (length, seed), recorded at depth 0. A task
+    with a closed-book control (``topical``) adds one ``closed_book`` cell per seed (length 0): its question
+    asked with no context, to tell what a model knows without the text.
+
+    Args:
+        model: The name the run knows the model by.
         grid: The resolved grid.
+        options: The run's task options (for each task's answer budget).
+        max_tokens: ``--max-tokens`` (None: each task's budget).
 
     Returns:
         The cells.
     """
+    from haystacks.tasks import get_task
+
+    options = options or {}
     cells: list[Cell] = []
+    closed: list[Cell] = []
     for task in grid.tasks:
-        depths = (NO_NEEDLE_DEPTH,) if task == "no_needle" else grid.depths
+        t = get_task(task)
+        budget = answer_budget(task, options, max_tokens, grid.language)
+        depths = grid.depths if t.has_depth else (NO_NEEDLE_DEPTH,)
         for seed in grid.seeds:
             for length in grid.lengths:
                 for depth in depths:
-                    cells.append(Cell(model, task, grid.language, length, depth, seed))
-    return cells
+                    cells.append(Cell(model, task, grid.language, length, depth, seed, max_tokens=budget))
+            if t.closed_book:
+                closed.append(Cell(model, task, grid.language, 0, 0.0, seed, "closed_book", budget))
+    return cells + closed
 
 
 def needle_position(cell: Cell) -> float:
     """Estimated token position of the (first) needle in the prompt: where prompts stop sharing a prefix."""
-    if cell.task == "no_needle":
+    from haystacks.tasks import get_task
+
+    if not get_task(cell.task).has_depth:
         return float(cell.length)
     return cell.length * cell.depth / 100.0
 
@@ -330,30 +373,28 @@ def _call_cost(prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int) 
     return cost / 1e6
 
 
-def estimate_cost(
-    cells: Sequence[Cell], prices: Any, max_tokens: int, extra_output_tokens: int = 0
-) -> CostEstimate:
+def estimate_cost(cells: Sequence[Cell], prices: Any, extra_output_tokens: int = 0) -> CostEstimate:
     """Estimate tokens and cost of running ``cells`` in the given order.
 
     Args:
         cells: Cells in execution order (already-done cells removed).
         prices: The registry entry's prices (per 1M tokens: ``input``, ``output``, ``cached_input``,
             ``cache_write``; ``*_long`` above ``long_context_threshold``), or None.
-        max_tokens: Answer token limit per cell.
         extra_output_tokens: Hidden reasoning tokens a reasoning model may add per cell.
 
     Returns:
         The :class:`CostEstimate`; the costs are upper bounds on output (every answer at its limit).
     """
-    per_out = max_tokens + extra_output_tokens
-    prompt = cached_total = 0
+    prompt = cached_total = out_total = 0
     cost: float | None = 0.0
     cost_cached: float | None = 0.0
     prev: Cell | None = None
     for c in cells:
         shared = round(shared_prefix_tokens(prev, c))
         prev = c
+        per_out = c.max_tokens + extra_output_tokens
         prompt += c.length
+        out_total += per_out
         cached_total += shared
         a = _call_cost(prices, c.length, 0, 0, per_out)
         has_write = _price(prices, "cache_write", c.length) is not None
@@ -362,7 +403,7 @@ def estimate_cost(
         cost_cached = None if b is None or cost_cached is None else cost_cached + b
     if prices is None or _price(prices, "input") is None or _price(prices, "output") is None:
         cost = cost_cached = None
-    return CostEstimate(len(cells), prompt, cached_total, len(cells) * per_out, cost, cost_cached)
+    return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached)
 
 
 def record_cost(usage: Any, prices: Any) -> float | None:
@@ -413,18 +454,86 @@ def check_window(grid: Grid, window: int | None, max_tokens: int, model: str, al
         )
 
 
-def plan_identity(cfg: RunConfig, grid: Grid) -> str:
-    """Hash of everything that defines a run directory's cells: settings and grid.
+#: ``--preset gemini-1.5``: the text needle-in-a-haystack of the Gemini 1.5 report (Feb 2024), for any model.
+#: Its needle ("The special magic {city} number is: {number}.") is the ``special_magic`` task; lengths run
+#: log-spaced from 1K to 1M tokens and on to 2M, 5M and 10M where the model's window allows (the report went
+#: to 10M); depths 0..100 % in 11 steps. The report gives the grid only as plots, so these numbers are our
+#: reading of them; ``--lengths/--depths/--task/--language`` given alongside override the preset's.
+PRESETS: dict[str, dict[str, Any]] = {
+    "gemini-1.5": {
+        "tasks": ("special_magic",),
+        "language": "en",
+        "n_lengths": 20,
+        "depths": tuple(float(d) for d in range(0, 101, 10)),
+        "beyond": (2_000_000, 5_000_000, 10_000_000),
+    }
+}
+
+
+def apply_preset(cfg: RunConfig, window: int | None, answer_tokens: int = 32) -> RunConfig:
+    """The config with its preset's grid filled in where the user did not set one.
 
     Args:
-        cfg: The config.
+        cfg: The config (``cfg.preset`` names the preset; None returns ``cfg``).
+        window: The model's window (None: unknown, lengths stop at 1M).
+        answer_tokens: Tokens reserved for the answer.
+    """
+    if cfg.preset is None:
+        return cfg
+    p = PRESETS[cfg.preset]
+    given = cfg.model_fields_set
+    top = min(1_000_000, window - answer_tokens) if window else 1_000_000
+    from haystacks.grids import length_grid
+
+    lengths = [float(x) for x in length_grid(1000, max(top, 1000), p["n_lengths"], "log")]
+    lengths += [float(x) for x in p["beyond"] if window and x + answer_tokens <= window and x > top]
+    update: dict[str, Any] = {}
+    if not given & {"lengths", "min_length", "max_length"}:
+        update["lengths"] = tuple(sorted(set(lengths)))
+    if not given & {"depths", "n_depths"}:
+        update["depths"] = p["depths"]
+    if "tasks" not in given:
+        update["tasks"] = p["tasks"]
+    if "language" not in given:
+        update["language"] = p["language"]
+    return cfg.model_copy(update=update)
+
+
+def identity_inputs(
+    cfg: RunConfig, grid: Grid, *, model_id: str | None, corpus_sha256: str
+) -> dict[str, Any]:
+    """Every input that changes a prompt or a grade: the same inputs resume a run directory, any other
+    starts a new one.
+
+    Args:
+        cfg: The config (model name, language, style, temperature, answer budget, ...).
         grid: Its resolved grid.
+        model_id: The model's id at the vendor (a registry name can be repointed to another id).
+        corpus_sha256: The cleaned haystack text's hash (the seeds, or ``--haystack``).
 
     Returns:
-        A 64-hex-digit sha256; the default run directory name uses its first 8 digits.
+        A JSON-ready dict (recorded in the header as ``identity_inputs``).
     """
-    ident = {"settings": cfg.identity(), "grid": grid.to_dict()}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    from haystacks.grading import GRADING_VERSION
+    from haystacks.prompts import TEMPLATE_VERSION
+    from haystacks.tasks import get_task
+
+    options = cfg.task_options()
+    return {
+        "settings": cfg.identity(),
+        "model_id": model_id,
+        "grid": grid.to_dict(),
+        "corpus_sha256": corpus_sha256,
+        "tasks": {t: get_task(t).identity(options) for t in grid.tasks},
+        "prompt_template": TEMPLATE_VERSION,
+        "grading": GRADING_VERSION,
+    }
+
+
+def plan_identity(inputs: Mapping[str, Any]) -> str:
+    """The run identity: a 64-hex-digit sha256 of :func:`identity_inputs` (the default run directory name
+    uses its first 8 digits)."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=list).encode()).hexdigest()
 
 
 def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results")) -> Path:

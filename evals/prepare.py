@@ -9,7 +9,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
@@ -18,9 +18,11 @@ from evals.plan import (
     Cell,
     CostEstimate,
     Grid,
+    apply_preset,
     check_window,
     default_run_dir,
     estimate_cost,
+    identity_inputs,
     make_cells,
     order_cells,
     plan_identity,
@@ -31,6 +33,7 @@ from evals.results import RESULTS_FILE, ResultsStore, read_header
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from haystacks.corpus import Corpus
     from providers.registry import ModelInfo
 
 __all__ = ["RESULTS_ROOT", "PreparedRun", "check_output_dir", "prepare", "print_plan"]
@@ -49,7 +52,9 @@ class PreparedRun:
         info: Registry entry of the model under test.
         judge_info: Registry entry of the judge, or None.
         grid: The resolved grid.
-        identity: Hash of settings + grid (``run_identity`` in the header).
+        identity: Hash of every input that changes a prompt or a grade (``run_identity`` in the header).
+        identity_inputs: What that hash covers (:func:`evals.plan.identity_inputs`).
+        corpus: The haystack text (the seeds, or ``--haystack``), cleaned.
         run_dir: The run directory.
         cells: All cells in execution order.
         todo: Cells still to run (not done in ``run_dir``), in execution order.
@@ -67,6 +72,8 @@ class PreparedRun:
     judge_info: ModelInfo | None
     grid: Grid
     identity: str
+    identity_inputs: dict[str, Any]
+    corpus: Corpus
     run_dir: Path
     cells: list[Cell]
     todo: list[Cell]
@@ -110,6 +117,36 @@ def _window(info: ModelInfo) -> int | None:
     return info.context_window or None
 
 
+def _corpus(cfg: RunConfig) -> Corpus:
+    """The haystack text: ``--haystack`` (a file or a folder of .txt), else the seeds (``NIAH_SEEDS_DIR``)."""
+    from haystacks.corpus import load_corpus
+    from haystacks.errors import HaystackError
+
+    try:
+        return load_corpus(cfg.haystack)
+    except HaystackError as e:
+        raise PlanError(str(e)) from e
+
+
+def _check_tasks(cfg: RunConfig, grid: Grid) -> None:
+    """Every task can draw its plan with the run's options (custom needles, hops, counts), or one line."""
+    from haystacks.builder import CellSpec
+    from haystacks.errors import HaystackError
+    from haystacks.tasks import get_task
+
+    if cfg.needles and "custom" not in grid.tasks:
+        raise PlanError("--needle/--needles-file are for the custom task: add --task custom")
+    options = cfg.task_options()
+    for task in grid.tasks:
+        t = get_task(task)
+        for seed in grid.seeds:
+            spec = CellSpec(task=task, depth=grid.depths[0], seed=seed, language=grid.language)
+            try:
+                t.plan(CellSpec(**{**spec.__dict__, **t.cell_params(options)}))
+            except HaystackError as e:
+                raise PlanError(f"task {task}: {e}") from e
+
+
 def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     """Validate everything and plan the run; writes nothing, calls no model.
 
@@ -133,8 +170,13 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     # Aliases name the same run: "gemma3" and "gemma-3-270m" resume the same directory.
     canonical = {"model": info.alias, "judge": judge_info.alias if judge_info is not None else None}
     cfg = cfg.model_copy(update=canonical)
+    cfg = apply_preset(cfg, _window(info))
     grid = resolve_grid(cfg)
-    check_window(grid, _window(info), cfg.max_tokens, info.alias, cfg.allow_beyond_window)
+    cells = make_cells(info.alias, grid, cfg.task_options(), cfg.max_tokens)
+    longest_answer = max(c.max_tokens for c in cells)
+    check_window(grid, _window(info), longest_answer, info.alias, cfg.allow_beyond_window)
+    corpus = _corpus(cfg)
+    _check_tasks(cfg, grid)
     if not cfg.dry_run:
         resolve_api_key(info)  # MissingKeyError names the variable
         if judge_info is not None:
@@ -142,7 +184,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if cfg.base_url is None and info.provider == "openai-compatible" and not info.base_url:
         raise PlanError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
     style = info.mode if cfg.style == "auto" else cfg.style
-    identity = plan_identity(cfg, grid)
+    inputs = identity_inputs(cfg, grid, model_id=info.model_id, corpus_sha256=corpus.sha256)
+    identity = plan_identity(inputs)
     run_dir = Path(cfg.out) if cfg.out is not None else default_run_dir(cfg, identity, results_root)
     check_output_dir(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
@@ -151,14 +194,14 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     header = read_header(run_dir)
     has_results = (run_dir / RESULTS_FILE).exists()
     existing = supersede = False
-    if header is not None and header.get("run_identity") == identity:
+    if header is not None and header.run_identity == identity:
         existing = True
     elif header is not None or has_results:
         if not cfg.force:
             what = "a different run" if header is not None else "results without a header"
             raise RunDirConflictError(
-                f"{run_dir} holds {what} (other model, tasks, grid or settings); use another --out, "
-                "or --force to move the old results aside and start over"
+                f"{run_dir} holds {what} (other model, haystack, tasks, grid or settings); use another "
+                "--out, or --force to move the old results aside and start over"
             )
         supersede = True
 
@@ -166,10 +209,10 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if existing:
         store.load()
     done_ids = store.done_ids()
-    cells = order_cells(make_cells(info.alias, grid), cfg.order)
+    cells = order_cells(cells, cfg.order)
     todo = [c for c in cells if c.cell_id not in done_ids]
     extra_out = info.reasoning_budget if info.reasoning else 0
-    estimate = estimate_cost(todo, info.prices, cfg.max_tokens, extra_out)
+    estimate = estimate_cost(todo, info.prices, extra_out)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
@@ -189,6 +232,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         judge_info=judge_info,
         grid=grid,
         identity=identity,
+        identity_inputs=inputs,
+        corpus=corpus,
         run_dir=run_dir,
         cells=cells,
         todo=todo,

@@ -57,7 +57,9 @@ SUMMARY_FILE = "summary.json"
 assert SCHEMA_VERSION and STATUSES and DONE_STATUSES  # re-exported from evals.record
 
 
-def cell_id(model: str, task: str, language: str, length: int, depth: float, seed: int) -> str:
+def cell_id(
+    model: str, task: str, language: str, length: int, depth: float, seed: int, kind: str = "cell"
+) -> str:
     """The identity hash of a cell.
 
     Args:
@@ -67,6 +69,8 @@ def cell_id(model: str, task: str, language: str, length: int, depth: float, see
         length: Requested prompt length in tokens.
         depth: Needle depth in percent (rounded to 6 decimals, so 50 and 50.0 are the same cell).
         seed: Seed of the cell.
+        kind: ``cell``, or ``closed_book`` for a task's no-context control (hashed only then, so grid cells
+            keep the ids of the first release).
 
     Returns:
         A 64-hex-digit sha256 of the canonical JSON of the identity.
@@ -79,6 +83,8 @@ def cell_id(model: str, task: str, language: str, length: int, depth: float, see
         "depth": round(float(depth), 6),
         "seed": int(seed),
     }
+    if kind != "cell":
+        ident["kind"] = kind
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 

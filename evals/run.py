@@ -29,12 +29,13 @@ from evals.config import (
     build_config,
     load_config_file,
 )
-from evals.errors import EvalError
-from evals.plan import ORDERS
+from evals.errors import ConfigFileError, EvalError
+from evals.plan import ORDERS, PRESETS
 from evals.prepare import PreparedRun, prepare, print_plan
 from evals.results import RESULTS_FILE, SUMMARY_FILE, write_json_atomic
 from evals.runner import RunOutcome, execute, say
 from evals.summary import print_summary, summarize
+from haystacks.tasks import tasks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -94,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="prompt style: chat messages, or one completion string with an answer prefix "
         "(default: the registry's)",
     )
-    g.add_argument("--max-tokens", type=int, default=None, help="answer token limit per cell (default 32)")
+    g.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="answer token limit per cell (default: each task's budget, sized to its expected answer)",
+    )
     g.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0)")
     g = p.add_argument_group("grid")
     g.add_argument(
@@ -102,9 +108,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--tasks",
         dest="tasks",
         default=None,
-        help="task variant(s), comma-separated: single, multi (k needles), distractor (same-template "
-        "decoys), no_needle (control: the model should abstain), changed_line (spot the altered sentence). "
-        "Default single",
+        help="task(s), comma-separated: "
+        + "; ".join(f"{name} ({t.summary})" for name, t in tasks().items())
+        + ". Default single (custom when --needle is given)",
+    )
+    g.add_argument("--hops", type=int, default=None, help="chain: hops from the start to the asked end (2)")
+    g.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="gemini-1.5: the Gemini 1.5 report's text haystack grid and needle for this model (lengths to "
+        "1M tokens and beyond where the window allows; see --dry-run for its cost)",
+    )
+    g = p.add_argument_group("your own haystack and needle")
+    g.add_argument(
+        "--haystack",
+        default=None,
+        help="your own text as the haystack: a UTF-8 file or a folder of .txt files (default: the seeds)",
+    )
+    g.add_argument(
+        "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"
+    )
+    g.add_argument("--question", action="append", default=None, help="custom task: its question (repeatable)")
+    g.add_argument("--answer", action="append", default=None, help="custom task: its answer (repeatable)")
+    g.add_argument(
+        "--needles-file", default=None, help="custom task: needles as TOML [[needle]] tables or JSONL rows"
     )
     g.add_argument(
         "--lengths",
@@ -245,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_NOT_CONFIG = {"config", "verbose"}
+_NOT_CONFIG = {"config", "verbose", "needle", "question", "answer", "needles_file"}
 
 
 def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
@@ -261,8 +289,19 @@ def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Na
         ConfigFileError: Unreadable or invalid config file or options.
         SystemExit: argparse usage errors (exit code 2, one line).
     """
+    from haystacks.errors import HaystackError
+    from haystacks.tasks.custom import custom_needles
+
     ns = build_parser().parse_args(argv)
     flags = {k: v for k, v in vars(ns).items() if v is not None and k not in _NOT_CONFIG}
+    if ns.needle or ns.question or ns.answer or ns.needles_file:
+        try:
+            flags["needles"] = custom_needles(
+                ns.needle or (), ns.question or (), ns.answer or (), ns.needles_file
+            )
+        except HaystackError as e:
+            raise ConfigFileError(f"options: {e}") from e
+        flags.setdefault("tasks", "custom")
     file_values = load_config_file(Path(ns.config)) if ns.config else None
     return build_config(file_values, flags, source=ns.config or ""), ns
 

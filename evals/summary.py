@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.judge import agreement
-from evals.results import RESULTS_FILE, latest_by_cell, read_records, record_spend
-from evals.runner import RunOutcome, now_utc
+from evals.meta import now_utc
+from evals.results import RESULTS_FILE, latest_by_cell, read_records
+from evals.runner import RunOutcome
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,26 +32,24 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     """
     records = read_records(run_dir / RESULTS_FILE)
     latest = latest_by_cell(records)
-    counts = {"ok": 0, "error": 0, "model_length": 0}
+    counts = {"ok": 0, "error": 0, "model_length": 0, "truncated": 0}
     grids: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     pairs: list[tuple[float, int]] = []
     hallucinated = 0
+    served: dict[str, int] = defaultdict(int)
     for rec in latest.values():
-        counts[rec.get("status", "error")] = counts.get(rec.get("status", "error"), 0) + 1
-        if rec.get("status") == "ok" and rec.get("score") is not None:
-            grids[rec["task"]][str(rec["length"])][f"{rec['depth']:g}"].append(float(rec["score"]))
-            detail = rec.get("score_detail") or {}
-            hallucinated += bool(detail.get("hallucinated"))
-            judge = rec.get("judge")
-            if isinstance(judge, dict) and judge.get("score") is not None:
-                pairs.append((float(rec["score"]), int(judge["score"])))
-    cost = 0.0
-    prompt_tokens = 0
-    for rec in records:
-        cost += record_spend(rec)
-        prompt_tokens += int(rec.get("prompt_tokens") or 0)
+        counts[rec.status] += 1
+        if rec.model_id:
+            served[rec.model_id] += 1
+        if rec.status == "ok" and rec.score is not None and rec.kind == "cell":
+            grids[rec.task][str(rec.length)][f"{rec.depth:g}"].append(rec.score)
+            hallucinated += bool(rec.hallucinated)
+            if rec.judge is not None and rec.judge.score is not None:
+                pairs.append((rec.score, rec.judge.score))
+    cost = sum(rec.spend for rec in records)
+    prompt_tokens = sum(rec.prompt_tokens or 0 for rec in records)
     mean_grids = {
         task: {
             length: {
@@ -62,7 +61,7 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         for task, rows in grids.items()
     }
     scores = [
-        float(r["score"]) for r in latest.values() if r.get("status") == "ok" and r.get("score") is not None
+        r.score for r in latest.values() if r.status == "ok" and r.score is not None and r.kind == "cell"
     ]
     out: dict[str, Any] = {
         "cells": len(latest),
@@ -74,6 +73,7 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         "cost_usd": round(cost, 6),
         "prompt_tokens_sent": prompt_tokens,
         "judge_agreement": agreement(pairs).to_dict() if pairs else None,
+        "served_models": dict(served),
         "updated": now_utc(),
     }
     return out
@@ -112,11 +112,19 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
     s.add_row("ok", str(c.get("ok", 0)))
     s.add_row("error (retried on rerun)", str(c.get("error", 0)))
     s.add_row("model_length", str(c.get("model_length", 0)))
+    if c.get("truncated"):
+        s.add_row("truncated (answer cut at its budget)", str(c["truncated"]))
     s.add_row("this invocation", f"{outcome.ran} cells in {outcome.wall_s:.1f} s, {outcome.retries} retries")
     if summary["mean_score"] is not None:
         s.add_row("mean score", f"{summary['mean_score']:.3f}")
-    if "no_needle" in summary["scores"]:
-        s.add_row("no-needle hallucinations", str(summary["hallucinated"]))
+    if summary["hallucinated"]:
+        s.add_row("hallucinated answers", str(summary["hallucinated"]))
+    served = summary.get("served_models") or {}
+    asked = prep.info.model_id
+    other = {m: n for m, n in served.items() if asked and m != asked and not m.startswith(asked)}
+    if other:
+        answered = ", ".join(f"{m} ({n})" for m, n in other.items())
+        s.add_row("answered by", f"{answered}: the provider reported another model than {asked}")
     s.add_row("cost", f"${summary['cost_usd']:.4f} (this invocation ${outcome.spent_usd:.4f})")
     ja = summary.get("judge_agreement")
     if ja:

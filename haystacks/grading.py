@@ -23,7 +23,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+#: Bumped whenever matching changes a grade (part of every run's identity; each task also has a version).
+GRADING_VERSION = 2
+
 __all__ = [
+    "GRADING_VERSION",
     "BoundNumbers",
     "bind_numbers",
     "contains_answer",

@@ -18,14 +18,18 @@ from haystacks.tokenizers import Tokenizer
 __all__ = [
     "ABSTAIN_ANSWERS",
     "STYLES",
+    "TEMPLATE_VERSION",
     "TEMPLATES",
     "Prompt",
     "PromptTemplate",
     "prompt_overhead",
+    "render_closed_book",
     "render_prompt",
 ]
 
 STYLES = ("chat", "completion")
+#: Bumped whenever the text around a context changes (part of every run's identity).
+TEMPLATE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class PromptTemplate:
         context_close: Line after the context.
         question_label: Label before the question.
         answer_prefix: Completion mode: the prompt ends with it; chat: usable as an assistant prefill.
+        closed_book: Instructions of the closed-book control (the question asked with no text).
     """
 
     instructions: str
@@ -45,6 +50,7 @@ class PromptTemplate:
     context_close: str
     question_label: str
     answer_prefix: str
+    closed_book: str = ""
 
 
 ABSTAIN_ANSWERS = {"zh": "文中没有提到", "en": "The text does not say"}
@@ -59,6 +65,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         context_close="</文本>",
         question_label="问题：",
         answer_prefix="答案：",
+        closed_book="请简短回答下面的问题。如果你不知道答案，请回答“不知道”。",
     ),
     "en": PromptTemplate(
         instructions=(
@@ -70,6 +77,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         context_close="</text>",
         question_label="Question: ",
         answer_prefix="Answer:",
+        closed_book='Answer the question below briefly. If you do not know the answer, reply "I don\'t know".',
     ),
 }
 
@@ -119,6 +127,21 @@ def render_prompt(haystack: Haystack, style: str = "chat") -> Prompt:
     before, after, tpl = _parts(haystack.spec.language, haystack.question)
     ctx = haystack.context
     user = before + ctx + ("" if ctx.endswith("\n") else "\n") + after
+    return Prompt(
+        system=None, user=user, completion=f"{user}\n{tpl.answer_prefix}", answer_prefix=tpl.answer_prefix
+    )
+
+
+def render_closed_book(question: str, language: str) -> Prompt:
+    """The closed-book control's prompt: a task's question with no text, to tell known facts from found ones.
+
+    Raises:
+        SpecError: Unknown language.
+    """
+    tpl = TEMPLATES.get(language)
+    if tpl is None:
+        raise SpecError(f"no prompt template for language {language!r}")
+    user = f"{tpl.closed_book}\n\n{tpl.question_label}{question}"
     return Prompt(
         system=None, user=user, completion=f"{user}\n{tpl.answer_prefix}", answer_prefix=tpl.answer_prefix
     )

@@ -241,6 +241,30 @@ def get_default_retry_policy() -> RetryPolicy:
     return _default_policy
 
 
+def retry_policy(
+    *, max_attempts: int | None = None, backoff_s: float | None = None, timeout_s: float | None = None
+) -> RetryPolicy | None:
+    """The default policy with a caller's overrides (None when nothing is overridden: the default applies).
+
+    Args:
+        max_attempts: Attempts in all.
+        backoff_s: First backoff (its jitter is capped to it, so a 0 backoff retries at once).
+        timeout_s: Cap on one attempt.
+    """
+    if max_attempts is None and backoff_s is None and timeout_s is None:
+        return None
+    policy = get_default_retry_policy()
+    changes: dict[str, Any] = {}
+    if max_attempts is not None:
+        changes["max_attempts"] = max_attempts
+    if backoff_s is not None:
+        changes["initial_backoff_s"] = backoff_s
+        changes["jitter_s"] = min(policy.jitter_s, backoff_s)
+    if timeout_s is not None:
+        changes["timeout_s"] = timeout_s
+    return dataclasses.replace(policy, **changes)
+
+
 def set_default_retry_policy(policy: RetryPolicy) -> RetryPolicy:
     """Replace the default policy (tests switch backoff off with this); returns the previous one."""
     global _default_policy

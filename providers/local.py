@@ -4,6 +4,7 @@ OpenAI-compatible server in completion mode (it is a base model: prompt + answer
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
 
 from providers.local_server import LocalServer
@@ -12,7 +13,27 @@ from providers.openai_compat import OpenAICompatibleProvider
 if TYPE_CHECKING:
     from providers.registry import ModelInfo
 
-__all__ = ["LocalProvider"]
+__all__ = ["LocalProvider", "serve_window"]
+
+
+def serve_window(info: ModelInfo, longest: int, allow_beyond: bool = False) -> int | None:
+    """The window to start the embedded model with: enough for the longest prompt plus its answer.
+
+    Args:
+        info: The registry entry (``served_context`` is the default window, ``context_window`` the most).
+        longest: The longest prompt plus its answer budget, in tokens.
+        allow_beyond: The user probes beyond the window: serve what the model allows, no margin.
+
+    Returns:
+        ``n_ctx`` rounded up to 256, at most the model's window; None for a model that is not embedded.
+    """
+    if info.provider != "local":
+        return None
+    base = info.served_context or 0
+    if allow_beyond:
+        return max(base, min(info.context_window, longest))
+    need = max(base, longest + 64)
+    return min(info.context_window, int(math.ceil(need / 256) * 256))
 
 
 class LocalProvider(OpenAICompatibleProvider):

@@ -201,6 +201,18 @@ class LocalServer:
             )
             return url
 
+    def model_sha256(self) -> str:
+        """sha256 of the served GGUF file (computed once; it names the model's tokenizer in run headers)."""
+        if getattr(self, "_sha256", None) is None:
+            import hashlib
+
+            h = hashlib.sha256()
+            with (self.model_path or default_model_path()).open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            self._sha256 = h.hexdigest()
+        return self._sha256
+
     def stop(self) -> None:
         """Stop the server (idempotent). Its destructor stops llama.cpp's loop and joins its threads."""
         with self._lock:

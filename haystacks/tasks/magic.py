@@ -11,6 +11,7 @@ needle's value (one digit changed) and a fresh random value; distractor depths a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,36 @@ from haystacks.tasks.registry import register
 if TYPE_CHECKING:
     from haystacks.builder import CellSpec
 
-__all__ = ["DistractorTask", "MagicNumberTask", "MultiTask", "NoNeedleTask", "SingleTask"]
+__all__ = [
+    "SPECIAL_MAGIC",
+    "DistractorTask",
+    "MagicNumberTask",
+    "MultiTask",
+    "NoNeedleTask",
+    "SingleTask",
+    "SpecialMagicTask",
+]
 
 
-def family(language: str) -> NeedleFamily:
+#: The needle of the Gemini 1.5 report's text haystack ("The special magic {city} number is: {number}."),
+#: in both languages; the question names the city as the report's does.
+SPECIAL_MAGIC: dict[str, NeedleFamily] = {
+    lang: dataclasses.replace(
+        fam,
+        template={
+            "zh": "{key}的特殊神秘数字是：{value}。",
+            "en": "The special magic {key} number is: {value}.",
+        }[lang],
+        key_template={"zh": "{key}的特殊神秘数字", "en": "the special magic {key} number"}[lang],
+        question={"zh": "{key}的特殊神秘数字是多少？", "en": "What is the special magic {key} number?"}[lang],
+    )
+    for lang, fam in FAMILIES.items()
+}
+
+
+def family(language: str, table: dict[str, NeedleFamily] = FAMILIES) -> NeedleFamily:
     """The magic-number family in ``language`` (SpecError for an unknown one)."""
-    fam = FAMILIES.get(language)
+    fam = table.get(language)
     if fam is None:
         raise SpecError(f"unknown language {language!r}; choose from {', '.join(FAMILIES)}")
     return fam
@@ -56,6 +81,8 @@ class MagicNumberTask(Task):
 
     #: Whether the asked key is absent (the no-needle control).
     absent: bool = False
+    #: The needle and question wording, per language.
+    table: dict[str, NeedleFamily] = FAMILIES
 
     def needle_depths(self, spec: CellSpec) -> tuple[float, ...]:
         if spec.depths is not None:
@@ -72,7 +99,7 @@ class MagicNumberTask(Task):
 
     def plan(self, spec: CellSpec) -> NeedlePlan:
         check_seed(spec.seed)
-        fam = family(spec.language)
+        fam = family(spec.language, self.table)
         check_depth(spec.depth)
         if spec.n_distractors < 0:
             raise SpecError(f"n_distractors must be >= 0, got {spec.n_distractors}")
@@ -189,6 +216,12 @@ class MultiTask(MagicNumberTask):
         return {"n_needles": int(options.get("n_needles") or 1), "depths": tuple(depths) if depths else None}
 
 
+class SpecialMagicTask(MagicNumberTask):
+    name = "special_magic"
+    summary = "the Gemini 1.5 report's needle: 'The special magic {city} number is: {number}.'"
+    table = SPECIAL_MAGIC
+
+
 class NoNeedleTask(MagicNumberTask):
     name = "no_needle"
     summary = "control: the asked key is nowhere in the text; the right answer is to decline"
@@ -200,5 +233,5 @@ class NoNeedleTask(MagicNumberTask):
         return grade_absent(answer, key)
 
 
-for _t in (SingleTask(), MultiTask(), DistractorTask(), NoNeedleTask()):
+for _t in (SingleTask(), MultiTask(), DistractorTask(), NoNeedleTask(), SpecialMagicTask()):
     register(_t)

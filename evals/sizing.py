@@ -1,0 +1,303 @@
+"""Sizing: the context length that makes a cell's whole prompt exactly ``cell.length`` tokens.
+
+A cell's ``length`` is the whole prompt in the model's tokens. The context gets ``length - overhead -
+special`` tokens, where ``overhead`` is the template around it (:func:`haystacks.prompts.prompt_overhead`) and
+``special`` the tokens the server adds (llama.cpp's BOS, a chat template's markers), measured once with a
+probe. Template and text can merge at their boundary, so the first build can land a token or two off; the
+sizer then *fits*: it counts the real prompt — with the server's own ``/apply-template`` + ``/tokenize``
+when it is llama.cpp, else with the model's tokenizer — and rebuilds with the context moved by the
+difference until the prompt is exact. A cell it cannot fit says so (``tokens_exact: false`` and why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evals.errors import PlanError
+
+if TYPE_CHECKING:
+    from evals.plan import Cell
+    from evals.prepare import PreparedRun
+    from haystacks.builder import CellSpec, Haystack
+    from haystacks.prompts import Prompt
+    from haystacks.tasks import AnswerKey
+    from providers.base import GenerateRequest, Provider
+
+__all__ = ["MAX_FIT_ROUNDS", "Built", "Sizer"]
+
+#: Rebuilds a cell may take to land on its exact length.
+MAX_FIT_ROUNDS = 4
+_PROBE = "采访者：你好。\n"
+
+
+@dataclass(frozen=True)
+class Built:
+    """A cell ready to send.
+
+    Attributes:
+        cell: The cell.
+        spec: What was built (its ``length`` is the context's).
+        haystack: The haystack (None for a closed-book control).
+        prompt: The rendered prompt.
+        request: The request to send.
+        key: What the task grades the answer against.
+        counted: Prompt tokens as counted before sending (server count, or tokenizer + special tokens).
+        target: The planned prompt tokens (None: no target, a closed-book control).
+        exact: Whether the prompt is known to be exactly ``target`` tokens.
+        note: Why not, when it is not.
+    """
+
+    cell: Cell
+    spec: CellSpec
+    haystack: Haystack | None
+    prompt: Prompt
+    request: GenerateRequest
+    key: AnswerKey
+    counted: int
+    target: int | None
+    exact: bool
+    note: str | None = None
+
+
+class Sizer:
+    """Builds cells at their exact prompt length for one run's model (see the module docstring)."""
+
+    def __init__(self, provider: Provider, prep: PreparedRun, tokenizer: Any, exact: bool) -> None:
+        self.provider = provider
+        self.prep = prep
+        self.tokenizer = tokenizer
+        self.exact = exact
+        self.special_tokens = 0
+        self.count_framing = 0
+        self.counter: Any = None
+        self.overheads: dict[tuple[str, str, int], int] = {}
+        self.tokenizer_name = tokenizer.name
+
+    @classmethod
+    async def create(cls, provider: Provider, prep: PreparedRun, *, use_count_api: bool = True) -> Sizer:
+        """The sizer of a started provider: its tokenizer (or count API), its server counter, its probe."""
+        from haystacks.tokenizers import get_tokenizer
+
+        served = provider.info
+        tokenizer = await asyncio.to_thread(get_tokenizer, served.tokenizer)
+        exact = bool(served.tokenizer_exact)
+        sizer = cls(provider, prep, tokenizer, exact)
+        if not exact and served.count_api and use_count_api:
+            sizer.tokenizer = await sizer._counting_tokenizer(tokenizer)
+            sizer.exact = True
+            sizer.tokenizer_name = f"count-api:{served.alias}"
+        if getattr(provider, "is_llamacpp", False) and sizer.exact:
+            from providers.llamacpp_count import LlamaCppCounter
+
+            sizer.counter = LlamaCppCounter(served.base_url or "")
+            sizer.tokenizer_name = _llamacpp_name(provider)
+        sizer.special_tokens = await sizer._special_tokens()
+        return sizer
+
+    async def _counting_tokenizer(self, proxy: Any) -> Any:
+        """Exact lengths for a model whose tokenizer is not public, through its provider's count API.
+
+        The count endpoints (Anthropic, Gemini) count the text as one user message, framing included; the
+        framing ``f`` is measured once (``f = 2 count(x) - count(xx)``) and subtracted, so counts add up
+        across pieces as the builder needs.
+        """
+        from haystacks.tokenizers import CountingTokenizer
+
+        provider = self.provider
+        x = "采访者：你好，欢迎来到节目。\n"
+        one, two = await provider.count_tokens(x), await provider.count_tokens(x + x)
+        framing = max(0, 2 * one - two) if one is not None and two is not None else 0
+
+        async def count(text: str) -> int | None:
+            n = await provider.count_tokens(text)
+            return None if n is None else max(0, n - framing)
+
+        self.count_framing = framing
+        return CountingTokenizer(
+            f"count:{provider.info.alias}", count, proxy, loop=asyncio.get_running_loop()
+        )
+
+    async def _special_tokens(self) -> int:
+        """Tokens the server adds around a prompt's text, measured once with a one-token probe; 0 when the
+        tokenizer is only a proxy or the provider reports no usage."""
+        from providers.errors import ProviderError
+
+        if not self.exact:
+            return 0
+        probe = self._request(_PROBE, None, max_tokens=1)
+        if self.counter is not None:
+            n = await self.counter.count(probe)
+            if n is not None:
+                return max(0, n - await asyncio.to_thread(self._own_count, _PROBE))
+        try:
+            res = await self.provider.generate(probe)
+        except ProviderError:
+            return 0
+        reported = res.usage.input_tokens
+        if reported is None or res.stop_reason.value == "model_length":
+            return 0
+        return max(0, reported - await asyncio.to_thread(self._own_count, _PROBE))
+
+    def _own_count(self, text: str) -> int:
+        # a count API is paid per call: our own counts use its layout proxy
+        tok = getattr(self.tokenizer, "layout_tokenizer", None) or self.tokenizer
+        return tok.count(text)
+
+    # -- planning
+
+    def spec(self, cell: Cell, context_length: int) -> CellSpec:
+        """The builder's spec of a cell with ``context_length`` tokens of context."""
+        from haystacks.builder import CellSpec
+        from haystacks.tasks import get_task
+
+        t = get_task(cell.task)
+        return CellSpec(
+            task=cell.task,
+            length=context_length,
+            depth=cell.depth,
+            seed=cell.seed,
+            language=cell.language,
+            shuffle=self.prep.cfg.shuffle,
+            **t.cell_params(self.prep.cfg.task_options()),
+        )
+
+    def overhead(self, cell: Cell) -> int:
+        """Template tokens around a cell's context (per task, language, seed: the question differs)."""
+        from haystacks.prompts import prompt_overhead
+
+        key = (cell.task, cell.language, cell.seed)
+        if key not in self.overheads:
+            self.overheads[key] = prompt_overhead(
+                self._layout(), self.spec(cell, cell.length), self.prep.style
+            )
+        return self.overheads[key]
+
+    def _layout(self) -> Any:
+        return getattr(self.tokenizer, "layout_tokenizer", None) or self.tokenizer
+
+    def context_length(self, cell: Cell) -> int:
+        """The first estimate: context tokens that make the whole prompt ``cell.length`` tokens long."""
+        return cell.length - self.overhead(cell) - self.special_tokens
+
+    def validate_lengths(self, cells: list[Cell]) -> None:
+        """Refuse (before anything is written) lengths too short for the prompt template and needles."""
+        for cell in cells:
+            if cell.kind != "cell":
+                continue
+            ctx = self.context_length(cell)
+            if ctx < 64:
+                fixed = self.overhead(cell) + self.special_tokens
+                raise PlanError(
+                    f"length {cell.length} is too short for task {cell.task}: the prompt template alone "
+                    f"takes {fixed} tokens; use lengths of at least {fixed + 200}"
+                )
+
+    def header_facts(self) -> dict[str, Any]:
+        """Sizing facts for the run header."""
+        return {
+            "special_tokens": self.special_tokens,
+            "count_api_framing": self.count_framing,
+            "prompt_overhead": {f"{t}:{lang}:{s}": n for (t, lang, s), n in self.overheads.items()},
+            "exact_fit": "server" if self.counter is not None else ("tokenizer" if self.exact else None),
+        }
+
+    # -- building
+
+    def _request(self, text: str, prompt: Prompt | None, max_tokens: int) -> GenerateRequest:
+        from providers.base import GenerateRequest, Message
+
+        cfg, info = self.prep.cfg, self.prep.info
+        if self.prep.style == "completion":
+            return GenerateRequest(
+                prompt=text if prompt is None else prompt.completion,
+                max_tokens=max_tokens,
+                temperature=cfg.temperature,
+            )
+        prefill = prompt.answer_prefix if prompt is not None and info.supports_prefill else None
+        return GenerateRequest(
+            messages=(Message("user", text if prompt is None else prompt.user),),
+            system=None if prompt is None else prompt.system,
+            max_tokens=max_tokens,
+            temperature=cfg.temperature,
+            prefill=prefill or None,
+        )
+
+    def build(self, cell: Cell, context_length: int | None = None) -> Built:
+        """Build a cell (CPU/tokenizer work; run it in a thread)."""
+        from haystacks.builder import build_haystack
+        from haystacks.prompts import render_closed_book, render_prompt
+
+        if cell.kind == "closed_book":
+            spec = self.spec(cell, 1)
+            plan = spec.task_def.plan(spec)
+            prompt = render_closed_book(plan.question, cell.language)
+            req = self._request("", prompt, cell.max_tokens)
+            key = plan.answer_key(cell.task, cell.language)
+            counted = self._own_count(req.text) + self.special_tokens
+            return Built(cell, spec, None, prompt, req, key, counted, None, False, "closed-book control")
+        spec = self.spec(cell, context_length if context_length is not None else self.context_length(cell))
+        hay = build_haystack(spec, self.tokenizer, self.prep.corpus)
+        prompt = render_prompt(hay, self.prep.style)
+        req = self._request("", prompt, cell.max_tokens)
+        counted = self._own_count(req.text) + self.special_tokens
+        assert hay.answer_key is not None
+        exact = bool(hay.tokens_exact and self.exact)
+        note = None if exact else "lengths measured with a stand-in tokenizer (the model's is not public)"
+        return Built(cell, spec, hay, prompt, req, hay.answer_key, counted, cell.length, exact, note)
+
+    async def fit(self, cell: Cell) -> Built:
+        """Build a cell and move its context until the whole prompt is exactly ``cell.length`` tokens.
+
+        The prompt is counted by the server (llama.cpp) or by the model's own tokenizer; a count-API model is
+        not recounted per cell (its generation call reports the count, and the record says when it is off).
+        """
+        built = await asyncio.to_thread(self.build, cell)
+        if cell.kind != "cell" or not built.exact:
+            return built
+        uses_count_api = getattr(self.tokenizer, "layout_tokenizer", None) is not None
+        if self.counter is None and uses_count_api:
+            return built
+        target = cell.length
+        ctx = built.spec.length
+        seen: set[int] = set()
+        for _ in range(MAX_FIT_ROUNDS):
+            n = await self._count(built)
+            if n is None:
+                note = "the server could not count the prompt; sized by the template's measured overhead"
+                return dataclasses.replace(built, exact=False, note=note)
+            built = dataclasses.replace(built, counted=n)
+            if n == target:
+                return built
+            seen.add(ctx)
+            ctx += target - n
+            if ctx in seen or ctx < 1:
+                break
+            built = await asyncio.to_thread(self.build, cell, ctx)
+        n = await self._count(built)
+        if n == target:
+            return dataclasses.replace(built, counted=n)
+        note = f"no context length gives exactly {target} prompt tokens through the template (closest {n})"
+        return dataclasses.replace(
+            built, counted=n if n is not None else built.counted, exact=False, note=note
+        )
+
+    async def _count(self, built: Built) -> int | None:
+        if self.counter is not None:
+            return await self.counter.count(built.request)
+        return await asyncio.to_thread(lambda: self._own_count(built.request.text) + self.special_tokens)
+
+    async def aclose(self) -> None:
+        if self.counter is not None:
+            await self.counter.aclose()
+
+
+def _llamacpp_name(provider: Provider) -> str:
+    """A stable name of a llama.cpp model's tokenizer: the model id and, for the embedded model, its GGUF's
+    sha256 (the server's URL means nothing after the run)."""
+    info = provider.info
+    sha = getattr(getattr(provider, "server", None), "model_sha256", None)
+    digest = sha() if callable(sha) else None
+    return f"llamacpp:{info.model_id or info.alias}" + (f"@sha256:{digest}" if digest else "")
