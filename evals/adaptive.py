@@ -16,10 +16,11 @@ its cells. The bounds on the length's full-grid recall are then exact hypergeome
 bounds for 0/1 scores, or Serfling's bound for sampling without replacement for fractional scores, combined
 with the sure bounds ``[seen sum / N, (seen sum + unseen) / N]``. They hold whatever the correlation between
 cells (cells of one seed share a needle and filler, see :mod:`evals.stats`): the randomness is the sampler's
-choice, not the model's answers. Each bound is one-sided at ``(1 - confidence) / 2`` because a settled answer
-rests on two decisions (the boundary length passes, the next one fails). Looking after every batch
-(optional stopping) makes the nominal level approximate; ``benchmarks/bench_adaptive.py`` measures the
-agreement with the full grid.
+choice, not the model's answers. Each bound is one-sided at ``(1 - confidence) / (2 * n_lengths)``
+(Bonferroni over both bounds of every length), so that all the per-length decisions an answer rests on hold
+together with probability >= ``confidence``. Looking after every batch (optional stopping) and choosing
+where to look from the same cells make that level approximate; ``benchmarks/bench_adaptive.py`` measures
+the agreement with the full grid.
 
 A length *passes* when its lower bound is >= threshold, *fails* when its upper bound is < threshold (or
 when every cell was tried and none was scored: errors or over the model's window), and is *unknown* otherwise.
@@ -42,6 +43,9 @@ It lets one passing length vouch for every shorter one. It is checked on the dat
 pair of lengths ``l1 < l2`` whose bounds do not overlap (``upper(l1) < lower(l2)``). When that happens
 ``status().assumption_ok`` is False, the note names the pair, and the sampler stops inferring: every length
 up to the first failing one must then pass on its own data (sampled further, up to the whole length).
+
+With ``assume_monotone=False`` the sampler never infers: every length up to the first failing one is decided
+on its own data (more calls; the right mode when recall is known to dip and recover).
 
 Stop: when settled (lower == upper: the boundary length passes and the next fails, or the first length
 fails, or the last passes), when every candidate cell was observed (then the answer is exact), or when
@@ -244,10 +248,12 @@ class AdaptiveSampler:
         depths: candidate needle depths (%).
         seeds: candidate seeds.
         threshold: recall a length must reach (as in :func:`evals.stats.effective_length`).
-        confidence: confidence of the settled answer; each of its two decisions is one-sided at
-            ``(1 - confidence) / 2``.
+        confidence: confidence of the settled answer; each per-length bound is one-sided at
+            ``(1 - confidence) / (2 * n_lengths)``.
         max_cells: stop after this many observed cells (None: no budget).
         coarse_per_length: cells per length in the coarse pass.
+        assume_monotone: infer that lengths shorter than a passing one pass (recall does not rise with
+            length; checked on the data). False: decide every length up to the boundary on its own data.
         verify_below: sample lengths below the boundary whose observed mean is under the threshold
             (guards the monotonicity inference; switch off only for speed on trusted, smooth curves).
         salt: mixed into the within-length order; the same arguments give the same batches in every process.
@@ -266,6 +272,7 @@ class AdaptiveSampler:
         max_cells: int | None = None,
         *,
         coarse_per_length: int = 2,
+        assume_monotone: bool = True,
         verify_below: bool = True,
         salt: str = "",
     ) -> None:
@@ -284,9 +291,10 @@ class AdaptiveSampler:
             raise ValueError(f"coarse_per_length must be >= 1, got {coarse_per_length}")
         self.threshold = float(threshold)
         self.confidence = float(confidence)
-        self.alpha = (1.0 - confidence) / 2.0
+        self.alpha = (1.0 - confidence) / (2.0 * len(self.lengths))
         self.max_cells = max_cells
         self.coarse_per_length = coarse_per_length
+        self.assume_monotone = assume_monotone
         self.verify_below = verify_below
         self.salt = salt
         grid_id = f"{self.depths}:{self.seeds}:{salt}"
@@ -420,8 +428,11 @@ class AdaptiveSampler:
             if a.length < b.length and a.high is not None and b.low is not None and a.high < b.low
         ]
         assumption_ok = not rises
+        infer = assumption_ok and self.assume_monotone
         if assumption_ok:
             note = "no significant rise of recall with length (pairwise bounds overlap)"
+            if not self.assume_monotone:
+                note += "; not relied on (assume_monotone=False)"
         else:
             l1, l2 = rises[0]
             note = (
@@ -437,7 +448,7 @@ class AdaptiveSampler:
         f_len = fails[0] if fails else None
         classes = dict(raw)
         suspicious: list[int] = []
-        if assumption_ok:
+        if infer:
             for length in self.lengths:
                 if p_len is not None and length <= p_len:
                     if self.verify_below and raw[length] == "unknown":
@@ -451,7 +462,7 @@ class AdaptiveSampler:
         lower = effective_length({k: 1.0 if v == "pass" else 0.0 for k, v in classes.items()}, 1.0)
         upper = effective_length({k: 0.0 if v == "fail" else 1.0 for k, v in classes.items()}, 1.0)
         means = {k: s.mean for k, s in states.items() if s.mean is not None or s.decision == "fail"}
-        if not assumption_ok:
+        if not infer:
             means = {k: states[k].mean for k in self.lengths}
         point = effective_length(means, t) if means else None
 
@@ -481,7 +492,7 @@ class AdaptiveSampler:
             else:
                 nxt = self.lengths[index[lower] + 1]
                 reason = f"settled: {format_tokens(lower)} passes and {format_tokens(nxt)} fails"
-            if assumption_ok and lower is not None and not exhausted:
+            if infer and lower is not None and not exhausted:
                 reason += " (shorter lengths inferred to pass: recall assumed not to rise with length)"
             reason += f" at {self.confidence:.0%} confidence"
         elif coarse:
@@ -491,11 +502,11 @@ class AdaptiveSampler:
             reason = "verifying lengths below the boundary whose observed recall is under the threshold: " + (
                 ", ".join(format_tokens(x) for x in suspicious)
             )
-        elif not assumption_ok:
-            stop = f_len if f_len is not None else None
-            open_ = [x for x in self.lengths if raw[x] == "unknown" and (stop is None or x < stop)]
+        elif not infer:
+            open_ = [x for x in self.lengths if raw[x] == "unknown" and (f_len is None or x < f_len)]
             targets = [(open_[0], direction(open_[0]))] if open_ else []
-            reason = "assumption violated: deciding each length on its own data; open: " + (
+            why = "assumption violated" if not assumption_ok else "assume_monotone=False"
+            reason = f"{why}: deciding each length on its own data; open: " + (
                 ", ".join(format_tokens(x) for x in open_)
             )
         else:
