@@ -403,9 +403,7 @@ class OpenAIBatchClient(BatchClient):
             )
         except Exception as exc:
             raise self._sdk_error(exc) from None
-        return BatchHandle(
-            self.vendor, batch.id, custom_ids, time.time(), self.provider.name, file.id, key
-        )
+        return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name, file.id, key)
 
     async def _status(self, handle: BatchHandle) -> BatchStatus:
         try:
@@ -438,7 +436,9 @@ class OpenAIBatchClient(BatchClient):
         except ProviderError:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedResponse(f"batch output is not JSONL ({exc})", provider=self.provider.name) from None
+            raise MalformedResponse(
+                f"batch output is not JSONL ({exc})", provider=self.provider.name
+            ) from None
         except Exception as exc:
             raise self._sdk_error(exc) from None
         out: dict[str, Any] = {}
@@ -492,9 +492,7 @@ _ANTHROPIC_ERROR_STATUS = {
 }
 
 
-def parse_anthropic_message(
-    data: Any, raw_request: dict[str, Any], *, provider: Provider
-) -> GenerateResult:
+def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
     """A Messages API response body as a GenerateResult (the shapes the synchronous adapter reads)."""
     from providers.anthropic_provider import stop_reason_of
 
@@ -609,7 +607,20 @@ _GEMINI_STATES = {
     "JOB_STATE_PARTIALLY_SUCCEEDED": "ended",
 }
 #: google.rpc codes of a per-request error, as HTTP statuses (for classify_status).
-_RPC_TO_HTTP = {1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 7: 403, 8: 429, 9: 400, 11: 400, 13: 500, 14: 503, 16: 401}
+_RPC_TO_HTTP = {
+    1: 499,
+    2: 500,
+    3: 400,
+    4: 504,
+    5: 404,
+    7: 403,
+    8: 429,
+    9: 400,
+    11: 400,
+    13: 500,
+    14: 503,
+    16: 401,
+}
 
 
 def parse_gemini_response(resp: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
@@ -706,7 +717,10 @@ class GeminiBatchClient(BatchClient):
                 code = int(r.error.code or 13)
                 body = {"error": {"code": code, "message": r.error.message or "", "details": r.error.details}}
                 out[cid] = classify_status(
-                    _RPC_TO_HTTP.get(code, 500), body, provider=self.provider.name, secrets=self.provider._secrets()
+                    _RPC_TO_HTTP.get(code, 500),
+                    body,
+                    provider=self.provider.name,
+                    secrets=self.provider._secrets(),
                 )
             elif r.response is not None:
                 out[cid] = r.response

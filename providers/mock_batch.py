@@ -56,6 +56,8 @@ class MockBatch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: custom_id -> the request body as received (OpenAI ``body``, Anthropic ``params``, Gemini ``request``).
+    bodies: dict[str, Any] = field(default_factory=dict)
 
 
 def _iso(t: float) -> str:
@@ -100,7 +102,9 @@ class BatchMock:
         r.add_get("/v1/messages/batches/{bid}", self._anthropic_retrieve)
         r.add_get("/v1/messages/batches/{bid}/results", self._anthropic_results)
         r.add_post("/v1/messages/batches/{bid}/cancel", self._anthropic_cancel)
-        r.add_post(r"/{ver:v1beta|v1|v1alpha}/models/{model:[^/:]+}:batchGenerateContent", self._gemini_create)
+        r.add_post(
+            r"/{ver:v1beta|v1|v1alpha}/models/{model:[^/:]+}:batchGenerateContent", self._gemini_create
+        )
         r.add_get(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}", self._gemini_get)
         r.add_post(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}:cancel", self._gemini_cancel)
 
@@ -147,7 +151,9 @@ class BatchMock:
         if (denied := self._auth(request, "openai-chat")) is not None:
             return denied
         if not request.content_type.startswith("multipart/"):
-            return ms._json(400, ms._openai_error(400, "expected multipart/form-data", "invalid_request_error"))
+            return ms._json(
+                400, ms._openai_error(400, "expected multipart/form-data", "invalid_request_error")
+            )
         fields: dict[str, Any] = {}
         filename = "upload"
         reader = await request.multipart()
@@ -184,7 +190,9 @@ class BatchMock:
             return denied
         fid = request.match_info["fid"]
         if fid not in self.files:
-            return ms._json(404, ms._openai_error(404, f"No such File object: {fid}", "invalid_request_error"))
+            return ms._json(
+                404, ms._openai_error(404, f"No such File object: {fid}", "invalid_request_error")
+            )
         return web.Response(body=self.files[fid], content_type="application/octet-stream")
 
     def _openai_batch(self, b: MockBatch, ended: bool) -> dict[str, Any]:
@@ -248,6 +256,7 @@ class BatchMock:
         outcomes = {x["custom_id"]: self._answer_one(api, None, x.get("body"), x["custom_id"]) for x in lines}
         bid = self._new_id("batch_mock")
         b = MockBatch("openai", bid, time.time(), ids, outcomes, endpoint=endpoint, input_file_id=fid)
+        b.bodies = {x["custom_id"]: x.get("body") for x in lines}
         out, err = [], []
         for cid in ids:
             status, payload = outcomes[cid]
@@ -323,6 +332,7 @@ class BatchMock:
         }
         bid = self._new_id("msgbatch_mock")
         b = MockBatch("anthropic", bid, time.time(), ids, outcomes)
+        b.bodies = {str(i["custom_id"]): i.get("params") for i in items}
         self.batches[bid] = b
         self.calls[("anthropic", "create")] += 1
         return ms._json(200, self._anthropic_batch(b, False, _base(request)))
@@ -370,7 +380,11 @@ class BatchMock:
         if b.canceled:
             state = "BATCH_STATE_CANCELLED"
         else:
-            state = "BATCH_STATE_SUCCEEDED" if ended else ("BATCH_STATE_PENDING" if b.polls < 1 else "BATCH_STATE_RUNNING")
+            state = (
+                "BATCH_STATE_SUCCEEDED"
+                if ended
+                else ("BATCH_STATE_PENDING" if b.polls < 1 else "BATCH_STATE_RUNNING")
+            )
         meta: dict[str, Any] = {
             "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
             "model": f"models/{b.model}",
@@ -425,6 +439,7 @@ class BatchMock:
         bid = self._new_id("batches/mock")
         b = MockBatch("gemini", bid, time.time(), ids, outcomes, model=model)
         b.extra = {"metadata": metadata, "displayName": (batch or {}).get("displayName", "")}
+        b.bodies = {cid: (item.get("request") or {}) for cid, item in zip(ids, items, strict=True)}
         self.batches[bid] = b
         self.calls[("gemini", "create")] += 1
         return ms._json(200, self._gemini_op(b, ended=False))
