@@ -238,3 +238,40 @@ def test_wrong_key_is_a_classified_error(mock_server: Any) -> None:
     with pytest.raises(ProviderError) as info:
         _run(go())
     assert info.value.status == 401 and FAKE_KEY not in str(info.value)
+
+
+def test_openai_chat_and_completion_requests_go_to_separate_batches(mock_server: Any) -> None:
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+    reqs = [*_requests(2), BatchRequest("base-0", GenerateRequest(prompt="Answer: ", max_tokens=4))]
+    _, handles, _, results = _run(_submit_wait_collect("openai", server, reqs))
+    assert sorted((h.endpoint, len(h.custom_ids)) for h in handles) == [
+        ("/v1/chat/completions", 2),
+        ("/v1/completions", 1),
+    ]
+    assert all(isinstance(r, GenerateResult) and r.text == "OK" for r in results.values())
+
+
+def test_gemini_thinking_model_batched_body_is_the_synchronous_body(mock_server: Any) -> None:
+    from providers.registry import resolve_model
+
+    info = resolve_model("gemini-2.5-flash")
+    assert info.reasoning  # the case with a thinking_config
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+    reqs = _requests(1)
+
+    async def go() -> dict[str, Any]:
+        provider = make_provider("gemini", server, info=info)
+        try:
+            await provider.generate(reqs[0].request)
+            client = batch_client(provider)
+            (h,) = await client.submit(reqs)
+            await client.wait(h, poll_s=0.0)
+            return await client.results(h)
+        finally:
+            await provider.aclose()
+
+    results = _run(go())
+    (batch,) = server.batch.batches.values()
+    assert batch.bodies["cell-0"] == server.api_requests()[-1].body
+    assert "thinkingConfig" in batch.bodies["cell-0"]["generationConfig"], batch.bodies["cell-0"]
+    assert isinstance(results["cell-0"], GenerateResult)
