@@ -237,6 +237,10 @@ class MockServer:
         self._url: str | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self._upstream_session: aiohttp.ClientSession | None = None
+        # Batch APIs (providers/mock_batch.py): state, counters and routes.
+        from providers.mock_batch import BatchMock
+
+        self.batch = BatchMock(self)
 
     # ------------------------------------------------------------------------------------- lifecycle
 
@@ -264,6 +268,7 @@ class MockServer:
 
     async def _astart(self) -> str:
         app = web.Application(client_max_size=512 * 1024 * 1024)
+        self.batch.add_routes(app)  # before the catch-all
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()

@@ -11,7 +11,7 @@ import functools
 import importlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -521,7 +521,7 @@ def create_provider(
     concurrency: int | None = None,
     rpm: int | None = None,
     tpm: int | None = None,
-    base_url: str | None = None,
+    base_url: str | Sequence[str] | None = None,
     api_key: str | None = None,
     retry: RetryPolicy | None = None,
     timeout_s: float | None = None,
@@ -540,7 +540,8 @@ def create_provider(
         concurrency: Requests in flight per endpoint (default: the entry's).
         rpm: Requests-per-minute limit (default: the entry's, usually none).
         tpm: Tokens-per-minute limit (default: the entry's, usually none).
-        base_url: Endpoint override (required for ``openai-compatible`` entries without one).
+        base_url: Endpoint override (required for ``openai-compatible`` entries without one); several
+            replicas as a list or ``"URL1,URL2"`` give a :class:`providers.endpoints.RoutedProvider`.
         api_key: Key to use instead of the environment (never stored anywhere but in memory).
         retry: Retry policy (default: the module default, see ``providers.base``).
         timeout_s: Per-request timeout (default: the entry's).
@@ -558,6 +559,17 @@ def create_provider(
     """
     from providers.base import LimitSettings
 
+    # Several replicas ("URL1,URL2" or a list): one adapter each behind a least-busy router
+    # (providers/endpoints.py); `concurrency` is per replica.
+    if base_url is not None and (not isinstance(base_url, str) or "," in base_url):
+        from providers.endpoints import RoutedProvider, parse_base_urls
+
+        urls = parse_base_urls(base_url)
+        if len(urls) > 1:
+            opts = dict(concurrency=concurrency, rpm=rpm, tpm=tpm, api_key=api_key, retry=retry)
+            opts.update(timeout_s=timeout_s, n_ctx=n_ctx, mode=mode, verbose=verbose)
+            return RoutedProvider([create_provider(info, base_url=u, **opts) for u in urls])  # type: ignore[arg-type]
+        base_url = urls[0] if urls else None
     if base_url is not None:
         try:
             _check_url(base_url)

@@ -1,0 +1,159 @@
+"""Benchmark (by hand, no network): what a 35 x 35 grid from 1K to 1M tokens costs, four ways.
+
+For a 1M-window model at its registry list prices (``providers/models.toml`` through
+``providers.registry``) it estimates, cell by cell, the dollars of
+
+* ``naive``: every prompt token at the full input price;
+* ``cache``: the cells in the runner's prefix-sharing order (``evals.plan.order_cells(..., "shared")``);
+  the part of each prompt before the needle that it shares with the previous prompt
+  (``evals.plan.shared_prefix_tokens``) is billed at the cached-input price, under each vendor's rules:
+  a minimum cacheable length (OpenAI 1024 tokens, counted in 128-token steps; Anthropic 1024; Gemini 2.5
+  2048) and, for Anthropic-style caches (a ``cache_write`` price), the rest of every cacheable prompt
+  written to the cache at the write premium;
+* ``batch``: every token at half price (the three vendors' batch APIs);
+* ``batch+cache``: both discounts (Anthropic documents that they stack; in a batch the vendor picks the
+  order, so cache hits are likelier with the shared order but not guaranteed);
+
+long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at
+``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, and
+checks the naive and cached figures against ``evals.plan.estimate_cost`` (which has no minimum lengths).
+
+Caveat for Anthropic: a cache hit needs a cache breakpoint where the shared prefix ends; with the whole
+haystack in one text block only whole-prompt repeats hit. The figure is what a prompt split at the needle
+(or the 1-hour cache with explicit breakpoints) can reach.
+
+Usage::
+
+    python benchmarks/bench_cost.py [--models gpt-4.1,gemini-2.5-pro,claude-sonnet-4-1m] [--max-tokens 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evals.plan import Cell, Grid, estimate_cost, make_cells, order_cells, shared_prefix_tokens
+from haystacks.grids import depth_grid, length_grid
+from providers.registry import ModelInfo, Prices, list_models, resolve_model
+
+PREFERRED = ("gpt-4.1", "gemini-2.5-pro", "claude-sonnet-4-1m")
+#: (minimum cacheable prompt tokens, step in which cached tokens are counted) per adapter kind.
+CACHE_RULES = {"openai": (1024, 128), "anthropic": (1024, 1), "gemini": (2048, 1)}
+#: Used only when no 1M-window entry of the registry has prices.
+EXAMPLE = Prices(input=2.0, output=8.0, cached_input=0.5, source="fixed example (not a vendor's price)")
+
+
+@dataclass
+class Costs:
+    naive: float = 0.0
+    cache: float = 0.0
+    batch: float = 0.0
+    both: float = 0.0
+    cached_tokens: int = 0
+    written_tokens: int = 0
+
+
+def grid_cells(model: str, max_len: int, n: int) -> list[Cell]:
+    """The n x n grid (log lengths 1K..max_len, linear depths 0..100) in the shared order."""
+    grid = Grid(
+        tasks=("single",),
+        lengths=tuple(length_grid(1000, max_len, n, "log")),
+        depths=tuple(depth_grid(n, "linear")),
+        seeds=(0,),
+        language="zh",
+    )
+    return order_cells(make_cells(model, grid), "shared")
+
+
+def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell], max_tokens: int) -> Costs:
+    """Dollars of the four ways for ``cells`` in their order."""
+    minimum, step = CACHE_RULES.get(info.provider, (1024, 1))
+    write_style = prices.cache_write is not None
+    out = Costs()
+    prev: Cell | None = None
+    for c in cells:
+        n = c.length
+        shared = int(shared_prefix_tokens(prev, c))
+        prev = c
+        read = (shared // step) * step if shared >= minimum else 0
+        write = n - read if write_style and n >= minimum else 0
+        naive = prices.estimate(n, max_tokens)
+        cached = prices.estimate(n, max_tokens, cached_input_tokens=read, cache_write_tokens=write)
+        out.naive += naive
+        out.cache += cached
+        out.batch += naive / 2
+        out.both += cached / 2
+        out.cached_tokens += read
+        out.written_tokens += write
+    return out
+
+
+def pick_models(names: list[str] | None) -> list[ModelInfo]:
+    if names:
+        return [resolve_model(n) for n in names]
+    big = {m.alias: m for m in list_models() if m.context_window >= 1_000_000 and m.prices is not None}
+    chosen = [big[a] for a in PREFERRED if a in big]
+    return chosen or list(big.values())[:3]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="", help="comma list of registry names (default: 1M-window entries)")
+    ap.add_argument("--n", type=int, default=35, help="lengths and depths per axis")
+    ap.add_argument("--max-tokens", type=int, default=64, help="answer tokens per cell (billed at the limit)")
+    args = ap.parse_args(argv)
+    models = pick_models([m for m in args.models.split(",") if m] or None)
+    if not models:
+        models = [resolve_model("gpt-4.1")]
+    t0 = time.perf_counter()
+    header = (
+        f"{'model':<20} {'max len':>9} {'naive $':>10} {'cache':>7} {'batch':>7} {'both':>7}"
+        f" {'cached tok':>11} {'plan naive $':>12} {'plan cache':>10}"
+    )
+    print(
+        f"grid: {args.n} x {args.n}, lengths 1K..1M log-spaced, depths 0..100 linear, "
+        f"{args.max_tokens} answer tokens"
+    )
+    print("ratios are to naive; 'plan' = evals.plan.estimate_cost on the same cells (no minimum lengths)")
+    print(header)
+    print("-" * len(header))
+    notes = []
+    for info in models:
+        prices = info.prices or EXAMPLE
+        if info.prices is None:
+            notes.append(f"{info.alias}: no registry prices, used {EXAMPLE.source}")
+        max_len = min(1_000_000, info.context_window - args.max_tokens)
+        cells = grid_cells(info.alias, max_len, args.n)
+        c = cell_costs(info, prices, cells, args.max_tokens)
+        plan = estimate_cost(cells, prices, args.max_tokens)
+        total_in = sum(x.length for x in cells)
+        plan_ratio = (plan.cost_cached_usd or 0) / (plan.cost_usd or 1)
+        print(
+            f"{info.alias:<20} {max_len:>9,} {c.naive:>10,.2f} {c.cache / c.naive:>7.3f}"
+            f" {c.batch / c.naive:>7.3f} {c.both / c.naive:>7.3f} {c.cached_tokens / total_in:>10.1%}"
+            f" {plan.cost_usd or 0:>12,.2f} {plan_ratio:>10.3f}"
+        )
+        p = prices
+        tier = (
+            f", >{p.long_context_threshold:,}: input {p.input_long} cached {p.cached_input_long}"
+            if p.long_context_threshold
+            else ""
+        )
+        notes.append(
+            f"{info.alias}: {len(cells)} cells, {total_in:,} prompt tokens; $/1M input {p.input}, cached "
+            f"{p.cached_input}, write {p.cache_write}, output {p.output}{tier} (as of {p.as_of}, {p.source})"
+        )
+    print()
+    for line in notes:
+        print(line)
+    print(f"computed in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

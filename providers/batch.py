@@ -1,0 +1,773 @@
+"""Vendor batch APIs (half price, answers within 24 h) behind one interface.
+
+A batch client wraps a provider made by :func:`providers.registry.create_provider` and talks to the
+vendor through the provider's own SDK client (same key, base URL, headers and transport):
+
+* OpenAI: one JSONL file uploaded with ``purpose="batch"`` (``files.create``), then ``batches.create`` on
+  ``/v1/chat/completions`` (or ``/v1/completions``); results in the output and error files
+  (``files.content``).
+* Anthropic: ``messages.batches.create(requests=[{custom_id, params}])``, ``retrieve``, ``results``.
+* Gemini: ``batches.create(model, src=[inlined requests])``, ``batches.get``; results inlined in the job.
+
+Every request body is the one the synchronous adapter builds for the same :class:`GenerateRequest`
+(``build_body`` / ``build_request``), so a batched cell and a synchronous cell send the same bytes to the
+model. Requests are split into several batches only where a vendor limit (count or bytes) forces it.
+Answers are parsed into :class:`GenerateResult` (a prompt over the window becomes ``MODEL_LENGTH``, as
+in :meth:`Provider.generate`) or a classified :class:`ProviderError` per ``custom_id``.
+
+Typical use::
+
+    client = batch_client(provider)
+    handles = await client.submit([BatchRequest(cell_id, req) for cell_id, req in todo])
+    for h in handles:
+        await client.wait(h)
+        for custom_id, outcome in (await client.results(h, requests)).items(): ...
+
+Handles are plain data (``to_dict`` / ``from_dict``): a run can store them and collect results later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
+from providers.errors import (
+    ConfigError,
+    ContextLengthExceeded,
+    MalformedResponse,
+    ProviderError,
+    classify_status,
+)
+
+__all__ = [
+    "BATCH_LIMITS",
+    "BatchClient",
+    "BatchHandle",
+    "BatchLimits",
+    "BatchRequest",
+    "BatchStatus",
+    "BatchUnsupportedError",
+    "batch_client",
+    "supports_batch",
+]
+
+#: Normalised batch states. ``running`` until the vendor says the batch ended one way or another.
+STATES = ("running", "ended", "failed", "expired", "canceled")
+COUNT_KEYS = ("succeeded", "errored", "processing", "expired", "canceled")
+
+
+class BatchUnsupportedError(ConfigError):
+    """The provider has no batch API (local model, OpenAI-compatible servers)."""
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One request of a batch.
+
+    Attributes:
+        custom_id: The caller's id, unique within a submission (e.g. the cell id); 1-64 of
+            ``[A-Za-z0-9_-]`` for Anthropic.
+        request: The request, as for :meth:`Provider.generate`.
+    """
+
+    custom_id: str
+    request: GenerateRequest
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """A vendor's size limits of one batch.
+
+    Attributes:
+        max_requests: Requests per batch.
+        max_bytes: Bytes of the batch's payload (OpenAI: the JSONL file; Anthropic: the JSON body;
+            Gemini: the inlined requests of the create call).
+    """
+
+    max_requests: int
+    max_bytes: int
+
+
+#: Published limits (2025): OpenAI 50,000 requests / 200 MB input file; Anthropic 100,000 requests /
+#: 256 MB; Gemini inline requests: 20 MB per create call (larger batches go through an input file).
+BATCH_LIMITS: dict[str, BatchLimits] = {
+    "openai": BatchLimits(50_000, 200 * 1024 * 1024),
+    "anthropic": BatchLimits(100_000, 256 * 1024 * 1024),
+    "gemini": BatchLimits(100_000, 20 * 1024 * 1024),
+}
+
+
+@dataclass(frozen=True)
+class BatchHandle:
+    """A submitted batch (serialisable; store it to collect results later).
+
+    Attributes:
+        vendor: ``openai`` | ``anthropic`` | ``gemini``.
+        batch_id: The vendor's batch id (Gemini: ``batches/...``).
+        custom_ids: The requests it holds, in submission order.
+        submitted_at: Unix time of submission.
+        model: Registry alias of the provider that submitted it.
+        input_file_id: OpenAI: the uploaded JSONL file.
+        endpoint: OpenAI: the batch's endpoint (``/v1/chat/completions`` or ``/v1/completions``).
+    """
+
+    vendor: str
+    batch_id: str
+    custom_ids: tuple[str, ...]
+    submitted_at: float
+    model: str = ""
+    input_file_id: str | None = None
+    endpoint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        out = dataclasses.asdict(self)
+        out["custom_ids"] = list(self.custom_ids)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchHandle:
+        """Inverse of :meth:`to_dict`."""
+        values = dict(data)
+        values["custom_ids"] = tuple(values.get("custom_ids") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """Where a batch stands.
+
+    Attributes:
+        state: One of :data:`STATES` (``running`` until the batch ended).
+        vendor_state: The vendor's own word (``in_progress``, ``JOB_STATE_RUNNING``...).
+        counts: ``succeeded``, ``errored``, ``processing``, ``expired``, ``canceled`` request counts.
+    """
+
+    state: str
+    vendor_state: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """True once the vendor will change nothing more (results can be fetched)."""
+        return self.state != "running"
+
+
+def _counts(rest_key: str | None = None, rest: int = 0, **values: int) -> dict[str, int]:
+    """The five counts (missing ones 0); ``rest`` is added to ``rest_key``."""
+    out = {k: int(values.get(k, 0) or 0) for k in COUNT_KEYS}
+    if rest_key is not None:
+        out[rest_key] += max(0, rest)
+    return out
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+# ------------------------------------------------------------------------------------------ base
+
+
+class BatchClient(ABC):
+    """Submit, poll and collect batches for one provider (see the module docstring).
+
+    Args:
+        provider: The provider whose SDK client, body builder and retry policy are used.
+        limits: Override the vendor's size limits (tests use tiny ones).
+    """
+
+    vendor: str = ""
+    #: Bytes one request adds to the payload beyond its own JSON (separators).
+    _overhead = 1
+
+    def __init__(self, provider: Provider, *, limits: BatchLimits | None = None) -> None:
+        self.provider = provider
+        self.limits = limits or BATCH_LIMITS[self.vendor]
+        self._client: Any = getattr(provider, "_client", None)
+        if self._client is None:
+            raise BatchUnsupportedError(f"{provider.name}: the provider exposes no SDK client for batches")
+
+    # -- for subclasses
+
+    @abstractmethod
+    def item(self, br: BatchRequest) -> Any:
+        """The request as one entry of the vendor's batch payload."""
+
+    def group_key(self, br: BatchRequest) -> str:
+        """Requests with different keys never share a batch (OpenAI: the endpoint)."""
+        return ""
+
+    @abstractmethod
+    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+        """Submit one chunk (already within the limits)."""
+
+    @abstractmethod
+    async def _status(self, handle: BatchHandle) -> BatchStatus:
+        """Poll once."""
+
+    @abstractmethod
+    async def _results(self, handle: BatchHandle) -> dict[str, Any]:
+        """Raw outcome per custom_id: a success payload or a ProviderError."""
+
+    @abstractmethod
+    def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        """A success payload (the vendor's synchronous response body) as a GenerateResult."""
+
+    # -- public
+
+    def split(self, requests: Sequence[BatchRequest]) -> list[list[BatchRequest]]:
+        """Cut ``requests`` into batches, in order, only where a count or byte limit forces it.
+
+        Raises:
+            ConfigError: Duplicate custom ids, or one request alone larger than the byte limit.
+        """
+        seen: set[str] = set()
+        for br in requests:
+            if br.custom_id in seen:
+                raise ConfigError(f"batch: duplicate custom_id {br.custom_id!r}")
+            seen.add(br.custom_id)
+        groups: dict[str, list[BatchRequest]] = {}
+        for br in requests:
+            groups.setdefault(self.group_key(br), []).append(br)
+        chunks: list[list[BatchRequest]] = []
+        for members in groups.values():
+            current: list[BatchRequest] = []
+            size = 0
+            for br in members:
+                n = _json_bytes(self.item(br)) + self._overhead
+                if n > self.limits.max_bytes:
+                    raise ConfigError(
+                        f"batch: request {br.custom_id!r} is {n} bytes, over the {self.vendor} batch "
+                        f"limit of {self.limits.max_bytes} bytes"
+                    )
+                if current and (len(current) >= self.limits.max_requests or size + n > self.limits.max_bytes):
+                    chunks.append(current)
+                    current, size = [], 0
+                current.append(br)
+                size += n
+            if current:
+                chunks.append(current)
+        return chunks
+
+    async def submit(self, requests: Sequence[BatchRequest]) -> list[BatchHandle]:
+        """Submit ``requests`` as few batches as the vendor's limits allow.
+
+        Returns:
+            One handle per batch created, in order.
+        """
+        handles = []
+        for chunk in self.split(requests):
+            items = [self.item(br) for br in chunk]
+            ids = tuple(br.custom_id for br in chunk)
+            key = self.group_key(chunk[0])
+            handle, _ = await self.provider._retrying(
+                lambda items=items, ids=ids, key=key: self._submit(items, ids, key), limited=False
+            )
+            handles.append(handle)
+        return handles
+
+    async def status(self, handle: BatchHandle) -> BatchStatus:
+        """Poll the batch once (retryable failures go through the provider's retry loop)."""
+        value, _ = await self.provider._retrying(lambda: self._status(handle), limited=False)
+        return value
+
+    async def wait(
+        self, handle: BatchHandle, *, poll_s: float = 30.0, timeout_s: float | None = None
+    ) -> BatchStatus:
+        """Poll until the batch is done (or ``timeout_s`` passed: the last status is returned)."""
+        started = time.monotonic()
+        while True:
+            st = await self.status(handle)
+            if st.done or (timeout_s is not None and time.monotonic() - started >= timeout_s):
+                return st
+            await asyncio.sleep(poll_s)
+
+    async def results(
+        self, handle: BatchHandle, requests: Mapping[str, GenerateRequest] | None = None
+    ) -> dict[str, GenerateResult | ProviderError]:
+        """The outcome of every request of a finished batch.
+
+        Args:
+            handle: The batch.
+            requests: The requests by custom_id, if at hand: each result's ``raw_request`` is then the
+                body sent (as for a synchronous call); otherwise it names the batch and custom_id only.
+
+        Returns:
+            ``{custom_id: GenerateResult | ProviderError}`` for every custom_id of the handle. A request
+            the batch never ran (expired, canceled) is a retryable ProviderError; a prompt over the
+            window is a ``MODEL_LENGTH`` result.
+        """
+        raw, _ = await self.provider._retrying(lambda: self._results(handle), limited=False)
+        now = time.time()
+        out: dict[str, GenerateResult | ProviderError] = {}
+        for cid in handle.custom_ids:
+            req = requests.get(cid) if requests is not None else None
+            described = self.provider.describe_request(req) if req is not None else {}
+            raw_request = {**described, "batch_id": handle.batch_id, "custom_id": cid}
+            outcome = raw.get(cid)
+            if outcome is None:
+                outcome = ProviderError(
+                    "the batch ended without a result for this request", provider=self.provider.name
+                )
+                outcome.retryable = True
+            if isinstance(outcome, ContextLengthExceeded):
+                body = outcome.body if isinstance(outcome.body, dict) else {"error": outcome.message}
+                out[cid] = GenerateResult(
+                    text="",
+                    stop_reason=StopReason.MODEL_LENGTH,
+                    usage=Usage(input_tokens=outcome.prompt_tokens, output_tokens=0),
+                    latency_s=0.0,
+                    model=self.provider.info.model_id,
+                    raw_request=self.provider._redact(raw_request),
+                    raw_response=self.provider._redact(body),
+                    total_s=max(0.0, now - handle.submitted_at),
+                )
+                continue
+            if isinstance(outcome, ProviderError):
+                out[cid] = outcome
+                continue
+            try:
+                result = self._parse(outcome, raw_request)
+            except ProviderError as exc:
+                out[cid] = exc
+                continue
+            out[cid] = dataclasses.replace(
+                result, text=self.provider._redact(result.text), total_s=max(0.0, now - handle.submitted_at)
+            )
+        return out
+
+    async def cancel(self, handle: BatchHandle) -> None:
+        """Ask the vendor to stop the batch (finished requests keep their results)."""
+        await self.provider._retrying(lambda: self._cancel(handle), limited=False)
+
+    async def _cancel(self, handle: BatchHandle) -> None:  # pragma: no cover - trivial per vendor
+        raise NotImplementedError
+
+    def _error(self, exc: BaseException) -> ProviderError:
+        return self.provider._classify_unknown(exc)
+
+
+# ---------------------------------------------------------------------------------------- OpenAI
+
+
+_OPENAI_STATES = {
+    "validating": "running",
+    "in_progress": "running",
+    "finalizing": "running",
+    "cancelling": "running",
+    "completed": "ended",
+    "failed": "failed",
+    "expired": "expired",
+    "cancelled": "canceled",
+}
+
+
+class OpenAIBatchClient(BatchClient):
+    """OpenAI's Batch API: one uploaded JSONL file per batch."""
+
+    vendor = "openai"
+
+    def group_key(self, br: BatchRequest) -> str:
+        endpoint, _ = self.provider.build_body(br.request)  # type: ignore[attr-defined]
+        return "/v1/chat/completions" if endpoint == "chat" else "/v1/completions"
+
+    def item(self, br: BatchRequest) -> dict[str, Any]:
+        _, body = self.provider.build_body(br.request)  # type: ignore[attr-defined]
+        return {"custom_id": br.custom_id, "method": "POST", "url": self.group_key(br), "body": body}
+
+    def _sdk_error(self, exc: Exception) -> ProviderError:
+        from providers.openai_provider import classify_openai_error
+
+        return classify_openai_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
+
+    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+        data = b"".join(json.dumps(i, ensure_ascii=False).encode() + b"\n" for i in items)
+        try:
+            file = await self._client.files.create(
+                file=("niah-batch.jsonl", io.BytesIO(data), "application/jsonl"), purpose="batch"
+            )
+            batch = await self._client.batches.create(
+                input_file_id=file.id, endpoint=key, completion_window="24h"
+            )
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name, file.id, key)
+
+    async def _status(self, handle: BatchHandle) -> BatchStatus:
+        try:
+            batch = await self._client.batches.retrieve(handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        state = _OPENAI_STATES.get(batch.status, "running")
+        rc = batch.request_counts
+        total = rc.total if rc else len(handle.custom_ids)
+        done, failed = (rc.completed, rc.failed) if rc else (0, 0)
+        rest = max(0, total - done - failed)
+        where = {"running": "processing", "expired": "expired", "canceled": "canceled"}.get(state, "errored")
+        return BatchStatus(state, batch.status, _counts(where, rest, succeeded=done, errored=failed))
+
+    async def _file_lines(self, file_id: str | None) -> list[dict[str, Any]]:
+        if not file_id:
+            return []
+        content = await self._client.files.content(file_id)
+        lines = []
+        for line in content.content.decode("utf-8").splitlines():
+            if line.strip():
+                lines.append(json.loads(line))
+        return lines
+
+    async def _results(self, handle: BatchHandle) -> dict[str, Any]:
+        try:
+            batch = await self._client.batches.retrieve(handle.batch_id)
+            lines = await self._file_lines(batch.output_file_id)
+            lines += await self._file_lines(batch.error_file_id)
+        except ProviderError:
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedResponse(
+                f"batch output is not JSONL ({exc})", provider=self.provider.name
+            ) from None
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        out: dict[str, Any] = {}
+        for line in lines:
+            cid = line.get("custom_id")
+            response = line.get("response") if isinstance(line.get("response"), dict) else None
+            if response is not None and response.get("status_code") == 200:
+                out[cid] = response.get("body")
+            elif response is not None:
+                out[cid] = classify_status(
+                    int(response.get("status_code") or 500),
+                    response.get("body"),
+                    provider=self.provider.name,
+                    secrets=self.provider._secrets(),
+                )
+            else:
+                err = line.get("error") if isinstance(line.get("error"), dict) else {}
+                code = str(err.get("code") or "")
+                status = 400 if code not in ("batch_expired", "batch_cancelled", "server_error") else 500
+                exc = classify_status(status, {"error": err}, provider=self.provider.name)
+                if code in ("batch_expired", "batch_cancelled"):
+                    exc.retryable = True
+                out[cid] = exc
+        return out
+
+    def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        endpoint = "completions" if raw_request.get("endpoint") == "/completions" else "chat"
+        if isinstance(payload, dict) and payload.get("object") == "text_completion":
+            endpoint = "completions"
+        return self.provider._parse(endpoint, raw_request, payload)  # type: ignore[attr-defined]
+
+    async def _cancel(self, handle: BatchHandle) -> None:
+        try:
+            await self._client.batches.cancel(handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+
+
+# ------------------------------------------------------------------------------------- Anthropic
+
+
+_ANTHROPIC_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
+def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
+    """A Messages API response body as a GenerateResult (the shapes the synchronous adapter reads)."""
+    from providers.anthropic_provider import stop_reason_of
+
+    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        raise MalformedResponse("response has no content list", provider=provider.name)
+    text = "".join(
+        str(b.get("text") or "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text"
+    )
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    uncached = _int(usage.get("input_tokens"))
+    read = _int(usage.get("cache_read_input_tokens"))
+    write = _int(usage.get("cache_creation_input_tokens"))
+    total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
+    return GenerateResult(
+        text=text,
+        stop_reason=stop_reason_of(data.get("stop_reason")),
+        usage=Usage(
+            input_tokens=total_in,
+            output_tokens=_int(usage.get("output_tokens")),
+            cached_input_tokens=read,
+            cache_write_tokens=write,
+        ),
+        latency_s=0.0,
+        model=str(data.get("model") or provider.info.model_id),
+        raw_request=provider._redact(raw_request),
+        raw_response=provider._redact(data),
+    )
+
+
+class AnthropicBatchClient(BatchClient):
+    """Anthropic's Message Batches API (``/v1/messages/batches``)."""
+
+    vendor = "anthropic"
+
+    def item(self, br: BatchRequest) -> dict[str, Any]:
+        return {"custom_id": br.custom_id, "params": self.provider.build_body(br.request)}  # type: ignore[attr-defined]
+
+    def _sdk_error(self, exc: Exception) -> ProviderError:
+        from providers.anthropic_provider import classify_anthropic_error
+
+        return classify_anthropic_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
+
+    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+        try:
+            batch = await self._client.messages.batches.create(requests=items)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name)
+
+    async def _status(self, handle: BatchHandle) -> BatchStatus:
+        try:
+            batch = await self._client.messages.batches.retrieve(handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        rc = batch.request_counts
+        counts = _counts(
+            succeeded=rc.succeeded,
+            errored=rc.errored,
+            processing=rc.processing,
+            expired=rc.expired,
+            canceled=rc.canceled,
+        )
+        state = "ended" if batch.processing_status == "ended" else "running"
+        return BatchStatus(state, batch.processing_status, counts)
+
+    async def _results(self, handle: BatchHandle) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        try:
+            decoder = await self._client.messages.batches.results(handle.batch_id)
+            async for line in decoder:
+                entry = line.model_dump(mode="json", exclude_none=True)
+                result = entry.get("result") or {}
+                kind = result.get("type")
+                cid = entry.get("custom_id")
+                if kind == "succeeded":
+                    out[cid] = result.get("message")
+                elif kind == "errored":
+                    body = result.get("error") or {}
+                    etype = str((body.get("error") or {}).get("type") or "api_error")
+                    out[cid] = classify_status(
+                        _ANTHROPIC_ERROR_STATUS.get(etype, 500),
+                        body,
+                        provider=self.provider.name,
+                        secrets=self.provider._secrets(),
+                    )
+                else:  # canceled / expired: never ran; running it again may succeed
+                    err = ProviderError(f"batch request {kind}", provider=self.provider.name, body=result)
+                    err.retryable = True
+                    out[cid] = err
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return out
+
+    def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        return parse_anthropic_message(payload, raw_request, provider=self.provider)
+
+    async def _cancel(self, handle: BatchHandle) -> None:
+        try:
+            await self._client.messages.batches.cancel(handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+
+
+# ---------------------------------------------------------------------------------------- Gemini
+
+
+_GEMINI_STATES = {
+    "JOB_STATE_SUCCEEDED": "ended",
+    "JOB_STATE_FAILED": "failed",
+    "JOB_STATE_CANCELLED": "canceled",
+    "JOB_STATE_EXPIRED": "expired",
+    "JOB_STATE_PARTIALLY_SUCCEEDED": "ended",
+}
+#: google.rpc codes of a per-request error, as HTTP statuses (for classify_status).
+_RPC_TO_HTTP = {
+    1: 499,
+    2: 500,
+    3: 400,
+    4: 504,
+    5: 404,
+    7: 403,
+    8: 429,
+    9: 400,
+    11: 400,
+    13: 500,
+    14: 503,
+    16: 401,
+}
+
+
+def parse_gemini_response(resp: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
+    """A ``types.GenerateContentResponse`` as a GenerateResult (the synchronous adapter's reading)."""
+    from providers.gemini_provider import finish_reason_of
+
+    candidates = resp.candidates or []
+    if candidates:
+        cand = candidates[0]
+        parts = (cand.content.parts if cand.content else None) or []
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        stop = finish_reason_of(cand.finish_reason)
+    elif resp.prompt_feedback is not None and resp.prompt_feedback.block_reason is not None:
+        text, stop = "", StopReason.CONTENT_FILTER
+    else:
+        raise MalformedResponse("response has no candidates", provider=provider.name)
+    um = resp.usage_metadata
+    candidates_n = um.candidates_token_count if um else None
+    thoughts = um.thoughts_token_count if um else None
+    output = None if candidates_n is None and thoughts is None else (candidates_n or 0) + (thoughts or 0)
+    raw = resp.model_dump(mode="json", exclude_none=True, exclude={"sdk_http_response"})
+    return GenerateResult(
+        text=text,
+        stop_reason=stop,
+        usage=Usage(
+            input_tokens=um.prompt_token_count if um else None,
+            output_tokens=output,
+            cached_input_tokens=um.cached_content_token_count if um else None,
+            reasoning_tokens=thoughts,
+        ),
+        latency_s=0.0,
+        model=resp.model_version or provider.info.model_id,
+        raw_request=provider._redact(raw_request),
+        raw_response=provider._redact(raw),
+    )
+
+
+class GeminiBatchClient(BatchClient):
+    """The Gemini Developer API's Batch Mode with inlined requests (``models/{m}:batchGenerateContent``)."""
+
+    vendor = "gemini"
+
+    def item(self, br: BatchRequest) -> dict[str, Any]:
+        request = self.provider.build_request(br.request)  # type: ignore[attr-defined]
+        return {
+            "contents": request["contents"],
+            "config": request["config"],
+            "metadata": {"key": br.custom_id},
+        }
+
+    def _sdk_error(self, exc: Exception) -> ProviderError:
+        from providers.gemini_provider import classify_gemini_error
+
+        return classify_gemini_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
+
+    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+        try:
+            job = await self._client.aio.batches.create(
+                model=self.provider.info.model_id, src=items, config={"display_name": "niah-batch"}
+            )
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return BatchHandle(self.vendor, str(job.name), custom_ids, time.time(), self.provider.name)
+
+    async def _get(self, handle: BatchHandle) -> Any:
+        try:
+            return await self._client.aio.batches.get(name=handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+
+    async def _status(self, handle: BatchHandle) -> BatchStatus:
+        job = await self._get(handle)
+        vendor_state = job.state.name if job.state is not None else "JOB_STATE_UNSPECIFIED"
+        state = _GEMINI_STATES.get(vendor_state, "running")
+        n = len(handle.custom_ids)
+        if state == "running":
+            return BatchStatus(state, vendor_state, _counts(processing=n))
+        responses = (job.dest.inlined_responses if job.dest else None) or []
+        ok = sum(1 for r in responses if r.response is not None and r.error is None)
+        bad = len(responses) - ok
+        where = {"expired": "expired", "canceled": "canceled"}.get(state, "errored")
+        return BatchStatus(state, vendor_state, _counts(where, n - ok - bad, succeeded=ok, errored=bad))
+
+    async def _results(self, handle: BatchHandle) -> dict[str, Any]:
+        job = await self._get(handle)
+        responses = (job.dest.inlined_responses if job.dest else None) or []
+        out: dict[str, Any] = {}
+        for i, r in enumerate(responses):
+            key = (r.metadata or {}).get("key")
+            cid = key if key is not None else (handle.custom_ids[i] if i < len(handle.custom_ids) else None)
+            if cid is None:
+                continue
+            if r.error is not None:
+                code = int(r.error.code or 13)
+                body = {"error": {"code": code, "message": r.error.message or "", "details": r.error.details}}
+                out[cid] = classify_status(
+                    _RPC_TO_HTTP.get(code, 500),
+                    body,
+                    provider=self.provider.name,
+                    secrets=self.provider._secrets(),
+                )
+            elif r.response is not None:
+                out[cid] = r.response
+        return out
+
+    def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        return parse_gemini_response(payload, raw_request, provider=self.provider)
+
+    async def _cancel(self, handle: BatchHandle) -> None:
+        try:
+            await self._client.aio.batches.cancel(name=handle.batch_id)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+
+
+# ---------------------------------------------------------------------------------------- factory
+
+_CLIENTS: dict[str, type[BatchClient]] = {
+    "openai": OpenAIBatchClient,
+    "anthropic": AnthropicBatchClient,
+    "gemini": GeminiBatchClient,
+}
+
+
+def supports_batch(provider: Provider) -> bool:
+    """Whether :func:`batch_client` accepts ``provider``."""
+    return provider.kind in _CLIENTS
+
+
+def batch_client(provider: Provider, *, limits: BatchLimits | None = None) -> BatchClient:
+    """The batch client for ``provider``.
+
+    Args:
+        provider: A provider from :func:`providers.registry.create_provider` (OpenAI, Anthropic, Gemini).
+        limits: Override the vendor's size limits.
+
+    Raises:
+        BatchUnsupportedError: The provider has no batch API (local model, OpenAI-compatible servers).
+    """
+    cls = _CLIENTS.get(provider.kind)
+    if cls is None:
+        raise BatchUnsupportedError(
+            f"{provider.name}: {provider.kind} endpoints have no batch API; run without --batch"
+        )
+    return cls(provider, limits=limits)
+
+
+def batch_requests(items: Iterable[tuple[str, GenerateRequest]]) -> list[BatchRequest]:
+    """``[(custom_id, request), ...]`` as BatchRequests."""
+    return [BatchRequest(cid, req) for cid, req in items]
