@@ -139,7 +139,7 @@ class Sizer:
         reported = res.usage.input_tokens
         if reported is None or res.stop_reason.value == "model_length":
             return 0
-        return max(0, reported - await asyncio.to_thread(self._own_count, _PROBE))
+        return max(0, reported - await asyncio.to_thread(self.tokenizer.count, _PROBE))
 
     def _own_count(self, text: str) -> int:
         # a count API is paid per call: our own counts use its layout proxy
@@ -170,13 +170,10 @@ class Sizer:
 
         key = (cell.task, cell.language, cell.seed)
         if key not in self.overheads:
-            self.overheads[key] = prompt_overhead(
-                self._layout(), self.spec(cell, cell.length), self.prep.style
-            )
+            # in the model's own tokens (a count API is asked once per task, language and seed)
+            spec = self.spec(cell, cell.length)
+            self.overheads[key] = prompt_overhead(self.tokenizer, spec, self.prep.style)
         return self.overheads[key]
-
-    def _layout(self) -> Any:
-        return getattr(self.tokenizer, "layout_tokenizer", None) or self.tokenizer
 
     def context_length(self, cell: Cell) -> int:
         """The first estimate: context tokens that make the whole prompt ``cell.length`` tokens long."""

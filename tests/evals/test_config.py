@@ -16,7 +16,7 @@ def test_defaults() -> None:
     assert cfg.model == "gemma-3-270m"
     assert cfg.tasks == ("single",)
     assert cfg.seed_list() == [0]
-    assert cfg.max_tokens == 32
+    assert cfg.max_tokens is None  # each task's own answer budget
 
 
 def test_toml_file_and_flags_override(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from evals.config import build_config
+from evals.config import RunConfig, build_config
 from evals.errors import PlanError
 from evals.plan import (
     Cell,
@@ -15,6 +15,7 @@ from evals.plan import (
     check_window,
     default_run_dir,
     estimate_cost,
+    identity_inputs,
     make_cells,
     order_cells,
     plan_identity,
@@ -138,8 +139,11 @@ def test_shared_prefix_rules() -> None:
 
 def test_cost_estimate_hand_computed() -> None:
     # order: (2000, 50%) then (1000, 100%): shared min(1000, 1000) = 1000
-    cells = [Cell("m", "single", "zh", 2000, 50.0, 0), Cell("m", "single", "zh", 1000, 100.0, 0)]
-    est = estimate_cost(cells, PRICES, max_tokens=10)
+    cells = [
+        Cell("m", "single", "zh", 2000, 50.0, 0, max_tokens=10),
+        Cell("m", "single", "zh", 1000, 100.0, 0, max_tokens=10),
+    ]
+    est = estimate_cost(cells, PRICES)
     assert est.cells == 2
     assert est.prompt_tokens == 3000
     assert est.cached_tokens == 1000
@@ -160,8 +164,11 @@ def test_cost_estimate_cache_write_and_long_prices() -> None:
         cached_input_long=0.6,
         cache_write_long=None,
     )
-    cells = [Cell("m", "single", "zh", 2000, 50.0, 0), Cell("m", "single", "zh", 1000, 100.0, 0)]
-    est = estimate_cost(cells, prices, max_tokens=0)
+    cells = [
+        Cell("m", "single", "zh", 2000, 50.0, 0, max_tokens=0),
+        Cell("m", "single", "zh", 1000, 100.0, 0, max_tokens=0),
+    ]
+    est = estimate_cost(cells, prices)
     # cell 1 is above the threshold: long prices; cell 2 below
     assert est.cost_usd == pytest.approx((2000 * 6.0 + 1000 * 3.0) / 1e6)
     # with caching: cell 1 writes 2000 (cache_write has no long variant -> 3.75); cell 2 reads 1000 at 0.3
@@ -169,11 +176,11 @@ def test_cost_estimate_cache_write_and_long_prices() -> None:
 
 
 def test_cost_unpriced_and_free() -> None:
-    cells = [Cell("m", "single", "zh", 1000, 0.0, 0)]
-    none = estimate_cost(cells, None, 10)
+    cells = [Cell("m", "single", "zh", 1000, 0.0, 0, max_tokens=10)]
+    none = estimate_cost(cells, None)
     assert none.cost_usd is None and none.cost_cached_usd is None and none.prompt_tokens == 1000
     free = SimpleNamespace(input=0.0, output=0.0, cached_input=0.0)
-    assert estimate_cost(cells, free, 10).cost_usd == 0.0
+    assert estimate_cost(cells, free).cost_usd == 0.0
 
 
 def test_record_cost() -> None:
@@ -194,12 +201,21 @@ def test_check_window() -> None:
     check_window(g, None, 32, "m", False)
 
 
+def _ident(cfg: RunConfig, corpus: str = "c0", model_id: str | None = "gpt-4o") -> str:
+    return plan_identity(identity_inputs(cfg, resolve_grid(cfg), model_id=model_id, corpus_sha256=corpus))
+
+
 def test_identity_and_run_dir() -> None:
     cfg = build_config(None, {"model": "gpt-4o"})
-    g = resolve_grid(cfg)
-    ident = plan_identity(cfg, g)
-    assert ident == plan_identity(build_config(None, {"model": "gpt-4o", "concurrency": 4}), g)
-    other = build_config(None, {"model": "gpt-4o", "lengths": [1000]})
-    assert ident != plan_identity(other, resolve_grid(other))
+    ident = _ident(cfg)
+    assert ident == _ident(build_config(None, {"model": "gpt-4o", "concurrency": 4}))  # execution only
+    assert ident != _ident(build_config(None, {"model": "gpt-4o", "lengths": [1000]}))  # grid
+    assert ident != _ident(cfg, corpus="c1")  # another haystack
+    assert ident != _ident(cfg, model_id="gpt-4o-2024-08-06")  # the name repointed to another id
+    assert ident != _ident(build_config(None, {"model": "gpt-4o", "tasks": "multi"}))
+    multi = build_config(None, {"model": "gpt-4o", "tasks": "multi"})
+    assert _ident(multi) != _ident(build_config(None, {"model": "gpt-4o", "tasks": "multi", "n_needles": 5}))
+    # an option no chosen task reads does not split runs
+    assert ident == _ident(build_config(None, {"model": "gpt-4o", "n_needles": 5}))
     d = default_run_dir(cfg, ident)
     assert d.name == f"gpt-4o-single-{ident[:8]}"
