@@ -96,7 +96,7 @@ def test_dashboard_loads_offline_and_shows_every_model(browser: Any, report_dir:
         assert errors == []
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
         for model in ("alpha-7b", "beta/chat:2", "gamma", EVIL_MODEL):
-            assert page.get_by_role("heading", name=model, exact=True).is_visible()
+            assert page.locator("#heatmaps").get_by_role("heading", name=model, exact=True).is_visible()
             assert page.locator("#leaderboard-table").get_by_text(model, exact=True).first.is_visible()
         dims = page.evaluate(
             "() => Object.fromEntries(Array.from(document.querySelectorAll('.heatmap')).map(el => ["
