@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.judge import agreement
-from evals.results import RESULTS_FILE, latest_by_cell, read_records, record_spend
-from evals.runner import RunOutcome, now_utc
+from evals.record import STATUSES
+from evals.results import RESULTS_FILE, latest_by_cell, read_records
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from evals.prepare import PreparedRun
+    from evals.runner import RunOutcome
 
 __all__ = ["print_summary", "summarize"]
 
@@ -21,7 +23,12 @@ __all__ = ["print_summary", "summarize"]
 
 
 def summarize(run_dir: Path) -> dict[str, Any]:
-    """Summary of a run directory from one read of its results: counts, score grids, cost, judge agreement.
+    """Summary of a run directory from one read of its typed records: counts, score grids, cost, judge
+    agreement.
+
+    Grid cells (``kind == "cell"``) make the counts and the score grids; ``truncated``, ``error`` and
+    ``model_length`` cells are counted, never scored. Closed-book questions are counted apart
+    (``closed_book``: asked, answered right), never pooled into the scores.
 
     Args:
         run_dir: The run directory.
@@ -31,26 +38,24 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     """
     records = read_records(run_dir / RESULTS_FILE)
     latest = latest_by_cell(records)
-    counts = {"ok": 0, "error": 0, "model_length": 0}
+    cells = [r for r in latest.values() if r.kind == "cell"]
+    closed = [r for r in latest.values() if r.kind == "closed_book"]
+    counts = dict.fromkeys(STATUSES, 0)
     grids: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     pairs: list[tuple[float, int]] = []
+    scores: list[float] = []
     hallucinated = 0
-    for rec in latest.values():
-        counts[rec.get("status", "error")] = counts.get(rec.get("status", "error"), 0) + 1
-        if rec.get("status") == "ok" and rec.get("score") is not None:
-            grids[rec["task"]][str(rec["length"])][f"{rec['depth']:g}"].append(float(rec["score"]))
-            detail = rec.get("score_detail") or {}
-            hallucinated += bool(detail.get("hallucinated"))
-            judge = rec.get("judge")
-            if isinstance(judge, dict) and judge.get("score") is not None:
-                pairs.append((float(rec["score"]), int(judge["score"])))
-    cost = 0.0
-    prompt_tokens = 0
-    for rec in records:
-        cost += record_spend(rec)
-        prompt_tokens += int(rec.get("prompt_tokens") or 0)
+    for rec in cells:
+        counts[rec.status] += 1
+        if rec.status != "ok" or rec.score is None:
+            continue
+        scores.append(rec.score)
+        grids[rec.task][str(rec.length)][f"{rec.depth:g}"].append(rec.score)
+        hallucinated += bool(rec.hallucinated)
+        if rec.judge is not None and rec.judge.score is not None:
+            pairs.append((rec.score, rec.judge.score))
     mean_grids = {
         task: {
             length: {
@@ -61,20 +66,21 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         }
         for task, rows in grids.items()
     }
-    scores = [
-        float(r["score"]) for r in latest.values() if r.get("status") == "ok" and r.get("score") is not None
-    ]
     out: dict[str, Any] = {
-        "cells": len(latest),
+        "cells": len(cells),
         "records": len(records),
         "counts": counts,
         "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
         "hallucinated": hallucinated,
         "scores": mean_grids,
-        "cost_usd": round(cost, 6),
-        "prompt_tokens_sent": prompt_tokens,
+        "closed_book": {
+            "asked": len(closed),
+            "known": sum(1 for r in closed if r.status == "ok" and r.score == 1.0),
+        },
+        "cost_usd": round(sum(r.spend for r in records), 6),
+        "prompt_tokens_sent": sum(r.prompt_tokens or 0 for r in records),
         "judge_agreement": agreement(pairs).to_dict() if pairs else None,
-        "updated": now_utc(),
+        "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     return out
 
@@ -112,11 +118,15 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
     s.add_row("ok", str(c.get("ok", 0)))
     s.add_row("error (retried on rerun)", str(c.get("error", 0)))
     s.add_row("model_length", str(c.get("model_length", 0)))
+    s.add_row("truncated (not scored)", str(c.get("truncated", 0)))
     s.add_row("this invocation", f"{outcome.ran} cells in {outcome.wall_s:.1f} s, {outcome.retries} retries")
     if summary["mean_score"] is not None:
         s.add_row("mean score", f"{summary['mean_score']:.3f}")
-    if "no_needle" in summary["scores"]:
-        s.add_row("no-needle hallucinations", str(summary["hallucinated"]))
+    if summary["hallucinated"]:
+        s.add_row("hallucinated answers", str(summary["hallucinated"]))
+    cb = summary.get("closed_book") or {}
+    if cb.get("asked"):
+        s.add_row("closed book (no text)", f"{cb['known']} of {cb['asked']} answered right")
     s.add_row("cost", f"${summary['cost_usd']:.4f} (this invocation ${outcome.spent_usd:.4f})")
     ja = summary.get("judge_agreement")
     if ja:
