@@ -344,6 +344,7 @@ def depth_curve_figure(task: str, entries: Sequence[dict[str, Any]]) -> Any:
                 x=xs + xs[::-1],
                 y=[b["ci_high"] for b in pts] + [b["ci_low"] for b in pts][::-1],
                 fill="toself",
+                mode="lines",
                 fillcolor=_rgba(color, 0.18),
                 line={"width": 0},
                 hoverinfo="skip",

@@ -58,7 +58,8 @@ def test_torn_last_line_tolerated_and_next_append_on_new_line(tmp_path: Path) ->
     run = tmp_path / "run"
     run.mkdir()
     path = run / "results.jsonl"
-    path.write_text(json.dumps(rec("a").to_json()) + "\n" + '{"cell_id": "b", "status": "o')  # torn by a crash
+    torn = '{"cell_id": "b", "status": "o'  # torn by a crash
+    path.write_text(json.dumps(rec("a").to_json()) + "\n" + torn)
     s = ResultsStore(run)
     s.load()
     assert s.done_ids() == {"a"}
