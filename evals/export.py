@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from evals import __version__
-from evals.report_data import ReportError, collect, expand_run_dirs, one_line
+from evals.record import ResultRecord
+from evals.report_data import ReportError, final_records, load_runs, one_line, sourced_records
+from evals.results import expand_run_dirs
 
 __all__ = ["COLUMNS", "export_results", "flatten_record"]
 
@@ -43,7 +45,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "cell_id": ("string", "sha256 of the cell identity (model, task, language, length, depth, seed)"),
     "model": ("string", "registry alias of the model under test"),
     "provider": ("string", "provider adapter"),
-    "task": ("string", "single | multi | distractor | no_needle | changed_line"),
+    "kind": ("string", "cell (a grid cell) | closed_book (the question asked with no text)"),
+    "task": ("string", "task name (haystacks.tasks)"),
     "language": ("string", "needle/question language"),
     "length": ("int64", "requested context length in tokens"),
     "depth": ("float64", "requested needle depth in percent"),
@@ -54,17 +57,19 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "prompt_tokens_source": ("string", "where prompt_tokens came from"),
     "tokens_exact": ("bool", "lengths counted with the model's own tokenizer"),
     "input_sha256": ("string", "sha256 of the exact request text"),
-    "status": ("string", "ok | error | model_length"),
+    "status": ("string", "ok | error | model_length | truncated"),
+    "outcome": ("string", "grade outcome of an ok record (found, partial, decoy, misbound, ...)"),
     "stop_reason": ("string", "why generation stopped"),
     "question": ("string", "the question asked"),
     "expected": ("list:string", "the expected answers"),
     "answer": ("string", "the model's answer (null unless ok)"),
     "scored_answer": ("string", "the part of the answer that was scored"),
+    "max_tokens": ("int64", "answer token budget of the call"),
     "score": ("float64", "score in [0, 1] (null unless ok)"),
     "score_found": ("list:string", "expected facts found in the answer"),
     "score_missed": ("list:string", "expected facts missing from the answer"),
     "score_abstained": ("bool", "the answer abstained"),
-    "score_hallucinated": ("bool", "no_needle: the answer states an invented value"),
+    "score_hallucinated": ("bool", "the answer states a value the text does not hold for the asked key"),
     "score_detail_json": ("string", "the full score_detail as JSON"),
     "needle_answers": ("list:string", "expected answers of the asked needles"),
     "needle_keys": ("list:string", "what each asked needle is about"),
@@ -85,15 +90,20 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "prompt_tokens_counted": ("int64", "our own tokenizer count of the request"),
     "timings_json": ("string", "server timings (llama.cpp prompt_n, cache_n...) as JSON"),
     "model_id": ("string", "model id the provider says answered"),
+    "tokens_note": ("string", "how the lengths were counted when not exactly"),
+    "batch_id": ("string", "provider batch the call went through (null when not batched)"),
     "run_identity": ("string", "the run's identity hash (header)"),
     "cost_usd": ("float64", "cost of the call in USD (null when unpriced)"),
     "timestamp": ("string", "UTC time the record was written"),
+    "answer_key_json": ("string", "the grader's answer key as JSON (regrade without rebuilding)"),
+    "task_params_json": ("string", "the task's parameters as JSON"),
     "extra_json": ("string", "any other record fields, as JSON"),
 }
 
 _DIRECT = (
     "schema_version",
     "cell_id",
+    "kind",
     "model",
     "provider",
     "task",
@@ -108,41 +118,50 @@ _DIRECT = (
     "tokens_exact",
     "input_sha256",
     "status",
+    "outcome",
     "stop_reason",
     "question",
     "expected",
     "error_type",
     "prompt_tokens_counted",
     "model_id",
+    "tokens_note",
+    "batch_id",
     "run_identity",
     "answer",
     "scored_answer",
+    "max_tokens",
     "score",
     "latency_s",
     "attempts",
     "cost_usd",
     "timestamp",
 )
-_NESTED = ("usage", "score_detail", "needles", "distractors", "timings", "judge", "error")
+_NESTED = (
+    "usage",
+    "score_detail",
+    "needles",
+    "distractors",
+    "timings",
+    "judge",
+    "error",
+    "answer_key",
+    "task_params",
+)
 
 
 def _cast(value: Any, dtype: str) -> Any:
-    """Coerce a value to the column type, None when it does not fit (a column never changes type)."""
+    """Coerce a value to the column type (a column never changes type)."""
     if value is None:
         return None
     if dtype.startswith("list:"):
-        if not isinstance(value, list):
-            return None
-        inner = dtype[5:]
-        return [_cast(v, inner) for v in value]
+        return [_cast(v, dtype[5:]) for v in value]
     if dtype == "string":
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     if dtype == "bool":
-        return value if isinstance(value, bool) else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+        return bool(value)
     if dtype == "int64":
-        return int(value) if float(value).is_integer() else None
+        return int(value)
     return float(value)
 
 
@@ -150,18 +169,21 @@ def _json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
-    """One results record as a flat row with exactly the :data:`COLUMNS`.
+def flatten_record(rec: ResultRecord, run: str) -> dict[str, Any]:
+    """One typed result record as a flat row with exactly the :data:`COLUMNS`.
 
     Args:
-        rec: a results.jsonl record (as loaded by the reports, with its ``_run``).
+        rec: the record.
+        run: the run (report) name it came from.
 
     Returns:
-        ``column → value`` with values coerced to the column types (None where absent or ill-typed).
+        ``column → value`` with values of the column types (None where absent). A record field this table
+        does not name yet lands in ``extra_json``, so nothing is lost.
     """
-    row: dict[str, Any] = {k: rec.get(k) for k in _DIRECT}
-    row["run"] = rec.get("_run")
-    usage = rec.get("usage") if isinstance(rec.get("usage"), dict) else {}
+    obj = rec.to_json()
+    row: dict[str, Any] = {k: obj[k] for k in _DIRECT}
+    row["run"] = run
+    usage = obj["usage"] or {}
     for k in (
         "input_tokens",
         "output_tokens",
@@ -170,24 +192,25 @@ def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
         "cache_write_tokens",
     ):
         row[f"usage_{k}"] = usage.get(k)
-    detail = rec.get("score_detail") if isinstance(rec.get("score_detail"), dict) else {}
+    detail = rec.score_detail or {}
     row["score_found"] = detail.get("found")
     row["score_missed"] = detail.get("missed")
     row["score_abstained"] = detail.get("abstained")
     row["score_hallucinated"] = detail.get("hallucinated")
-    row["score_detail_json"] = _json_or_none(rec.get("score_detail"))
-    needles = rec.get("needles") if isinstance(rec.get("needles"), list) else []
-    asked = [n for n in needles if isinstance(n, dict) and n.get("kind", "needle") != "distractor"]
-    row["needle_answers"] = [str(n.get("answer")) for n in asked]
-    row["needle_keys"] = [str(n.get("key")) for n in asked]
-    row["needle_depths"] = [n.get("depth") for n in asked]
-    row["needle_actual_depths"] = [n.get("actual_depth") for n in asked]
-    row["needles_json"] = _json_or_none(rec.get("needles"))
-    row["distractors_json"] = _json_or_none(rec.get("distractors"))
-    row["timings_json"] = _json_or_none(rec.get("timings"))
-    row["judge_json"] = _json_or_none(rec.get("judge"))
-    row["error"] = rec.get("error")
-    extra = {k: v for k, v in rec.items() if k not in _DIRECT and k not in _NESTED and not k.startswith("_")}
+    row["score_detail_json"] = _json_or_none(obj["score_detail"])
+    asked = [n for n in rec.needles if n.kind != "distractor"]
+    row["needle_answers"] = [n.answer for n in asked]
+    row["needle_keys"] = [n.key for n in asked]
+    row["needle_depths"] = [n.depth for n in asked]
+    row["needle_actual_depths"] = [n.actual_depth for n in asked]
+    row["needles_json"] = _json_or_none(obj["needles"])
+    row["distractors_json"] = _json_or_none(obj["distractors"])
+    row["timings_json"] = _json_or_none(obj["timings"])
+    row["judge_json"] = _json_or_none(obj["judge"])
+    row["answer_key_json"] = _json_or_none(obj["answer_key"])
+    row["task_params_json"] = _json_or_none(obj["task_params"])
+    row["error"] = rec.error
+    extra = {k: v for k, v in obj.items() if k not in _DIRECT and k not in _NESTED}
     row["extra_json"] = _json_or_none(extra) if extra else None
     return {col: _cast(row.get(col), dtype) for col, (dtype, _) in COLUMNS.items()}
 
@@ -220,8 +243,9 @@ def _card(n_rows: int, runs: Sequence[str], all_records: bool) -> str:
         "",
         f"Exported by niah-suite {__version__} from {len(runs)} run(s): {', '.join(runs)}.",
         f"{n_rows} rows, {'every attempt' if all_records else 'one per cell (the record the reports use)'}.",
-        "Errors and over-window prompts (`status` `error` / `model_length`) have a null `score`:",
-        "exclude them from recall, never count them as wrong.",
+        "Errors, over-window prompts and truncated answers (`status` `error` / `model_length` / `truncated`)",
+        "have a null `score`: exclude them from recall, never count them as wrong. Rows of `kind`",
+        "`closed_book` asked the question with no text: report them apart, never pool them into recall.",
         "",
         "| column | type | meaning |",
         "|---|---|---|",
@@ -271,14 +295,13 @@ def export_results(
         import datasets
     except ImportError as exc:
         raise ReportError("exporting needs the 'hf' extra: pip install 'niah-suite[hf]'") from exc
-    data = collect(expand_run_dirs([Path(p) for p in run_dirs]))
+    runs = load_runs(expand_run_dirs([Path(p) for p in run_dirs]))
     if log_warnings:
-        for w in data.warnings:
-            logger.warning(w)
-    if all_records:
-        records = [rec for run in data.runs for rec in run.records]
-    else:
-        records = sorted((r for g in data.groups for r in g.records), key=lambda r: (r["_run"], r["_line"]))
+        for run in runs:
+            for w in run.warnings:
+                logger.warning(w)
+    every = sourced_records(runs)
+    records = every if all_records else sorted(final_records(every), key=lambda s: (s.run, s.line))
     if not records:
         raise ReportError("nothing to export: no readable result record in " + ", ".join(map(str, run_dirs)))
     out_dir = Path(out_dir)
@@ -288,7 +311,7 @@ def export_results(
     except OSError as exc:
         raise ReportError(f"cannot create {out_dir}: {one_line(exc)}") from exc
     try:
-        rows = [flatten_record(r) for r in records]
+        rows = [flatten_record(s.record, s.run) for s in records]
         ds = datasets.Dataset.from_list(rows, features=_features())
         (tmp / "data").mkdir()
         bars_were_off = datasets.is_progress_bar_enabled() is False
@@ -299,7 +322,7 @@ def export_results(
             if not bars_were_off:
                 datasets.enable_progress_bars()
         (tmp / "README.md").write_text(
-            _card(len(rows), [r.name for r in data.runs if r.records], all_records), encoding="utf-8"
+            _card(len(rows), [r.name for r in runs if r.records], all_records), encoding="utf-8"
         )
         (tmp / MARKER).write_text(__version__ + "\n", encoding="utf-8")
         umask = os.umask(0)

@@ -1,19 +1,23 @@
 """Reports over run directories: Gemini-style heatmaps, one offline dashboard, ``leaderboard.json``.
 
-``python -m evals.report RUN_DIR... [--out DIR] [--threshold 0.85] [--no-png] [--export-dataset DIR]``
+``python -m evals.report RUN_DIR... [--out DIR] [--threshold 0.85] [--png | --no-png] [--export-dataset DIR]``
 
-Everything here is derived from the runs' ``results.jsonl`` (and ``header.json``); the result files are only
-ever opened for reading. Per (model, task) it writes:
+Everything here is derived from the runs' ``results.jsonl`` (and ``header.json``), read as typed records and
+aggregated as a pandas DataFrame (:mod:`evals.report_data`); the result files are only ever opened for
+reading. Per (model, task) it writes:
 
 * ``heatmap_<model>_<task>.html``: a standalone plotly heatmap (x: context length, y: needle depth, colour:
-  recall; hover: n, 95% Wilson interval, errors, prompt tokens, expected fact and a sample answer), plus a
-  ``.png`` twin when kaleido and a Chromium can render it;
+  the task's metric; hover: n, 95% Wilson interval, unscored counts, prompt tokens, expected fact and a sample
+  answer, all read from named ``customdata`` fields), plus a ``.png`` twin when kaleido and a Chromium can
+  render it (silently skipped when they cannot, unless ``--png`` asked for it);
 * ``dashboard.html``: one self-contained page (plotly.js inlined, data embedded as escaped JSON) with the
-  leaderboard table, every heatmap, a side-by-side comparison of two models and the error summary;
-* ``leaderboard.json``: the machine-readable summary, schema ``niah-leaderboard/1`` (docs/leaderboard.md).
+  leaderboard table, every heatmap, recall-by-depth curves with interval bands, a side-by-side comparison of
+  two models with their difference heatmap, the error taxonomy per model, closed-book controls and errors;
+* ``leaderboard.json``: the machine-readable summary, schema ``niah-leaderboard/2`` (docs/leaderboard.md).
 
-Cells whose calls failed (``error``) or whose prompt exceeded the model's window (``model_length``) carry no
-score: they are counted and shown separately, never as a wrong answer.
+Cells whose calls failed (``error``), whose prompt exceeded the model's window (``model_length``) or whose
+answer was cut at its token budget (``truncated``) carry no score: they are counted and shown separately,
+never as a wrong answer. Closed-book questions (asked with no text) are reported apart, never pooled.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
+from evals.record import ResultRecord
 from evals.report_data import (
     DEFAULT_THRESHOLD,
+    ENTRY_COLUMNS,
+    TAXONOMY,
     Group,
     ReportData,
     ReportError,
@@ -43,17 +50,20 @@ from evals.report_data import (
     collect,
     depth_label,
     error_text,
-    expand_run_dirs,
     grid_notes,
     one_line,
+    task_has_depth,
+    task_metric,
     task_sort_key,
     truncate,
 )
+from evals.results import expand_run_dirs
 from evals.stats import format_tokens
 
 __all__ = [
     "ReportError",
     "build_parser",
+    "depth_curve_figure",
     "generate_reports",
     "heatmap_figure",
     "main",
@@ -76,31 +86,17 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
 
-def _metric_name(task: str) -> str:
-    return "correct abstention" if task == "no_needle" else "recall"
+def _expected(rec: ResultRecord) -> str:
+    """The expected answer(s) of a record: its ``expected``, else its asked needles' answers."""
+    if rec.expected:
+        return ", ".join(rec.expected)
+    return ", ".join(n.answer for n in rec.needles if n.kind != "distractor" and n.answer)
 
 
-def _expected(rec: dict[str, Any]) -> str:
-    """The expected answer(s) of a record: its ``expected`` list, else its asked needles' answers."""
-    expected = rec.get("expected")
-    if isinstance(expected, list) and expected:
-        return ", ".join(str(a) for a in expected)
-    needles = rec.get("needles")
-    if not isinstance(needles, list):
-        return ""
-    answers = [
-        str(n.get("answer"))
-        for n in needles
-        if isinstance(n, dict) and n.get("kind", "needle") != "distractor"
-    ]
-    return ", ".join(a for a in answers if a)
-
-
-def _shown_answer(rec: dict[str, Any]) -> str:
+def _shown_answer(rec: ResultRecord) -> str:
     """The answer as scored (``scored_answer``: e.g. a base model's first line), else the raw answer."""
-    scored = rec.get("scored_answer")
-    text = scored if isinstance(scored, str) else rec.get("answer")
-    return str(text) if text else "(empty)"
+    text = rec.scored_answer if rec.scored_answer is not None else rec.answer
+    return text or "(empty)"
 
 
 def _hover_text(text: str, width: int = 60) -> str:
@@ -127,30 +123,51 @@ def heatmap_title(group: Group) -> str:
 
 def _title_parts(group: Group) -> tuple[str, str]:
     p = group.recall
-    n_err = sum(c.n_error for c in group.cells.values())
-    n_len = sum(c.n_model_length for c in group.cells.values())
     head = f"{group.model} · {group.task}"
-    title = f"{_metric_name(group.task)} {_fmt(p.mean)}"
+    title = f"{task_metric(group.task)} {_fmt(p.mean)}"
     if p.mean is not None:
         title += f" [{_fmt(p.ci_low)}, {_fmt(p.ci_high)}]"
     title += f", n={p.n}"
-    excluded = []
-    if n_err:
-        excluded.append(f"{n_err} errors")
-    if n_len:
-        excluded.append(f"{n_len} over window")
+    excluded = [
+        f"{n} {label}"
+        for n, label in (
+            (group.count("error"), "errors"),
+            (group.count("model_length"), "over window"),
+            (group.count("truncated"), "truncated"),
+        )
+        if n
+    ]
     if excluded:
         title += " (" + ", ".join(excluded) + " excluded)"
     return head, title
+
+
+#: Hover data of an empty heatmap cell (the keys every cell's ``customdata`` object has).
+_EMPTY_CELL: dict[str, Any] = {
+    "n": 0,
+    "successes": 0,
+    "ci_low": "",
+    "ci_high": "",
+    "n_error": 0,
+    "n_model_length": 0,
+    "n_truncated": 0,
+    "prompt_tokens": "",
+    "answer": "",
+    "expected": "",
+}
+_EMPTY_BAD: dict[str, Any] = {"error": "", "n_error": 0, "n_model_length": 0, "n_truncated": 0}
 
 
 def heatmap_figure(group: Group) -> Any:
     """A Gemini-1.5-style plotly heatmap of one (model, task).
 
     Trace 0 is the score heatmap: ``z[i][j]`` is the mean score at ``depths[i]`` × ``lengths[j]`` (None where
-    no record was scored). Trace 1, present only when needed, greys out cells that have records but no score
-    (errors, prompts over the model's window). Every user-derived string is HTML-escaped, because plotly
-    renders hover and title text as HTML.
+    no record was scored); its ``customdata[i][j]`` is an object with named fields (``n``, ``successes``,
+    ``ci_low``, ``ci_high``, ``n_error``, ``n_model_length``, ``n_truncated``, ``prompt_tokens``, ``answer``,
+    ``expected``) that the hover template and the dashboard's script read by name. Trace 1, present only when
+    needed, greys out cells that have records but no score (errors, prompts over the model's window,
+    truncated answers). Every user-derived string is HTML-escaped, because plotly renders hover and title
+    text as HTML.
 
     Args:
         group: the (model, task).
@@ -165,10 +182,10 @@ def heatmap_figure(group: Group) -> Any:
     y = [depth_label(d) for d in group.depths]
     z: list[list[float | None]] = []
     text: list[list[str]] = []
-    custom: list[list[list[Any]]] = []
+    custom: list[list[dict[str, Any]]] = []
     z_bad: list[list[float | None]] = []
     text_bad: list[list[str]] = []
-    custom_bad: list[list[list[Any]]] = []
+    custom_bad: list[list[dict[str, Any]]] = []
     any_bad = False
     for d in group.depths:
         row_z, row_t, row_c, row_zb, row_tb, row_cb = [], [], [], [], [], []
@@ -177,54 +194,70 @@ def heatmap_figure(group: Group) -> Any:
             if cell is None:
                 row_z.append(None)
                 row_t.append("")
-                row_c.append([0, 0, "", "", 0, 0, "", "", ""])
+                row_c.append(dict(_EMPTY_CELL))
                 row_zb.append(None)
                 row_tb.append("")
-                row_cb.append(["", 0, 0])
+                row_cb.append(dict(_EMPTY_BAD))
                 continue
             p = cell.recall
-            sample = cell.sample()
+            sample_id = cell.sample_id()
+            sample = group.records[sample_id] if sample_id else None
+            counts = {
+                "n_error": cell.n_error,
+                "n_model_length": cell.n_model_length,
+                "n_truncated": cell.n_truncated,
+            }
             row_z.append(p.mean)
             row_t.append(_fmt(p.mean) if p.mean is not None else "")
             row_c.append(
-                [
-                    p.n,
-                    round(p.successes, 6),
-                    _fmt(p.ci_low),
-                    _fmt(p.ci_high),
-                    cell.n_error,
-                    cell.n_model_length,
-                    cell.prompt_tokens(),
-                    esc(truncate(_shown_answer(sample))) if sample else "",
-                    esc(truncate(_expected(sample) or "—")) if sample else "",
-                ]
+                {
+                    "n": p.n,
+                    "successes": round(p.successes, 6),
+                    "ci_low": _fmt(p.ci_low),
+                    "ci_high": _fmt(p.ci_high),
+                    **counts,
+                    "prompt_tokens": cell.prompt_tokens(),
+                    "answer": esc(truncate(_shown_answer(sample))) if sample else "",
+                    "expected": esc(truncate(_expected(sample) or "—")) if sample else "",
+                }
             )
             if p.n == 0:
                 any_bad = True
-                marks = (["ERR"] if cell.n_error else []) + (["LEN"] if cell.n_model_length else [])
-                first_bad = next(r for r in cell.records if r["status"] != "ok")
+                marks = [
+                    mark
+                    for mark, n in (
+                        ("ERR", cell.n_error),
+                        ("LEN", cell.n_model_length),
+                        ("CUT", cell.n_truncated),
+                    )
+                    if n
+                ]
+                bad_id = cell.first_unscored_id()
                 row_zb.append(1.0)
                 row_tb.append("+".join(marks))
-                row_cb.append([esc(truncate(error_text(first_bad))), cell.n_error, cell.n_model_length])
+                row_cb.append(
+                    {"error": esc(truncate(error_text(group.records[bad_id]))) if bad_id else "", **counts}
+                )
             else:
                 row_zb.append(None)
                 row_tb.append("")
-                row_cb.append(["", 0, 0])
+                row_cb.append(dict(_EMPTY_BAD))
         z.append(row_z)
         text.append(row_t)
         custom.append(row_c)
         z_bad.append(row_zb)
         text_bad.append(row_tb)
         custom_bad.append(row_cb)
-    metric = _metric_name(group.task)
+    metric = task_metric(group.task)
     hover = (
         "<b>%{x} tokens · depth %{y}</b><br>"
-        f"{metric} %{{z:.2f}} (n=%{{customdata[0]}})<br>"
-        "95% CI [%{customdata[2]}, %{customdata[3]}]<br>"
-        "errors %{customdata[4]} · over window %{customdata[5]} (excluded)<br>"
-        "prompt tokens %{customdata[6]}<br>"
-        "expected: %{customdata[8]}<br>"
-        "sample answer: %{customdata[7]}<extra></extra>"
+        f"{html.escape(metric, quote=False)} %{{z:.2f}} (n=%{{customdata.n}})<br>"
+        "95% CI [%{customdata.ci_low}, %{customdata.ci_high}]<br>"
+        "errors %{customdata.n_error} · over window %{customdata.n_model_length} · "
+        "truncated %{customdata.n_truncated} (excluded)<br>"
+        "prompt tokens %{customdata.prompt_tokens}<br>"
+        "expected: %{customdata.expected}<br>"
+        "sample answer: %{customdata.answer}<extra></extra>"
     )
     fig = go.Figure()
     fig.add_trace(
@@ -242,7 +275,7 @@ def heatmap_figure(group: Group) -> Any:
             zmax=1,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": metric}},
+            colorbar={"title": {"text": html.escape(metric, quote=False)}},
             name=metric,
         )
     )
@@ -256,8 +289,9 @@ def heatmap_figure(group: Group) -> Any:
                 texttemplate="%{text}",
                 customdata=custom_bad,
                 hovertemplate=(
-                    "<b>%{x} tokens · depth %{y}</b><br>not scored: errors %{customdata[1]} · "
-                    "over window %{customdata[2]}<br>%{customdata[0]}<extra></extra>"
+                    "<b>%{x} tokens · depth %{y}</b><br>not scored: errors %{customdata.n_error} · "
+                    "over window %{customdata.n_model_length} · truncated %{customdata.n_truncated}<br>"
+                    "%{customdata.error}<extra></extra>"
                 ),
                 hoverongaps=False,
                 colorscale=[[0, UNSCORED_COLOR], [1, UNSCORED_COLOR]],
@@ -284,6 +318,76 @@ def heatmap_figure(group: Group) -> Any:
         height=max(420, 34 * len(y) + 160),
     )
     return fig
+
+
+def depth_curve_figure(task: str, entries: Sequence[dict[str, Any]]) -> Any:
+    """Score by needle depth for one task, a line per model with its 95% interval as a band.
+
+    Args:
+        task: the task.
+        entries: the leaderboard entries of that task (their ``by_depth`` slices).
+
+    Returns:
+        A ``plotly.graph_objects.Figure``; trace pairs per model: the band (``fill``), then the line.
+    """
+    import plotly.graph_objects as go
+
+    metric = task_metric(task)
+    fig = go.Figure()
+    for i, e in enumerate(entries):
+        pts = [b for b in e["by_depth"] if b["recall"] is not None]
+        color = CURVE_COLORS[i % len(CURVE_COLORS)]
+        xs = [b["depth"] for b in pts]
+        name = html.escape(e["model"], quote=False)
+        fig.add_trace(
+            go.Scatter(
+                x=xs + xs[::-1],
+                y=[b["ci_high"] for b in pts] + [b["ci_low"] for b in pts][::-1],
+                fill="toself",
+                mode="lines",
+                fillcolor=_rgba(color, 0.18),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+                name=f"{name} 95% CI",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[b["recall"] for b in pts],
+                customdata=[
+                    {"n": b["n"], "ci_low": _fmt(b["ci_low"]), "ci_high": _fmt(b["ci_high"])} for b in pts
+                ],
+                mode="lines+markers",
+                line={"color": color, "width": 2},
+                name=name,
+                legendgroup=name,
+                hovertemplate=(
+                    f"<b>{name}</b> · depth %{{x:g}}%<br>{html.escape(metric, quote=False)} %{{y:.2f}} "
+                    "[%{customdata.ci_low}, %{customdata.ci_high}] n=%{customdata.n}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        title={"text": html.escape(f"{task}: {metric} by needle depth (95% Wilson bands)", quote=False)},
+        xaxis={"title": {"text": "needle depth (%)"}, "range": [-2, 102]},
+        yaxis={"title": {"text": metric}, "range": [-0.02, 1.02]},
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        height=380,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+CURVE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def score_color(value: float | None) -> str:
@@ -376,6 +480,20 @@ def _figure_json(fig: Any) -> dict[str, Any]:
     return json.loads(pio.to_json(fig, validate=False))
 
 
+def png_possible() -> bool:
+    """Whether kaleido is installed and finds a Chrome/Chromium (``BROWSER_PATH`` or the usual places)."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        return Chromium.find_browser(skip_local=False) is not None
+    except Exception:  # kaleido's browser lookup moved: let the render itself tell
+        return True
+
+
 def write_pngs(figures: Sequence[Any], paths: Sequence[Path]) -> str | None:
     """Render figures to PNG with kaleido (one browser for all); never raises.
 
@@ -415,64 +533,97 @@ def write_pngs(figures: Sequence[Any], paths: Sequence[Path]) -> str | None:
     return None
 
 
+#: Dashboard labels of the error taxonomy's categories (:data:`evals.report_data.TAXONOMY`).
+TAXONOMY_LABELS = {
+    "found": "found",
+    "partial": "partial",
+    "decoy": "decoy taken",
+    "misbound": "misbound",
+    "hallucinated": "hallucinated",
+    "abstained": "abstained",
+    "wrong": "wrong",
+    "wrong_format": "wrong format",
+    "truncated": "truncated (not scored)",
+    "error": "error (not scored)",
+    "model_length": "over window (not scored)",
+    "ungraded": "ungraded",
+}
+
+
+def _taxonomy(entries: Sequence[dict[str, Any]], models: Sequence[str]) -> list[dict[str, Any]]:
+    """Per model: the outcome counts per task (rows: categories, columns: tasks)."""
+    out = []
+    for model in models:
+        mine = [e for e in entries if e["model"] == model]
+        cats = list(TAXONOMY) + sorted({k for e in mine for k in e["outcomes"]} - set(TAXONOMY))
+        rows = [
+            {
+                "category": cat,
+                "label": TAXONOMY_LABELS.get(cat, cat),
+                "counts": [e["outcomes"].get(cat, 0) for e in mine],
+                "total": sum(e["outcomes"].get(cat, 0) for e in mine),
+            }
+            for cat in cats
+        ]
+        out.append({"model": model, "tasks": [e["task"] for e in mine], "rows": rows})
+    return out
+
+
 def _dashboard_context(
     data: ReportData, leaderboard: dict[str, Any], figures: list[Any], stems: list[str], notes: list[str]
 ) -> dict[str, Any]:
     entries = leaderboard["entries"]
-    halluc = {
-        e["model"]: e["hallucination_rate"]
-        for e in entries
-        if e["task"] == "no_needle" and e["hallucination_rate"]
-    }
-    rows = []
-    for e in entries:
-        rows.append(
-            {
-                "entry": e,
-                "model_hallucination": halluc.get(e["model"]),
-                "heatmap_id": "hm-" + stems[len(rows)],
-            }
-        )
+    rows = [{"entry": e, "heatmap_id": "hm-" + stem} for e, stem in zip(entries, stems, strict=True)]
     heatmaps = [
         {
             "id": "hm-" + stem,
             "model": g.model,
             "task": g.task,
+            "metric": task_metric(g.task),
             "file": stem + ".html",
             "figure": _figure_json(fig),
         }
         for g, fig, stem in zip(data.groups, figures, stems, strict=True)
     ]
     models = data.models
+    tasks = sorted({g.task for g in data.groups}, key=task_sort_key)
     per_model = [(m, [h for h in heatmaps if h["model"] == m]) for m in models]
+    curves = [
+        {
+            "id": f"curve-{i}",
+            "task": task,
+            "figure": _figure_json(depth_curve_figure(task, [e for e in entries if e["task"] == task])),
+        }
+        for i, task in enumerate(t for t in tasks if task_has_depth(t))
+    ]
     errors = []
     for g in data.groups:
-        bad = [r for r in g.records if r["status"] != "ok"]
+        bad = [r for r in g.records.values() if r.status != "ok"]
         if bad:
-            samples = sorted({error_text(r) for r in bad if r["status"] == "error"})[:3]
             errors.append(
                 {
                     "model": g.model,
                     "task": g.task,
-                    "n_error": sum(1 for r in bad if r["status"] == "error"),
-                    "n_model_length": sum(1 for r in bad if r["status"] == "model_length"),
-                    "samples": samples,
+                    "n_error": g.count("error"),
+                    "n_model_length": g.count("model_length"),
+                    "n_truncated": g.count("truncated"),
+                    "samples": sorted({error_text(r) for r in bad if r.status == "error"})[:3],
                 }
             )
-    page_data = {
-        "heatmaps": heatmaps,
-        "models": models,
-        "tasks": sorted({g.task for g in data.groups}, key=task_sort_key),
-    }
+    page_data = {"heatmaps": heatmaps, "curves": curves, "models": models, "tasks": tasks}
     return {
         "lb": leaderboard,
         "rows": rows,
+        "columns": [c for c in ENTRY_COLUMNS if c.header],
         "per_model": per_model,
+        "curves": curves,
+        "taxonomy": _taxonomy(entries, models),
+        "closed_book": [e for e in entries if e["closed_book"]],
         "errors": errors,
         "warnings": data.warnings,
         "notes": notes,
         "models": models,
-        "tasks": page_data["tasks"],
+        "tasks": tasks,
         "page_data_json": _json_for_script(page_data),
         "color": score_color,
         "fmt": _fmt,
@@ -514,24 +665,36 @@ def render_dashboard(context: dict[str, Any]) -> str:
     return template.render(plotly_js=get_plotlyjs(), **context)
 
 
+def _drop_stale_heatmaps(out_dir: Path, keep: set[Path]) -> None:
+    """Delete ``heatmap_*.html``/``.png`` files of ``out_dir`` that this generation did not write (runs no
+    longer reported when ``--out`` is reused)."""
+    for pattern in ("heatmap_*.html", "heatmap_*.png"):
+        for path in out_dir.glob(pattern):
+            if path not in keep and path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
 def generate_reports(
     run_dirs: list[Path],
     out_dir: Path | None = None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    png: bool = True,
+    png: bool | None = None,
 ) -> list[Path]:
     """Write heatmaps, the dashboard and ``leaderboard.json`` for one or more runs.
 
     Damage in the inputs (an empty run directory, a missing header, corrupt or torn JSONL lines) is logged as
-    a warning on the ``evals.report`` logger, named by file and line, and the rest is reported. PNG export is
-    best effort: when it cannot render, a ``PNG skipped: ...`` warning is logged and the HTML is complete.
+    a warning on the ``evals.report`` logger, named by file and line, and the rest is reported. Heatmaps of
+    an earlier report in ``out_dir`` that this one did not write are deleted.
 
     Args:
         run_dirs: run directories (a directory of runs such as ``results/`` stands for its runs).
         out_dir: where to write; default ``<run_dir>/report`` when exactly one directory is given.
         threshold: recall threshold for the effective context length, in [0, 1].
-        png: also render ``.png`` heatmaps when possible.
+        png: ``None`` (default): render ``.png`` heatmaps when kaleido and a Chromium are there, silently
+            skipped otherwise; ``True``: asked for, so a failure is a ``PNG skipped: ...`` warning (the HTML
+            is complete either way); ``False``: no PNG.
 
     Returns:
         The files written, in a stable order.
@@ -550,13 +713,17 @@ def generate_reports(
             raise ReportError("several run directories: choose where the report goes with --out DIR")
         out_dir = paths[0] / "report"
     out_dir = Path(out_dir)
-    data = collect(expand_run_dirs(paths))
+    try:
+        expanded = expand_run_dirs(paths)
+    except EvalError as exc:
+        raise ReportError(str(exc)) from None
+    data = collect(expanded, float(threshold))
     for w in data.warnings:
         logger.warning(w)
     if not data.groups:
         shown = ", ".join(str(p) for p in paths)
         raise ReportError(f"nothing to report: no readable result record in {shown}")
-    notes: list[str] = grid_notes(data)
+    notes: list[str] = grid_notes(data) + data.notes
     for note in notes:
         logger.warning(note)
     try:
@@ -564,7 +731,7 @@ def generate_reports(
     except OSError as exc:
         raise ReportError(f"cannot create report directory {out_dir}: {one_line(exc)}") from exc
 
-    leaderboard = build_leaderboard(data, float(threshold))
+    leaderboard = build_leaderboard(data)
     figures = [heatmap_figure(g) for g in data.groups]
     stems = heatmap_names(data.groups)
     written: list[Path] = []
@@ -573,14 +740,16 @@ def generate_reports(
             path = out_dir / f"{stem}.html"
             _atomic_write(path, fig.to_html(include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG))
             written.append(path)
-        if png:
+        if png is True or (png is None and png_possible()):
             png_paths = [out_dir / f"{stem}.png" for stem in stems]
             note = write_pngs(figures, png_paths)
-            if note:
+            if note is None:
+                written.extend(png_paths)
+            elif png:
                 logger.warning(note)
                 notes.append(note)
             else:
-                written.extend(png_paths)
+                logger.debug(note)
         context = _dashboard_context(data, leaderboard, figures, stems, notes)
         dashboard = out_dir / "dashboard.html"
         _atomic_write(dashboard, render_dashboard(context))
@@ -590,6 +759,7 @@ def generate_reports(
         written.append(lb_path)
     except OSError as exc:
         raise ReportError(f"cannot write the report in {out_dir}: {one_line(exc)}") from exc
+    _drop_stale_heatmaps(out_dir, set(written))
     # The dashboard and the leaderboard first: they are what a caller shows.
     return [dashboard, lb_path] + [p for p in written if p not in (dashboard, lb_path)]
 
@@ -628,7 +798,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_THRESHOLD,
         help="recall threshold for the effective context length (default 0.85)",
     )
-    parser.add_argument("--no-png", action="store_true", help="skip PNG rendering of the heatmaps")
+    png = parser.add_mutually_exclusive_group()
+    png.add_argument(
+        "--png",
+        dest="png",
+        action="store_const",
+        const=True,
+        default=None,
+        help="render PNG heatmaps and warn when that fails (default: render them silently when possible)",
+    )
+    png.add_argument("--no-png", dest="png", action="store_const", const=False, help="no PNG heatmaps")
     parser.add_argument(
         "--export-dataset",
         type=Path,
@@ -646,21 +825,19 @@ def _print_summary(leaderboard: dict[str, Any], written: list[Path], out_dir: Pa
 
     console = Console()
     table = Table(title=f"leaderboard (effective length at recall ≥ {leaderboard['threshold']:g})")
-    for col in ("model", "task", "recall [95% CI]", "n ok/err/len", "effective length", "cost"):
+    for col in ("model", "task", "score [95% CI]", "n ok/err/len/cut", "effective length", "cost"):
         table.add_column(col, overflow="fold")  # wrap long model names, never cut them
     for e in leaderboard["entries"]:
         r = e["recall"]
         eff = e["effective_context_length"]
-        if e["task"] == "no_needle":
-            eff_text = "—"
-        else:
-            low, high = (_fmt_effective(eff[k], e) for k in ("ci_low_value", "ci_high_value"))
-            eff_text = f"{_fmt_effective(eff['value'], e)} [{low}, {high}]"
+        low, high = (_fmt_effective(eff[k], e) for k in ("ci_low_value", "ci_high_value"))
+        eff_text = f"{_fmt_effective(eff['value'], e)} [{low}, {high}]"
         cells = (
             e["model"],
             e["task"],
-            "n/a" if r["mean"] is None else f"{r['mean']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
-            f"{e['n_ok']}/{e['n_error']}/{e['n_model_length']}",
+            ("n/a" if r["mean"] is None else f"{r['mean']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
+            + f" {e['metric']}",
+            f"{e['n_ok']}/{e['n_error']}/{e['n_model_length']}/{e['n_truncated']}",
             eff_text,
             ("" if e["cost_complete"] else "≥ ") + f"${e['cost_usd']:.4f}",
         )
@@ -707,7 +884,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.out is None and len(args.run_dirs) > 1:
             raise ReportError("several run directories: choose where the report goes with --out DIR")
         out_dir = args.out if args.out is not None else args.run_dirs[0] / "report"
-        written = generate_reports(args.run_dirs, args.out, threshold=args.threshold, png=not args.no_png)
+        written = generate_reports(args.run_dirs, args.out, threshold=args.threshold, png=args.png)
         if args.export_dataset is not None:
             from evals.export import export_results
 

@@ -1,9 +1,16 @@
-"""Loading and aggregating run directories for the reports, and the ``leaderboard.json`` document.
+"""Loading run directories for the reports, the report's DataFrame, and the ``leaderboard.json`` document.
 
 Reads ``header.json`` and ``results.jsonl`` of each run (never writes them), tolerating damage: an empty run
 directory, a missing header, corrupt lines and a torn last line each become a warning naming the file (and
-line), and the rest is used. Final records (the last non-error record per cell, see
-:func:`evals.results.latest_by_cell`) are grouped per (model, task) and summarised with :mod:`evals.stats`.
+line), and the rest is used. Every line is read through :func:`evals.record.parse_record` (the one schema);
+the final record per cell (:func:`evals.results.latest_by_cell`) becomes one row of a pandas DataFrame built
+with :func:`evals.results.frame_row` (the same rows as :func:`evals.results.load`), and every number of the
+leaderboard and the dashboard is an aggregation of that frame.
+
+The leaderboard's per-(model, task) fields are one table, :data:`ENTRY_COLUMNS`: a field is a name, an
+aggregation of the group's frames, and (optionally) a dashboard column header and display kind. Adding a
+leaderboard column is one row there (plus, for a new record field, the field in :mod:`evals.record` and its
+DataFrame column in :func:`evals.results.frame_row`).
 """
 
 from __future__ import annotations
@@ -12,8 +19,7 @@ import hashlib
 import json
 import math
 import os
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +27,16 @@ from typing import Any
 
 from evals import __version__
 from evals.errors import EvalError, ResultsError
-from evals.results import HEADER_FILE, RESULTS_FILE, latest_by_cell, read_header
+from evals.record import FRAME_COLUMNS, ResultRecord, RunHeader, parse_record
+from evals.results import (
+    HEADER_FILE,
+    RESULTS_FILE,
+    expand_run_dirs,
+    frame_row,
+    is_run_dir,
+    latest_by_cell,
+    read_header,
+)
 from evals.stats import (
     Z95,
     EffectiveLength,
@@ -29,17 +44,68 @@ from evals.stats import (
     effective_length_with_ci,
     proportion,
 )
+from haystacks.errors import SpecError
+from haystacks.tasks import OUTCOMES, get_task, task_names
 
-LEADERBOARD_SCHEMA = "niah-leaderboard/1"
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "ENTRY_COLUMNS",
+    "LEADERBOARD_SCHEMA",
+    "TAXONOMY",
+    "Column",
+    "GroupView",
+    "ReportData",
+    "ReportError",
+    "RunData",
+    "build_leaderboard",
+    "collect",
+    "entry_json",
+    "expand_run_dirs",
+    "is_run_dir",
+    "load_run",
+    "records_frame",
+]
+
+LEADERBOARD_SCHEMA = "niah-leaderboard/2"
 DEFAULT_THRESHOLD = 0.85
-TASK_ORDER = ("single", "multi", "distractor", "changed_line", "no_needle")
-STATUSES = ("ok", "error", "model_length")
 SAMPLE_CHARS = 300
-REQUIRED_FIELDS = ("cell_id", "model", "task", "length", "depth", "status")
+#: Unscored statuses: counted apart, never a miss.
+UNSCORED = ("error", "model_length", "truncated")
+#: The error taxonomy of a (model, task): every grade outcome, then the unscored statuses.
+TAXONOMY: tuple[str, ...] = (*OUTCOMES, "truncated", "error", "model_length")
+#: Columns the report adds to :data:`evals.record.FRAME_COLUMNS` (what ``load`` does not carry).
+EXTRA_COLUMNS = ("spend", "line")
 
 
 class ReportError(EvalError):
     """Nothing could be reported, or the report's arguments are invalid."""
+
+
+def task_order() -> tuple[str, ...]:
+    """Tasks in the task table's order (:func:`haystacks.tasks.task_names`)."""
+    return task_names()
+
+
+def task_sort_key(task: str) -> tuple[int, str]:
+    """Sort key putting the table's tasks in table order, unknown ones after, alphabetically."""
+    order = task_order()
+    return (order.index(task) if task in order else len(order), task)
+
+
+def task_metric(task: str) -> str:
+    """What a task's score measures (``get_task(task).metric``; ``score`` for a task not in the table)."""
+    try:
+        return get_task(task).metric
+    except SpecError:
+        return "score"
+
+
+def task_has_depth(task: str) -> bool:
+    """Whether a task has a depth axis (``get_task(task).has_depth``; True for a task not in the table)."""
+    try:
+        return get_task(task).has_depth
+    except SpecError:
+        return True
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -51,96 +117,30 @@ class RunData:
 
     Attributes:
         path: the run directory.
-        name: its name (the directory's base name).
-        header: the parsed ``header.json``, or None when missing or unreadable.
+        name: its name (the directory's base name; its path when two given runs share a name).
+        header: the typed ``header.json``, or None when missing or unreadable.
         records: every valid record of ``results.jsonl`` in file order (superseded attempts included).
+        lines: the 1-based line number of each record (parallel to ``records``).
         warnings: what was skipped and why, one line each, naming the file (and line).
         skipped_lines: unreadable or invalid lines of ``results.jsonl`` that were skipped.
     """
 
     path: Path
     name: str
-    header: dict[str, Any] | None
-    records: list[dict[str, Any]] = field(default_factory=list)
+    header: RunHeader | None
+    records: list[ResultRecord] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped_lines: int = 0
-
-
-def _is_run_dir(path: Path) -> bool:
-    return (path / RESULTS_FILE).is_file() or (path / HEADER_FILE).is_file()
-
-
-def expand_run_dirs(paths: Sequence[Path]) -> list[Path]:
-    """Resolve the user's paths to run directories.
-
-    A path that is itself a run directory (holds ``results.jsonl`` or ``header.json``) is kept; a directory
-    that is not but has run directories as children (e.g. ``results/``) stands for those children, sorted by
-    name; any other directory is kept (and reported as empty when loaded).
-
-    Args:
-        paths: directories named by the user.
-
-    Returns:
-        The run directories, duplicates removed, order kept.
-
-    Raises:
-        ReportError: if a path does not exist or is not a directory.
-    """
-    out: list[Path] = []
-    for p in paths:
-        if not p.exists():
-            raise ReportError(f"run directory not found: {p}")
-        if not p.is_dir():
-            raise ReportError(f"not a directory: {p}")
-        if _is_run_dir(p):
-            out.append(p)
-            continue
-        children = sorted(c for c in p.iterdir() if c.is_dir() and _is_run_dir(c))
-        out.extend(children or [p])
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
-def _check_record(obj: Any) -> str | None:
-    """Why a parsed JSONL value is not a usable record, or None when it is."""
-    if not isinstance(obj, dict):
-        return "not a JSON object"
-    missing = [k for k in REQUIRED_FIELDS if k not in obj]
-    if missing:
-        return "missing field(s) " + ", ".join(missing)
-    for key in ("cell_id", "model", "task"):
-        if not isinstance(obj[key], str) or not obj[key]:
-            return f"bad {key} {obj[key]!r}"
-    if obj["status"] not in STATUSES:
-        return f"unknown status {obj['status']!r}"
-    if not isinstance(obj["length"], int) or isinstance(obj["length"], bool) or obj["length"] <= 0:
-        return f"bad length {obj['length']!r}"
-    depth = obj["depth"]
-    if not isinstance(depth, int | float) or isinstance(depth, bool) or not 0 <= depth <= 100:
-        return f"bad depth {depth!r}"
-    if obj["status"] == "ok":
-        score = obj.get("score")
-        if (
-            not isinstance(score, int | float)
-            or isinstance(score, bool)
-            or not math.isfinite(score)
-            or not 0 <= score <= 1
-        ):
-            return f"ok record with bad score {score!r}"
-    return None
 
 
 def load_run(path: Path) -> RunData:
     """Read one run directory, tolerating damage.
 
     A missing or unreadable ``header.json``, a missing ``results.jsonl``, corrupt lines and a torn last line
-    (an interrupted write) each add a warning and are skipped; nothing is ever written.
+    (an interrupted write) each add one warning and are skipped; nothing is ever written. Lines are typed
+    with :func:`evals.record.parse_record` (schema 1 lines are upgraded); a line that is no record is skipped
+    with the reason the schema gives.
 
     Args:
         path: the run directory.
@@ -174,26 +174,56 @@ def load_run(path: Path) -> RunData:
             obj = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             run.skipped_lines += 1
-            if i == torn_candidate:
-                run.warnings.append(
-                    f"{results_path}: line {i + 1}: torn last line (interrupted write), skipped"
-                )
-            else:
-                run.warnings.append(
-                    f"{results_path}: line {i + 1}: corrupt JSON (a write torn by a crash?), skipped"
-                )
+            what = (
+                "torn last line (interrupted write)"
+                if i == torn_candidate
+                else "corrupt JSON (a write torn by a crash?)"
+            )
+            run.warnings.append(f"{results_path}: line {i + 1}: {what}, skipped")
             continue
-        problem = _check_record(obj)
-        if problem:
+        try:
+            rec = parse_record(obj)
+        except ValueError as exc:
             run.skipped_lines += 1
-            run.warnings.append(f"{results_path}: line {i + 1}: {problem}, skipped")
+            run.warnings.append(f"{results_path}: line {i + 1}: {one_line(exc)}, skipped")
             continue
-        obj["_run"] = run.name
-        obj["_line"] = i + 1
-        run.records.append(obj)
+        run.records.append(rec)
+        run.lines.append(i + 1)
     if not run.records:
         run.warnings.append(f"{results_path}: no valid records; nothing to report from it")
     return run
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A record with where it was read: its run's (report) name and its line in ``results.jsonl``."""
+
+    record: ResultRecord
+    run: str
+    line: int
+
+
+def load_runs(run_dirs: Sequence[Path]) -> list[RunData]:
+    """:func:`load_run` each directory; two runs with the same directory name are named by their path."""
+    runs = [load_run(p) for p in run_dirs]
+    names = [r.name for r in runs]
+    for r in runs:
+        if names.count(r.name) > 1:
+            r.name = str(r.path)
+    return runs
+
+
+def sourced_records(runs: Sequence[RunData]) -> list[Sourced]:
+    """Every record of the runs, in run order then file order, with its source."""
+    return [
+        Sourced(rec, run.name, line) for run in runs for rec, line in zip(run.records, run.lines, strict=True)
+    ]
+
+
+def final_records(every: Sequence[Sourced]) -> list[Sourced]:
+    """The record that stands for each cell (:func:`evals.results.latest_by_cell`'s rule), in read order."""
+    chosen = {id(rec) for rec in latest_by_cell(s.record for s in every).values()}
+    return [s for s in every if id(s.record) in chosen]
 
 
 def one_line(exc: BaseException) -> str:
@@ -202,11 +232,62 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-# ---------------------------------------------------------------------------------------------- aggregation
+# ---------------------------------------------------------------------------------------------- the frame
 
 
-def _depth_key(depth: float) -> float:
-    return round(float(depth), 6)
+def records_frame(rows: Sequence[dict[str, Any]]) -> Any:
+    """A DataFrame of :func:`evals.results.frame_row` rows typed as :func:`evals.results.load` types them.
+
+    Args:
+        rows: ``frame_row`` dicts, optionally with the :data:`EXTRA_COLUMNS` (``spend``, ``line``).
+
+    Returns:
+        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` plus the extras.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows), columns=[*FRAME_COLUMNS, *EXTRA_COLUMNS])
+    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
+    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score", "line")
+    for col in ints:
+        df[col] = df[col].astype("Int64")
+    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
+        df[col] = df[col].astype("boolean")
+    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s", "spend"):
+        df[col] = df[col].astype("float64")
+    return df
+
+
+def _row(s: Sourced) -> dict[str, Any]:
+    return {**frame_row(s.record, s.run), "spend": s.record.spend, "line": s.line}
+
+
+def scores(df: Any) -> list[float]:
+    """The scores of a frame's scored (``ok``) rows."""
+    return [float(x) for x in df.loc[df["status"] == "ok", "score"]]
+
+
+def recall(df: Any) -> Proportion:
+    """Mean score of a frame's scored rows with its Wilson interval (unscored rows left out)."""
+    return proportion(scores(df))
+
+
+def n_status(df: Any, status: str) -> int:
+    """Rows of a frame with ``status``."""
+    return int((df["status"] == status).sum())
+
+
+def depth_keys(df: Any) -> Any:
+    """A frame's depths rounded to 6 decimals (50 and 50.0000001 are one depth)."""
+    return df["depth"].round(6)
+
+
+def _flag_rate(df: Any, col: str) -> Proportion:
+    ok = df[df["status"] == "ok"]
+    return proportion(1.0 if bool(v) else 0.0 for v in ok[col].fillna(False))
+
+
+# ---------------------------------------------------------------------------------------------- groups
 
 
 def depth_label(depth: float) -> str:
@@ -214,22 +295,9 @@ def depth_label(depth: float) -> str:
     return f"{depth:g}%"
 
 
-def task_sort_key(task: str) -> tuple[int, str]:
-    """Sort key putting the known tasks in their canonical order, unknown ones after, alphabetically."""
-    return (TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER), task)
-
-
-def error_text(rec: dict[str, Any]) -> str:
+def error_text(rec: ResultRecord) -> str:
     """One-line description of why a record has no score (its ``error``, else its status)."""
-    err = rec.get("error")
-    if isinstance(err, dict):
-        parts = [str(err.get(k)) for k in ("type", "message") if err.get(k)]
-        text = ": ".join(parts) if parts else json.dumps(err, sort_keys=True)
-    elif err:
-        text = str(err)
-    else:
-        text = rec["status"]
-    return " ".join(text.split())[:SAMPLE_CHARS]
+    return " ".join((rec.error or rec.status).split())[:SAMPLE_CHARS]
 
 
 def truncate(text: str, limit: int = SAMPLE_CHARS) -> str:
@@ -238,121 +306,133 @@ def truncate(text: str, limit: int = SAMPLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: The frame columns a heatmap cell reads.
+CELL_COLUMNS = ("cell_id", "status", "score", "prompt_tokens", "length", "depth")
+
+
 @dataclass
 class Cell:
-    """All records of one heatmap cell (a length × depth pair, over seeds and languages)."""
+    """One heatmap cell (a length × depth pair, over seeds and languages): its rows of the group's frame
+    (named tuples of :data:`CELL_COLUMNS`, in the group's order)."""
 
     length: int
     depth: float
-    records: list[dict[str, Any]]
+    rows: list[Any]
 
-    @property
-    def ok(self) -> list[dict[str, Any]]:
-        """Scored records."""
-        return [r for r in self.records if r["status"] == "ok"]
+    def _count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
 
     @property
     def n_error(self) -> int:
-        """Records whose call failed."""
-        return sum(1 for r in self.records if r["status"] == "error")
+        """Rows whose call failed."""
+        return self._count("error")
 
     @property
     def n_model_length(self) -> int:
-        """Records whose prompt exceeded the model's window."""
-        return sum(1 for r in self.records if r["status"] == "model_length")
+        """Rows whose prompt exceeded the model's window."""
+        return self._count("model_length")
+
+    @property
+    def n_truncated(self) -> int:
+        """Rows whose answer was cut at its token budget."""
+        return self._count("truncated")
 
     @property
     def recall(self) -> Proportion:
-        """Mean score of the scored records with its Wilson interval."""
-        return proportion(float(r["score"]) for r in self.ok)
+        """Mean score of the scored rows with its Wilson interval."""
+        return proportion(float(r.score) for r in self.rows if r.status == "ok")
 
-    def sample(self) -> dict[str, Any] | None:
-        """A representative scored record: the first wrong one if any, else the first."""
-        ok = self.ok
-        if not ok:
-            return None
-        wrong = [r for r in ok if float(r["score"]) < 1]
-        return (wrong or ok)[0]
+    def sample_id(self) -> str | None:
+        """``cell_id`` of a representative scored row: the first wrong one if any, else the first."""
+        ok = [r for r in self.rows if r.status == "ok"]
+        wrong = [r for r in ok if r.score < 1]
+        return str((wrong or ok)[0].cell_id) if ok else None
+
+    def first_unscored_id(self) -> str | None:
+        """``cell_id`` of the first unscored row."""
+        return next((str(r.cell_id) for r in self.rows if r.status != "ok"), None)
 
     def prompt_tokens(self) -> str:
-        """The prompt-token count(s) of the cell's records as text (``2003`` or ``1990–2010``)."""
-        values = sorted(
-            int(r["prompt_tokens"])
-            for r in self.records
-            if isinstance(r.get("prompt_tokens"), int) and not isinstance(r.get("prompt_tokens"), bool)
-        )
+        """The prompt-token count(s) of the cell's rows as text (``2003`` or ``1990–2010``)."""
+        values = sorted(int(r.prompt_tokens) for r in self.rows if not _missing(r.prompt_tokens))
         if not values:
             return "n/a"
         return str(values[0]) if values[0] == values[-1] else f"{values[0]}–{values[-1]}"
 
 
-def _record_order(rec: dict[str, Any]) -> tuple[Any, ...]:
-    seed = rec.get("seed")
-    return (seed if isinstance(seed, int) else 0, str(rec.get("language", "")), rec["cell_id"])
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+@dataclass
+class GroupView:
+    """What an :data:`ENTRY_COLUMNS` aggregation sees of one (model, task).
+
+    Attributes:
+        model: the model.
+        task: the task.
+        final: the final row of each grid cell (``kind == "cell"``), sorted by seed, language, cell.
+        attempts: every attempt's row of the grid cells (superseded ones included): what was spent.
+        closed: the final row of each closed-book question (``kind == "closed_book"``).
+        closed_attempts: every closed-book attempt.
+        threshold: the effective length's recall threshold.
+        runs: the ``runs`` JSON of the runs the rows came from.
+    """
+
+    model: str
+    task: str
+    final: Any
+    attempts: Any
+    closed: Any
+    closed_attempts: Any
+    threshold: float
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class Group:
-    """One (model, task): its final records laid out on its own grid, plus every raw record for cost."""
+    """One (model, task): its frames, its grid of cells and its final records by ``cell_id``."""
 
-    model: str
-    task: str
-    records: list[dict[str, Any]]
-    raw_records: list[dict[str, Any]]
-    runs: list[str]
+    view: GroupView
+    records: dict[str, ResultRecord]
+    run_names: list[str]
     lengths: list[int] = field(init=False)
     depths: list[float] = field(init=False)
     cells: dict[tuple[int, float], Cell] = field(init=False)
 
     def __post_init__(self) -> None:
-        by_cell: dict[tuple[int, float], list[dict[str, Any]]] = defaultdict(list)
-        for rec in sorted(self.records, key=_record_order):
-            by_cell[(int(rec["length"]), _depth_key(rec["depth"]))].append(rec)
-        self.cells = {k: Cell(k[0], k[1], v) for k, v in by_cell.items()}
+        # One pass over a narrow frame (a pandas split per cell costs ~1 ms each).
+        df = self.view.final[list(CELL_COLUMNS)].assign(depth=depth_keys(self.view.final))
+        by_cell: dict[tuple[int, float], list[Any]] = {}
+        for row in df.itertuples(index=False):
+            by_cell.setdefault((int(row.length), float(row.depth)), []).append(row)
+        self.cells = {k: Cell(k[0], k[1], v) for k, v in sorted(by_cell.items())}
         self.lengths = sorted({k[0] for k in self.cells})
         self.depths = sorted({k[1] for k in self.cells})
 
     @property
-    def ok(self) -> list[dict[str, Any]]:
-        """Scored records."""
-        return [r for r in self.records if r["status"] == "ok"]
+    def model(self) -> str:
+        return self.view.model
+
+    @property
+    def task(self) -> str:
+        return self.view.task
+
+    @property
+    def frame(self) -> Any:
+        """The final rows of the grid cells."""
+        return self.view.final
 
     @property
     def recall(self) -> Proportion:
-        """Overall mean score with its Wilson interval (errors and over-window cells excluded)."""
-        return proportion(float(r["score"]) for r in self.ok)
+        """Overall mean score with its Wilson interval (unscored cells excluded)."""
+        return recall(self.view.final)
 
-    def by(self, key: str) -> dict[Any, list[dict[str, Any]]]:
-        """Final records grouped by ``length``, ``depth`` or ``language``, keys sorted."""
-        out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for rec in self.records:
-            if key == "length":
-                k: Any = int(rec["length"])
-            elif key == "depth":
-                k = _depth_key(rec["depth"])
-            else:
-                k = str(rec.get(key) or "")
-            out[k].append(rec)
-        return dict(sorted(out.items()))
-
-    def effective_length(self, threshold: float) -> EffectiveLength:
-        """Effective context length over this group's lengths (see :mod:`evals.stats`)."""
-        per_length = {
-            k: proportion(float(r["score"]) for r in v if r["status"] == "ok")
-            for k, v in self.by("length").items()
-        }
-        return effective_length_with_ci(per_length, threshold)
-
-    def hallucination(self) -> Proportion | None:
-        """No-needle only: share of scored answers that state an invented value."""
-        if self.task != "no_needle":
-            return None
-        flags = []
-        for rec in self.ok:
-            detail = rec.get("score_detail")
-            flag = detail.get("hallucinated") if isinstance(detail, dict) else None
-            flags.append(1.0 if (flag if isinstance(flag, bool) else float(rec["score"]) < 1) else 0.0)
-        return proportion(flags)
+    def count(self, status: str) -> int:
+        """Final grid cells with ``status``."""
+        return n_status(self.view.final, status)
 
 
 @dataclass
@@ -361,6 +441,8 @@ class ReportData:
 
     runs: list[RunData]
     groups: list[Group]
+    frame: Any
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -395,37 +477,60 @@ def grid_notes(data: ReportData) -> list[str]:
     return notes
 
 
-def collect(run_dirs: Sequence[Path]) -> ReportData:
-    """Load run directories and group their final records by (model, task).
+def collect(run_dirs: Sequence[Path], threshold: float = DEFAULT_THRESHOLD) -> ReportData:
+    """Load run directories, keep the final record per cell, and group the frame by (model, task).
 
     Args:
-        run_dirs: run directories (already expanded, see :func:`expand_run_dirs`).
+        run_dirs: run directories (already expanded, see :func:`evals.results.expand_run_dirs`).
+        threshold: recall threshold of the effective context length.
 
     Returns:
-        The loaded runs (with their warnings) and the groups; groups may be empty.
+        The loaded runs (with their warnings), the groups (possibly none) and the final frame.
     """
-    runs = [load_run(p) for p in run_dirs]
-    names = [r.name for r in runs]
-    for r in runs:  # two runs with the same directory name: disambiguate by their path
-        if names.count(r.name) > 1:
-            r.name = str(r.path)
-            for rec in r.records:
-                rec["_run"] = r.name
-    all_records = [rec for r in runs for rec in r.records]
-    final = latest_by_cell(all_records)
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for rec in final.values():
-        grouped[(str(rec["model"]), str(rec["task"]))].append(rec)
-    raw: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for rec in all_records:
-        raw[(str(rec["model"]), str(rec["task"]))].append(rec)
+    runs = load_runs(run_dirs)
+    every = sourced_records(runs)
+    chosen = final_records(every)
+    final = records_frame([_row(s) for s in chosen])
+    attempts = records_frame([_row(s) for s in every])
+    by_id = {s.record.cell_id: s.record for s in chosen}
     order = {r.name: i for i, r in enumerate(runs)}
-    groups = []
-    for key in sorted(grouped, key=lambda k: (k[0], task_sort_key(k[1]))):
-        recs = grouped[key]
-        run_names = sorted({r["_run"] for r in raw[key]}, key=order.__getitem__)
-        groups.append(Group(model=key[0], task=key[1], records=recs, raw_records=raw[key], runs=run_names))
-    return ReportData(runs=runs, groups=groups)
+    run_json = {r.name: _run_json(r) for r in runs}
+    groups: list[Group] = []
+    notes: list[str] = []
+    cells = final[final["kind"] == "cell"]
+    closed = final[final["kind"] == "closed_book"]
+    keys = sorted(
+        {(str(m), str(t)) for m, t in zip(cells["model"], cells["task"], strict=True)},
+        key=lambda k: (k[0], task_sort_key(k[1])),
+    )
+    for model, task in sorted(
+        {(str(m), str(t)) for m, t in zip(closed["model"], closed["task"], strict=True)}
+    ):
+        if (model, task) not in keys:
+            notes.append(f"closed-book records of {model} on {task} have no grid cells; not reported")
+    sort_cols = ["seed", "language", "cell_id"]
+    for model, task in keys:
+
+        def pick(df: Any, kind: str, m: str = model, t: str = task) -> Any:
+            return df[(df["model"] == m) & (df["task"] == t) & (df["kind"] == kind)]
+
+        fin = pick(final, "cell").sort_values(sort_cols, kind="stable")
+        att = pick(attempts, "cell")
+        run_names = sorted(set(pick(attempts, "cell")["run"]) | set(pick(attempts, "closed_book")["run"]))
+        run_names.sort(key=order.__getitem__)
+        view = GroupView(
+            model=model,
+            task=task,
+            final=fin,
+            attempts=att,
+            closed=pick(final, "closed_book"),
+            closed_attempts=pick(attempts, "closed_book"),
+            threshold=threshold,
+            runs=[run_json[n] for n in run_names],
+        )
+        recs = {cid: by_id[cid] for cid in fin["cell_id"]}
+        groups.append(Group(view=view, records=recs, run_names=run_names))
+    return ReportData(runs=runs, groups=groups, frame=final, notes=notes)
 
 
 # ---------------------------------------------------------------------------------------------- leaderboard
@@ -435,137 +540,205 @@ def _r(x: float | None, digits: int = 6) -> float | None:
     return None if x is None else round(x, digits)
 
 
-def _prop_json(p: Proportion) -> dict[str, Any]:
+def prop_json(p: Proportion) -> dict[str, Any]:
+    """A proportion as the leaderboard writes it (rounded to 6 decimals)."""
     return {"mean": _r(p.mean), "ci_low": _r(p.ci_low), "ci_high": _r(p.ci_high), "n": p.n}
 
 
-def _int_or_none(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def _num_or_none(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
-
-
-def _usage_totals(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    totals = {"input": 0, "output": 0, "cached_input": 0}
-    for rec in records:
-        usage = rec.get("usage") if isinstance(rec.get("usage"), dict) else {}
-        inp = _int_or_none(usage.get("input_tokens"))
-        if inp is None and rec["status"] == "ok":
-            inp = _int_or_none(rec.get("prompt_tokens"))
-        totals["input"] += inp or 0
-        totals["output"] += _int_or_none(usage.get("output_tokens")) or 0
-        totals["cached_input"] += _int_or_none(usage.get("cached_input_tokens")) or 0
-    return totals
-
-
-def _cost(records: Sequence[dict[str, Any]]) -> tuple[float, bool]:
-    """Total spend (the call's ``cost_usd`` plus an LLM judge's) and whether every scored record had a price.
-
-    A failed call (``error``, ``model_length``) without a cost is taken as free; a scored record without one
-    means the model's price is unknown, and the total is then a lower bound.
-    """
-    total: list[float] = []
-    complete = True
-    for rec in records:
-        cost = _num_or_none(rec.get("cost_usd"))
-        if cost is None:
-            complete = complete and rec["status"] != "ok"
-        else:
-            total.append(cost)
-        judge = rec.get("judge")
-        if isinstance(judge, dict):
-            judge_cost = _num_or_none(judge.get("cost_usd"))
-            if judge_cost is not None:
-                total.append(judge_cost)
-    return math.fsum(total), complete
-
-
-def _slice_json(length_or_depth: str, key: Any, recs: list[dict[str, Any]]) -> dict[str, Any]:
-    p = proportion(float(r["score"]) for r in recs if r["status"] == "ok")
+def _slice_json(name: str, key: Any, df: Any) -> dict[str, Any]:
+    p = recall(df)
     return {
-        length_or_depth: key,
+        name: key,
         "n": p.n,
-        "n_error": sum(1 for r in recs if r["status"] == "error"),
-        "n_model_length": sum(1 for r in recs if r["status"] == "model_length"),
+        "n_error": n_status(df, "error"),
+        "n_model_length": n_status(df, "model_length"),
+        "n_truncated": n_status(df, "truncated"),
         "recall": _r(p.mean),
         "ci_low": _r(p.ci_low),
         "ci_high": _r(p.ci_high),
     }
 
 
-def _config_hash(header: dict[str, Any] | None) -> str | None:
-    if not header or not isinstance(header.get("config"), dict):
+def slices(df: Any, by: str) -> list[tuple[Any, Any]]:
+    """``(key, rows)`` per ``length`` (int), ``depth`` (float, rounded) or ``language`` (str), keys sorted."""
+    if by == "depth":
+        return [(float(k), sub) for k, sub in df.groupby(depth_keys(df), sort=True)]
+    if by == "length":
+        return [(int(k), sub) for k, sub in df.groupby("length", sort=True)]
+    return [(str(k), sub) for k, sub in df.groupby(df[by].fillna(""), sort=True)]
+
+
+def effective_length(df: Any, threshold: float) -> EffectiveLength:
+    """Effective context length over a frame's lengths (see :mod:`evals.stats`)."""
+    return effective_length_with_ci({k: recall(sub) for k, sub in slices(df, "length")}, threshold)
+
+
+def _effective_json(v: GroupView) -> dict[str, Any]:
+    eff = effective_length(v.final, v.threshold)
+    return {
+        "value": eff.value,
+        "ci_low_value": eff.ci_low_value,
+        "ci_high_value": eff.ci_high_value,
+        "threshold": v.threshold,
+        "n": eff.n,
+    }
+
+
+def _tokens(df: Any) -> dict[str, int]:
+    ok = df["status"] == "ok"
+    inp = df["input_tokens"].where(df["input_tokens"].notna() | ~ok, df["prompt_tokens"])
+    return {
+        "input": int(inp.fillna(0).sum()),
+        "output": int(df["output_tokens"].fillna(0).sum()),
+        "cached_input": int(df["cached_input_tokens"].fillna(0).sum()),
+    }
+
+
+def _cost(df: Any) -> float:
+    return _r(math.fsum(float(x) for x in df["spend"]), 8) or 0.0
+
+
+def _cost_complete(df: Any) -> bool:
+    """False when a scored row had no price: the cost is then a lower bound (failed calls count as free)."""
+    return not bool(((df["status"] == "ok") & df["cost_usd"].isna()).any())
+
+
+def outcome_counts(df: Any) -> dict[str, int]:
+    """Rows per :data:`TAXONOMY` category (grade outcome of ``ok`` rows, else the status); every category
+    present (zeros included), plus ``ungraded`` when an ``ok`` row has no outcome."""
+    counts = df["outcome"].fillna("ungraded").value_counts()
+    out = {k: int(counts.get(k, 0)) for k in TAXONOMY}
+    for k, v in counts.items():
+        if k not in out:
+            out[str(k)] = int(v)
+    return out
+
+
+def _closed_book_json(v: GroupView) -> dict[str, Any] | None:
+    if v.closed.empty:
         return None
-    canon = json.dumps(header["config"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {
+        "known": prop_json(_flag_rate(v.closed, "found")),
+        "n_records": len(v.closed),
+        "n_error": n_status(v.closed, "error"),
+        "n_model_length": n_status(v.closed, "model_length"),
+        "n_truncated": n_status(v.closed, "truncated"),
+        "cost_usd": _cost(v.closed_attempts),
+    }
+
+
+def _first(series: Any) -> Any:
+    values = series.dropna()
+    return None if values.empty else str(values.iloc[0])
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a leaderboard entry: how it is aggregated and how the dashboard shows it.
+
+    Attributes:
+        key: the entry's field name (docs/leaderboard.md documents each).
+        agg: its value from the group's frames (JSON-ready).
+        header: the dashboard table's column header; None keeps it out of the table (JSON only).
+        kind: how the dashboard shows it (a macro of the template): ``text``, ``int``, ``number``,
+            ``proportion``, ``counts``, ``chips``, ``effective``, ``cost``, ``tokens``, ``model``.
+    """
+
+    key: str
+    agg: Callable[[GroupView], Any]
+    header: str | None = None
+    kind: str = "text"
+
+
+#: The leaderboard entry, field by field, in the order of the dashboard's table.
+ENTRY_COLUMNS: tuple[Column, ...] = (
+    Column("model", lambda v: v.model, "model", "model"),
+    Column("task", lambda v: v.task, "task", "text"),
+    Column("metric", lambda v: task_metric(v.task)),
+    Column("recall", lambda v: prop_json(recall(v.final)), "score [95% CI]", "proportion"),
+    Column("n_ok", lambda v: n_status(v.final, "ok"), "n ok / error / over window / truncated", "counts"),
+    Column("n_cells", lambda v: len(v.final)),
+    Column("n_error", lambda v: n_status(v.final, "error")),
+    Column("n_model_length", lambda v: n_status(v.final, "model_length")),
+    Column("n_truncated", lambda v: n_status(v.final, "truncated")),
+    Column(
+        "by_length",
+        lambda v: [_slice_json("length", k, s) for k, s in slices(v.final, "length")],
+        "by length",
+        "chips",
+    ),
+    Column("by_depth", lambda v: [_slice_json("depth", k, s) for k, s in slices(v.final, "depth")]),
+    Column("by_language", lambda v: [_slice_json("language", k, s) for k, s in slices(v.final, "language")]),
+    Column("effective_context_length", _effective_json, "effective length [range]", "effective"),
+    Column(
+        "hallucination_rate",
+        lambda v: prop_json(_flag_rate(v.final, "hallucinated")),
+        "hallucination [95% CI]",
+        "proportion",
+    ),
+    Column("closed_book", _closed_book_json, "known without the text", "closed_book"),
+    Column("outcomes", lambda v: outcome_counts(v.final)),
+    Column("provider", lambda v: _first(v.final["provider"])),
+    Column("languages", lambda v: sorted({str(x) for x in v.final["language"].dropna() if x})),
+    Column("seeds", lambda v: sorted({int(x) for x in v.final["seed"].dropna()})),
+    Column(
+        "grid",
+        lambda v: {
+            "lengths": [k for k, _ in slices(v.final, "length")],
+            "depths": [k for k, _ in slices(v.final, "depth")],
+        },
+    ),
+    Column(
+        "tokens_exact", lambda v: bool(v.final["tokens_exact"].fillna(False).all()) if len(v.final) else None
+    ),
+    Column("cost_usd", lambda v: _cost(v.attempts), "cost (USD)", "cost"),
+    Column("cost_complete", lambda v: _cost_complete(v.attempts)),
+    Column("tokens", lambda v: _tokens(v.attempts), "tokens in / out", "tokens"),
+    Column("n_attempt_records", lambda v: len(v.attempts)),
+    Column("runs", lambda v: v.runs),
+)
+
+
+def entry_json(view: GroupView) -> dict[str, Any]:
+    """One leaderboard entry: every :data:`ENTRY_COLUMNS` aggregation of the group's frames."""
+    return {c.key: c.agg(view) for c in ENTRY_COLUMNS}
+
+
+def _config_hash(header: RunHeader | None) -> str | None:
+    if header is None:
+        return None
+    canon = json.dumps(header.config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
 def _run_json(run: RunData) -> dict[str, Any]:
-    h = run.header or {}
-    model = h.get("model") if isinstance(h.get("model"), dict) else {}
+    h = run.header
+    model = h.model if h is not None else {}
     return {
         "run": run.name,
-        "created": h.get("created"),
-        "git_commit": h.get("git_commit"),
-        "suite_version": h.get("suite_version"),
+        "created": h.created if h else None,
+        "git_commit": h.git_commit if h else None,
+        "suite_version": h.suite_version if h else None,
         "model_alias": model.get("alias"),
         "model_id": model.get("model_id"),
         "provider": model.get("provider"),
-        "tokenizer": h.get("tokenizer"),
-        "tokens_exact": h.get("tokens_exact"),
-        "corpus_sha256": h.get("corpus_sha256"),
-        "config_hash": _config_hash(run.header),
-        "run_identity": h.get("run_identity"),
+        "tokenizer": h.tokenizer if h else None,
+        "tokens_exact": h.tokens_exact if h else None,
+        "corpus_sha256": h.corpus_sha256 if h else None,
+        "config_hash": _config_hash(h),
+        "run_identity": h.run_identity if h else None,
         "n_records": len(run.records),
         "n_skipped_lines": run.skipped_lines,
-        "header_found": run.header is not None,
-    }
-
-
-def _group_json(group: Group, runs: dict[str, RunData], threshold: float) -> dict[str, Any]:
-    eff = group.effective_length(threshold)
-    hall = group.hallucination()
-    cost, cost_complete = _cost(group.raw_records)
-    exact = [r.get("tokens_exact") for r in group.records if isinstance(r.get("tokens_exact"), bool)]
-    return {
-        "model": group.model,
-        "task": group.task,
-        "provider": next((r["provider"] for r in group.records if r.get("provider")), None),
-        "languages": sorted({str(r.get("language")) for r in group.records if r.get("language")}),
-        "seeds": sorted({r["seed"] for r in group.records if isinstance(r.get("seed"), int)}),
-        "grid": {"lengths": group.lengths, "depths": group.depths},
-        "tokens_exact": all(exact) if exact else None,
-        "n_cells": len(group.records),
-        "n_ok": len(group.ok),
-        "n_error": sum(1 for r in group.records if r["status"] == "error"),
-        "n_model_length": sum(1 for r in group.records if r["status"] == "model_length"),
-        "recall": _prop_json(group.recall),
-        "by_length": [_slice_json("length", k, v) for k, v in group.by("length").items()],
-        "by_depth": [_slice_json("depth", k, v) for k, v in group.by("depth").items()],
-        "by_language": [_slice_json("language", k, v) for k, v in group.by("language").items()],
-        "effective_context_length": {
-            "value": eff.value,
-            "ci_low_value": eff.ci_low_value,
-            "ci_high_value": eff.ci_high_value,
-            "threshold": threshold,
-            "n": eff.n,
-        },
-        "hallucination_rate": None if hall is None else _prop_json(hall),
-        "cost_usd": _r(cost, 8),
-        "cost_complete": cost_complete,
-        "tokens": _usage_totals(group.raw_records),
-        "n_attempt_records": len(group.raw_records),
-        "runs": [_run_json(runs[name]) for name in group.runs],
+        "header_found": h is not None,
     }
 
 
 def _inputs_sha256(data: ReportData) -> str:
     h = hashlib.sha256()
-    final = sorted((rec for g in data.groups for rec in g.records), key=lambda r: r["cell_id"])
-    for rec in final:
-        item = [rec["cell_id"], rec.get("input_sha256"), rec["status"], rec.get("score"), rec.get("answer")]
+    final = {cid: rec for g in data.groups for cid, rec in g.records.items()}
+    for cid in sorted(final):
+        rec = final[cid]
+        item = [rec.cell_id, rec.input_sha256, rec.status, rec.score, rec.answer]
         h.update(json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n")
     return h.hexdigest()
 
@@ -581,26 +754,30 @@ def _generated_at() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_leaderboard(data: ReportData, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
-    """The ``leaderboard.json`` document (schema ``niah-leaderboard/1``, see docs/leaderboard.md).
+def build_leaderboard(data: ReportData, threshold: float | None = None) -> dict[str, Any]:
+    """The ``leaderboard.json`` document (schema ``niah-leaderboard/2``, see docs/leaderboard.md).
 
     Args:
         data: loaded runs and groups.
-        threshold: recall threshold of the effective context length.
+        threshold: recall threshold of the effective context length (default: the one of :func:`collect`).
 
     Returns:
         A JSON-ready dict; apart from ``generated_at`` it is a pure function of the inputs.
     """
-    runs = {r.name: r for r in data.runs}
+    if threshold is not None:
+        for g in data.groups:
+            g.view.threshold = threshold
+    shown = data.groups[0].view.threshold if data.groups else (threshold or DEFAULT_THRESHOLD)
     return {
         "schema": LEADERBOARD_SCHEMA,
         "suite_version": __version__,
         "generated_at": _generated_at(),
-        "threshold": threshold,
+        "threshold": shown,
         "confidence": 0.95,
         "z": Z95,
         "interval": "wilson",
+        "taxonomy": list(TAXONOMY),
         "inputs_sha256": _inputs_sha256(data),
         "runs": [_run_json(r) for r in data.runs],
-        "entries": [_group_json(g, runs, threshold) for g in data.groups],
+        "entries": [entry_json(g.view) for g in data.groups],
     }

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from evals.judge import agreement
 from evals.meta import now_utc
+from evals.record import STATUSES
 from evals.results import RESULTS_FILE, latest_by_cell, read_records
-from evals.runner import RunOutcome
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from evals.prepare import PreparedRun
+    from evals.runner import RunOutcome
 
 __all__ = ["print_summary", "summarize"]
 
@@ -22,7 +23,12 @@ __all__ = ["print_summary", "summarize"]
 
 
 def summarize(run_dir: Path) -> dict[str, Any]:
-    """Summary of a run directory from one read of its results: counts, score grids, cost, judge agreement.
+    """Summary of a run directory from one read of its typed records: counts, score grids, cost, judge
+    agreement.
+
+    Grid cells (``kind == "cell"``) make the counts and the score grids; ``truncated``, ``error`` and
+    ``model_length`` cells are counted, never scored. Closed-book questions are counted apart
+    (``closed_book``: asked, answered right), never pooled into the scores.
 
     Args:
         run_dir: The run directory.
@@ -32,24 +38,27 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     """
     records = read_records(run_dir / RESULTS_FILE)
     latest = latest_by_cell(records)
-    counts = {"ok": 0, "error": 0, "model_length": 0, "truncated": 0}
+    cells = [r for r in latest.values() if r.kind == "cell"]
+    closed = [r for r in latest.values() if r.kind == "closed_book"]
+    counts = dict.fromkeys(STATUSES, 0)
     grids: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     pairs: list[tuple[float, int]] = []
+    scores: list[float] = []
     hallucinated = 0
     served: dict[str, int] = defaultdict(int)
-    for rec in latest.values():
+    for rec in cells:
         counts[rec.status] += 1
         if rec.model_id:
             served[rec.model_id] += 1
-        if rec.status == "ok" and rec.score is not None and rec.kind == "cell":
-            grids[rec.task][str(rec.length)][f"{rec.depth:g}"].append(rec.score)
-            hallucinated += bool(rec.hallucinated)
-            if rec.judge is not None and rec.judge.score is not None:
-                pairs.append((rec.score, rec.judge.score))
-    cost = sum(rec.spend for rec in records)
-    prompt_tokens = sum(rec.prompt_tokens or 0 for rec in records)
+        if rec.status != "ok" or rec.score is None:
+            continue
+        scores.append(rec.score)
+        grids[rec.task][str(rec.length)][f"{rec.depth:g}"].append(rec.score)
+        hallucinated += bool(rec.hallucinated)
+        if rec.judge is not None and rec.judge.score is not None:
+            pairs.append((rec.score, rec.judge.score))
     mean_grids = {
         task: {
             length: {
@@ -60,18 +69,19 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         }
         for task, rows in grids.items()
     }
-    scores = [
-        r.score for r in latest.values() if r.status == "ok" and r.score is not None and r.kind == "cell"
-    ]
     out: dict[str, Any] = {
-        "cells": len(latest),
+        "cells": len(cells),
         "records": len(records),
         "counts": counts,
         "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
         "hallucinated": hallucinated,
         "scores": mean_grids,
-        "cost_usd": round(cost, 6),
-        "prompt_tokens_sent": prompt_tokens,
+        "closed_book": {
+            "asked": len(closed),
+            "known": sum(1 for r in closed if r.status == "ok" and r.score == 1.0),
+        },
+        "cost_usd": round(sum(r.spend for r in records), 6),
+        "prompt_tokens_sent": sum(r.prompt_tokens or 0 for r in records),
         "judge_agreement": agreement(pairs).to_dict() if pairs else None,
         "served_models": dict(served),
         "updated": now_utc(),
@@ -112,8 +122,7 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
     s.add_row("ok", str(c.get("ok", 0)))
     s.add_row("error (retried on rerun)", str(c.get("error", 0)))
     s.add_row("model_length", str(c.get("model_length", 0)))
-    if c.get("truncated"):
-        s.add_row("truncated (answer cut at its budget)", str(c["truncated"]))
+    s.add_row("truncated (not scored)", str(c.get("truncated", 0)))
     s.add_row("this invocation", f"{outcome.ran} cells in {outcome.wall_s:.1f} s, {outcome.retries} retries")
     if summary["mean_score"] is not None:
         s.add_row("mean score", f"{summary['mean_score']:.3f}")
@@ -125,6 +134,9 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
     if other:
         answered = ", ".join(f"{m} ({n})" for m, n in other.items())
         s.add_row("answered by", f"{answered}: the provider reported another model than {asked}")
+    cb = summary.get("closed_book") or {}
+    if cb.get("asked"):
+        s.add_row("closed book (no text)", f"{cb['known']} of {cb['asked']} answered right")
     s.add_row("cost", f"${summary['cost_usd']:.4f} (this invocation ${outcome.spent_usd:.4f})")
     ja = summary.get("judge_agreement")
     if ja:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evals.errors import ResultsError
+from evals.record import ResultRecord, parse_record
 from evals.results import (
     ResultsStore,
     cell_id,
@@ -18,8 +19,9 @@ from evals.results import (
 )
 
 
-def rec(cid: str, status: str = "ok", score: float | None = 1.0, **kw: object) -> dict:
-    return {"cell_id": cid, "status": status, "score": score if status == "ok" else None, **kw}
+def rec(cid: str, status: str = "ok", score: float | None = 1.0, **kw: object) -> ResultRecord:
+    fields = {"model": "m", "task": "single", "length": 1000, "depth": 50.0, **kw}
+    return ResultRecord(cell_id=cid, status=status, score=score if status == "ok" else None, **fields)
 
 
 def test_cell_id_stable_and_distinct() -> None:
@@ -56,7 +58,8 @@ def test_torn_last_line_tolerated_and_next_append_on_new_line(tmp_path: Path) ->
     run = tmp_path / "run"
     run.mkdir()
     path = run / "results.jsonl"
-    path.write_text(json.dumps(rec("a")) + "\n" + '{"cell_id": "b", "status": "o')  # torn by a crash
+    torn = '{"cell_id": "b", "status": "o'  # torn by a crash
+    path.write_text(json.dumps(rec("a").to_json()) + "\n" + torn)
     s = ResultsStore(run)
     s.load()
     assert s.done_ids() == {"a"}
@@ -82,17 +85,17 @@ def test_error_retried_then_ok_wins(tmp_path: Path) -> None:
     assert "a" in s.done_ids()
     # a later error never hides an earlier ok
     s.append(rec("a", "error"))
-    assert s.latest["a"]["status"] == "ok"
+    assert s.latest["a"].status == "ok"
     s.close()
     latest = latest_by_cell(read_records(tmp_path / "results.jsonl"))
-    assert latest["a"]["status"] == "ok"
+    assert latest["a"].status == "ok"
 
 
 def test_latest_by_cell_prefers_last_non_error() -> None:
-    recs = [rec("a", "ok", 0.0), rec("a", "ok", 1.0), rec("b", "error"), rec("b", "error", note=2)]
+    recs = [rec("a", "ok", 0.0), rec("a", "ok", 1.0), rec("b", "error"), rec("b", "error", error="second")]
     latest = latest_by_cell(recs)
-    assert latest["a"]["score"] == 1.0
-    assert latest["b"].get("note") == 2
+    assert latest["a"].score == 1.0
+    assert latest["b"].error == "second"
 
 
 def test_no_duplicates_after_resume(tmp_path: Path) -> None:
@@ -108,28 +111,29 @@ def test_no_duplicates_after_resume(tmp_path: Path) -> None:
         if c not in s.done_ids():
             s.append(rec(c))
     s.close()
-    ids = [r["cell_id"] for r in read_records(tmp_path / "results.jsonl")]
+    ids = [r.cell_id for r in read_records(tmp_path / "results.jsonl")]
     assert sorted(ids) == sorted(cells)
 
 
-def test_append_rejects_malformed(tmp_path: Path) -> None:
-    s = ResultsStore(tmp_path)
-    with pytest.raises(ResultsError):
-        s.append({"status": "ok"})
-    with pytest.raises(ResultsError):
-        s.append({"cell_id": "x", "status": "weird"})
-    assert not (tmp_path / "results.jsonl").exists()
+def test_malformed_records_cannot_be_made() -> None:
+    # The store appends typed records only; the schema refuses a malformed one before it reaches a file.
+    with pytest.raises(ValueError, match="cell_id: Field required"):
+        parse_record({"status": "ok", "model": "m", "task": "single", "length": 1000, "depth": 0})
+    with pytest.raises(ValueError, match="status"):
+        parse_record({**rec("x").to_json(), "status": "weird"})
+    with pytest.raises(ValueError, match="bad score"):
+        parse_record({**rec("x").to_json(), "score": 1.5})
 
 
 def test_non_dict_and_blank_lines_skipped(tmp_path: Path) -> None:
     p = tmp_path / "results.jsonl"
-    p.write_text('\n[1,2]\n{"no_id": 1}\n' + json.dumps(rec("a")) + "\n\n")
-    assert [r["cell_id"] for r in read_records(p)] == ["a"]
+    p.write_text('\n[1,2]\n{"no_id": 1}\n' + json.dumps(rec("a").to_json()) + "\n\n")
+    assert [r.cell_id for r in read_records(p)] == ["a"]
 
 
 def test_spent_usd_counts_errors_and_judge(tmp_path: Path) -> None:
     s = ResultsStore(tmp_path)
-    s.append(rec("a", cost_usd=0.5, judge={"score": 9, "cost_usd": 0.25}))
+    s.append(rec("a", cost_usd=0.5, judge={"model": "j", "score": 9, "cost_usd": 0.25}))
     s.append(rec("b", "error", cost_usd=0.125))
     s.close()
     assert s.spent_usd() == pytest.approx(0.875)
@@ -142,7 +146,8 @@ def test_header_atomic_roundtrip(tmp_path: Path) -> None:
     run = tmp_path / "r"
     assert read_header(run) is None
     write_json_atomic(run / "header.json", {"schema_version": 1, "名": "值"})
-    assert read_header(run) == {"schema_version": 1, "名": "值"}
+    header = read_header(run)
+    assert header is not None and header.schema_version == 1 and header.model_extra == {"名": "值"}
     assert [p.name for p in run.iterdir()] == ["header.json"]  # no temp file left
     (run / "header.json").write_text("{torn")
     with pytest.raises(ResultsError):

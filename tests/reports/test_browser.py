@@ -3,6 +3,7 @@ errors, shows every model, draws heatmaps of the right size, and never executes 
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_dashboard_loads_offline_and_shows_every_model(browser: Any, report_dir:
         assert errors == []
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
         for model in ("alpha-7b", "beta/chat:2", "gamma", EVIL_MODEL):
-            assert page.get_by_role("heading", name=model, exact=True).is_visible()
+            assert page.locator("#heatmaps").get_by_role("heading", name=model, exact=True).is_visible()
             assert page.locator("#leaderboard-table").get_by_text(model, exact=True).first.is_visible()
         dims = page.evaluate(
             "() => Object.fromEntries(Array.from(document.querySelectorAll('.heatmap')).map(el => ["
@@ -204,6 +205,38 @@ def test_single_model_dashboard_explains_the_comparison(browser: Any, tmp_path: 
         )
         assert page.locator("#cmp-note").inner_text().startswith("Only one model in these runs")
         assert page.evaluate("document.getElementById('cmp-plot-a').data") is None
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_taxonomy_diff_heatmap_and_depth_curve_render(browser: Any, report_dir: Path) -> None:
+    page, errors, _ = _open(browser, report_dir / "dashboard.html")
+    try:
+        page.wait_for_function("document.getElementById('cmp-plot-diff').data !== undefined", timeout=30000)
+        page.wait_for_function("document.querySelectorAll('.depth-curve.js-plotly-plot').length === 1")
+        # Outcomes per model: one table each, counts from record.outcome and status.
+        assert page.locator("table.taxonomy").count() == 4
+        alpha = page.locator('table.taxonomy[data-model="alpha-7b"]')
+        assert alpha.locator('tr[data-category="found"] td').nth(1).inner_text() == "10"
+        assert alpha.locator('tr[data-category="wrong"] td').nth(1).inner_text() == "1"
+        assert alpha.locator('tr[data-category="model_length"] td').nth(1).inner_text() == "1"
+        gamma = page.locator('table.taxonomy[data-model="gamma"]')
+        assert gamma.locator('tr[data-category="error"] td').nth(1).inner_text() == "1"
+        # Difference heatmap alpha − beta on the 3 × 3 common cells; 4K @ 50% is unscored for alpha.
+        diff = page.evaluate(
+            "() => { const d = document.getElementById('cmp-plot-diff').data[0];"
+            " return [d.z, d.x, d.y, d.customdata[0][0]]; }"
+        )
+        z, xs, ys, first = diff
+        assert (xs, ys) == (["1K", "2K", "4K"], ["0%", "50%", "100%"])
+        assert z[1][2] is None and z[0][0] == 0
+        assert first == {"a": "1.00", "b": "1.00", "na": 1, "nb": 1}
+        # Depth curve: a band and a line per model.
+        names = page.evaluate("() => document.querySelector('.depth-curve').data.map(t => t.name)")
+        escaped = html.escape(EVIL_MODEL, quote=False)  # plotly renders legend text as HTML
+        assert [n for n in names if not n.endswith("95% CI")] == ["alpha-7b", "beta/chat:2", "gamma", escaped]
+        assert page.evaluate("window.__xss") is None
         assert errors == []
     finally:
         page.close()

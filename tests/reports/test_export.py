@@ -78,13 +78,26 @@ def test_export_with_nothing_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "hf").exists()
 
 
-def test_flatten_tolerates_odd_values() -> None:
-    rec = make_record("m", "single", 1000, 0.0)
-    rec.update(
-        {"_run": "r", "prompt_tokens": "many", "seed": 1.5, "new_field": [1, 2], "error": {"type": "X"}}
-    )
-    row = flatten_record(rec)
-    assert row["prompt_tokens"] is None and row["seed"] is None
-    assert json.loads(row["extra_json"]) == {"new_field": [1, 2]}
-    assert row["error"] == '{"type": "X"}'
+def test_flatten_reads_the_typed_record() -> None:
+    rec = make_record("m", "single", 1000, 0.0, error=None, scored_answer="4729183")
+    row = flatten_record(rec, "r")
     assert set(row) == set(COLUMNS)
+    assert (row["run"], row["kind"], row["outcome"], row["scored_answer"]) == (
+        "r",
+        "cell",
+        "found",
+        "4729183",
+    )
+    assert row["needle_keys"] == ["上海的神秘数字"] and row["usage_input_tokens"] == 1053
+    assert row["extra_json"] is None  # every field of the record has its column
+
+
+def test_export_truncated_and_closed_book(tmp_path: Path) -> None:
+    cut = make_record("m", "single", 1000, 0.0, status="truncated", answer="47")
+    closed = make_record("m", "single", 0, 0.0, kind="closed_book", score=0.0)
+    run = write_run(tmp_path / "r", [cut, closed], model="m")
+    rows = sorted(_load(export_results([run], tmp_path / "hf")).to_list(), key=lambda r: r["kind"])
+    assert [(r["kind"], r["status"], r["score"], r["outcome"]) for r in rows] == [
+        ("cell", "truncated", None, None),
+        ("closed_book", "ok", 0.0, "wrong"),
+    ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from evals.report import ReportError, generate_reports, heatmap_figure, write_pngs
-from evals.report_data import collect
+from evals.report_data import TAXONOMY, collect
 from evals.stats import wilson_interval
 from tests.reports.conftest import grid_run, make_record, write_run
 
@@ -47,13 +47,22 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     generate_reports([run_a], out, threshold=0.8, png=False)
     lb = _load_lb(out)
-    assert lb["schema"] == "niah-leaderboard/1"
+    assert lb["schema"] == "niah-leaderboard/2"
     assert lb["threshold"] == 0.8
     assert lb["suite_version"] == "0.1.0"
     assert lb["generated_at"] == "2026-09-21T14:13:20Z"  # SOURCE_DATE_EPOCH=1790000000 (conftest)
     e = _entry(lb, "alpha")
     # 18 cells: 2 errors (2000@100), 2 over window (4000@100), 14 scored of which 12 right.
-    assert (e["n_cells"], e["n_ok"], e["n_error"], e["n_model_length"]) == (18, 14, 2, 2)
+    assert (e["n_cells"], e["n_ok"], e["n_error"], e["n_model_length"], e["n_truncated"]) == (18, 14, 2, 2, 0)
+    assert e["metric"] == "recall"
+    assert e["outcomes"] == {
+        **dict.fromkeys(TAXONOMY, 0),
+        "found": 12,
+        "wrong": 2,
+        "error": 2,
+        "model_length": 2,
+    }
+    assert e["closed_book"] is None
     low, high = wilson_interval(12, 14)
     assert e["recall"] == {
         "mean": round(12 / 14, 6),
@@ -85,7 +94,12 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
     assert e["cost_complete"] is True
     assert e["tokens"] == {"input": 6 * 1053 + 4 * 2053 + 4 * 4053, "output": 14 * 8, "cached_input": 0}
     assert e["grid"] == {"lengths": [1000, 2000, 4000], "depths": [0.0, 50.0, 100.0]}
-    assert e["hallucination_rate"] is None
+    assert e["hallucination_rate"] == {
+        "mean": 0.0,
+        "ci_low": 0.0,
+        "ci_high": round(wilson_interval(0, 14)[1], 6),
+        "n": 14,
+    }
     assert e["seeds"] == [0, 1]
     (run,) = e["runs"]
     assert run["run"] == "runA"
@@ -125,8 +139,8 @@ def test_errors_are_not_zeros_in_the_heatmap(run_a: Path) -> None:
 
 
 def test_retried_error_then_ok_counts_once_and_costs_both(tmp_path: Path) -> None:
-    err = make_record("m", "single", 1000, 50.0, status="error", error="HTTP 503", cost=0.5)
-    err["cost_usd"] = 0.5  # a failed attempt that was billed anyway
+    # a failed attempt that was billed anyway
+    err = make_record("m", "single", 1000, 50.0, status="error", error="HTTP 503", cost_usd=0.5)
     ok = make_record("m", "single", 1000, 50.0, score=1.0, cost=0.25)
     run = write_run(tmp_path / "r", [err, ok], model="m")
     generate_reports([run], tmp_path / "out", png=False)
@@ -179,7 +193,7 @@ def test_corrupt_and_torn_lines_are_skipped_with_warnings(
     results = run / "results.jsonl"
     messages = [r.getMessage() for r in caplog.records]
     assert f"{results}: line 4: corrupt JSON (a write torn by a crash?), skipped" in messages
-    assert any(m.startswith(f"{results}: line 5: missing field(s) model") for m in messages)
+    assert f"{results}: line 5: model: Field required, skipped" in messages
     assert f"{results}: line 6: torn last line (interrupted write), skipped" in messages
     lb = _load_lb(tmp_path / "out")
     assert _entry(lb, "m")["n_ok"] == 3
@@ -334,28 +348,31 @@ def test_png_without_kaleido_is_a_note(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_bad_header_and_bad_fields_are_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     good = make_record("m", "single", 1000, 0.0)
-    bad_model = {**make_record("m", "single", 2000, 0.0), "model": None}
-    bad_depth = make_record("m", "single", 1000, 150.0)
-    bad_score = make_record("m", "single", 4000, 0.0, score=2.0)
+    bad_model = {**make_record("m", "single", 2000, 0.0).to_json(), "model": None}
+    bad_depth = {**make_record("m", "single", 1000, 0.0).to_json(), "depth": 150.0}
+    bad_score = {**make_record("m", "single", 4000, 0.0).to_json(), "score": 2.0}
     run = write_run(tmp_path / "r", [good, bad_model, bad_depth, bad_score], model="m")
     (run / "header.json").write_text("{oops", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="evals.report"):
         generate_reports([run], tmp_path / "out", png=False)
     messages = "\n".join(r.getMessage() for r in caplog.records)
     assert "header.json" in messages and "run identity unknown" in messages
-    assert "line 2: bad model None, skipped" in messages
-    assert "line 3: bad depth 150.0, skipped" in messages
-    assert "line 4: ok record with bad score 2.0, skipped" in messages
+    assert "line 2: model: Input should be a valid string, skipped" in messages
+    assert "line 3: depth: Value error, bad depth 150.0, skipped" in messages
+    assert "line 4: record: Value error, ok record with bad score 2.0, skipped" in messages
     lb = _load_lb(tmp_path / "out")
     assert lb["runs"][0]["header_found"] is False and lb["runs"][0]["n_skipped_lines"] == 3
     assert _entry(lb, "m")["n_cells"] == 1
 
 
 def test_hover_shows_the_scored_part_of_the_answer(tmp_path: Path) -> None:
-    rec = make_record("m", "single", 1000, 0.0, score=0.0, answer="123\nrambling on")
-    rec["scored_answer"] = "123"
+    rec = make_record("m", "single", 1000, 0.0, score=0.0, answer="123\nrambling on", scored_answer="123")
     run = write_run(tmp_path / "r", [rec], model="m")
     (group,) = collect([run]).groups
-    cell = heatmap_figure(group).data[0].customdata[0][0]
-    assert cell[7] == "123"
-    assert cell[8] == "4729183"  # expected
+    fig = heatmap_figure(group)
+    cell = fig.data[0].customdata[0][0]
+    assert cell["answer"] == "123"
+    assert cell["expected"] == "4729183"
+    # The hover reads named fields, never positions shared with the page's script.
+    assert "%{customdata.answer}" in fig.data[0].hovertemplate
+    assert "customdata[" not in fig.data[0].hovertemplate
