@@ -37,10 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODELS_FILE",
+    "VENDOR_PREFIXES",
     "ModelInfo",
     "Prices",
     "Registry",
-    "VENDOR_PREFIXES",
     "apply_overrides",
     "check_usable",
     "create_provider",
@@ -67,7 +67,12 @@ REASONING_EFFORTS: dict[str, tuple[str, ...]] = {
 THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")
 
 #: ``<prefix>:<model id>`` names any model a vendor serves (``anthropic:claude-opus-5-5``).
-VENDOR_PREFIXES: dict[str, str] = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "google": "gemini"}
+VENDOR_PREFIXES: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "google": "gemini",
+}
 _VENDOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "openai": {"key_env": "OPENAI_API_KEY", "tokenizer": "o200k_base", "count_api": False},
     "anthropic": {"key_env": "ANTHROPIC_API_KEY", "tokenizer": "cl100k_base", "count_api": True},
@@ -377,7 +382,9 @@ class _EntryModel(BaseModel):
         if self.thinking == "adaptive" and self.provider != "anthropic":
             raise ValueError("thinking = 'adaptive' is Anthropic's adaptive thinking")
         if self.thinking in ("budget", "adaptive", "level") and self.reasoning_budget <= 0:
-            raise ValueError("a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)")
+            raise ValueError(
+                "a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)"
+            )
         if self.thinking == "budget" and self.provider == "anthropic" and self.reasoning_budget < 1024:
             raise ValueError("Anthropic budget_tokens must be >= 1024")
         return self
@@ -673,9 +680,7 @@ def apply_overrides(
             raise ConfigError("give both --price-input and --price-output (USD per 1M tokens)")
         if price_input < 0 or price_output < 0:
             raise ConfigError("prices must be >= 0 USD per 1M tokens")
-        prices = Prices(
-            input=price_input, output=price_output, as_of=dt.date.today(), source="command line"
-        )
+        prices = Prices(input=price_input, output=price_output, as_of=dt.date.today(), source="command line")
         info = dataclasses.replace(info, prices=prices)
     return info
 
