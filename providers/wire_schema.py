@@ -207,9 +207,7 @@ def _check_gemini(api: str, body: dict[str, Any]) -> Problem | None:
     f = _gemini_fields()
     if api == "gemini-count":
         bad = next((k for k in body if k not in f["count"]), None)
-        return (
-            (bad, _unknown(bad)) if bad else None
-        )
+        return (bad, _unknown(bad)) if bad else None
     bad = next((k for k in body if k not in f["top"]), None)
     if bad is not None:
         return bad, _unknown(bad)

@@ -78,7 +78,7 @@ def test_every_entry_is_complete() -> None:
         if info.provider == "openai":
             assert info.tokenizer in ("cl100k_base", "o200k_base")
             # GPT-5+ tokenizers are not published: o200k_base stands in, marked approximate.
-            assert info.tokenizer_exact or info.model_id.startswith("gpt-5") or info.model_id.startswith("gpt-6")
+            assert info.tokenizer_exact or info.model_id.startswith(("gpt-5", "gpt-6"))
         if info.provider in ("anthropic", "gemini"):
             assert not info.tokenizer_exact and info.count_api
     gemini = resolve_model("gemini-1.5")
