@@ -33,8 +33,8 @@ from providers.mock_server import MockServer
 ADAPTERS = {
     "openai-compatible": ("openai-compatible", "/v1"),
     "openai": ("gpt-4o-mini", "/v1"),
-    "anthropic": ("claude-3-5-haiku", ""),
-    "gemini": ("gemini-2.0-flash", ""),
+    "anthropic": ("claude-haiku-4-5", ""),
+    "gemini": ("gemini-2.5-flash-lite", ""),
 }
 
 

@@ -98,6 +98,9 @@ class RunConfig(BaseModel):
     backoff: float | None = Field(None, ge=0)
     out: Path | None = None
     max_cost: float | None = Field(None, ge=0.0)
+    context_window: int | None = Field(None, gt=0, description="window of a model the registry lacks")
+    price_input: float | None = Field(None, ge=0.0, description="USD per 1M input tokens")
+    price_output: float | None = Field(None, ge=0.0, description="USD per 1M output tokens")
     judge: str | None = None
     allow_beyond_window: bool = False
     count_api: bool = True

@@ -160,12 +160,20 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     Raises:
         EvalError, providers.errors.ConfigError: Bad input, with one-line messages.
     """
-    from providers.registry import resolve_api_key, resolve_model
+    from providers.registry import apply_overrides, check_usable, resolve_api_key, resolve_model
 
-    info = resolve_model(cfg.model)
+    # Retired models are refused here, before any run directory exists or any request is made.
+    info = apply_overrides(
+        resolve_model(cfg.model),
+        context_window=cfg.context_window,
+        price_input=cfg.price_input,
+        price_output=cfg.price_output,
+    )
+    check_usable(info)
     judge_info = None
     if cfg.judge:
         judge_info = resolve_model(cfg.judge)
+        check_usable(judge_info)
         check_judge(judge_info, info)
     # Aliases name the same run: "gemma3" and "gemma-3-270m" resume the same directory.
     canonical = {"model": info.alias, "judge": judge_info.alias if judge_info is not None else None}
@@ -217,7 +225,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
             raise BudgetExceededError(
-                f"--max-cost: {info.alias} has no prices in the registry, so the spend cannot be bounded"
+                f"--max-cost: {info.alias} has no prices in the registry, so the spend cannot be bounded; "
+                "give them with --price-input and --price-output (USD per 1M tokens)"
             )
         if spent_before + estimate.cost_usd > cfg.max_cost:
             cached = estimate.cost_cached_usd or 0.0

@@ -245,6 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
         "stop cleanly when the actual spend reaches it",
     )
     g.add_argument(
+        "--context-window",
+        type=int,
+        default=None,
+        help="the model's window in tokens, for a model the registry lacks (e.g. openai:<id>) or to "
+        "override the registry's",
+    )
+    g.add_argument(
+        "--price-input",
+        type=float,
+        default=None,
+        help="USD per 1M input tokens, overriding the registry (give with --price-output)",
+    )
+    g.add_argument(
+        "--price-output",
+        type=float,
+        default=None,
+        help="USD per 1M output tokens, overriding the registry (give with --price-input)",
+    )
+    g.add_argument(
         "--judge",
         default=None,
         help="also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); "

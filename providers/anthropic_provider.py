@@ -1,5 +1,13 @@
 """Anthropic Messages API adapter on the official ``anthropic`` SDK.
 
+The body holds only fields of the SDK's typed ``messages.create()`` (``MessageCreateParamsNonStreaming``):
+anthropic 2.x has no ``temperature``/``top_p``/``top_k``, so none is sent. Thinking follows the entry:
+``adaptive`` sends ``{"type": "adaptive"}`` (Claude 5.x), ``budget`` sends ``{"type": "enabled",
+"budget_tokens": >= 1024}``; either way ``max_tokens`` = answer budget + reasoning budget, so thinking
+cannot starve the answer, and an answer cut by ``max_tokens`` comes back as ``StopReason.TRUNCATED``.
+A ``reasoning_effort`` goes out as ``output_config.effort``. A ``<vendor>:<id>`` model not in the registry
+gets its window (``max_input_tokens``), output cap and thinking support from ``models.retrieve``.
+
 Prompt caching: with ``cache_prefix`` the last user block (and the system prompt) carry
 ``cache_control: {"type": "ephemeral"}``, so a repeated prompt, or one that extends a cached prefix, is read
 from the cache at the cached-input price (writes cost the ``cache_write`` price). Prefill: the prefill is
@@ -11,14 +19,20 @@ and ``cache_write_tokens``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
+    AuthError,
+    ConfigError,
     MalformedResponse,
+    NotFoundError,
     ProviderError,
+    QuotaExceededError,
+    RetiredModelError,
     classify_stainless_error,
 )
 from providers.openai_provider import aiohttp_client
@@ -31,7 +45,7 @@ __all__ = ["AnthropicProvider", "classify_anthropic_error", "stop_reason_of"]
 _STOP = {
     "end_turn": StopReason.STOP,
     "stop_sequence": StopReason.STOP,
-    "max_tokens": StopReason.MAX_TOKENS,
+    "max_tokens": StopReason.TRUNCATED,
     "refusal": StopReason.CONTENT_FILTER,
     "model_context_window_exceeded": StopReason.MODEL_LENGTH,
 }
@@ -58,12 +72,51 @@ def classify_anthropic_error(exc: BaseException, *, provider: str, secrets: tupl
     return classify_stainless_error(anthropic, exc, provider=provider, secrets=secrets)
 
 
+def discover_anthropic(info: ModelInfo, api_key: str | None, base_url: str | None) -> ModelInfo:
+    """Fill an entry's window, output cap and thinking from ``models.retrieve`` (``GET /v1/models/{id}``).
+
+    Raises:
+        RetiredModelError: The endpoint reports the model ``retired``.
+        ConfigError: No window reported (give ``--context-window``); other errors as classified.
+    """
+    client = anthropic.Anthropic(api_key=api_key or "EMPTY", base_url=base_url, max_retries=0, timeout=30.0)
+    try:
+        m = client.models.retrieve(info.model_id)
+    except Exception as exc:
+        err = classify_anthropic_error(exc, provider=info.alias, secrets=(api_key or "",))
+        if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
+            raise err from None
+        raise ConfigError(f"cannot ask Anthropic for {info.model_id!r}: {err}") from None
+    finally:
+        client.close()
+    if m.lifecycle == "retired":
+        raise RetiredModelError(info.alias, m.deprecated_at.date() if m.deprecated_at else None)
+    if not m.max_input_tokens:
+        raise ConfigError(f"Anthropic reports no window for {info.model_id!r}: give it with --context-window")
+    updates: dict[str, Any] = {
+        "context_window": int(m.max_input_tokens),
+        "window_source": "models endpoint",
+        "max_output_tokens": m.max_tokens or info.max_output_tokens,
+    }
+    types_ = m.capabilities.thinking.types if m.capabilities and m.capabilities.thinking else None
+    if types_ is not None and types_.adaptive.supported:
+        updates["thinking"] = "adaptive"
+    elif types_ is not None and not types_.disabled.supported and types_.enabled.supported:
+        updates.update(thinking="budget", reasoning_budget=max(1024, info.reasoning_budget))
+    if m.lifecycle == "deprecated":
+        updates["status"] = "deprecated"
+        updates["retires"] = m.retires_at.date() if m.retires_at else None
+    return dataclasses.replace(info, **updates)
+
+
 class AnthropicProvider(Provider):
     """Claude through ``anthropic.AsyncAnthropic`` (``/v1/messages``, ``/v1/messages/count_tokens``)."""
 
     kind = "anthropic"
 
     def __init__(self, info: ModelInfo, **kwargs: Any) -> None:
+        if info.discover and not info.context_window:
+            info = discover_anthropic(info, kwargs.get("api_key"), kwargs.get("base_url"))
         super().__init__(info, **kwargs)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._api_key or "EMPTY",
@@ -80,8 +133,11 @@ class AnthropicProvider(Provider):
         turns: list[tuple[str, str]] = (
             [("user", req.prompt)] if req.prompt is not None else [(m.role, m.content) for m in req.messages]
         )
-        thinking = info.reasoning
+        thinking = info.thinking in ("budget", "adaptive")
         budget = req.reasoning_budget if req.reasoning_budget is not None else info.reasoning_budget
+        if info.thinking == "budget":
+            budget = max(1024, budget)  # the API's minimum budget_tokens
+        extra = budget if info.reasoning else 0
         messages: list[dict[str, Any]] = []
         last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
         for i, (role, content) in enumerate(turns):
@@ -90,11 +146,11 @@ class AnthropicProvider(Provider):
                 block["cache_control"] = dict(_EPHEMERAL)
             messages.append({"role": role, "content": [block]})
         prefill = (req.prefill or "").rstrip()
-        if prefill and not thinking:
+        if prefill and info.supports_prefill and not info.reasoning:
             messages.append({"role": "assistant", "content": [{"type": "text", "text": prefill}]})
         body: dict[str, Any] = {
             "model": info.model_id,
-            "max_tokens": req.max_tokens + (budget if thinking else 0),
+            "max_tokens": req.max_tokens + extra,
             "messages": messages,
         }
         if req.system:
@@ -104,10 +160,12 @@ class AnthropicProvider(Provider):
             body["system"] = [system]
         if req.stop:
             body["stop_sequences"] = list(req.stop)
-        if thinking:
-            body["thinking"] = {"type": "enabled", "budget_tokens": max(1024, budget)}
-        elif info.supports_temperature:
-            body["temperature"] = req.temperature
+        if info.thinking == "adaptive":
+            body["thinking"] = {"type": "adaptive"}
+        elif thinking:
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}  # < max_tokens: answer >= 1
+        if info.reasoning_effort:
+            body["output_config"] = {"effort": info.reasoning_effort}
         return body
 
     def describe_request(self, req: GenerateRequest) -> dict[str, Any]:

@@ -131,7 +131,8 @@ class StopReason(str, Enum):
     """Why generation ended."""
 
     STOP = "stop"  # natural end or a stop sequence
-    MAX_TOKENS = "max_tokens"  # hit max_tokens
+    TRUNCATED = "truncated"  # the output budget ran out: the answer was cut, or emptied by hidden thinking
+    MAX_TOKENS = "max_tokens"  # (legacy) no adapter returns it any more; read it like TRUNCATED
     MODEL_LENGTH = "model_length"  # the prompt exceeded the model's context window
     CONTENT_FILTER = "content_filter"  # refused or blocked by a safety filter
     OTHER = "other"

@@ -33,6 +33,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RegistryError",
+    "RetiredModelError",
     "ServerError",
     "UnknownModelError",
     "classify_other",
@@ -95,8 +96,14 @@ class RateLimitError(ProviderError):
 
 
 class QuotaExceededError(ProviderError):
-    """HTTP 429 that no wait will fix (OpenAI ``insufficient_quota``: the account is out of credit)."""
+    """Billing, credit, spend-limit or daily-quota errors that no wait within a run will fix.
 
+    Never retried (``retryable`` is False) and fatal for a run: OpenAI ``insufficient_quota`` (429),
+    Anthropic ``billing_error`` / 402 / "credit balance is too low" / the spend-limit ``error_code`` s,
+    Gemini ``RESOURCE_EXHAUSTED`` whose details name a billing or per-day quota.
+    """
+
+    retryable = False
     default_status = 429
 
 
@@ -194,6 +201,18 @@ class MissingKeyError(ConfigError):
         super().__init__(f"model {model!r} needs an API key: set the environment variable {first}{alt}")
 
 
+class RetiredModelError(ConfigError):
+    """The model is retired by its vendor: refused before any request (names the date and successors)."""
+
+    def __init__(self, name: str, since: Any, successors: Iterable[str] = ()) -> None:
+        self.name = name
+        self.since = since
+        self.successors = tuple(successors)
+        when = f" on {since}" if since else ""
+        use = f"; use {', '.join(self.successors)}" if self.successors else ""
+        super().__init__(f"model {name!r} was retired by its vendor{when}{use}")
+
+
 class RegistryError(ConfigError):
     """The model registry file is missing, not valid TOML, or fails validation."""
 
@@ -285,7 +304,8 @@ _CONTEXT_PATTERNS = (
     re.compile(r"input token count.*exceeds the maximum", re.I | re.S),  # Gemini
     re.compile(r"longer than the model'?s context length", re.I),  # SGLang
     re.compile(r"too many tokens in (the )?prompt", re.I),
-    re.compile(r"input length.*exceeds.*context", re.I | re.S),
+    re.compile(r"input length.*exceeds?.*context", re.I | re.S),
+    re.compile(r"input length and `?max_tokens`? exceed context limit", re.I),  # Anthropic
 )
 
 
@@ -407,6 +427,68 @@ def parse_retry_after(
     return None
 
 
+_BILLING_CODES = frozenset(
+    {
+        "insufficient_quota",  # OpenAI
+        "billing_error",  # Anthropic error.type
+        "billing_hard_limit_reached",  # OpenAI
+        "contract_spend_limit_reached",  # Anthropic error.details.error_code ...
+        "enforced_spend_limit_reached",
+        "linked_organization_spend_limit_reached",
+        "linked_organization_billing_unavailable",
+        "user_profile_billing_not_authorized",
+        "user_profile_not_billable",
+    }
+)
+_BILLING_MESSAGE = re.compile(
+    r"credit balance is too low|credits? (are |is )?depleted|spend(ing)? (limit|cap)|"
+    r"exceeded your current quota, please check your plan and billing|billing (is )?(not enabled|disabled)",
+    re.I,
+)
+
+
+def _error_dict(body: Any) -> Mapping[str, Any]:
+    if isinstance(body, list) and len(body) == 1:
+        body = body[0]
+    err = body.get("error") if isinstance(body, Mapping) else None
+    return err if isinstance(err, Mapping) else {}
+
+
+def _is_billing(status: int, code: str, message: str, body: Any) -> bool:
+    """Whether an error says the account cannot pay (no wait will fix it), for any vendor."""
+    if status == 402:
+        return True
+    err = _error_dict(body)
+    codes = set(code.split())
+    details = err.get("details")
+    if isinstance(details, Mapping) and isinstance(details.get("error_code"), str):  # Anthropic
+        codes.add(details["error_code"])
+    if codes & _BILLING_CODES:
+        return True
+    if isinstance(details, list):  # Gemini google.rpc details
+        for d in details:
+            if not isinstance(d, Mapping):
+                continue
+            kind = str(d.get("@type", ""))
+            if kind.endswith("ErrorInfo") and re.search(r"BILLING|SPEND|CREDIT", str(d.get("reason", ""))):
+                return True
+            if kind.endswith("QuotaFailure"):
+                for v in d.get("violations") or []:
+                    text = json.dumps(v, default=str) if isinstance(v, Mapping) else str(v)
+                    # A per-day quota or a billing/spend quota: a wait of seconds cannot help.
+                    if re.search(r"PerDay|billing|spend|credit", text, re.I):
+                        return True
+    if status == 429 and _BILLING_MESSAGE.search(message) and not _has_short_retry(body):
+        return True
+    return status in (400, 403) and _BILLING_MESSAGE.search(message) is not None
+
+
+def _has_short_retry(body: Any) -> bool:
+    """A RetryInfo under two minutes in the body: a rate limit, whatever its message says."""
+    wait = parse_retry_after(None, body)
+    return wait is not None and wait < 120
+
+
 def _is_bad_key(code: str, message: str, body: Any) -> bool:
     """Gemini answers an invalid key with 400 INVALID_ARGUMENT / reason API_KEY_INVALID."""
     text = f"{code} {message} {json.dumps(body, default=str) if isinstance(body, dict | list) else ''}"
@@ -442,9 +524,9 @@ def classify_status(
     if status in (400, 413, 422) and (is_context_length_message(code) or is_context_length_message(message)):
         prompt_tokens, window = _context_numbers(body, message)
         return ContextLengthExceeded(message, prompt_tokens=prompt_tokens, context_window=window, **kwargs)
+    if _is_billing(status, code, message, body) or "insufficient_quota" in message:
+        return QuotaExceededError(message, **kwargs)
     if status == 429:
-        if "insufficient_quota" in code or "insufficient_quota" in message:
-            return QuotaExceededError(message, **kwargs)
         return RateLimitError(message, retry_after=retry_after, **kwargs)
     if status in (401, 403) or (status == 400 and _is_bad_key(code, message, body)):
         return AuthError(message, **kwargs)

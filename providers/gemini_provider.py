@@ -1,14 +1,20 @@
 """Gemini adapter on ``google-genai`` (the maintained successor of the deprecated
 ``google-generativeai``), Gemini Developer API, ``v1beta``.
 
-Thinking models (2.5): ``max_output_tokens`` covers the thoughts, so the adapter asks for
-``max_tokens + reasoning_budget`` and sets ``thinking_budget``; ``usage.output_tokens`` is candidates +
-thoughts (what is billed), ``reasoning_tokens`` the thoughts. Gemini caches long prefixes implicitly
+Thinking models: ``max_output_tokens`` covers the thoughts, so the adapter asks for
+``max_tokens + reasoning_budget``, and sets ``thinking_level`` (Gemini 3+, which reject
+``thinking_budget``) or ``thinking_budget`` (2.5) as the entry says; ``usage.output_tokens`` is candidates +
+thoughts (what is billed), ``reasoning_tokens`` the thoughts. ``finishReason: MAX_TOKENS`` (an answer cut,
+or emptied by thinking) is ``StopReason.TRUNCATED``. ``temperature`` is sent only to models whose entry
+accepts it (Gemini 3+ keep their default). The config is a typed ``types.GenerateContentConfig``, so only
+fields the SDK knows can be sent. A ``gemini:<id>`` model not in the registry gets its window
+(``input_token_limit``) and output cap from ``models.get``. Gemini caches long prefixes implicitly
 (2.5 models), reported as ``cached_content_token_count``. The SDK retries nothing unless asked; we do not ask.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from google import genai
@@ -16,7 +22,16 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
-from providers.errors import MalformedResponse, ProviderError, classify_other, classify_status
+from providers.errors import (
+    AuthError,
+    ConfigError,
+    MalformedResponse,
+    NotFoundError,
+    ProviderError,
+    QuotaExceededError,
+    classify_other,
+    classify_status,
+)
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo
@@ -43,7 +58,7 @@ def finish_reason_of(value: Any) -> StopReason:
     if name == "STOP":
         return StopReason.STOP
     if name == "MAX_TOKENS":
-        return StopReason.MAX_TOKENS
+        return StopReason.TRUNCATED
     if name in _FILTERED:
         return StopReason.CONTENT_FILTER
     return StopReason.OTHER
@@ -73,6 +88,10 @@ class GeminiProvider(Provider):
     kind = "gemini"
 
     def __init__(self, info: ModelInfo, **kwargs: Any) -> None:
+        if info.discover and not info.context_window:
+            info = self._discover(
+                info, kwargs.get("api_key"), kwargs.get("base_url"), kwargs.get("timeout_s")
+            )
         super().__init__(info, **kwargs)
         options = types.HttpOptions(
             api_version=API_VERSION,
@@ -85,6 +104,42 @@ class GeminiProvider(Provider):
         )
         self._client = genai.Client(api_key=self._api_key or "EMPTY", http_options=options)
 
+    @staticmethod
+    def _discover(
+        info: ModelInfo, api_key: str | None, base_url: str | None, timeout_s: float | None
+    ) -> ModelInfo:
+        """Fill the window and output cap from ``models.get`` (``GET /v1beta/models/{id}``).
+
+        Raises:
+            ConfigError: No window reported (give ``--context-window``), or the call failed.
+        """
+        options = types.HttpOptions(
+            api_version=API_VERSION,
+            base_url=base_url,
+            timeout=30_000,
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
+        client = genai.Client(api_key=api_key or "EMPTY", http_options=options)
+        try:
+            m = client.models.get(model=info.model_id)
+        except Exception as exc:
+            err = classify_gemini_error(exc, provider=info.alias, secrets=(api_key or "",))
+            if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
+                raise err from None
+            raise ConfigError(f"cannot ask Gemini for {info.model_id!r}: {err}") from None
+        finally:
+            client.close()
+        if not m.input_token_limit:
+            raise ConfigError(
+                f"Gemini reports no window for {info.model_id!r}: give it with --context-window"
+            )
+        return dataclasses.replace(
+            info,
+            context_window=int(m.input_token_limit),
+            max_output_tokens=m.output_token_limit or info.max_output_tokens,
+            window_source="models endpoint",
+        )
+
     def build_request(self, req: GenerateRequest) -> dict[str, Any]:
         """``model``, ``contents`` and ``config`` (as plain JSON-able dicts) for ``req``."""
         info = self.info
@@ -95,11 +150,16 @@ class GeminiProvider(Provider):
                 {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
                 for m in req.messages
             ]
-        config: dict[str, Any] = {"max_output_tokens": req.max_tokens, "temperature": req.temperature}
+        config: dict[str, Any] = {"max_output_tokens": req.max_tokens}
+        if info.supports_temperature and not info.reasoning:
+            config["temperature"] = req.temperature
         if info.reasoning:
             budget = req.reasoning_budget if req.reasoning_budget is not None else info.reasoning_budget
             config["max_output_tokens"] = req.max_tokens + budget
-            config["thinking_config"] = {"thinking_budget": budget}
+            if info.thinking == "level" and info.thinking_level:
+                config["thinking_config"] = {"thinking_level": info.thinking_level}
+            elif info.thinking == "budget":
+                config["thinking_config"] = {"thinking_budget": budget}
         if req.system:
             config["system_instruction"] = req.system
         if req.seed is not None:

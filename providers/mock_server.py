@@ -10,10 +10,19 @@ It answers, in each vendor's exact JSON shapes (enough for the official SDKs to 
 Behaviour is programmable: a fixed latency, faults injected by a script (one entry per request) and/or at
 a rate from a seeded RNG (``429`` with ``Retry-After``, ``500``, ``503``, ``529``, ``malformed`` JSON,
 ``slow`` past the client's timeout, ``drop`` the connection, ``context_length``, ``400``, ``401``,
-``404``), a context window that triggers each vendor's real overflow error, an API key to check (a wrong
+``404``, ``quota``: the vendor's billing / out-of-credit error), a context window that triggers each
+vendor's real overflow error, an API key to check (a wrong
 one gets a 401 that *echoes the key*, as some real servers do, to test redaction), a prefix cache that
 reports cached tokens, and an optional ``upstream`` URL to forward clean requests to (faults in front of
 the real llama.cpp server). Answers: a fixed text or a callback; with ``upstream``, the upstream's.
+
+Strict by default: every request body is validated against the installed SDK's own request types
+(:mod:`providers.wire_schema`: the openai/anthropic ``create()`` TypedDicts, google-genai's models); an
+unknown or removed field (``temperature`` to Anthropic, ``cache_prompt`` to OpenAI) gets a 400 in the
+vendor's own error format. Gemini 429s carry their wait in the body (``google.rpc.RetryInfo``), with no
+``Retry-After`` header, as Google's do. The models endpoints answer in each vendor's format
+(Anthropic ``GET /v1/models/{id}``: ``max_input_tokens``; Gemini ``GET /v1beta/models/{id}``:
+``inputTokenLimit``) for the ids in ``vendor_models``.
 
 It is an ``aiohttp.web`` server on its own event loop in a background thread: 64 concurrent requests with
 200 ms latency are 64 sleeping coroutines, and the C HTTP parser keeps its CPU per request low enough not
@@ -45,6 +54,8 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
+from providers.wire_schema import check_body
+
 __all__ = [
     "FAULTS",
     "MockReply",
@@ -67,6 +78,7 @@ FAULTS = (
     "400",
     "401",
     "404",
+    "quota",
 )
 Api = Literal[
     "openai-chat", "openai-completions", "anthropic", "anthropic-count", "gemini", "gemini-count", "tokenize"
@@ -101,13 +113,15 @@ class MockReply:
 
     Attributes:
         text: The answer text (cut to the request's max tokens, which then reports MAX_TOKENS).
-        finish: ``stop``, ``max_tokens``, ``content_filter`` (a refusal / safety stop) or ``blocked``
-            (the prompt itself refused: Gemini answers with no candidate and a ``promptFeedback``).
+        finish: ``stop``, ``max_tokens``, ``content_filter`` (a refusal / safety stop), ``blocked``
+            (the prompt itself refused: Gemini answers with no candidate and a ``promptFeedback``) or
+            ``refusal`` (OpenAI: ``message.refusal`` set, ``finish_reason: stop``; elsewhere as
+            ``content_filter``).
         reasoning_tokens: Hidden reasoning tokens to report (OpenAI ``reasoning_tokens``, Gemini thoughts).
     """
 
     text: str
-    finish: Literal["stop", "max_tokens", "content_filter", "blocked"] = "stop"
+    finish: Literal["stop", "max_tokens", "content_filter", "blocked", "refusal"] = "stop"
     reasoning_tokens: int = 0
 
 
@@ -183,6 +197,9 @@ class MockServer:
         port: Port (0: the OS picks a free one).
         fault_apis: Request kinds that can get faults (default: generation and token-count calls;
             never ``/tokenize``, ``/health`` or ``/v1/models``).
+        strict: Validate request bodies against the installed SDKs' request types (400 if not).
+        vendor_models: ``{model id: {"window": int, "max_output": int, "lifecycle": str,
+            "adaptive": bool}}`` served by the Anthropic and Gemini models endpoints (others: 404).
     """
 
     def __init__(
@@ -203,6 +220,8 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         fault_apis: Iterable[str] = _FAULT_APIS,
+        strict: bool = True,
+        vendor_models: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         unknown = [f for f in (*faults, *script) if f not in FAULTS]
         if unknown:
@@ -222,6 +241,8 @@ class MockServer:
         self.upstream = upstream.rstrip("/") if upstream else None
         self.model = model
         self.fault_apis = frozenset(fault_apis)
+        self.strict = strict
+        self.vendor_models = dict(vendor_models or {})
         self.requests: list[RecordedRequest] = []
         self._host, self._port = host, port
         self._rng = random.Random(seed)
@@ -591,6 +612,10 @@ async def _dispatch(
     if api is None:
         if method == "GET" and path in ("/health", "/v1/health"):
             return _json(200, {"status": "ok"})
+        if method == "GET" and not owner.upstream:
+            vendor = _vendor_model_answer(owner, path, headers)
+            if vendor is not None:
+                return vendor
         if method == "GET" and path in ("/v1/models", "/models") and not owner.upstream:
             entry: dict[str, Any] = {"id": owner.model, "object": "model", "owned_by": "mock"}
             if owner.context_window:
@@ -607,11 +632,15 @@ async def _dispatch(
         return _json(200, b'{"id": "broken", "choices": [{"index": 0, "message": {"content": "tru')
     if fault == "slow":
         await asyncio.sleep(owner.slow_s)
+    if fault == "quota":
+        await asyncio.sleep(owner.latency_s)
+        return _json(*_quota_error(api))
     if fault in _STATUS_FAULTS:
         status = _STATUS_FAULTS[fault]
         await asyncio.sleep(owner.latency_s)
         extra: dict[str, str] = {}
-        if status == 429 and owner.retry_after is not None:
+        # Google sends the wait in the body (RetryInfo), not as a header.
+        if status == 429 and owner.retry_after is not None and not api.startswith("gemini"):
             extra["Retry-After"] = f"{owner.retry_after:g}"
         message = _FAULT_MESSAGES.get(
             status, "The server had an error while processing your request (mock fault)."
@@ -623,6 +652,10 @@ async def _dispatch(
         return _auth_error(api, presented)
     if not isinstance(body, dict):
         return _json(400, _error_body(api, 400, "request body is not a JSON object"))
+    if owner.strict:
+        problem = check_body(api, body)
+        if problem is not None:
+            return _json(400, _invalid_request(api, *problem))
     req = _parse(api, path_model, body, headers)
     prompt_tokens = _count(req.prompt)
     too_long = owner.context_window is not None and prompt_tokens > owner.context_window
@@ -634,6 +667,128 @@ async def _dispatch(
     if owner.upstream:
         return await _forward(owner, request, raw, headers)
     return _json(200, _answer(owner, api, req, prompt_tokens))
+
+
+def _invalid_request(api: str, param: str, message: str) -> dict[str, Any]:
+    """A rejected request body in the vendor's own 400 format."""
+    if api.startswith("anthropic"):
+        return _anthropic_error("invalid_request_error", f"{param}: {message}")
+    if api.startswith("gemini"):
+        return _gemini_error(
+            400,
+            "INVALID_ARGUMENT",
+            message,
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": param, "description": message}],
+                }
+            ],
+        )
+    if message == "Extra inputs are not permitted":
+        message = f"Unrecognized request argument supplied: {param}"
+    else:
+        message = f"Invalid value for '{param}': {message}"
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
+
+
+def _quota_error(api: str) -> tuple[int, dict[str, Any]]:
+    """Each vendor's out-of-credit answer."""
+    if api.startswith("anthropic"):
+        return 400, _anthropic_error(
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
+            "upgrade or purchase credits.",
+        )
+    if api.startswith("gemini"):
+        return 429, _gemini_error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Your prepayment credits are depleted. Please go to AI Studio to manage your project and "
+            "billing.",
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/billing",
+                            "quotaId": "PrepaidCredits",
+                        }
+                    ],
+                }
+            ],
+        )
+    return 429, _openai_error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        "insufficient_quota",
+        "insufficient_quota",
+    )
+
+
+_ANTHROPIC_MODEL_PATH = re.compile(r"^/v1/models/([^/]+)$")
+_GEMINI_MODEL_PATH = re.compile(r"^/(?:v1beta|v1)/models/([^/:]+)$")
+
+
+def _vendor_model_answer(owner: MockServer, path: str, headers: dict[str, str]) -> web.Response | None:
+    """Anthropic ``models.retrieve`` / Gemini ``models.get`` in their real formats (None: not such a path)."""
+    m = _GEMINI_MODEL_PATH.match(path)
+    gemini = m is not None and ("x-goog-api-key" in headers or path.startswith("/v1beta"))
+    anthropic = m is not None and "anthropic-version" in headers
+    if not (gemini or anthropic):
+        return None
+    model_id = m.group(1) if m else ""
+    spec = owner.vendor_models.get(model_id)
+    if anthropic:
+        if spec is None:
+            return _json(404, _anthropic_error("not_found_error", f"model: {model_id}"))
+        adaptive = bool(spec.get("adaptive", True))
+        support = {"supported": True}
+        return _json(
+            200,
+            {
+                "type": "model",
+                "id": model_id,
+                "display_name": model_id,
+                "created_at": "2026-06-30T00:00:00Z",
+                "lifecycle": spec.get("lifecycle", "active"),
+                "deprecated_at": None,
+                "retires_at": None,
+                "max_input_tokens": spec.get("window"),
+                "max_tokens": spec.get("max_output"),
+                "capabilities": {
+                    "thinking": {
+                        "supported": True,
+                        "types": {
+                            "adaptive": {"supported": adaptive},
+                            "enabled": {"supported": not adaptive},
+                            "disabled": support,
+                            "between_tools": {"supported": adaptive},
+                        },
+                    }
+                },
+            },
+        )
+    if spec is None:
+        return _json(
+            404, _gemini_error(404, "NOT_FOUND", f"models/{model_id} is not found for API version v1beta")
+        )
+    return _json(
+        200,
+        {
+            "name": f"models/{model_id}",
+            "version": "001",
+            "displayName": model_id,
+            "inputTokenLimit": spec.get("window"),
+            "outputTokenLimit": spec.get("max_output"),
+            "supportedGenerationMethods": ["generateContent", "countTokens"],
+            "temperature": 1,
+            "maxTemperature": 2,
+            "topP": 0.95,
+            "topK": 64,
+            "thinking": True,
+        },
+    )
 
 
 def _auth_error(api: str, presented: str | None) -> web.Response:
@@ -693,6 +848,12 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     reply = owner._reply(req)
     text, cut = _truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
     finish = "max_tokens" if cut else reply.finish
+    refusal = None
+    if finish == "refusal":
+        refusal, finish = (text or "I can't help with that."), "stop"
+        text = ""
+        if api != "openai-chat":
+            finish = "content_filter"
     if finish == "blocked" and not api.startswith("gemini"):
         finish = "content_filter"
     out_tokens = _count(text)
@@ -710,7 +871,7 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
         created = int(time.time())
         if api == "openai-chat":
             content = None if finish == "content_filter" else text
-            message = {"role": "assistant", "content": content, "refusal": None}
+            message = {"role": "assistant", "content": None if refusal else content, "refusal": refusal}
             return {
                 "id": f"chatcmpl-mock{n}",
                 "object": "chat.completion",

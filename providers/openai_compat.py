@@ -2,8 +2,10 @@
 
 Differences from OpenAI proper: a ``base_url`` is required, the key is optional, the output cap is sent
 as ``max_tokens``, the served model id and window can be discovered from ``/v1/models`` (and llama.cpp's
-``/props``), llama.cpp gets ``cache_prompt`` and reports ``timings``, and ``count_tokens`` uses the
-server's ``/tokenize`` where it has one (llama.cpp, vLLM).
+``/props``), and ``count_tokens`` uses the server's ``/tokenize`` where it has one (llama.cpp, vLLM).
+Bodies hold only fields of the openai SDK's typed ``create()`` (no ``extra_body``): llama.cpp reuses a
+shared prompt prefix with its default ``cache_prompt: true`` and reports ``timings``. A discovered model
+is named ``<entry>:<id>`` (``vllm:Qwen/Qwen3-8B``), so two served models never share a name.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from providers.base import GenerateRequest
 from providers.errors import ConfigError, ProviderError, classify_status, classify_transport
 from providers.openai_provider import OpenAIProvider
 
@@ -91,13 +92,18 @@ class OpenAICompatibleProvider(OpenAIProvider):
             )
         tokenizer = "llamacpp:{server_url}" if self.is_llamacpp else info.tokenizer
         exact = True if self.is_llamacpp else info.tokenizer_exact
+        alias = info.alias
+        if not info.model_id and ":" not in alias:
+            alias = f"{alias}:{model_id}"  # the discovered id names the model (records, run names)
         return dataclasses.replace(
-            info, model_id=model_id, context_window=window, tokenizer=tokenizer, tokenizer_exact=exact
+            info,
+            alias=alias,
+            model_id=model_id,
+            context_window=window,
+            tokenizer=tokenizer,
+            tokenizer_exact=exact,
+            window_source="models endpoint" if not info.context_window else info.window_source,
         )
-
-    def _extra_body(self, req: GenerateRequest) -> dict[str, Any]:
-        # llama.cpp: keep the prompt's KV cache for the next request (prefix reuse).
-        return {"cache_prompt": req.cache_prefix} if self.is_llamacpp else {}
 
     async def count_tokens(self, text: str) -> int | None:
         """Tokens of ``text`` (no special tokens) from the server's ``/tokenize``; None if it has none."""

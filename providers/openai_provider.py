@@ -1,9 +1,12 @@
 """OpenAI adapter (chat completions, and legacy completions for base models) on the official SDK.
 
-Reasoning models (o-series) spend hidden tokens out of ``max_completion_tokens``; the adapter asks for
-``max_tokens + reasoning_budget`` so the visible answer is not starved, sends ``reasoning_effort``, and
-leaves out ``temperature`` (which they reject). The SDK's own retries are off: the loop in
-:mod:`providers.base` decides.
+Bodies hold only fields of the SDK's typed ``chat.completions.create()`` / ``completions.create()``
+(``CompletionCreateParamsNonStreaming``; the strict mock server validates them against those types).
+Reasoning models (GPT-5+, o-series) spend hidden tokens out of ``max_completion_tokens``; the adapter asks
+for ``max_tokens + reasoning_budget`` so the visible answer is not starved, sends ``reasoning_effort`` (a
+value of ``openai.types.shared.ReasoningEffort``), and leaves out ``temperature`` (which they reject).
+``finish_reason: "length"`` is ``StopReason.TRUNCATED``; a ``message.refusal`` is ``CONTENT_FILTER``.
+The SDK's own retries are off: the loop in :mod:`providers.base` decides.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def _int(value: Any) -> int | None:
 
 _FINISH = {
     "stop": StopReason.STOP,
-    "length": StopReason.MAX_TOKENS,
+    "length": StopReason.TRUNCATED,
     "content_filter": StopReason.CONTENT_FILTER,
 }
 
@@ -96,10 +99,6 @@ class OpenAIProvider(Provider):
 
     # -- request
 
-    def _extra_body(self, req: GenerateRequest) -> dict[str, Any]:
-        """Vendor fields outside OpenAI's schema (subclasses add theirs)."""
-        return {}
-
     def _chat_messages(self, req: GenerateRequest) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         if req.system:
@@ -135,7 +134,6 @@ class OpenAIProvider(Provider):
             # Routes requests that share a beginning to the same cache shard (raises hit rates).
             head = (req.system or "") + (req.messages[0].content if req.messages else "")
             body["prompt_cache_key"] = hashlib.sha256(head[:2048].encode()).hexdigest()[:32]
-        body.update(self._extra_body(req))
         return endpoint, body
 
     def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
@@ -163,9 +161,12 @@ class OpenAIProvider(Provider):
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise MalformedResponse("response has no choices", provider=self.name)
         choice = choices[0]
+        stop = finish_to_stop(choice.get("finish_reason"))
         if endpoint == "chat":
             message = choice.get("message")
             text = (message.get("content") if isinstance(message, dict) else None) or ""
+            if isinstance(message, dict) and message.get("refusal"):
+                stop = StopReason.CONTENT_FILTER  # the model refused; the refusal text is in raw_response
         else:
             text = choice.get("text") or ""
         if not isinstance(text, str):
@@ -174,7 +175,7 @@ class OpenAIProvider(Provider):
         timings = data.get("timings")
         return GenerateResult(
             text=text,
-            stop_reason=finish_to_stop(choice.get("finish_reason")),
+            stop_reason=stop,
             usage=Usage(
                 input_tokens=_int(usage.get("prompt_tokens")),
                 output_tokens=_int(usage.get("completion_tokens")),

@@ -19,7 +19,13 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from providers.errors import ConfigError, MissingKeyError, RegistryError, UnknownModelError
+from providers.errors import (
+    ConfigError,
+    MissingKeyError,
+    RegistryError,
+    RetiredModelError,
+    UnknownModelError,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,9 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODELS_FILE",
+    "VENDOR_PREFIXES",
     "ModelInfo",
     "Prices",
     "Registry",
+    "apply_overrides",
+    "check_usable",
     "create_provider",
     "default_model",
     "list_models",
@@ -45,6 +54,35 @@ __all__ = [
 MODELS_FILE = Path(__file__).with_name("models.toml")
 USER_MODELS_ENV = "NIAH_MODELS_FILE"
 ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "local"]
+Lifecycle = Literal["active", "deprecated", "retired"]
+Thinking = Literal["none", "budget", "adaptive", "level"]
+#: ``reasoning_effort`` values per vendor, as the installed SDKs type them (tests check them against
+#: ``openai.types.shared.ReasoningEffort`` and ``anthropic.types.OutputConfigParam``).
+REASONING_EFFORTS: dict[str, tuple[str, ...]] = {
+    "openai": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
+    "openai-compatible": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
+    "anthropic": ("low", "medium", "high", "xhigh", "max"),
+}
+#: Gemini ``thinking_level`` values (``google.genai.types.ThinkingLevel``).
+THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")
+
+#: ``<prefix>:<model id>`` names any model a vendor serves (``anthropic:claude-opus-5-5``).
+VENDOR_PREFIXES: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "google": "gemini",
+}
+_VENDOR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "openai": {"key_env": "OPENAI_API_KEY", "tokenizer": "o200k_base", "count_api": False},
+    "anthropic": {"key_env": "ANTHROPIC_API_KEY", "tokenizer": "cl100k_base", "count_api": True},
+    "gemini": {
+        "key_env": "GEMINI_API_KEY",
+        "key_env_fallbacks": ("GOOGLE_API_KEY",),
+        "tokenizer": "cl100k_base",
+        "count_api": True,
+    },
+}
 
 # Adapter classes, imported on first use so that an SDK is loaded only when its provider is.
 _ADAPTERS: dict[str, str] = {
@@ -167,9 +205,21 @@ class ModelInfo:
         supports_prefill: The API continues an assistant prefill.
         supports_temperature: The API accepts ``temperature``.
         served_context: Local model: the window it is started with unless ``n_ctx`` is given.
-        discover: Ask an OpenAI-compatible server for its model id and window.
+        discover: Ask the server for what the entry leaves open: an OpenAI-compatible server's model id
+            and window (``/v1/models``), Anthropic's ``models.retrieve`` (``max_input_tokens``) or
+            Gemini's ``models.get`` (``input_token_limit``) for a ``<vendor>:<id>`` name.
         extra_headers: Headers sent with every request (beta flags; never secrets).
         notes: Free text.
+        thinking: How hidden reasoning is asked for: ``none`` (not sent), ``budget`` (Anthropic
+            ``{"type": "enabled", "budget_tokens"}``, Gemini 2.5 ``thinking_budget``), ``adaptive``
+            (Anthropic ``{"type": "adaptive"}``), ``level`` (Gemini 3+ ``thinking_level``).
+        thinking_level: Gemini ``thinking_level`` for ``thinking = "level"``.
+        status: Vendor lifecycle: ``active``, ``deprecated`` (still served) or ``retired`` (refused).
+        status_since: Date of the deprecation / retirement.
+        retires: Announced retirement date of a deprecated model.
+        successors: Registry names to use instead.
+        lifecycle_source: Where the lifecycle facts come from.
+        window_source: Where ``context_window`` comes from (``registry``, ``models endpoint``, ``override``).
     """
 
     alias: str
@@ -200,6 +250,14 @@ class ModelInfo:
     discover: bool = False
     extra_headers: tuple[tuple[str, str], ...] = ()
     notes: str = ""
+    thinking: str = "none"
+    thinking_level: str | None = None
+    status: str = "active"
+    status_since: dt.date | None = None
+    retires: dt.date | None = None
+    successors: tuple[str, ...] = ()
+    lifecycle_source: str = ""
+    window_source: str = "registry"
 
     @property
     def key_envs(self) -> tuple[str, ...]:
@@ -213,6 +271,9 @@ class ModelInfo:
         out["aliases"] = list(self.aliases)
         out["key_env_fallbacks"] = list(self.key_env_fallbacks)
         out["extra_headers"] = dict(self.extra_headers)
+        out["successors"] = list(self.successors)
+        for k in ("status_since", "retires"):
+            out[k] = out[k].isoformat() if out[k] else None
         return out
 
 
@@ -242,6 +303,23 @@ class _PricesModel(BaseModel):
         return self
 
 
+class _LifecycleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Lifecycle = "active"
+    since: dt.date | None = None
+    retires: dt.date | None = None
+    successors: list[str] = Field(default_factory=list)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> _LifecycleModel:
+        if self.status == "retired" and self.since is None:
+            raise ValueError("a retired model needs `since` (the retirement date)")
+        if self.status != "active" and not self.source:
+            raise ValueError("a deprecated or retired model needs `source`")
+        return self
+
+
 class _EntryModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: ProviderKind
@@ -261,7 +339,10 @@ class _EntryModel(BaseModel):
     timeout_s: float = Field(default=600.0, gt=0)
     reasoning: bool = False
     reasoning_budget: int = Field(default=0, ge=0)
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: str | None = None
+    thinking: Thinking = "none"
+    thinking_level: str | None = None
+    lifecycle: _LifecycleModel = Field(default_factory=_LifecycleModel)
     supports_prefill: bool = False
     supports_temperature: bool = True
     served_context: int | None = Field(default=None, gt=0)
@@ -288,6 +369,24 @@ class _EntryModel(BaseModel):
             raise ValueError(f"a {self.provider} entry needs key_env")
         if any(k.lower() in ("authorization", "x-api-key", "x-goog-api-key") for k in self.extra_headers):
             raise ValueError("extra_headers must not carry credentials; keys come from key_env")
+        if self.reasoning_effort is not None:
+            allowed = REASONING_EFFORTS.get(self.provider, ())
+            if self.reasoning_effort not in allowed:
+                raise ValueError(
+                    f"reasoning_effort {self.reasoning_effort!r} is not one of {allowed} for {self.provider}"
+                )
+        if self.thinking == "level" and self.thinking_level not in THINKING_LEVELS:
+            raise ValueError(f"thinking = 'level' needs thinking_level, one of {THINKING_LEVELS}")
+        if self.thinking == "level" and self.provider != "gemini":
+            raise ValueError("thinking = 'level' is Gemini's thinking_level")
+        if self.thinking == "adaptive" and self.provider != "anthropic":
+            raise ValueError("thinking = 'adaptive' is Anthropic's adaptive thinking")
+        if self.thinking in ("budget", "adaptive", "level") and self.reasoning_budget <= 0:
+            raise ValueError(
+                "a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)"
+            )
+        if self.thinking == "budget" and self.provider == "anthropic" and self.reasoning_budget < 1024:
+            raise ValueError("Anthropic budget_tokens must be >= 1024")
         return self
 
 
@@ -323,6 +422,13 @@ class Registry:
                 self.index[_norm(name)] = alias
         if _norm(default) not in self.index:
             raise RegistryError(f"default_model {default!r} is not a registered model")
+        for alias, info in self.entries.items():
+            for succ in info.successors:
+                target = self.index.get(_norm(succ))
+                if target is None:
+                    raise RegistryError(f"model {alias!r}: successor {succ!r} is not a registered model")
+                if self.entries[target].status == "retired":
+                    raise RegistryError(f"model {alias!r}: successor {succ!r} is retired")
 
     @property
     def names(self) -> list[str]:
@@ -343,7 +449,14 @@ class Registry:
         return out[:n]
 
     def resolve(self, name: str) -> ModelInfo:
-        """Look ``name`` up (case-insensitive; ``<compatible entry>:<model id>`` allowed)."""
+        """Look ``name`` up (case-insensitive).
+
+        Besides registry names and aliases: ``<compatible entry>:<model id>`` (``vllm:Qwen/Qwen3-8B``) and
+        ``<vendor>:<model id>`` (``openai:``, ``anthropic:``, ``gemini:``) for any model a vendor serves.
+        A vendor id that a registry entry serves resolves to that entry; any other gets a bare entry named
+        ``<vendor>:<id>`` whose window is asked from the vendor's models endpoint when the provider is
+        created (or given with ``apply_overrides``) and whose prices are unknown.
+        """
         key = _norm(name)
         if not key:
             raise UnknownModelError(name, self.suggestions(self.default))
@@ -351,12 +464,45 @@ class Registry:
         if alias is not None:
             return self.entries[alias]
         head, sep, model_id = name.strip().partition(":")
+        model_id = model_id.strip()
+        if sep and model_id and _norm(head) in VENDOR_PREFIXES:
+            return self._vendor_model(VENDOR_PREFIXES[_norm(head)], model_id)
         if sep and model_id and _norm(head) in self.index:
             base = self.entries[self.index[_norm(head)]]
             if base.provider == "openai-compatible":
-                return dataclasses.replace(base, model_id=model_id.strip())
+                return dataclasses.replace(base, model_id=model_id, alias=f"{base.alias}:{model_id}")
             raise UnknownModelError(name, [base.alias])
         raise UnknownModelError(name, self.suggestions(name))
+
+    def _vendor_model(self, kind: str, model_id: str) -> ModelInfo:
+        for info in self.entries.values():
+            if info.provider != kind:
+                continue
+            names = {_norm(info.model_id), _norm(info.alias), *(_norm(a) for a in info.aliases)}
+            if _norm(model_id) in names:
+                return info
+        d = _VENDOR_DEFAULTS[kind]
+        return ModelInfo(
+            alias=f"{kind}:{model_id}",
+            provider=kind,
+            model_id=model_id,
+            context_window=0,
+            tokenizer=d["tokenizer"],
+            tokenizer_exact=False,
+            count_api=d["count_api"],
+            key_env=d["key_env"],
+            key_env_fallbacks=d.get("key_env_fallbacks", ()),
+            prices=None,
+            concurrency=4,
+            # Unknown model: send nothing a model might reject (no temperature, no thinking settings), and
+            # leave room for hidden reasoning on top of the answer budget.
+            supports_temperature=False,
+            reasoning=True,
+            reasoning_budget=4096,
+            discover=True,
+            window_source="",
+            notes=f"not in the registry: any model id {kind} serves; prices unknown",
+        )
 
 
 def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
@@ -384,7 +530,7 @@ def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
         rpm=e.rpm,
         tpm=e.tpm,
         timeout_s=e.timeout_s,
-        reasoning=e.reasoning,
+        reasoning=e.reasoning or e.thinking != "none",
         reasoning_budget=e.reasoning_budget,
         reasoning_effort=e.reasoning_effort,
         supports_prefill=e.supports_prefill,
@@ -393,6 +539,14 @@ def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
         discover=e.discover,
         extra_headers=tuple(sorted(e.extra_headers.items())),
         notes=e.notes,
+        thinking=e.thinking,
+        thinking_level=e.thinking_level,
+        status=e.lifecycle.status,
+        status_since=e.lifecycle.since,
+        retires=e.lifecycle.retires,
+        successors=tuple(e.lifecycle.successors),
+        lifecycle_source=e.lifecycle.source,
+        window_source="registry" if e.context_window else "",
     )
 
 
@@ -467,6 +621,8 @@ def resolve_model(name: str | None) -> ModelInfo:
     Raises:
         UnknownModelError: Not registered; the message lists the closest names.
         RegistryError: The registry file is broken.
+
+    Retired models resolve (their names stay known); :func:`check_usable` refuses them.
     """
     reg = _registry()
     if name is None or not name.strip():
@@ -484,6 +640,49 @@ def list_models() -> list[ModelInfo]:
     """All registered entries, sorted by name."""
     reg = _registry()
     return [reg.entries[a] for a in sorted(reg.entries)]
+
+
+def check_usable(info: ModelInfo) -> None:
+    """Refuse, before any request, a model that cannot be called as configured.
+
+    Raises:
+        RetiredModelError: The vendor retired it (one line: name, date, successors).
+        ConfigError: A ``openai:<id>`` model without a window (OpenAI's models endpoint reports none:
+            give ``context_window``, e.g. ``--context-window``).
+    """
+    if info.status == "retired":
+        raise RetiredModelError(info.alias, info.status_since, info.successors)
+    if info.provider == "openai" and not info.context_window:
+        raise ConfigError(
+            f"model {info.alias!r} is not in the registry and OpenAI's models endpoint reports no context "
+            "window: give it with --context-window"
+        )
+
+
+def apply_overrides(
+    info: ModelInfo,
+    *,
+    context_window: int | None = None,
+    price_input: float | None = None,
+    price_output: float | None = None,
+) -> ModelInfo:
+    """The entry with a user-given window and/or prices (USD per 1M tokens) in place of the registry's.
+
+    Raises:
+        ConfigError: A non-positive window, a negative price, or only one of the two prices.
+    """
+    if context_window is not None:
+        if context_window <= 0:
+            raise ConfigError(f"--context-window must be > 0, got {context_window}")
+        info = dataclasses.replace(info, context_window=context_window, window_source="override")
+    if price_input is not None or price_output is not None:
+        if price_input is None or price_output is None:
+            raise ConfigError("give both --price-input and --price-output (USD per 1M tokens)")
+        if price_input < 0 or price_output < 0:
+            raise ConfigError("prices must be >= 0 USD per 1M tokens")
+        prices = Prices(input=price_input, output=price_output, as_of=dt.date.today(), source="command line")
+        info = dataclasses.replace(info, prices=prices)
+    return info
 
 
 def resolve_api_key(info: ModelInfo, environ: Mapping[str, str] | None = None) -> str | None:
@@ -559,6 +758,7 @@ def create_provider(
     """
     from providers.base import LimitSettings
 
+    check_usable(info)
     # Several replicas ("URL1,URL2" or a list): one adapter each behind a least-busy router
     # (providers/endpoints.py); `concurrency` is per replica.
     if base_url is not None and (not isinstance(base_url, str) or "," in base_url):

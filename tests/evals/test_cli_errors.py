@@ -55,7 +55,8 @@ def workdir(tmp_path: Path) -> tuple[Path, set[str]]:
     ("args", "needles"),
     [
         (["--model", "gpt-4-0", "--dry-run"], ("unknown model 'gpt-4-0'", "did you mean")),
-        (["--model", "gemini-1.5"], ("GEMINI_API_KEY",)),
+        (["--model", "gemini-3.8-flash"], ("GEMINI_API_KEY",)),
+        (["--model", "gemini-1.5"], ("retired", "2025-09-24", "gemini-4-argon")),
         (["--depths", "0,150"], ("150", "0..100")),
         (["--lengths", "40000"], ("40000", "context window", "--allow-beyond-window")),
         (["--config", "missing.toml"], ("cannot read config file missing.toml",)),
@@ -124,10 +125,10 @@ def test_help_explains_options(tmp_path: Path) -> None:
 
 
 def test_dry_run_says_how_lengths_of_count_api_models_are_sized(tmp_path: Path) -> None:
-    p = run_cli(["--model", "claude-sonnet-4", "--dry-run"], tmp_path, {"COLUMNS": "200"})
+    p = run_cli(["--model", "claude-sonnet-5-5", "--dry-run"], tmp_path, {"COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
     assert "token-count API at run time" in p.stdout and "approximate" not in p.stdout
-    p = run_cli(["--model", "claude-sonnet-4", "--dry-run", "--no-count-api"], tmp_path, {"COLUMNS": "200"})
+    p = run_cli(["--model", "claude-sonnet-5-5", "--dry-run", "--no-count-api"], tmp_path, {"COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
     assert "approximate" in p.stdout and "token-count API" not in p.stdout
     assert not (tmp_path / "results").exists()  # a dry run writes nothing

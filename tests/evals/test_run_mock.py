@@ -209,8 +209,10 @@ def test_judge_must_be_pinned_and_different(
 ) -> None:
     assert main(args(tmp_path / "a", "--judge", "mock-model")) == 2
     assert "different model" in capsys.readouterr().err
-    assert main(args(tmp_path / "b", "--judge", "gemini-2.5-pro")) == 2  # model id "gemini-2.5-pro" moves
+    assert main(args(tmp_path / "b", "--judge", "gemini-3.8-flash")) == 2  # model id "gemini-3.8-flash" moves
     assert "not pinned" in capsys.readouterr().err
+    assert main(args(tmp_path / "b", "--judge", "gemini-2.5-pro")) == 2  # retired: refused first
+    assert "retired" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 

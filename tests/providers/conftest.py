@@ -17,8 +17,8 @@ FAKE_KEY = "test-key-DO-NOT-LEAK-0123456789abcdef"
 ADAPTERS: dict[str, tuple[str, str]] = {
     "openai": ("gpt-4o-mini", "/v1"),
     "compat": ("openai-compatible", "/v1"),
-    "anthropic": ("claude-3-5-haiku", ""),
-    "gemini": ("gemini-2.0-flash", ""),
+    "anthropic": ("claude-haiku-4-5", ""),
+    "gemini": ("gemini-2.5-flash-lite", ""),
 }
 
 

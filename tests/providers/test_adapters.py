@@ -36,12 +36,12 @@ async def test_results_are_json_serialisable(adapter: str, mock_server: Factory)
     assert res.raw_request["max_tokens" if adapter in ("compat", "anthropic") else "model"]
 
 
-async def test_max_tokens_cut_reports_max_tokens(adapter: str, mock_server: Factory) -> None:
+async def test_max_tokens_cut_reports_truncated(adapter: str, mock_server: Factory) -> None:
     srv = mock_server(answer="one two three four five")
     async with make_provider(adapter, srv) as p:
         res = await p.generate(GenerateRequest(messages=(Message("user", "count"),), max_tokens=2))
     assert res.text == "one two"
-    assert res.stop_reason is StopReason.MAX_TOKENS
+    assert res.stop_reason is StopReason.TRUNCATED
 
 
 async def test_content_filter(adapter: str, mock_server: Factory) -> None:
@@ -69,11 +69,11 @@ async def test_openai_chat_body(mock_server: Factory) -> None:
 
 async def test_openai_reasoning_model_budget(mock_server: Factory) -> None:
     srv = mock_server(answer=MockReply("4729183", reasoning_tokens=120))
-    async with make_provider("openai", srv, info=resolve_model("o3-mini")) as p:
+    async with make_provider("openai", srv, info=resolve_model("gpt-6.1-terra")) as p:
         res = await p.generate(CHAT)
         res2 = await p.generate(GenerateRequest(messages=CHAT.messages, max_tokens=16, reasoning_budget=1000))
     first, second = (r.body for r in srv.api_requests("openai-chat"))
-    assert first["max_completion_tokens"] == 16 + 4096  # registry budget on top of the answer
+    assert first["max_completion_tokens"] == 16 + 8192  # registry budget on top of the answer
     assert second["max_completion_tokens"] == 1016
     assert first["reasoning_effort"] == "medium"
     assert "temperature" not in first
@@ -127,7 +127,8 @@ async def test_anthropic_body_caching_and_prefill(mock_server: Factory) -> None:
     user, prefill = body["messages"]
     assert user["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert prefill == {"role": "assistant", "content": [{"type": "text", "text": "答案："}]}
-    assert body["temperature"] == 0.0 and body["max_tokens"] == 8
+    # anthropic 2.x's typed create() has no temperature: none is sent.
+    assert "temperature" not in body and body["max_tokens"] == 8
     total = first.usage.input_tokens
     assert first.usage.cache_write_tokens and not first.usage.cached_input_tokens
     assert second.usage.cached_input_tokens == first.usage.cache_write_tokens
@@ -148,21 +149,23 @@ async def test_anthropic_count_tokens(mock_server: Factory) -> None:
 
 async def test_gemini_body_and_usage(mock_server: Factory) -> None:
     srv = mock_server(answer=MockReply("4729183", reasoning_tokens=50))
-    async with make_provider("gemini", srv, info=resolve_model("gemini-2.5-flash")) as p:
+    async with make_provider("gemini", srv, info=resolve_model("gemini-3.8-flash")) as p:
         res = await p.generate(CHAT)
     rec = srv.api_requests("gemini")[0]
-    assert rec.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert rec.path == "/v1beta/models/gemini-3.8-flash:generateContent"
     body = rec.body
     assert body["contents"] == [{"role": "user", "parts": [{"text": "上海的神秘数字是多少？"}]}]
     assert body["systemInstruction"]["parts"][0]["text"] == "Answer briefly."
     gen = body["generationConfig"]
-    assert gen["maxOutputTokens"] == 16 + 1024
-    # google-genai sends the nested field in proto snake_case, which the API accepts like camelCase.
-    assert list(gen["thinkingConfig"].values()) == [1024]
-    assert gen["seed"] == 7 and gen["temperature"] == 0.0 and gen["stopSequences"] == ["\n\n"]
+    assert gen["maxOutputTokens"] == 16 + 4096
+    # Gemini 3+: thinking_level (thinking_budget is rejected); google-genai may send the nested field in
+    # proto snake_case, which the API accepts like camelCase.
+    assert list(gen["thinkingConfig"].values()) == ["LOW"]
+    # Gemini 3+ keep their default temperature.
+    assert gen["seed"] == 7 and "temperature" not in gen and gen["stopSequences"] == ["\n\n"]
     assert rec.headers["x-goog-api-key"]
     assert res.usage.reasoning_tokens == 50 and res.usage.output_tokens == 51
-    assert res.model == "gemini-2.5-flash"
+    assert res.model == "gemini-3.8-flash"  # the vendor-reported modelVersion
 
 
 async def test_gemini_no_thinking_config_for_other_models(mock_server: Factory) -> None:

@@ -448,18 +448,18 @@ def test_gemini_sdk_errors(exc: BaseException, cls: type[ProviderError], retry_a
     ("fn", "value", "expected"),
     [
         (finish_to_stop, "stop", StopReason.STOP),
-        (finish_to_stop, "length", StopReason.MAX_TOKENS),
+        (finish_to_stop, "length", StopReason.TRUNCATED),
         (finish_to_stop, "content_filter", StopReason.CONTENT_FILTER),
         (finish_to_stop, "tool_calls", StopReason.OTHER),
         (finish_to_stop, None, StopReason.OTHER),
         (stop_reason_of, "end_turn", StopReason.STOP),
         (stop_reason_of, "stop_sequence", StopReason.STOP),
-        (stop_reason_of, "max_tokens", StopReason.MAX_TOKENS),
+        (stop_reason_of, "max_tokens", StopReason.TRUNCATED),
         (stop_reason_of, "refusal", StopReason.CONTENT_FILTER),
         (stop_reason_of, "model_context_window_exceeded", StopReason.MODEL_LENGTH),
         (stop_reason_of, "pause_turn", StopReason.OTHER),
         (finish_reason_of, "STOP", StopReason.STOP),
-        (finish_reason_of, "MAX_TOKENS", StopReason.MAX_TOKENS),
+        (finish_reason_of, "MAX_TOKENS", StopReason.TRUNCATED),
         (finish_reason_of, "SAFETY", StopReason.CONTENT_FILTER),
         (finish_reason_of, "RECITATION", StopReason.CONTENT_FILTER),
         (finish_reason_of, "PROHIBITED_CONTENT", StopReason.CONTENT_FILTER),
@@ -474,7 +474,7 @@ def test_stop_reason_tables(fn: Any, value: Any, expected: StopReason) -> None:
 def test_gemini_enum_finish_reason() -> None:
     from google.genai import types
 
-    assert finish_reason_of(types.FinishReason.MAX_TOKENS) is StopReason.MAX_TOKENS
+    assert finish_reason_of(types.FinishReason.MAX_TOKENS) is StopReason.TRUNCATED
     assert finish_reason_of(types.FinishReason.SAFETY) is StopReason.CONTENT_FILTER
 
 

@@ -30,7 +30,7 @@ async def test_openai_adapter_through_sdk(local_server: LocalServer) -> None:
             GenerateRequest(messages=(Message("user", "Say hello."),), system="Be brief.", max_tokens=4)
         )
         over = await p.generate(GenerateRequest(messages=(Message("user", TOO_LONG),), max_tokens=4))
-    assert res.stop_reason in (StopReason.STOP, StopReason.MAX_TOKENS)
+    assert res.stop_reason in (StopReason.STOP, StopReason.TRUNCATED)
     assert isinstance(res.text, str) and res.usage.output_tokens is not None and res.usage.output_tokens <= 4
     assert res.usage.input_tokens is not None and res.usage.input_tokens > 5
     assert res.model == "gemma-3-270m-q4_k_m"
@@ -42,14 +42,14 @@ async def test_openai_adapter_through_sdk(local_server: LocalServer) -> None:
 
 @pytest.mark.slow
 async def test_anthropic_adapter_through_sdk(local_server: LocalServer) -> None:
-    p = create_provider(resolve_model("claude-3-5-haiku"), base_url=local_server.url, api_key=FAKE_KEY)
+    p = create_provider(resolve_model("claude-haiku-4-5"), base_url=local_server.url, api_key=FAKE_KEY)
     async with p:
         res = await p.generate(
             GenerateRequest(messages=(Message("user", "Say hello."),), system="Be brief.", max_tokens=4)
         )
         counted = await p.count_tokens("Say hello.")
         over = await p.generate(GenerateRequest(messages=(Message("user", TOO_LONG),), max_tokens=4))
-    assert res.stop_reason in (StopReason.STOP, StopReason.MAX_TOKENS)
+    assert res.stop_reason in (StopReason.STOP, StopReason.TRUNCATED)
     assert res.usage.output_tokens is not None and 0 < res.usage.output_tokens <= 4
     assert res.usage.input_tokens is not None and res.usage.input_tokens > 5
     assert counted is not None and counted > 3

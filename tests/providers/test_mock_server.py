@@ -80,7 +80,11 @@ def test_wire_shapes(mock_server: Factory) -> None:
             gem["candidates"][0]["finishReason"] == "STOP" and gem["usageMetadata"]["promptTokenCount"] == 1
         )
         assert gem["modelVersion"] == "gemini-x"
-        assert c.post("/v1/messages/count_tokens", json=CHAT).json() == {"input_tokens": 1}
+        count_body = {k: v for k, v in CHAT.items() if k != "max_tokens"}
+        assert c.post("/v1/messages/count_tokens", json=count_body).json() == {"input_tokens": 1}
+        # Strict: count_tokens takes no max_tokens (anthropic's MessageCountTokensParams).
+        rejected = c.post("/v1/messages/count_tokens", json=CHAT)
+        assert rejected.status_code == 400 and "max_tokens" in rejected.json()["error"]["message"]
         err = c.post("/v1/messages", content=b"not json")
         assert err.status_code == 400 and err.json()["type"] == "error"
 
@@ -92,6 +96,7 @@ def test_429_carries_retry_after(mock_server: Factory) -> None:
         assert r.status_code == 429 and r.headers["retry-after"] == "2.5"
         g = c.post("/v1beta/models/g:generateContent", json={"contents": []})
         assert g.json()["error"]["details"][0]["retryDelay"] == "2.5s"
+        assert "retry-after" not in g.headers  # Google: the wait is in the body only
 
 
 def test_upstream_forwarding_with_faults_in_front(mock_server: Factory) -> None:

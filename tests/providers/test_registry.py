@@ -68,11 +68,17 @@ def test_every_entry_is_complete() -> None:
     assert len(infos) >= 25
     for info in infos:
         assert info.tokenizer
-        assert info.prices is not None and isinstance(info.prices.as_of, dt.date) and info.prices.source
+        if info.prices is None:  # only where the vendor publishes no plain price; the entry says so
+            assert info.status == "active" and "price" in info.notes.lower(), info.alias
+        else:
+            assert isinstance(info.prices.as_of, dt.date) and info.prices.source
         if info.provider in ("openai", "anthropic", "gemini"):
-            assert info.context_window > 0 and info.key_env and info.prices.input > 0
+            assert info.context_window > 0 and info.key_env
+            assert info.prices is None or info.prices.input > 0
         if info.provider == "openai":
-            assert info.tokenizer in ("cl100k_base", "o200k_base") and info.tokenizer_exact
+            assert info.tokenizer in ("cl100k_base", "o200k_base")
+            # GPT-5+ tokenizers are not published: o200k_base stands in, marked approximate.
+            assert info.tokenizer_exact or info.model_id.startswith(("gpt-5", "gpt-6"))
         if info.provider in ("anthropic", "gemini"):
             assert not info.tokenizer_exact and info.count_api
     gemini = resolve_model("gemini-1.5")
@@ -84,7 +90,7 @@ def test_every_entry_is_complete() -> None:
 def test_compatible_entry_with_model_id() -> None:
     info = resolve_model("vllm:Qwen/Qwen2.5-7B-Instruct")
     assert (info.alias, info.provider, info.model_id) == (
-        "vllm",
+        "vllm:Qwen/Qwen2.5-7B-Instruct",  # the name carries the id: two served models never share it
         "openai-compatible",
         "Qwen/Qwen2.5-7B-Instruct",
     )
@@ -99,7 +105,7 @@ def test_compatible_entry_with_model_id() -> None:
         ("gpt4o", None),  # an alias; resolves (checked below)
         ("gpt-4-o", "gpt-4o"),
         ("claude-3-opus", "claude-opus-4"),
-        ("sonnet", "claude-sonnet-4"),
+        ("sonet", "claude-sonnet-5-5"),
         ("gemma", "gemma-3-270m"),
     ],
 )
@@ -126,13 +132,13 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(MissingKeyError) as info:
-        create_provider(resolve_model("gemini-1.5"))
+        create_provider(resolve_model("gemini-4-argon"))
     message = str(info.value)
     assert "GEMINI_API_KEY" in message and "GOOGLE_API_KEY" in message and "\n" not in message
     with pytest.raises(MissingKeyError, match="OPENAI_API_KEY"):
         create_provider(resolve_model("gpt-4o"))
     with pytest.raises(MissingKeyError, match="ANTHROPIC_API_KEY"):
-        create_provider(resolve_model("claude-sonnet-4"))
+        create_provider(resolve_model("claude-sonnet-5-5"))
     monkeypatch.setenv("GEMINI_API_KEY", "   ")  # blank counts as missing
     with pytest.raises(MissingKeyError):
         resolve_api_key(resolve_model("gemini-1.5"))

@@ -109,5 +109,5 @@ def test_missing_key_message_has_no_other_secret(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     with pytest.raises(MissingKeyError) as info:
-        create_provider(resolve_model("claude-sonnet-4"))
+        create_provider(resolve_model("claude-sonnet-5-5"))
     _assert_exception_clean(info.value)
