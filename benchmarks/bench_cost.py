@@ -24,7 +24,7 @@ haystack in one text block only whole-prompt repeats hit. The figure is what a p
 
 Usage::
 
-    python benchmarks/bench_cost.py [--models gpt-4.1,gemini-2.5-pro,claude-sonnet-4-1m] [--max-tokens 64]
+    python benchmarks/bench_cost.py [--models gpt-6.1-sol,gemini-4-argon,claude-sonnet-5-5] [--max-tokens 64]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from evals.plan import Cell, Grid, estimate_cost, make_cells, order_cells, share
 from haystacks.grids import depth_grid, length_grid
 from providers.registry import ModelInfo, Prices, list_models, resolve_model
 
-PREFERRED = ("gpt-4.1", "gemini-2.5-pro", "claude-sonnet-4-1m")
+PREFERRED = ("gpt-6.1-sol", "gemini-4-argon", "claude-sonnet-5-5")
 #: (minimum cacheable prompt tokens, step in which cached tokens are counted) per adapter kind.
 CACHE_RULES = {"openai": (1024, 128), "anthropic": (1024, 1), "gemini": (2048, 1)}
 #: Used only when no 1M-window entry of the registry has prices.

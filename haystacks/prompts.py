@@ -18,8 +18,8 @@ from haystacks.tokenizers import Tokenizer
 __all__ = [
     "ABSTAIN_ANSWERS",
     "STYLES",
-    "TEMPLATE_VERSION",
     "TEMPLATES",
+    "TEMPLATE_VERSION",
     "Prompt",
     "PromptTemplate",
     "prompt_overhead",
@@ -77,7 +77,9 @@ TEMPLATES: dict[str, PromptTemplate] = {
         context_close="</text>",
         question_label="Question: ",
         answer_prefix="Answer:",
-        closed_book='Answer the question below briefly. If you do not know the answer, reply "I don\'t know".',
+        closed_book=(
+            'Answer the question below briefly. If you do not know the answer, reply "I don\'t know".'
+        ),
     ),
 }
 

@@ -254,7 +254,7 @@ def test_openai_chat_and_completion_requests_go_to_separate_batches(mock_server:
 def test_gemini_thinking_model_batched_body_is_the_synchronous_body(mock_server: Any) -> None:
     from providers.registry import resolve_model
 
-    info = resolve_model("gemini-2.5-flash")
+    info = resolve_model("gemini-3.8-flash")
     assert info.reasoning  # the case with a thinking_config
     server = mock_server(answer="OK", api_key=FAKE_KEY)
     reqs = _requests(1)
