@@ -28,6 +28,7 @@ from evals.plan import (
     plan_identity,
     resolve_grid,
 )
+from evals.record import ResultRecord
 from evals.results import RESULTS_FILE, ResultsStore, read_header
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class PreparedRun:
         spent_before: USD already spent by the records in ``run_dir``.
         existing: Whether ``run_dir`` already holds this run (resume).
         supersede: Whether ``--force`` will move a different run aside.
+        judge_todo: Graded records without a judge's verdict (``--judge`` added to a finished run).
         order: The request order.
         style: ``chat`` or ``completion``.
     """
@@ -85,6 +87,7 @@ class PreparedRun:
     order: str
     style: str
     store: ResultsStore = field(repr=False, default=None)  # type: ignore[assignment]
+    judge_todo: list[ResultRecord] = field(default_factory=list)
 
 
 def check_output_dir(path: Path) -> None:
@@ -115,6 +118,22 @@ def check_output_dir(path: Path) -> None:
 def _window(info: ModelInfo) -> int | None:
     # The local model is started with a window that covers the longest cell (up to context_window).
     return info.context_window or None
+
+
+def _discovered(info: ModelInfo, cfg: RunConfig) -> ModelInfo:
+    """A compatible server's model named by the id it serves (``vllm:<id>``), asked before the run directory
+    is chosen: two served models never share a directory, records or a leaderboard row. A dry run asks
+    nothing (the plan then names the entry)."""
+    base = cfg.base_url or info.base_url
+    if cfg.dry_run or not info.discover or info.model_id or not base or info.provider == "local":
+        return info
+    from providers.endpoints import parse_base_urls
+    from providers.openai_compat import discover
+    from providers.registry import resolve_api_key
+
+    urls = parse_base_urls(base)
+    filled, _ = discover(info, urls[0], resolve_api_key(info))  # replicas serve one model: ask the first
+    return filled
 
 
 def _corpus(cfg: RunConfig) -> Corpus:
@@ -170,6 +189,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         price_output=cfg.price_output,
     )
     check_usable(info)
+    info = _discovered(info, cfg)
     judge_info = None
     if cfg.judge:
         judge_info = resolve_model(cfg.judge)
@@ -219,6 +239,12 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     done_ids = store.done_ids()
     cells = order_cells(cells, cfg.order)
     todo = [c for c in cells if c.cell_id not in done_ids]
+    # --judge added to a finished run: its graded cells get a verdict too (a new line per cell, appended)
+    judge_todo = (
+        [r for r in store.latest.values() if r.status == "ok" and r.judge is None and r.answer_key]
+        if judge_info is not None and existing
+        else []
+    )
     extra_out = info.reasoning_budget if info.reasoning else 0
     estimate = estimate_cost(todo, info.prices, extra_out)
     spent_before = store.spent if existing else 0.0
@@ -251,6 +277,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         spent_before=spent_before,
         existing=existing,
         supersede=supersede,
+        judge_todo=judge_todo,
         order=cfg.order,
         style=style,
         store=store,

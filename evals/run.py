@@ -400,11 +400,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(err, f"{what}{cost} -> {prep.run_dir}")
 
     outcome = RunOutcome()
-    if prep.todo:
+    if prep.judge_todo:
+        say(err, f"judging {len(prep.judge_todo)} graded cells of {prep.run_dir} with {cfg.judge}")
+    if prep.todo or prep.judge_todo:
         loop = asyncio.new_event_loop()
         main_task = loop.create_task(execute(prep, err, verbose=ns.verbose))
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+            # Ctrl-C cancels the run like SIGTERM: never a KeyboardInterrupt inside the loop's own I/O
+            loop.add_signal_handler(signal.SIGINT, main_task.cancel)
         try:
             outcome = loop.run_until_complete(main_task)
         except KeyboardInterrupt:

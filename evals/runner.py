@@ -191,11 +191,7 @@ class _Runner:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style)
         grade = cell_task(cell).grade(scored, built.key)
-        cut = res.stop_reason == StopReason.MAX_TOKENS and answer_was_cut(res.text, self.prep.style)
-        stop_value = getattr(StopReason, "TRUNCATED", None)
-        if stop_value is not None and res.stop_reason == stop_value:
-            cut = True
-        status = "truncated" if cut and grade.score < 1.0 else "ok"
+        status = "truncated" if truncated(res, scored, grade.outcome, self.prep.style) else "ok"
         judge = None
         if self.judge is not None and status == "ok":
             assert self.prep.judge_info is not None
@@ -262,6 +258,26 @@ class _Runner:
             "model_id": model_id,
         }
 
+    async def judge_done(self, progress_cb: Any) -> None:
+        """Grade with the judge the cells a previous invocation graded without one (appended as new lines)."""
+        from haystacks.tasks import AnswerKey
+
+        if self.judge is None or not self.prep.judge_todo:
+            return
+        assert self.prep.judge_info is not None
+        sem = asyncio.Semaphore(self.judge.limit_settings.concurrency)
+
+        async def one(rec: ResultRecord) -> None:
+            async with sem:
+                key = AnswerKey.from_dict(rec.answer_key or {})
+                verdict = await judge_answer(self.judge, self.prep.judge_info, key, rec.scored_answer or "")
+            judged = rec.model_copy(update={"judge": JudgeResult(**verdict), "timestamp": now_utc()})
+            self.prep.store.append(judged)
+            self.outcome.spent_usd += judged.spend - rec.spend
+            progress_cb(judged)
+
+        await asyncio.gather(*(one(r) for r in self.prep.judge_todo))
+
     # -- loop
 
     async def run(self, progress_cb: Any) -> None:
@@ -324,6 +340,23 @@ class _Runner:
             if p is not None:
                 with contextlib.suppress(Exception):
                     await p.aclose()
+
+
+def truncated(res: GenerateResult, scored: str, outcome: str, style: str) -> bool:
+    """Whether an answer was cut by its token budget before it was complete (then it is not graded).
+
+    The provider says so for an answer emptied or cut by hidden reasoning (``TRUNCATED``). An answer that hit
+    ``max_tokens`` is truncated only when what it said was cut on its way to the answer: empty, or a list cut
+    after some of its values (``partial``). A runaway (a number repeated to the limit, text that never
+    stops) that found nothing is a wrong answer, graded as one.
+    """
+    from providers.base import StopReason
+
+    if res.stop_reason == getattr(StopReason, "TRUNCATED", None):
+        return True
+    if res.stop_reason != StopReason.MAX_TOKENS or not answer_was_cut(res.text, style):
+        return False
+    return not scored.strip() or outcome == "partial"
 
 
 def cell_task(cell: Cell) -> Any:
@@ -435,6 +468,7 @@ async def execute(
                     progress.update(bar, advance=1, errors=runner.outcome.errors, retries=retries.count)
 
                 await runner.run(on_record)
+                await runner.judge_done(lambda rec: None)
         finally:
             prep.store.close()
             await runner.close()

@@ -31,6 +31,64 @@ def server_root(base_url: str) -> str:
     return root[: -len("/v1")] if root.endswith("/v1") else root
 
 
+def discover(
+    info: ModelInfo, base_url: str, api_key: str | None = None, *, is_llamacpp: bool = False
+) -> tuple[ModelInfo, bool]:
+    """Ask an OpenAI-compatible server for its model id and window (vLLM ``max_model_len``, llama.cpp
+    ``/props``); the discovered id joins the entry's name (``vllm:<id>``), so two served models never share
+    a run directory or a leaderboard row.
+
+    Returns:
+        The entry filled in, and whether the server is llama.cpp.
+
+    Raises:
+        ConfigError: The server cannot be reached or serves no model.
+    """
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with httpx.Client(timeout=10.0, headers=headers) as client:
+            resp = client.get(f"{base_url}/models")
+            resp.raise_for_status()
+            models = resp.json().get("data") or []
+            props: dict[str, Any] = {}
+            first = models[0] if models else {}
+            if first.get("owned_by") == "llamacpp":
+                is_llamacpp = True
+                p = client.get(f"{server_root(base_url)}/props")
+                props = p.json() if p.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
+        raise ConfigError(f"cannot query the server at {base_url}/models: {reason}") from None
+    model_id = info.model_id or first.get("id") or ""
+    if not model_id:
+        raise ConfigError(f"the server at {base_url} lists no model; name one as '{info.alias}:<model id>'")
+    window = info.context_window
+    if not window:
+        settings = props.get("default_generation_settings") or {}
+        window = int(
+            settings.get("n_ctx")
+            or first.get("max_model_len")
+            or (first.get("meta") or {}).get("n_ctx")
+            or (first.get("meta") or {}).get("n_ctx_train")
+            or 0
+        )
+    tokenizer = "llamacpp:{server_url}" if is_llamacpp else info.tokenizer
+    exact = True if is_llamacpp else info.tokenizer_exact
+    alias = info.alias
+    if not info.model_id and ":" not in alias:
+        alias = f"{alias}:{model_id}"  # the discovered id names the model (records, run names)
+    filled = dataclasses.replace(
+        info,
+        alias=alias,
+        model_id=model_id,
+        context_window=window,
+        tokenizer=tokenizer,
+        tokenizer_exact=exact,
+        window_source="models endpoint" if not info.context_window else info.window_source,
+    )
+    return filled, is_llamacpp
+
+
 class OpenAICompatibleProvider(OpenAIProvider):
     """Any server speaking OpenAI's ``/v1/chat/completions`` (and ``/v1/completions``)."""
 
@@ -55,55 +113,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def _discover(self, info: ModelInfo, base_url: str, api_key: str | None) -> ModelInfo:
-        """Ask the server for its model id and window (vLLM ``max_model_len``, llama.cpp ``/props``).
-
-        Raises:
-            ConfigError: The server cannot be reached or serves no model.
-        """
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        try:
-            with httpx.Client(timeout=10.0, headers=headers) as client:
-                resp = client.get(f"{base_url}/models")
-                resp.raise_for_status()
-                models = resp.json().get("data") or []
-                props: dict[str, Any] = {}
-                first = models[0] if models else {}
-                if first.get("owned_by") == "llamacpp":
-                    self.is_llamacpp = True
-                    p = client.get(f"{server_root(base_url)}/props")
-                    props = p.json() if p.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
-            raise ConfigError(f"cannot query the server at {base_url}/models: {reason}") from None
-        model_id = info.model_id or first.get("id") or ""
-        if not model_id:
-            raise ConfigError(
-                f"the server at {base_url} lists no model; name one as '{info.alias}:<model id>'"
-            )
-        window = info.context_window
-        if not window:
-            settings = props.get("default_generation_settings") or {}
-            window = int(
-                settings.get("n_ctx")
-                or first.get("max_model_len")
-                or (first.get("meta") or {}).get("n_ctx")
-                or (first.get("meta") or {}).get("n_ctx_train")
-                or 0
-            )
-        tokenizer = "llamacpp:{server_url}" if self.is_llamacpp else info.tokenizer
-        exact = True if self.is_llamacpp else info.tokenizer_exact
-        alias = info.alias
-        if not info.model_id and ":" not in alias:
-            alias = f"{alias}:{model_id}"  # the discovered id names the model (records, run names)
-        return dataclasses.replace(
-            info,
-            alias=alias,
-            model_id=model_id,
-            context_window=window,
-            tokenizer=tokenizer,
-            tokenizer_exact=exact,
-            window_source="models endpoint" if not info.context_window else info.window_source,
-        )
+        info, self.is_llamacpp = discover(info, base_url, api_key, is_llamacpp=self.is_llamacpp)
+        return info
 
     async def count_tokens(self, text: str) -> int | None:
         """Tokens of ``text`` (no special tokens) from the server's ``/tokenize``; None if it has none."""

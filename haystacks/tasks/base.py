@@ -268,7 +268,9 @@ def grade_facts(answer: str, key: AnswerKey, *, ordered_unlabelled: bool = True)
             elif states_fact(answer, f, bound.stated()):
                 misbound.append(f.answer)
         elif len(numeric) == 1 or not ordered_unlabelled:
-            if states_fact(answer, f, bound.stated()):
+            # one value asked, no key named: it counts unless the answer hedges with a decoy's value too
+            hedged = any(states_fact(answer, d, bound.stated()) for d in key.decoys if _numeric(d))
+            if states_fact(answer, f, bound.stated()) and not hedged:
                 found.append(f.answer)
         elif f.answer in in_order:
             found.append(f.answer)

@@ -149,10 +149,11 @@ def test_partial_credit_detail() -> None:
     assert r.detail()["found"] == ["1111111", "3333333"]
 
 
-def test_distractor_recorded_not_scored() -> None:
+def test_distractor_hedging_is_a_decoy() -> None:
+    # values without keys: naming a decoy's value beside the asked one is a hedge, not an answer
     answer = "北京是5555555，上海是4729183"
     r = score_answer("distractor", answer, ["4729183"], distractors=["5555555", "6666666"])
-    assert r.score == 1.0
+    assert r.score == 0.0 and r.outcome == "decoy"
     assert r.distractors_found == ("5555555",)
     r2 = score_answer("distractor", "5555555", ["4729183"], distractors=["5555555"])
     assert r2.score == 0.0
