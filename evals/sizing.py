@@ -26,10 +26,14 @@ if TYPE_CHECKING:
     from haystacks.tasks import AnswerKey
     from providers.base import GenerateRequest, Provider
 
-__all__ = ["MAX_FIT_ROUNDS", "Built", "Sizer"]
+__all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer"]
 
 #: Rebuilds a cell may take to land on its exact length.
 MAX_FIT_ROUNDS = 4
+#: Then context lengths this close to the best one are tried, one each side in turn.
+FIT_NEIGHBOURS = 3
+#: Then the context ends with one of these instead (see :meth:`Sizer.build`).
+FIT_PADS = ("\n", " ")
 _PROBE = "采访者：你好。\n"
 
 
@@ -92,7 +96,7 @@ class Sizer:
         if getattr(provider, "is_llamacpp", False) and sizer.exact:
             from providers.llamacpp_count import LlamaCppCounter
 
-            sizer.counter = LlamaCppCounter(served.base_url or "")
+            sizer.counter = LlamaCppCounter(getattr(provider, "base_url", None) or served.base_url or "")
             sizer.tokenizer_name = _llamacpp_name(provider)
         sizer.special_tokens = await sizer._special_tokens()
         return sizer
@@ -222,8 +226,13 @@ class Sizer:
             prefill=prefill or None,
         )
 
-    def build(self, cell: Cell, context_length: int | None = None) -> Built:
-        """Build a cell (CPU/tokenizer work; run it in a thread)."""
+    def build(self, cell: Cell, context_length: int | None = None, pad: str = "") -> Built:
+        """Build a cell (CPU/tokenizer work; run it in a thread).
+
+        ``pad`` ends the context with one more character (a newline or a space) when no cut of the text
+        lands on the target: in a tokenizer whose every character of this text is two tokens (Chinese in a
+        byte-level BPE), cuts reach only every other count.
+        """
         from haystacks.builder import build_haystack
         from haystacks.prompts import render_closed_book, render_prompt
 
@@ -237,6 +246,9 @@ class Sizer:
             return Built(cell, spec, None, prompt, req, key, counted, None, False, "closed-book control")
         spec = self.spec(cell, context_length if context_length is not None else self.context_length(cell))
         hay = build_haystack(spec, self.tokenizer, self.prep.corpus)
+        if pad:
+            context = hay.context.rstrip("\n") + pad
+            hay = dataclasses.replace(hay, context=context, context_tokens=self.tokenizer.count(context))
         prompt = render_prompt(hay, self.prep.style)
         req = self._request("", prompt, cell.max_tokens)
         counted = self._own_count(req.text) + self.special_tokens
@@ -259,8 +271,14 @@ class Sizer:
             return built
         target = cell.length
         ctx = built.spec.length
-        seen: set[int] = set()
-        for _ in range(MAX_FIT_ROUNDS):
+        tried: dict[tuple[int, str], tuple[int, Built]] = {}
+
+        def closest() -> tuple[int, Built]:
+            return min(tried.values(), key=lambda v: (abs(v[0] - target), v[0] > target))
+
+        plan: list[tuple[int, str]] = []
+        pad = ""
+        for _ in range(MAX_FIT_ROUNDS + 2 * FIT_NEIGHBOURS + len(FIT_PADS)):
             n = await self._count(built)
             if n is None:
                 note = "the server could not count the prompt; sized by the template's measured overhead"
@@ -268,18 +286,24 @@ class Sizer:
             built = dataclasses.replace(built, counted=n)
             if n == target:
                 return built
-            seen.add(ctx)
-            ctx += target - n
-            if ctx in seen or ctx < 1:
-                break
-            built = await asyncio.to_thread(self.build, cell, ctx)
-        n = await self._count(built)
-        if n == target:
-            return dataclasses.replace(built, counted=n)
+            tried[(ctx, pad)] = (n, built)
+            step = (ctx + (target - n), pad)
+            if not plan and len(tried) < MAX_FIT_ROUNDS and step not in tried and step[0] >= 1:
+                ctx, pad = step
+            else:
+                if not plan:
+                    # proportional steps stalled: the closest's neighbours, then each with a one-character end
+                    best = min(tried, key=lambda k: (abs(tried[k][0] - target), tried[k][0] > target))[0]
+                    around = [best + d for k in range(1, FIT_NEIGHBOURS + 1) for d in (-k, k)]
+                    plan = [(c, "") for c in around] + [(best + d, p) for p in FIT_PADS for d in (0, -1)]
+                    plan = [k for k in plan if k[0] >= 1 and k not in tried]
+                if not plan:
+                    break
+                ctx, pad = plan.pop(0)
+            built = await asyncio.to_thread(self.build, cell, ctx, pad)
+        n, built = closest()
         note = f"no context length gives exactly {target} prompt tokens through the template (closest {n})"
-        return dataclasses.replace(
-            built, counted=n if n is not None else built.counted, exact=False, note=note
-        )
+        return dataclasses.replace(built, exact=False, note=note)
 
     async def _count(self, built: Built) -> int | None:
         if self.counter is not None:
