@@ -220,7 +220,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     cells = order_cells(cells, cfg.order)
     todo = [c for c in cells if c.cell_id not in done_ids]
     extra_out = info.reasoning_budget if info.reasoning else 0
-    estimate = estimate_cost(todo, info.prices, extra_out)
+    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
@@ -304,8 +304,13 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
         as_of = f" as of {price.as_of}" if getattr(price, "as_of", None) else ""
         cached = f", cached {price.cached_input}" if price.cached_input is not None else ""
         t.add_row("prices / 1M tokens", f"input {price.input}, output {price.output}{cached}{as_of}")
-    t.add_row("estimated cost", _usd(est.cost_usd) + "  (no caching, every answer at its limit)")
-    t.add_row("estimated cost, cached", _usd(est.cost_cached_usd) + "  (shared prefixes at the cached price)")
+    if prep.cfg.batch:
+        t.add_row("batch", "yes: every cell through the vendor's batch API, at half the listed prices")
+    rate = ", batch prices" if prep.cfg.batch else ""
+    t.add_row("estimated cost", _usd(est.cost_usd) + f"  (no caching, every answer at its limit{rate})")
+    t.add_row(
+        "estimated cost, cached", _usd(est.cost_cached_usd) + f"  (shared prefixes at the cached price{rate})"
+    )
     if prep.spent_before:
         t.add_row("already spent", _usd(prep.spent_before))
     if prep.cfg.max_cost is not None:
