@@ -552,6 +552,34 @@ def identity_inputs(
     }
 
 
+def shard_cells(cells: Sequence[Cell], index: int, count: int) -> list[Cell]:
+    """The ``index``-th of ``count`` shards of ``cells``, balanced by prompt tokens, in the given order.
+
+    Greedy longest-first: cells by length descending (ties by cell id) each go to the shard with the fewest
+    prompt tokens so far (ties to the lower shard number). Deterministic: every process computes the same
+    partition, so shards ``0/n .. n-1/n`` together cover every cell once. Sharding leaves cell ids (and
+    the run identity) alone: records of the shards merge as one run's.
+
+    Args:
+        cells: All cells, in execution order.
+        index: The shard, ``0 <= index < count``.
+        count: Shards in all.
+
+    Returns:
+        The shard's cells, in the order of ``cells``.
+    """
+    if count <= 1:
+        return list(cells)
+    loads = [0] * count
+    mine: set[str] = set()
+    for c in sorted(cells, key=lambda c: (-max(c.length, 1), c.cell_id)):
+        k = min(range(count), key=lambda j: (loads[j], j))
+        loads[k] += max(c.length, 1)
+        if k == index:
+            mine.add(c.cell_id)
+    return [c for c in cells if c.cell_id in mine]
+
+
 def plan_identity(inputs: Mapping[str, Any]) -> str:
     """The run identity: a 64-hex-digit sha256 of :func:`identity_inputs` (the default run directory name
     uses its first 8 digits)."""
@@ -559,7 +587,7 @@ def plan_identity(inputs: Mapping[str, Any]) -> str:
 
 
 def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results")) -> Path:
-    """``results/<model>-<tasks>-<hash8>`` (``--out`` overrides it).
+    """``results/<model>-<tasks>-<hash8>`` (``--out`` overrides it), ``-shard<i>of<n>`` added for a shard.
 
     Args:
         cfg: The config.
@@ -571,4 +599,11 @@ def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results"))
     """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model)
     tasks = "+".join(cfg.tasks)
-    return root / f"{safe}-{tasks}-{identity[:8]}"
+    return shard_dir(root / f"{safe}-{tasks}-{identity[:8]}", cfg.shard_of())
+
+
+def shard_dir(run_dir: Path, shard: tuple[int, int] | None) -> Path:
+    """``run_dir`` with ``-shard<i>of<n>`` added to its name (unchanged without a shard)."""
+    if shard is None:
+        return run_dir
+    return run_dir.with_name(f"{run_dir.name}-shard{shard[0]}of{shard[1]}")

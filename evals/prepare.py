@@ -27,6 +27,8 @@ from evals.plan import (
     order_cells,
     plan_identity,
     resolve_grid,
+    shard_cells,
+    shard_dir,
 )
 from evals.results import RESULTS_FILE, ResultsStore, read_header
 
@@ -194,7 +196,11 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     style = info.mode if cfg.style == "auto" else cfg.style
     inputs = identity_inputs(cfg, grid, model_id=info.model_id, corpus_sha256=corpus.sha256)
     identity = plan_identity(inputs)
-    run_dir = Path(cfg.out) if cfg.out is not None else default_run_dir(cfg, identity, results_root)
+    run_dir = (
+        shard_dir(Path(cfg.out), cfg.shard_of())
+        if cfg.out is not None
+        else default_run_dir(cfg, identity, results_root)
+    )
     check_output_dir(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise OutputDirError(f"output directory {run_dir} exists and is not a directory")
@@ -218,6 +224,9 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         store.load()
     done_ids = store.done_ids()
     cells = order_cells(cells, cfg.order)
+    if cfg.shard_of() is not None:
+        index, count = cfg.shard_of()  # type: ignore[misc]
+        cells = shard_cells(cells, index, count)
     todo = [c for c in cells if c.cell_id not in done_ids]
     extra_out = info.reasoning_budget if info.reasoning else 0
     estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch)
@@ -286,7 +295,8 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     t.add_row("lengths", ", ".join(map(str, grid.lengths)) + "  (prompt tokens)")
     t.add_row("depths", ", ".join(f"{d:g}" for d in grid.depths) + "  (%)")
     t.add_row("seeds", ", ".join(map(str, grid.seeds)))
-    t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run")
+    shard = f"  (shard {prep.cfg.shard}, balanced by prompt tokens)" if prep.cfg.shard else ""
+    t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run{shard}")
     if info.tokenizer_exact:
         exact = "exact"
     elif info.count_api and prep.cfg.count_api:
