@@ -107,6 +107,9 @@ class RunConfig(BaseModel):
     force: bool = False
     no_report: bool = False
     dry_run: bool = False
+    batch: bool = Field(False, description="send the cells through the vendor's batch API (half price)")
+    batch_poll: float = Field(30.0, gt=0, description="seconds between batch status polls")
+    shard: str | None = Field(None, description="'i/n': run the i-th of n balanced shards of the cells")
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -165,6 +168,26 @@ class RunConfig(BaseModel):
         if self.judge is not None and self.judge == self.model:
             raise ValueError("the judge must be a different model from the model under test")
         return self
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        parts = str(v).split("/")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError(f"shard {v!r} is not 'i/n' (e.g. 0/2)")
+        i, n = (int(p) for p in parts)
+        if n < 1 or not 0 <= i < n:
+            raise ValueError(f"shard {v!r}: i must be in 0..n-1 and n at least 1")
+        return f"{i}/{n}"
+
+    def shard_of(self) -> tuple[int, int] | None:
+        """``(i, n)`` of ``--shard i/n``, or None."""
+        if self.shard is None:
+            return None
+        i, n = self.shard.split("/")
+        return int(i), int(n)
 
     def seed_list(self) -> list[int]:
         """The seeds of the run: ``seeds`` when given, else ``0..repeats-1``."""

@@ -357,8 +357,26 @@ def _price(prices: Any, name: str, prompt_tokens: int = 0) -> float | None:
     return None if value is None else float(value)
 
 
-def _call_cost(prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int) -> float | None:
-    """USD of one call: uncached input, cache reads, cache writes and output (None: unpriced)."""
+#: What the vendors' batch APIs charge relative to their synchronous prices (OpenAI, Anthropic, Gemini: 50%).
+BATCH_DISCOUNT = 0.5
+
+
+def call_cost(
+    prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int, *, batch: bool = False
+) -> float | None:
+    """USD of one call: uncached input, cache reads, cache writes and output (None: unpriced).
+
+    The one pricing function: estimates and records both go through it.
+
+    Args:
+        prices: The registry entry's prices (per 1M tokens), or None.
+        n_in: Prompt tokens (cached and written ones included).
+        n_cached: Of those, read from the prompt cache.
+        n_write: Of those, written to the prompt cache (billed at ``cache_write`` where priced).
+        n_out: Output tokens (hidden reasoning included).
+        batch: Sent through a vendor batch API: every token at :data:`BATCH_DISCOUNT` of its price
+            (the discounts stack with caching, as Anthropic and OpenAI document).
+    """
     p_in, p_out = _price(prices, "input", n_in), _price(prices, "output", n_in)
     if p_in is None or p_out is None:
         return None
@@ -370,10 +388,12 @@ def _call_cost(prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int) 
         + n_write * (p_write if p_write is not None else p_in)
         + n_out * p_out
     )
-    return cost / 1e6
+    return cost / 1e6 * (BATCH_DISCOUNT if batch else 1.0)
 
 
-def estimate_cost(cells: Sequence[Cell], prices: Any, extra_output_tokens: int = 0) -> CostEstimate:
+def estimate_cost(
+    cells: Sequence[Cell], prices: Any, extra_output_tokens: int = 0, *, batch: bool = False
+) -> CostEstimate:
     """Estimate tokens and cost of running ``cells`` in the given order.
 
     Args:
@@ -381,6 +401,7 @@ def estimate_cost(cells: Sequence[Cell], prices: Any, extra_output_tokens: int =
         prices: The registry entry's prices (per 1M tokens: ``input``, ``output``, ``cached_input``,
             ``cache_write``; ``*_long`` above ``long_context_threshold``), or None.
         extra_output_tokens: Hidden reasoning tokens a reasoning model may add per cell.
+        batch: Priced at the batch rate (``--batch``).
 
     Returns:
         The :class:`CostEstimate`; the costs are upper bounds on output (every answer at its limit).
@@ -396,9 +417,9 @@ def estimate_cost(cells: Sequence[Cell], prices: Any, extra_output_tokens: int =
         prompt += c.length
         out_total += per_out
         cached_total += shared
-        a = _call_cost(prices, c.length, 0, 0, per_out)
+        a = call_cost(prices, c.length, 0, 0, per_out, batch=batch)
         has_write = _price(prices, "cache_write", c.length) is not None
-        b = _call_cost(prices, c.length, shared, c.length - shared if has_write else 0, per_out)
+        b = call_cost(prices, c.length, shared, c.length - shared if has_write else 0, per_out, batch=batch)
         cost = None if a is None or cost is None else cost + a
         cost_cached = None if b is None or cost_cached is None else cost_cached + b
     if prices is None or _price(prices, "input") is None or _price(prices, "output") is None:
@@ -406,7 +427,7 @@ def estimate_cost(cells: Sequence[Cell], prices: Any, extra_output_tokens: int =
     return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached)
 
 
-def record_cost(usage: Any, prices: Any) -> float | None:
+def record_cost(usage: Any, prices: Any, *, batch: bool = False) -> float | None:
     """Actual cost of one call from the provider's reported usage.
 
     Args:
@@ -414,6 +435,7 @@ def record_cost(usage: Any, prices: Any) -> float | None:
             part of the uncached rest, billed at ``cache_write`` where priced; ``output_tokens`` includes
             hidden reasoning).
         prices: The registry entry's prices, or None.
+        batch: The call went through a batch API (priced at :data:`BATCH_DISCOUNT`).
 
     Returns:
         USD, 0.0 for a free model with zero prices, None when prices or usage are unknown.
@@ -427,7 +449,7 @@ def record_cost(usage: Any, prices: Any) -> float | None:
     n_in, n_out = n_in or 0, n_out or 0
     n_cached = min(getattr(usage, "cached_input_tokens", None) or 0, n_in)
     n_write = min(getattr(usage, "cache_write_tokens", None) or 0, n_in - n_cached)
-    return _call_cost(prices, n_in, n_cached, n_write, n_out)
+    return call_cost(prices, n_in, n_cached, n_write, n_out, batch=batch)
 
 
 def check_window(grid: Grid, window: int | None, max_tokens: int, model: str, allow_beyond: bool) -> None:
@@ -530,6 +552,34 @@ def identity_inputs(
     }
 
 
+def shard_cells(cells: Sequence[Cell], index: int, count: int) -> list[Cell]:
+    """The ``index``-th of ``count`` shards of ``cells``, balanced by prompt tokens, in the given order.
+
+    Greedy longest-first: cells by length descending (ties by cell id) each go to the shard with the fewest
+    prompt tokens so far (ties to the lower shard number). Deterministic: every process computes the same
+    partition, so shards ``0/n .. n-1/n`` together cover every cell once. Sharding leaves cell ids (and
+    the run identity) alone: records of the shards merge as one run's.
+
+    Args:
+        cells: All cells, in execution order.
+        index: The shard, ``0 <= index < count``.
+        count: Shards in all.
+
+    Returns:
+        The shard's cells, in the order of ``cells``.
+    """
+    if count <= 1:
+        return list(cells)
+    loads = [0] * count
+    mine: set[str] = set()
+    for c in sorted(cells, key=lambda c: (-max(c.length, 1), c.cell_id)):
+        k = min(range(count), key=lambda j: (loads[j], j))
+        loads[k] += max(c.length, 1)
+        if k == index:
+            mine.add(c.cell_id)
+    return [c for c in cells if c.cell_id in mine]
+
+
 def plan_identity(inputs: Mapping[str, Any]) -> str:
     """The run identity: a 64-hex-digit sha256 of :func:`identity_inputs` (the default run directory name
     uses its first 8 digits)."""
@@ -537,7 +587,7 @@ def plan_identity(inputs: Mapping[str, Any]) -> str:
 
 
 def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results")) -> Path:
-    """``results/<model>-<tasks>-<hash8>`` (``--out`` overrides it).
+    """``results/<model>-<tasks>-<hash8>`` (``--out`` overrides it), ``-shard<i>of<n>`` added for a shard.
 
     Args:
         cfg: The config.
@@ -549,4 +599,11 @@ def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results"))
     """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model)
     tasks = "+".join(cfg.tasks)
-    return root / f"{safe}-{tasks}-{identity[:8]}"
+    return shard_dir(root / f"{safe}-{tasks}-{identity[:8]}", cfg.shard_of())
+
+
+def shard_dir(run_dir: Path, shard: tuple[int, int] | None) -> Path:
+    """``run_dir`` with ``-shard<i>of<n>`` added to its name (unchanged without a shard)."""
+    if shard is None:
+        return run_dir
+    return run_dir.with_name(f"{run_dir.name}-shard{shard[0]}of{shard[1]}")

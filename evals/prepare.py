@@ -27,6 +27,8 @@ from evals.plan import (
     order_cells,
     plan_identity,
     resolve_grid,
+    shard_cells,
+    shard_dir,
 )
 from evals.record import ResultRecord
 from evals.results import RESULTS_FILE, ResultsStore, read_header
@@ -214,7 +216,11 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     style = info.mode if cfg.style == "auto" else cfg.style
     inputs = identity_inputs(cfg, grid, model_id=info.model_id, corpus_sha256=corpus.sha256)
     identity = plan_identity(inputs)
-    run_dir = Path(cfg.out) if cfg.out is not None else default_run_dir(cfg, identity, results_root)
+    run_dir = (
+        shard_dir(Path(cfg.out), cfg.shard_of())
+        if cfg.out is not None
+        else default_run_dir(cfg, identity, results_root)
+    )
     check_output_dir(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise OutputDirError(f"output directory {run_dir} exists and is not a directory")
@@ -238,6 +244,9 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         store.load()
     done_ids = store.done_ids()
     cells = order_cells(cells, cfg.order)
+    if cfg.shard_of() is not None:
+        index, count = cfg.shard_of()  # type: ignore[misc]
+        cells = shard_cells(cells, index, count)
     todo = [c for c in cells if c.cell_id not in done_ids]
     # --judge added to a finished run: its graded cells get a verdict too (a new line per cell, appended)
     judge_todo = (
@@ -246,7 +255,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         else []
     )
     extra_out = info.reasoning_budget if info.reasoning else 0
-    estimate = estimate_cost(todo, info.prices, extra_out)
+    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
@@ -313,7 +322,8 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     t.add_row("lengths", ", ".join(map(str, grid.lengths)) + "  (prompt tokens)")
     t.add_row("depths", ", ".join(f"{d:g}" for d in grid.depths) + "  (%)")
     t.add_row("seeds", ", ".join(map(str, grid.seeds)))
-    t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run")
+    shard = f"  (shard {prep.cfg.shard}, balanced by prompt tokens)" if prep.cfg.shard else ""
+    t.add_row("cells", f"{len(prep.cells)} total, {prep.done} done, {len(prep.todo)} to run{shard}")
     if info.tokenizer_exact:
         exact = "exact"
     elif info.count_api and prep.cfg.count_api:
@@ -331,8 +341,13 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
         as_of = f" as of {price.as_of}" if getattr(price, "as_of", None) else ""
         cached = f", cached {price.cached_input}" if price.cached_input is not None else ""
         t.add_row("prices / 1M tokens", f"input {price.input}, output {price.output}{cached}{as_of}")
-    t.add_row("estimated cost", _usd(est.cost_usd) + "  (no caching, every answer at its limit)")
-    t.add_row("estimated cost, cached", _usd(est.cost_cached_usd) + "  (shared prefixes at the cached price)")
+    if prep.cfg.batch:
+        t.add_row("batch", "yes: every cell through the vendor's batch API, at half the listed prices")
+    rate = ", batch prices" if prep.cfg.batch else ""
+    t.add_row("estimated cost", _usd(est.cost_usd) + f"  (no caching, every answer at its limit{rate})")
+    t.add_row(
+        "estimated cost, cached", _usd(est.cost_cached_usd) + f"  (shared prefixes at the cached price{rate})"
+    )
     if prep.spent_before:
         t.add_row("already spent", _usd(prep.spent_before))
     if prep.cfg.max_cost is not None:

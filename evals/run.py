@@ -223,6 +223,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--tpm", type=int, default=None, help="tokens-per-minute limit")
     g.add_argument(
+        "--batch",
+        action="store_const",
+        const=True,
+        default=None,
+        help="send the cells through the vendor's batch API (OpenAI, Anthropic, Gemini: half price, answers "
+        "within 24 h); the batches are recorded in the run directory, so a rerun resumes polling and never "
+        "submits a cell twice",
+    )
+    g.add_argument(
+        "--batch-poll", type=float, default=None, help="--batch: seconds between status polls (default 30)"
+    )
+    g.add_argument(
+        "--shard",
+        default=None,
+        help="'i/n': run the i-th of n shards of the cells (balanced by prompt tokens; each shard in its own "
+        "run directory; evals.report over the shard directories merges them)",
+    )
+    g.add_argument(
         "--order",
         choices=list(ORDERS),
         default=None,
@@ -379,6 +397,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prep = prepare(cfg)
     except (EvalError, ConfigError, HaystackError) as e:
         return _fail(str(e))
+    if cfg.batch:
+        from evals.batch_run import BATCH_KINDS
+
+        if prep.info.provider not in BATCH_KINDS:
+            return _fail(
+                f"--batch: {prep.info.alias} ({prep.info.provider}) has no batch API; run without --batch"
+            )
+        if cfg.base_url is not None and "," in cfg.base_url:
+            return _fail("--batch: give one --base-url (a batch is submitted to one endpoint)")
     if cfg.dry_run:
         print_plan(prep, out)
         return EXIT_OK
@@ -395,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ""
             if est.cost_usd is None
             else f", estimated cost ${est.cost_usd:.4f} (cached ${est.cost_cached_usd:.4f})"
+            + (" at batch prices" if cfg.batch else "")
         )
         what = f"{prep.info.alias}: {len(prep.todo)} cells, {est.prompt_tokens:,} prompt tokens"
         say(err, f"{what}{cost} -> {prep.run_dir}")
@@ -404,7 +432,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(err, f"judging {len(prep.judge_todo)} graded cells of {prep.run_dir} with {cfg.judge}")
     if prep.todo or prep.judge_todo:
         loop = asyncio.new_event_loop()
-        main_task = loop.create_task(execute(prep, err, verbose=ns.verbose))
+        if cfg.batch:
+            from evals.batch_run import execute_batch
+
+            main_task = loop.create_task(execute_batch(prep, err, verbose=ns.verbose))
+        else:
+            main_task = loop.create_task(execute(prep, err, verbose=ns.verbose))
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
             # Ctrl-C cancels the run like SIGTERM: never a KeyboardInterrupt inside the loop's own I/O

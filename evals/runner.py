@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from providers.base import GenerateResult, Provider
+    from providers.errors import ProviderError
 
 __all__ = ["RunOutcome", "execute", "now_utc", "say", "scored_text"]
 
@@ -165,28 +166,55 @@ class _Runner:
 
     async def run_cell(self, cell: Cell, built: Built) -> ResultRecord | None:
         """Call the model for one cell and turn the outcome into a record (None: fatal, the run stops)."""
+        from providers.errors import ProviderError
+
+        assert self.provider is not None
+        outcome: GenerateResult | ProviderError
+        try:
+            outcome = await self.provider.generate(built.request)
+        except ProviderError as e:
+            outcome = e
+        return await self.make_record(cell, built, outcome)
+
+    async def make_record(
+        self,
+        cell: Cell,
+        built: Built,
+        outcome: GenerateResult | ProviderError,
+        *,
+        batch_id: str | None = None,
+    ) -> ResultRecord | None:
+        """Turn a cell's call outcome into its record: the one path of synchronous and batched cells.
+
+        Args:
+            cell: The cell.
+            built: What was sent.
+            outcome: The provider's result, or the classified error of the call.
+            batch_id: The vendor batch it went through (priced at the batch rate), None when synchronous.
+
+        Returns:
+            The record, or None for a fatal error (bad key, unknown model, no credit: the run stops).
+        """
         from providers.base import StopReason
         from providers.errors import AuthError, NotFoundError, ProviderError, QuotaExceededError
 
-        assert self.provider is not None
-        base = self._base_record(cell, built)
-        try:
-            res = await self.provider.generate(built.request)
-        except (AuthError, QuotaExceededError, NotFoundError) as e:
-            self.outcome.fatal = str(e)
+        base = self._base_record(cell, built) | {"batch_id": batch_id}
+        if isinstance(outcome, AuthError | QuotaExceededError | NotFoundError):
+            self.outcome.fatal = str(outcome)
             self.stop = True
             return None
-        except ProviderError as e:
+        if isinstance(outcome, ProviderError):
             return ResultRecord(
                 **base,
                 status="error",
-                error=str(e),
-                error_type=type(e).__name__,
-                attempts=e.attempts,
+                error=str(outcome),
+                error_type=type(outcome).__name__,
+                attempts=outcome.attempts,
                 prompt_tokens=built.counted,
                 prompt_tokens_source="tokenizer",
             )
-        result = self._result_fields(res, built)
+        res = outcome
+        result = self._result_fields(res, built, batch=batch_id is not None)
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style)
@@ -228,7 +256,7 @@ class _Runner:
             "max_tokens": built.request.max_tokens,
         }
 
-    def _result_fields(self, res: GenerateResult, built: Built) -> dict[str, Any]:
+    def _result_fields(self, res: GenerateResult, built: Built, *, batch: bool = False) -> dict[str, Any]:
         reported = res.usage.input_tokens
         timings = None
         if res.server_timings:
@@ -254,9 +282,20 @@ class _Runner:
             "attempts": res.attempts,
             "usage": UsageRecord(**res.usage.to_dict()),
             "timings": timings,
-            "cost_usd": record_cost(res.usage, self.prep.info.prices),
+            "cost_usd": record_cost(res.usage, self.prep.info.prices, batch=batch),
             "model_id": model_id,
         }
+
+    def save(self, rec: ResultRecord) -> ResultRecord:
+        """Stamp, append (fsynced) and count one finished record."""
+        rec = rec.model_copy(update={"timestamp": now_utc()})
+        self.prep.store.append(rec)
+        self.outcome.ran += 1
+        counter = {"ok": "ok", "error": "errors", "model_length": "model_length"}
+        attr = counter.get(rec.status, "truncated")
+        setattr(self.outcome, attr, getattr(self.outcome, attr) + 1)
+        self.outcome.spent_usd += rec.spend
+        return rec
 
     async def judge_done(self, progress_cb: Any) -> None:
         """Grade with the judge the cells a previous invocation graded without one (appended as new lines)."""
@@ -283,7 +322,6 @@ class _Runner:
     async def run(self, progress_cb: Any) -> None:
         """Run the todo cells in order, ``concurrency`` at most in flight; append each record as it ends."""
         assert self.provider is not None and self.sizer is not None
-        store = self.prep.store
         sem = asyncio.Semaphore(self.provider.limit_settings.concurrency)
         in_flight: set[asyncio.Task[None]] = set()
         budget = self.cfg.max_cost
@@ -295,13 +333,7 @@ class _Runner:
                 rec = await self.run_cell(cell, built)
                 if rec is None:
                     return
-                rec = rec.model_copy(update={"timestamp": now_utc()})
-                store.append(rec)
-                self.outcome.ran += 1
-                counter = {"ok": "ok", "error": "errors", "model_length": "model_length"}
-                attr = counter.get(rec.status, "truncated")
-                setattr(self.outcome, attr, getattr(self.outcome, attr) + 1)
-                self.outcome.spent_usd += rec.spend
+                rec = self.save(rec)
                 spent_total += rec.spend
                 if budget is not None and spent_total >= budget:
                     self.outcome.budget_stopped = True
@@ -395,6 +427,35 @@ def _supersede(run_dir: Path) -> Path:
     return dest
 
 
+async def open_run(runner: _Runner, prep: PreparedRun, console: Console) -> None:
+    """Start the provider and sizer, check the lengths, then (only then) write the header.
+
+    Raises:
+        EvalError, providers.errors.ConfigError, haystacks.errors.HaystackError: Setup failures; nothing
+            has been written when these are raised.
+    """
+    if runner.provider is None:
+        await runner.start()
+    assert runner.provider is not None and runner.sizer is not None
+    await asyncio.to_thread(runner.sizer.validate_lengths, prep.todo)
+    if prep.supersede:
+        old = _supersede(prep.run_dir)
+        say(console, f"moved the previous run's results to {old}", "yellow")
+    if not prep.existing or read_header(prep.run_dir) is None:
+        header = build_header(
+            prep,
+            runner.provider.info,
+            runner.sizer.tokenizer_name,
+            runner.sizer.exact,
+            **runner.sizer.header_facts(),
+            served_window=runner.provider.info.context_window,
+        )
+        try:
+            prep.store.write_header(header)
+        except OSError as e:
+            raise OutputDirError(f"cannot write to {prep.run_dir}: {e.strerror or e}") from e
+
+
 async def execute(
     prep: PreparedRun, console: Console, *, verbose: bool = False, show_progress: bool = True
 ) -> RunOutcome:
@@ -426,25 +487,7 @@ async def execute(
     runner = _Runner(prep, console, verbose)
     with _provider_logging(verbose, console) as retries:
         try:
-            await runner.start()
-            assert runner.provider is not None and runner.sizer is not None
-            await asyncio.to_thread(runner.sizer.validate_lengths, prep.todo)
-            if prep.supersede:
-                old = _supersede(prep.run_dir)
-                say(console, f"moved the previous run's results to {old}", "yellow")
-            if not prep.existing or read_header(prep.run_dir) is None:
-                header = build_header(
-                    prep,
-                    runner.provider.info,
-                    runner.sizer.tokenizer_name,
-                    runner.sizer.exact,
-                    **runner.sizer.header_facts(),
-                    served_window=runner.provider.info.context_window,
-                )
-                try:
-                    prep.store.write_header(header)
-                except OSError as e:
-                    raise OutputDirError(f"cannot write to {prep.run_dir}: {e.strerror or e}") from e
+            await open_run(runner, prep, console)
             columns = (
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),

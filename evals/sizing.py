@@ -34,6 +34,11 @@ MAX_FIT_ROUNDS = 4
 FIT_NEIGHBOURS = 3
 #: Then the context ends with one of these instead (see :meth:`Sizer.build`).
 FIT_PADS = ("\n", " ")
+#: Minimum cacheable prompt prefix in tokens, per adapter kind with explicit cache breakpoints (Anthropic:
+#: 1024 for Sonnet/Opus-class models, 2048 for Haiku-class ones; the larger is used for a margin-free rule).
+CACHE_MIN_TOKENS = {"anthropic": 1024}
+#: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
+CACHE_LADDER_CHARS = 2048
 _PROBE = "采访者：你好。\n"
 
 
@@ -224,7 +229,40 @@ class Sizer:
             max_tokens=max_tokens,
             temperature=cfg.temperature,
             prefill=prefill or None,
+            **self._cache_fields(prompt),
         )
+
+    def cache_breakpoint(self, prompt: Prompt | None) -> int | None:
+        """Where a cacheable prefix of ``prompt.user`` ends, for APIs with explicit breakpoints (Anthropic).
+
+        The breakpoint lies at or before the first needle (:attr:`Prompt.cache_split`): the text before it is
+        instructions plus filler, identical for every cell of the same task, language and seed whose needle
+        lies further in. It is put on a ladder (the last line end before 2K, 4K, 8K... characters) rather
+        than at the needle itself: a cache hit needs the *same* prefix up to the breakpoint, and cells of
+        different lengths and depths have their needles at different places, but their needles past one
+        rung all share that rung's prefix. None when the prefix would be under the model's minimum
+        cacheable length (a write that nothing can read).
+        """
+        minimum = CACHE_MIN_TOKENS.get(self.prep.info.provider)
+        if minimum is None or prompt is None or prompt.cache_split is None:
+            return None
+        user, split = prompt.user, prompt.cache_split
+        rung = CACHE_LADDER_CHARS
+        while rung * 2 <= split:
+            rung *= 2
+        if rung > split:
+            return None
+        cut = user.rfind("\n", 0, rung) + 1
+        if cut <= 0 or self._own_count(user[:cut]) < minimum:
+            return None
+        return cut
+
+    def _cache_fields(self, prompt: Prompt | None) -> dict[str, Any]:
+        if prompt is None or self.prep.info.provider not in CACHE_MIN_TOKENS:
+            return {}
+        cut = self.cache_breakpoint(prompt)
+        # too short to cache: no breakpoint at all (caching a prompt no other cell repeats is pure cost)
+        return {"cache_breakpoint": cut} if cut is not None else {"cache_prefix": False}
 
     def build(self, cell: Cell, context_length: int | None = None, pad: str = "") -> Built:
         """Build a cell (CPU/tokenizer work; run it in a thread).

@@ -93,12 +93,17 @@ class Prompt:
         user: Instructions + context + question (chat models).
         completion: ``user`` followed by the answer prefix (base models).
         answer_prefix: ``"答案："`` / ``"Answer:"``.
+        cache_split: Character offset into ``user`` (and ``completion``) where the first inserted text (a
+            needle, distractor or altered line) starts: ``user[:cache_split]`` is instructions plus filler,
+            the same text for every cell of a (task, language, seed) whose first needle lies further in,
+            so the part a prompt cache can share. None when nothing was inserted (closed book, no needle).
     """
 
     system: str | None
     user: str
     completion: str
     answer_prefix: str
+    cache_split: int | None = None
 
 
 def _parts(language: str, question: str) -> tuple[str, str, PromptTemplate]:
@@ -129,8 +134,13 @@ def render_prompt(haystack: Haystack, style: str = "chat") -> Prompt:
     before, after, tpl = _parts(haystack.spec.language, haystack.question)
     ctx = haystack.context
     user = before + ctx + ("" if ctx.endswith("\n") else "\n") + after
+    offsets = [n.char_offset for n in (*haystack.needles, *haystack.distractors)]
     return Prompt(
-        system=None, user=user, completion=f"{user}\n{tpl.answer_prefix}", answer_prefix=tpl.answer_prefix
+        system=None,
+        user=user,
+        completion=f"{user}\n{tpl.answer_prefix}",
+        answer_prefix=tpl.answer_prefix,
+        cache_split=len(before) + min(offsets) if offsets else None,
     )
 
 

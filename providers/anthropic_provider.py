@@ -140,9 +140,18 @@ class AnthropicProvider(Provider):
         extra = budget if info.reasoning else 0
         messages: list[dict[str, Any]] = []
         last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
+        split = req.cache_breakpoint if req.prompt is None else None
         for i, (role, content) in enumerate(turns):
+            if i == last_user and split is not None and 0 < split < len(content):
+                # the cacheable prefix (e.g. the context before the needle) and the rest: only the prefix
+                # is written to the cache, so later prompts that share it read it
+                head: dict[str, Any] = {"type": "text", "text": content[:split]}
+                if req.cache_prefix:
+                    head["cache_control"] = dict(_EPHEMERAL)
+                messages.append({"role": role, "content": [head, {"type": "text", "text": content[split:]}]})
+                continue
             block: dict[str, Any] = {"type": "text", "text": content}
-            if req.cache_prefix and i == last_user:
+            if req.cache_prefix and i == last_user and split is None:
                 block["cache_control"] = dict(_EPHEMERAL)
             messages.append({"role": role, "content": [block]})
         prefill = (req.prefill or "").rstrip()
@@ -155,7 +164,7 @@ class AnthropicProvider(Provider):
         }
         if req.system:
             system: dict[str, Any] = {"type": "text", "text": req.system}
-            if req.cache_prefix and last_user < 0:
+            if req.cache_prefix and last_user < 0 and split is None:
                 system["cache_control"] = dict(_EPHEMERAL)
             body["system"] = [system]
         if req.stop:

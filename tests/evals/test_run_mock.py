@@ -292,7 +292,8 @@ def test_interrupt_keeps_finished_cells(
         reg.write_text(REGISTRY.format(url=srv.url, price=1.0, judge=JUDGE_ID))
         monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
         out = tmp_path / "run"
-        env = {**os.environ, "NIAH_MODELS_FILE": str(reg)}
+        root = str(Path(__file__).resolve().parents[2])  # this checkout's packages in the child
+        env = {**os.environ, "NIAH_MODELS_FILE": str(reg), "PYTHONPATH": root}
         cmd = [sys.executable, "-m", "evals.run", *args(out, "--concurrency", "1")]
         proc = subprocess.Popen(
             cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

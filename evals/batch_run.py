@@ -1,0 +1,197 @@
+"""``python -m evals.run --batch``: the todo cells through the vendor's batch API (half price), resumably.
+
+Every todo cell is built exactly as the synchronous runner builds it (:meth:`evals.sizing.Sizer.fit`), the
+requests are submitted once through :mod:`providers.batch` (split only where a vendor limit forces it), and
+each batch's handle is appended to ``batches.jsonl`` in the run directory *before* it is polled. A killed
+run therefore resumes polling the batches it already submitted and never submits a cell twice. A finished
+batch's outcomes become ordinary records (with ``batch_id``, priced at the batch rate) through the same
+:meth:`evals.runner._Runner.make_record` as synchronous cells; then a ``collected`` line closes the batch.
+Cells that came back in error are not done, so the next run submits them again.
+
+``batches.jsonl`` holds one JSON object per line, each written with one ``write`` and fsynced:
+``{"event": "submitted", "handle": {...}, "cell_ids": [...], "time": ...}`` and
+``{"event": "collected", "batch_id": ..., "time": ...}``. A torn last line (a kill mid-write) is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evals.runner import RunOutcome, _provider_logging, _Runner, open_run, say
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evals.plan import Cell
+    from evals.prepare import PreparedRun
+    from evals.sizing import Built
+    from providers.batch import BatchClient, BatchHandle
+
+__all__ = ["BATCHES_FILE", "BATCH_KINDS", "append_event", "execute_batch", "pending_batches"]
+
+BATCHES_FILE = "batches.jsonl"
+#: Adapter kinds (registry ``provider``) with a batch API.
+BATCH_KINDS = ("openai", "anthropic", "gemini")
+
+
+def append_event(run_dir: Path, event: dict[str, Any]) -> None:
+    """Append one event line to ``batches.jsonl`` (one write, fsynced)."""
+    data = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The events of ``batches.jsonl`` in order (unparsable lines, e.g. a torn last one, skipped)."""
+    path = run_dir / BATCHES_FILE
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(ev, dict):
+            out.append(ev)
+    return out
+
+
+def pending_batches(run_dir: Path) -> list[dict[str, Any]]:
+    """Submitted batches not yet collected, in submission order (each a ``submitted`` event)."""
+    submitted: dict[str, dict[str, Any]] = {}
+    for ev in read_events(run_dir):
+        if ev.get("event") == "submitted" and isinstance(ev.get("handle"), dict):
+            submitted[str(ev["handle"].get("batch_id"))] = ev
+        elif ev.get("event") == "collected":
+            submitted.pop(str(ev.get("batch_id")), None)
+    return list(submitted.values())
+
+
+class _BatchRun:
+    def __init__(self, runner: _Runner, client: BatchClient, console: Console) -> None:
+        self.runner = runner
+        self.prep = runner.prep
+        self.client = client
+        self.console = console
+        self.built: dict[str, Built] = {}
+        self.cells: dict[str, Cell] = {c.cell_id: c for c in self.prep.cells}
+
+    async def build(self, cells: list[Cell]) -> None:
+        """Size and build ``cells`` (the synchronous runner's :meth:`Sizer.fit`)."""
+        assert self.runner.sizer is not None
+        for cell in cells:
+            if cell.cell_id not in self.built:
+                self.built[cell.cell_id] = await self.runner.sizer.fit(cell)
+
+    async def submit(self, cells: list[Cell]) -> list[BatchHandle]:
+        """Submit ``cells`` as few batches as the vendor's limits allow; record each handle at once."""
+        from providers.batch import BatchRequest
+
+        await self.build(cells)
+        requests = [BatchRequest(c.cell_id, self.built[c.cell_id].request) for c in cells]
+        handles = []
+        for chunk in self.client.split(requests):
+            (handle,) = await self.client.submit(chunk)
+            # Written before any poll: a killed run resumes this batch instead of submitting again.
+            append_event(
+                self.prep.run_dir,
+                {
+                    "event": "submitted",
+                    "handle": handle.to_dict(),
+                    "cell_ids": list(handle.custom_ids),
+                    "time": time.time(),
+                },
+            )
+            say(self.console, f"submitted batch {handle.batch_id}: {len(handle.custom_ids)} cells")
+            handles.append(handle)
+        return handles
+
+    async def collect(self, handle: BatchHandle) -> None:
+        """Wait for one batch, then append a record for each of its cells not yet done."""
+        poll = 0
+        while True:
+            st = await self.client.status(handle)
+            poll += 1
+            counts = ", ".join(f"{k} {v}" for k, v in st.counts.items() if v)
+            say(
+                self.console,
+                f"batch {handle.batch_id}: {st.state} ({st.vendor_state}){': ' + counts if counts else ''}"
+                f" [poll {poll}]",
+            )
+            if st.done:
+                break
+            await asyncio.sleep(self.prep.cfg.batch_poll)
+        ids = [cid for cid in handle.custom_ids if cid in self.cells]
+        await self.build([self.cells[cid] for cid in ids])
+        requests = {cid: self.built[cid].request for cid in ids}
+        outcomes = await self.client.results(handle, requests)
+        done = self.prep.store.done_ids()
+        for cid in ids:
+            if cid in done or cid not in outcomes:
+                continue
+            rec = await self.runner.make_record(
+                self.cells[cid], self.built[cid], outcomes[cid], batch_id=handle.batch_id
+            )
+            if rec is not None:
+                self.runner.save(rec)
+        append_event(
+            self.prep.run_dir, {"event": "collected", "batch_id": handle.batch_id, "time": time.time()}
+        )
+
+
+async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = False) -> RunOutcome:
+    """Run the todo cells through the vendor's batch API (see the module docstring).
+
+    Args:
+        prep: From :func:`evals.prepare.prepare` with ``cfg.batch`` (not a dry run).
+        console: Where progress lines go (one per poll).
+        verbose: Print retries.
+
+    Returns:
+        The :class:`RunOutcome`.
+
+    Raises:
+        providers.batch.BatchUnsupportedError: The provider has no batch API (before anything is written).
+        EvalError, providers.errors.ConfigError, haystacks.errors.HaystackError: Setup failures.
+    """
+    from providers.batch import BatchHandle, batch_client
+
+    t0 = time.monotonic()
+    runner = _Runner(prep, console, verbose)
+    with _provider_logging(verbose, console) as retries:
+        try:
+            await runner.start()
+            assert runner.provider is not None
+            client = batch_client(runner.provider)  # refuses before the header is written
+            await open_run(runner, prep, console)
+            run = _BatchRun(runner, client, console)
+            pending = pending_batches(prep.run_dir)
+            in_flight = {cid for ev in pending for cid in ev.get("cell_ids", ())}
+            if pending:
+                say(console, f"resuming {len(pending)} submitted batch(es): {len(in_flight)} cells")
+            handles = [BatchHandle.from_dict(ev["handle"]) for ev in pending]
+            fresh = [c for c in prep.todo if c.cell_id not in in_flight]
+            if fresh:
+                handles += await run.submit(fresh)
+            for handle in handles:
+                await run.collect(handle)
+                if runner.stop:
+                    break
+        finally:
+            prep.store.close()
+            await runner.close()
+        runner.outcome.retries = retries.count
+    runner.outcome.wall_s = time.monotonic() - t0
+    return runner.outcome
