@@ -38,6 +38,7 @@ from evals.results import (
     read_header,
 )
 from evals.stats import (
+    DEFAULT_THRESHOLD,
     Z95,
     EffectiveLength,
     Proportion,
@@ -67,7 +68,6 @@ __all__ = [
 ]
 
 LEADERBOARD_SCHEMA = "niah-leaderboard/2"
-DEFAULT_THRESHOLD = 0.85
 SAMPLE_CHARS = 300
 #: Unscored statuses: counted apart, never a miss.
 UNSCORED = ("error", "model_length", "truncated")
