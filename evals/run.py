@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.config import (
     DEFAULT_DEPTHS,
     DEFAULT_LENGTHS,
@@ -29,7 +30,6 @@ from evals.config import (
     build_config,
     load_config_file,
 )
-from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.errors import ConfigFileError, EvalError
 from evals.plan import ORDERS, PRESETS
 from evals.prepare import PreparedRun, prepare, print_plan

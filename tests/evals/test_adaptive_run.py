@@ -20,7 +20,7 @@ import pytest
 from evals.report_data import build_leaderboard, collect
 from evals.results import read_records
 from evals.run import main
-from providers.base import RetryPolicy, get_default_retry_policy, set_default_retry_policy
+from providers.base import RetryPolicy, set_default_retry_policy
 from providers.mock_server import MockRequest, MockServer
 
 REGISTRY = """
@@ -88,7 +88,9 @@ def observed_cells(run_dir: Path) -> list[tuple[int, float, int]]:
     return sorted((r.length, r.depth, r.seed) for r in read_records(run_dir / "results.jsonl"))
 
 
-def test_adaptive_finds_the_full_grids_effective_length_with_few_calls(mock: MockServer, tmp_path: Path) -> None:
+def test_adaptive_finds_the_full_grids_effective_length_with_few_calls(
+    mock: MockServer, tmp_path: Path
+) -> None:
     full, adaptive = tmp_path / "full", tmp_path / "adaptive"
     assert main(args(full)) == 0
     n_full = len(mock.api_requests())
@@ -164,7 +166,9 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyP
         results = out / "results.jsonl"
         deadline = time.monotonic() + 60
         # past the first round (24 coarse cells), so that sampling.json exists and a later round is running
-        while time.monotonic() < deadline and not (results.exists() and results.read_text().count("\n") >= 27):
+        while time.monotonic() < deadline and not (
+            results.exists() and results.read_text().count("\n") >= 27
+        ):
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
