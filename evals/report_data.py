@@ -922,7 +922,11 @@ def icc_oneway(values: Sequence[float], clusters: Sequence[Any]) -> float:
 
 
 def repeats_guidance(
-    diffs: Sequence[float], clusters: Sequence[Any], cells_per_seed: int, p: float | None = None
+    diffs: Sequence[float],
+    clusters: Sequence[Any],
+    cells_per_seed: int,
+    p: float | None = None,
+    icc: float | None = None,
 ) -> dict[str, Any]:
     """Seeds (``--repeats``) a paired comparison on this grid needs to detect each of :data:`DETECT_DIFFS`
     (two-sided 5% test, 80% power; :func:`evals.stats.seeds_needed`).
@@ -933,6 +937,8 @@ def repeats_guidance(
         cells_per_seed: cells one seed adds (lengths x depths).
         p: recall of the better model, for the conservative independent-answers spread when no paired
             differences are known.
+        icc: within-seed correlation to assume when no paired differences are known (e.g. that of one
+            model's scores); default 0.
 
     Returns:
         ``{"basis", "sd", "icc", "cells_per_seed", "alpha", "power", "seeds": [{"diff", "seeds"}...]}``;
@@ -940,7 +946,7 @@ def repeats_guidance(
     """
     n = len(diffs)
     sd: float | None = None
-    icc = 0.0
+    icc = icc or 0.0
     basis = "independent answers at the better model's recall (conservative)"
     if n >= 2:
         mean = math.fsum(diffs) / n
@@ -999,6 +1005,37 @@ def compare_pair(a: GroupView, b: GroupView) -> dict[str, Any]:
         "by_length": by_length,
         "repeats": guidance,
     }
+
+
+def guidance_against(run_dir: Path, task: str, cells_per_seed: int) -> dict[str, Any] | None:
+    """``--dry-run --compare-with RUN_DIR``: the seeds a paired comparison with that finished run needs.
+
+    The new model's answers are unknown, so the spread of the paired differences is the conservative one of
+    independent answers at the finished run's recall (:func:`evals.stats.seeds_needed` with ``p``), and the
+    within-seed correlation is that of the finished run's scores.
+
+    Args:
+        run_dir: a finished run of another model.
+        task: the task to compare on.
+        cells_per_seed: grid cells one seed adds in the planned run (lengths x depths).
+
+    Returns:
+        :func:`repeats_guidance` plus ``model`` and ``recall`` of the finished run; None when it has no
+        scored cell of ``task``.
+    """
+    data = collect([run_dir])
+    for g in data.groups:
+        if g.task != task:
+            continue
+        ok = g.frame[g.frame["status"] == "ok"]
+        if ok.empty:
+            return None
+        values = [float(x) for x in ok["score"]]
+        p = math.fsum(values) / len(values)
+        icc = icc_oneway(values, cluster_keys(ok))
+        out = repeats_guidance([], [], cells_per_seed, p=p, icc=icc)
+        return out | {"model": g.model, "recall": _r(p), "seeds_there": len(set(cluster_keys(ok)))}
+    return None
 
 
 def _mean(values: Any) -> float | None:

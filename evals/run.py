@@ -419,8 +419,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prep = prepare(cfg)
     except (EvalError, ConfigError, HaystackError) as e:
         return _fail(str(e))
+    if cfg.compare_with is not None and not cfg.dry_run:
+        return _fail("--compare-with goes with --dry-run (the report compares finished runs)")
     if cfg.dry_run:
         print_plan(prep, out)
+        if cfg.compare_with is not None:
+            return _print_guidance(prep, Path(cfg.compare_with), out)
         return EXIT_OK
     adaptive = None
     if cfg.adaptive:
@@ -519,6 +523,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         n = summary["counts"]["error"]
         say(err, f"{n} cell(s) ended in error; rerun the same command to retry them", "yellow")
         return EXIT_CELL_ERRORS
+    return EXIT_OK
+
+
+def _print_guidance(prep: PreparedRun, run_dir: Path, console: Console) -> int:
+    """``--dry-run --compare-with``: seeds needed to tell this model from a finished run's, per task."""
+    from evals.report_data import guidance_against
+    from evals.results import is_run_dir
+
+    if not is_run_dir(run_dir):
+        return _fail(f"--compare-with {run_dir}: not a run directory (no results.jsonl)")
+    cells_per_seed = len(prep.grid.lengths) * len(prep.grid.depths)
+    planned = len(prep.grid.seeds)
+    for task in prep.grid.tasks:
+        g = guidance_against(run_dir, task, cells_per_seed)
+        if g is None:
+            say(console, f"compare with {run_dir}: no scored {task} cells there; no guidance")
+            continue
+        needs = ", ".join(
+            f"{x['diff'] * 100:.0f} points: {x['seeds'] if x['seeds'] is not None else 'n/a'} seed(s)"
+            for x in g["seeds"]
+        )
+        say(
+            console,
+            f"compare {task} with {g['model']} (recall {g['recall']:.3f} on {g['seeds_there']} seed(s), "
+            f"within-seed correlation {g['icc']:.2f}; {cells_per_seed} cells per seed): --repeats to detect "
+            f"a recall difference of {needs} (paired, two-sided 5%, 80% power; independent answers assumed, "
+            f"so an upper bound); this plan has {planned}",
+        )
     return EXIT_OK
 
 

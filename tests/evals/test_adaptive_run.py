@@ -181,3 +181,35 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyP
         # no cell sent twice, except the one whose answer the kill lost
         assert len(srv.api_requests()) <= len(recs) + (sent - before)
         assert json.loads((out / "sampling.json").read_text())["groups"][0]["effective_length"] == 1400
+
+
+def test_dry_run_compare_with_prints_repeats_guidance(
+    mock: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = ["--lengths", "400,1600", "--depths", "0,50,100", "--repeats", "2"]
+    done = tmp_path / "done"
+    assert main(["--model", "mock-model", *small, "--out", str(done), "--no-report"]) == 0
+    capsys.readouterr()
+    n = len(mock.api_requests())
+    code = main(
+        [
+            "--model",
+            "mock-model",
+            *small,
+            "--out",
+            str(tmp_path / "new"),
+            "--dry-run",
+            "--compare-with",
+            str(done),
+        ]
+    )
+    assert code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "compare single with mock-model (recall 0.500 on 2 seed(s)" in text
+    assert "6 cells per seed" in text and "this plan has 2" in text
+    assert re.search(r"5 points: \d+ seed\(s\), 10 points: \d+ seed\(s\), 20 points: \d+ seed\(s\)", text)
+    assert len(mock.api_requests()) == n  # a dry run calls nothing
+    assert (
+        main(["--model", "mock-model", *small, "--out", str(tmp_path / "x"), "--compare-with", str(done)])
+        == 2
+    )

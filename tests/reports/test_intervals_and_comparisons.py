@@ -71,11 +71,24 @@ def test_paired_comparison_on_shared_cells(tmp_path: Path) -> None:
     # = sqrt(0.267857 / 8) = 0.182981 > CR1 (residual sums +-0.5: sqrt(2 * 0.5) / 8 = 0.125);
     # 0.375 +- 1.959964 * 0.182981 = [0.016364, 0.733636].
     d = c["recall_diff"]
-    assert (d["diff"], d["se"], d["n"], d["n_clusters"], d["interval"]) == (0.375, 0.182981, 8, 2, "clustered")
-    assert (d["ci_low"], d["ci_high"]) == (pytest.approx(0.016364, abs=2e-6), pytest.approx(0.733636, abs=2e-6))
+    assert (d["diff"], d["se"], d["n"], d["n_clusters"], d["interval"]) == (
+        0.375,
+        0.182981,
+        8,
+        2,
+        "clustered",
+    )
+    assert (d["ci_low"], d["ci_high"]) == (
+        pytest.approx(0.016364, abs=2e-6),
+        pytest.approx(0.733636, abs=2e-6),
+    )
     by_length = {x["length"]: x for x in c["by_length"]}
     # at 1000 both are right everywhere: difference 0 +- 3/4 (rule of three)
-    assert (by_length[1000]["diff"], by_length[1000]["ci_low"], by_length[1000]["ci_high"]) == (0.0, -0.75, 0.75)
+    assert (by_length[1000]["diff"], by_length[1000]["ci_low"], by_length[1000]["ci_high"]) == (
+        0.0,
+        -0.75,
+        0.75,
+    )
     assert by_length[1000]["interval"] == "rule_of_three"
     assert by_length[2000]["diff"] == 0.75
     # --repeats guidance from the measured spread of d and its within-seed correlation, 4 cells per seed
