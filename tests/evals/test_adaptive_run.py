@@ -119,6 +119,13 @@ def test_adaptive_finds_the_full_grids_effective_length_with_few_calls(
     assert s["effective_length"] == 1400 and "settled" in s["reason"]
     assert s["n_observed"] == n_adaptive and s["n_candidates"] == N_FULL
     assert entry(full)["sampling"]["method"] == "full"
+    # the dashboard says how the grid was sampled; the heatmap title how many cells were run
+    from evals.report import generate_reports
+
+    generate_reports([adaptive], tmp_path / "report", png=False)
+    dashboard = (tmp_path / "report" / "dashboard.html").read_text(encoding="utf-8")
+    assert f"adaptive {n_adaptive}/{N_FULL}" in dashboard and "settled" in dashboard
+    assert f"adaptive: {n_adaptive} of {N_FULL} cells (grey: not sampled)" in dashboard
     # a rerun has nothing left to ask
     mock.reset()
     assert main(args(adaptive, "--adaptive")) == 0
