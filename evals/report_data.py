@@ -1077,7 +1077,7 @@ def _generated_at() -> str:
 
 
 def build_leaderboard(data: ReportData, threshold: float | None = None) -> dict[str, Any]:
-    """The ``leaderboard.json`` document (schema ``niah-leaderboard/2``, see docs/leaderboard.md).
+    """The ``leaderboard.json`` document (schema ``niah-leaderboard/3``, see docs/leaderboard.md).
 
     Args:
         data: loaded runs and groups.
