@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.errors import ConfigFileError
+from evals.stats import DEFAULT_THRESHOLD
 from haystacks.tasks import task_names
 
 if sys.version_info >= (3, 11):
@@ -110,6 +111,22 @@ class RunConfig(BaseModel):
     batch: bool = Field(False, description="send the cells through the vendor's batch API (half price)")
     batch_poll: float = Field(30.0, gt=0, description="seconds between batch status polls")
     shard: str | None = Field(None, description="'i/n': run the i-th of n balanced shards of the cells")
+    adaptive: bool = Field(False, description="sample the grid in rounds (evals.adaptive_run)")
+    adaptive_strict: bool = Field(
+        False, description="adaptive without the monotonicity inference (implies adaptive)"
+    )
+    confidence: float = Field(0.95, gt=0.0, lt=1.0, description="confidence of the adaptive answer")
+    threshold: float = Field(
+        DEFAULT_THRESHOLD, ge=0.0, le=1.0, description="recall threshold of the effective length"
+    )
+    compare_with: Path | None = Field(None, description="a finished run of another model (--dry-run)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_implies_adaptive(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("adaptive_strict"):
+            v = {**v, "adaptive": True}
+        return v
 
     @field_validator("tasks", mode="before")
     @classmethod

@@ -86,7 +86,7 @@ def build_header(
         **extra: Further fields (sizing facts: special tokens, prompt overheads, served window, ...).
     """
     cfg = prep.cfg.model_dump(mode="json")
-    for k in ("dry_run", "force", "no_report"):
+    for k in ("dry_run", "force", "no_report", "compare_with"):
         cfg.pop(k, None)
     return RunHeader(
         schema_version=SCHEMA_VERSION,

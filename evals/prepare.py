@@ -263,7 +263,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
                 f"--max-cost: {info.alias} has no prices in the registry, so the spend cannot be bounded; "
                 "give them with --price-input and --price-output (USD per 1M tokens)"
             )
-        if spent_before + estimate.cost_usd > cfg.max_cost:
+        # Adaptive runs sample a part of the grid: the budget stops them, the full grid's estimate does not.
+        if spent_before + estimate.cost_usd > cfg.max_cost and not cfg.adaptive:
             cached = estimate.cost_cached_usd or 0.0
             raise BudgetExceededError(
                 f"estimated cost ${estimate.cost_usd:.4f} (with caching ${cached:.4f})"

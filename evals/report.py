@@ -13,7 +13,7 @@ reading. Per (model, task) it writes:
 * ``dashboard.html``: one self-contained page (plotly.js inlined, data embedded as escaped JSON) with the
   leaderboard table, every heatmap, recall-by-depth curves with interval bands, a side-by-side comparison of
   two models with their difference heatmap, the error taxonomy per model, closed-book controls and errors;
-* ``leaderboard.json``: the machine-readable summary, schema ``niah-leaderboard/2`` (docs/leaderboard.md).
+* ``leaderboard.json``: the machine-readable summary, schema ``niah-leaderboard/3`` (docs/leaderboard.md).
 
 Cells whose calls failed (``error``), whose prompt exceeded the model's window (``model_length``) or whose
 answer was cut at its token budget (``truncated``) carry no score: they are counted and shown separately,
@@ -47,11 +47,13 @@ from evals.report_data import (
     ReportData,
     ReportError,
     build_leaderboard,
+    clustered_recall,
     collect,
     depth_label,
     error_text,
     grid_notes,
     one_line,
+    sampling_json,
     task_has_depth,
     task_metric,
     task_sort_key,
@@ -122,11 +124,16 @@ def heatmap_title(group: Group) -> str:
 
 
 def _title_parts(group: Group) -> tuple[str, str]:
-    p = group.recall
+    p = clustered_recall(group.frame)
     head = f"{group.model} · {group.task}"
+    sampling = sampling_json(group.view)
+    if sampling.get("method") == "adaptive" and sampling.get("n_candidates"):
+        head += (
+            f" · adaptive: {sampling['n_observed']} of {sampling['n_candidates']} cells (grey: not sampled)"
+        )
     title = f"{task_metric(group.task)} {_fmt(p.mean)}"
     if p.mean is not None:
-        title += f" [{_fmt(p.ci_low)}, {_fmt(p.ci_high)}]"
+        title += f" [{_fmt(p.low)}, {_fmt(p.high)}]"
     title += f", n={p.n}"
     excluded = [
         f"{n} {label}"
@@ -371,7 +378,11 @@ def depth_curve_figure(task: str, entries: Sequence[dict[str, Any]]) -> Any:
             )
         )
     fig.update_layout(
-        title={"text": html.escape(f"{task}: {metric} by needle depth (95% Wilson bands)", quote=False)},
+        title={
+            "text": html.escape(
+                f"{task}: {metric} by needle depth (95% bands, clustered by seed)", quote=False
+            )
+        },
         xaxis={"title": {"text": "needle depth (%)"}, "range": [-2, 102]},
         yaxis={"title": {"text": metric}, "range": [-0.02, 1.02]},
         template="plotly_white",
@@ -610,7 +621,13 @@ def _dashboard_context(
                     "samples": sorted({error_text(r) for r in bad if r.status == "error"})[:3],
                 }
             )
-    page_data = {"heatmaps": heatmaps, "curves": curves, "models": models, "tasks": tasks}
+    page_data = {
+        "heatmaps": heatmaps,
+        "curves": curves,
+        "models": models,
+        "tasks": tasks,
+        "comparisons": leaderboard.get("comparisons", []),
+    }
     return {
         "lb": leaderboard,
         "rows": rows,

@@ -38,11 +38,17 @@ from evals.results import (
     read_header,
 )
 from evals.stats import (
+    DEFAULT_THRESHOLD,
     Z95,
+    ClusteredProportion,
     EffectiveLength,
+    PairedDifference,
     Proportion,
+    clustered_proportion,
     effective_length_with_ci,
+    paired_difference,
     proportion,
+    seeds_needed,
 )
 from haystacks.errors import SpecError
 from haystacks.tasks import OUTCOMES, get_task, task_names
@@ -66,8 +72,7 @@ __all__ = [
     "records_frame",
 ]
 
-LEADERBOARD_SCHEMA = "niah-leaderboard/2"
-DEFAULT_THRESHOLD = 0.85
+LEADERBOARD_SCHEMA = "niah-leaderboard/3"
 SAMPLE_CHARS = 300
 #: Unscored statuses: counted apart, never a miss.
 UNSCORED = ("error", "model_length", "truncated")
@@ -132,6 +137,7 @@ class RunData:
     lines: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped_lines: int = 0
+    sampling: dict[str, Any] | None = None
 
 
 def load_run(path: Path) -> RunData:
@@ -148,7 +154,9 @@ def load_run(path: Path) -> RunData:
     Returns:
         The run's header (or None) and its valid records.
     """
-    run = RunData(path=path, name=path.name or str(path), header=None)
+    from evals.adaptive_run import read_sampling
+
+    run = RunData(path=path, name=path.name or str(path), header=None, sampling=read_sampling(path))
     try:
         run.header = read_header(path)
         if run.header is None and (path / RESULTS_FILE).is_file():
@@ -272,6 +280,24 @@ def recall(df: Any) -> Proportion:
     return proportion(scores(df))
 
 
+def cluster_keys(df: Any) -> list[tuple[str, int]]:
+    """The cluster of each row: its haystack, ``(language, seed)`` (see :mod:`evals.stats`)."""
+    return [(str(lang or ""), int(seed)) for lang, seed in zip(df["language"], df["seed"], strict=True)]
+
+
+def clustered_recall(df: Any) -> ClusteredProportion:
+    """Mean score of a frame's scored rows with its interval clustered by haystack (seed): CR1 with an
+    independent-observations floor, rule of three when every score is 1 (or 0), Wilson with one seed."""
+    ok = df[df["status"] == "ok"]
+    return clustered_proportion([float(x) for x in ok["score"]], cluster_keys(ok))
+
+
+def as_proportion(c: ClusteredProportion) -> Proportion:
+    """A clustered summary as a :class:`~evals.stats.Proportion` (for the effective length's range)."""
+    successes = 0.0 if c.mean is None else c.mean * c.n
+    return Proportion(n=c.n, successes=successes, mean=c.mean, ci_low=c.low, ci_high=c.high)
+
+
 def n_status(df: Any, status: str) -> int:
     """Rows of a frame with ``status``."""
     return int((df["status"] == status).sum())
@@ -389,6 +415,7 @@ class GroupView:
     closed_attempts: Any
     threshold: float
     runs: list[dict[str, Any]] = field(default_factory=list)
+    sampling: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -495,6 +522,7 @@ def collect(run_dirs: Sequence[Path], threshold: float = DEFAULT_THRESHOLD) -> R
     by_id = {s.record.cell_id: s.record for s in chosen}
     order = {r.name: i for i, r in enumerate(runs)}
     run_json = {r.name: _run_json(r) for r in runs}
+    by_name = {r.name: r for r in runs}
     groups: list[Group] = []
     notes: list[str] = []
     cells = final[final["kind"] == "cell"]
@@ -527,6 +555,7 @@ def collect(run_dirs: Sequence[Path], threshold: float = DEFAULT_THRESHOLD) -> R
             closed_attempts=pick(attempts, "closed_book"),
             threshold=threshold,
             runs=[run_json[n] for n in run_names],
+            sampling=[_run_sampling(by_name[n], model, task) for n in run_names],
         )
         recs = {cid: by_id[cid] for cid in fin["cell_id"]}
         groups.append(Group(view=view, records=recs, run_names=run_names))
@@ -541,21 +570,44 @@ def _r(x: float | None, digits: int = 6) -> float | None:
 
 
 def prop_json(p: Proportion) -> dict[str, Any]:
-    """A proportion as the leaderboard writes it (rounded to 6 decimals)."""
-    return {"mean": _r(p.mean), "ci_low": _r(p.ci_low), "ci_high": _r(p.ci_high), "n": p.n}
+    """A proportion with its Wilson interval as the leaderboard writes it (rounded to 6 decimals)."""
+    return {
+        "mean": _r(p.mean),
+        "ci_low": _r(p.ci_low),
+        "ci_high": _r(p.ci_high),
+        "n": p.n,
+        "interval": "wilson",
+    }
+
+
+def clustered_json(c: ClusteredProportion) -> dict[str, Any]:
+    """A recall with its seed-clustered interval as the leaderboard writes it (docs/leaderboard.md)."""
+    return {
+        "mean": _r(c.mean),
+        "ci_low": _r(c.low),
+        "ci_high": _r(c.high),
+        "n": c.n,
+        "se": _r(c.se),
+        "n_clusters": c.n_clusters,
+        "interval": c.method,
+        "design_effect": _r(c.design_effect),
+    }
 
 
 def _slice_json(name: str, key: Any, df: Any) -> dict[str, Any]:
-    p = recall(df)
+    c = clustered_recall(df)
     return {
         name: key,
-        "n": p.n,
+        "n": c.n,
         "n_error": n_status(df, "error"),
         "n_model_length": n_status(df, "model_length"),
         "n_truncated": n_status(df, "truncated"),
-        "recall": _r(p.mean),
-        "ci_low": _r(p.ci_low),
-        "ci_high": _r(p.ci_high),
+        "recall": _r(c.mean),
+        "ci_low": _r(c.low),
+        "ci_high": _r(c.high),
+        "se": _r(c.se),
+        "n_clusters": c.n_clusters,
+        "interval": c.method,
     }
 
 
@@ -569,8 +621,10 @@ def slices(df: Any, by: str) -> list[tuple[Any, Any]]:
 
 
 def effective_length(df: Any, threshold: float) -> EffectiveLength:
-    """Effective context length over a frame's lengths (see :mod:`evals.stats`)."""
-    return effective_length_with_ci({k: recall(sub) for k, sub in slices(df, "length")}, threshold)
+    """Effective context length over a frame's lengths (see :mod:`evals.stats`); its range comes from each
+    length's seed-clustered interval (:func:`clustered_recall`)."""
+    per_length = {k: as_proportion(clustered_recall(sub)) for k, sub in slices(df, "length")}
+    return effective_length_with_ci(per_length, threshold)
 
 
 def _effective_json(v: GroupView) -> dict[str, Any]:
@@ -655,7 +709,7 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
     Column("model", lambda v: v.model, "model", "model"),
     Column("task", lambda v: v.task, "task", "text"),
     Column("metric", lambda v: task_metric(v.task)),
-    Column("recall", lambda v: prop_json(recall(v.final)), "score [95% CI]", "proportion"),
+    Column("recall", lambda v: clustered_json(clustered_recall(v.final)), "score [95% CI]", "proportion"),
     Column("n_ok", lambda v: n_status(v.final, "ok"), "n ok / error / over window / truncated", "counts"),
     Column("n_cells", lambda v: len(v.final)),
     Column("n_error", lambda v: n_status(v.final, "error")),
@@ -696,6 +750,7 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
     Column("tokens", lambda v: _tokens(v.attempts), "tokens in / out", "tokens"),
     Column("n_attempt_records", lambda v: len(v.attempts)),
     Column("runs", lambda v: v.runs),
+    Column("sampling", lambda v: sampling_json(v), "sampling", "sampling"),
 )
 
 
@@ -733,6 +788,273 @@ def _run_json(run: RunData) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------- sampling
+
+
+def _run_sampling(run: RunData, model: str, task: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """How a run sampled its grid (``sampling.json``, else the header's ``sampling``, else a full grid)
+    and its sampler statuses for this (model, task): ``(how, statuses)``; statuses None for a full grid."""
+    doc = run.sampling
+    if doc is None or doc.get("method") != "adaptive":
+        how = (doc or (run.header.sampling if run.header is not None else None)) or {"method": "full"}
+        if how.get("method") == "adaptive":  # header says adaptive, but no sampling.json was left
+            return ({**how, "note": "sampling.json missing: the sampler's status is unknown"}, None)
+        return (
+            {"method": how.get("method", "full"), **({"note": how["note"]} if "note" in how else {})},
+            None,
+        )
+    groups = [g for g in doc.get("groups", []) if g.get("task") == task and g.get("model") in (model, None)]
+    how = {k: doc.get(k) for k in ("method", "settings", "assumption", "stopped", "rounds")}
+    return (how, {"groups": groups})
+
+
+def sampling_json(v: GroupView) -> dict[str, Any]:
+    """The entry's ``sampling``: how its grid was sampled and, when adaptively, why sampling stopped.
+
+    Full grids give ``{"method": "full"}``. Adaptive ones carry the sampler's settings and assumption, and
+    from its final status (``sampling.json``): ``settled``, ``reason`` (why it stopped), ``stopped`` (budget,
+    interruption, fatal error, or null), ``assumption_ok`` and ``assumption_note`` (the check of the
+    assumption on the data), the sampler's ``effective_length`` with its plausible range ``lower``/``upper``,
+    and ``n_observed`` of ``n_candidates`` cells. Several runs or languages: ``method`` "mixed" when the runs
+    differ; the per-language statuses are in ``samplers``.
+    """
+    if not v.sampling:
+        return {"method": "full"}
+    methods = sorted({how.get("method", "full") for how, _ in v.sampling})
+    adaptive = [(how, st) for how, st in v.sampling if how.get("method") == "adaptive"]
+    if not adaptive:
+        out: dict[str, Any] = {"method": methods[0] if len(methods) == 1 else "mixed"}
+        notes = [how["note"] for how, _ in v.sampling if "note" in how]
+        return out | ({"note": "; ".join(notes)} if notes else {})
+    how, _ = adaptive[0]
+    groups = [g for _, st in adaptive if st is not None for g in st["groups"]]
+    out = {
+        "method": "adaptive" if len(methods) == 1 else "mixed",
+        "settings": how.get("settings"),
+        "assumption": how.get("assumption"),
+        "stopped": "; ".join(sorted({h["stopped"] for h, _ in adaptive if h.get("stopped")})) or None,
+    }
+    if not groups:
+        return out | {"settled": False, "reason": how.get("note", "no sampler status"), "samplers": []}
+    one = len(groups) == 1
+    tag = (lambda g: "") if one else (lambda g: f"{g.get('language')}: ")
+    return out | {
+        "settled": all(g["settled"] for g in groups),
+        "reason": "; ".join(tag(g) + g["reason"] for g in groups),
+        "assumption_ok": all(g["assumption_ok"] for g in groups),
+        "assumption_note": "; ".join(tag(g) + g["assumption_note"] for g in groups),
+        "effective_length": groups[0]["effective_length"] if one else None,
+        "lower": groups[0]["lower"] if one else None,
+        "upper": groups[0]["upper"] if one else None,
+        "n_observed": sum(g["n_observed"] for g in groups),
+        "n_candidates": sum(g["n_cells"] for g in groups),
+        "samplers": [
+            {
+                k: g[k]
+                for k in (
+                    "language",
+                    "effective_length",
+                    "lower",
+                    "upper",
+                    "settled",
+                    "reason",
+                    "assumption_ok",
+                    "n_observed",
+                    "n_cells",
+                )
+            }
+            for g in groups
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- comparisons
+
+#: Recall differences the ``--repeats`` guidance sizes for (absolute, in recall units).
+DETECT_DIFFS = (0.05, 0.10, 0.20)
+
+
+def _paired_scores(df: Any) -> tuple[dict[tuple[Any, ...], float], dict[tuple[Any, ...], tuple[str, int]]]:
+    """Scored rows keyed by cell identity minus model: ``(language, length, depth, seed)``; their clusters."""
+    ok = df[df["status"] == "ok"]
+    keys = [
+        (str(lang or ""), int(length), round(float(depth), 6), int(seed))
+        for lang, length, depth, seed in zip(
+            ok["language"], ok["length"], ok["depth"], ok["seed"], strict=True
+        )
+    ]
+    values = dict(zip(keys, (float(x) for x in ok["score"]), strict=True))
+    return values, {k: (k[0], k[3]) for k in keys}
+
+
+def _diff_json(d: PairedDifference) -> dict[str, Any]:
+    return {
+        "diff": _r(d.diff),
+        "ci_low": _r(d.low),
+        "ci_high": _r(d.high),
+        "se": _r(d.se),
+        "n": d.n,
+        "n_clusters": d.n_clusters,
+        "n_only_a": d.n_only_a,
+        "n_only_b": d.n_only_b,
+        "interval": d.method,
+    }
+
+
+def icc_oneway(values: Sequence[float], clusters: Sequence[Any]) -> float:
+    """Intra-class correlation of ``values`` within ``clusters`` (one-way ANOVA estimator, clamped to
+    [0, 1]; 0 with fewer than two clusters or no variation)."""
+    groups: dict[Any, list[float]] = {}
+    for v, c in zip(values, clusters, strict=True):
+        groups.setdefault(c, []).append(v)
+    k, n = len(groups), len(values)
+    if k < 2 or n <= k:
+        return 0.0
+    mean = math.fsum(values) / n
+    ssb = math.fsum(len(g) * (math.fsum(g) / len(g) - mean) ** 2 for g in groups.values())
+    ssw = math.fsum((x - math.fsum(g) / len(g)) ** 2 for g in groups.values() for x in g)
+    msb, msw = ssb / (k - 1), ssw / (n - k)
+    m0 = (n - math.fsum(len(g) ** 2 for g in groups.values()) / n) / (k - 1)
+    denom = msb + (m0 - 1) * msw
+    if denom <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (msb - msw) / denom))
+
+
+def repeats_guidance(
+    diffs: Sequence[float],
+    clusters: Sequence[Any],
+    cells_per_seed: int,
+    p: float | None = None,
+    icc: float | None = None,
+) -> dict[str, Any]:
+    """Seeds (``--repeats``) a paired comparison on this grid needs to detect each of :data:`DETECT_DIFFS`
+    (two-sided 5% test, 80% power; :func:`evals.stats.seeds_needed`).
+
+    Args:
+        diffs: per-cell paired differences ``a - b`` measured on shared cells (empty: use ``p``).
+        clusters: their clusters (seeds).
+        cells_per_seed: cells one seed adds (lengths x depths).
+        p: recall of the better model, for the conservative independent-answers spread when no paired
+            differences are known.
+        icc: within-seed correlation to assume when no paired differences are known (e.g. that of one
+            model's scores); default 0.
+
+    Returns:
+        ``{"basis", "sd", "icc", "cells_per_seed", "alpha", "power", "seeds": [{"diff", "seeds"}...]}``;
+        ``seeds`` null for a difference the basis cannot size (no spread measured).
+    """
+    n = len(diffs)
+    sd: float | None = None
+    icc = icc or 0.0
+    basis = "independent answers at the better model's recall (conservative)"
+    if n >= 2:
+        mean = math.fsum(diffs) / n
+        sd = math.sqrt(math.fsum((x - mean) ** 2 for x in diffs) / (n - 1))
+        icc = icc_oneway(diffs, clusters)
+        basis = "paired differences measured on the shared cells"
+    out = []
+    for d in DETECT_DIFFS:
+        try:
+            if sd is not None and sd > 0:
+                seeds = seeds_needed(d, sd=sd, cells_per_seed=cells_per_seed, icc=icc)
+            elif p is not None:
+                seeds = seeds_needed(d, p=max(p, d), cells_per_seed=cells_per_seed, icc=icc)
+            else:
+                seeds = None
+        except ValueError:
+            seeds = None
+        out.append({"diff": d, "seeds": seeds})
+    return {
+        "basis": basis,
+        "sd": _r(sd),
+        "icc": _r(icc),
+        "cells_per_seed": cells_per_seed,
+        "alpha": 0.05,
+        "power": 0.8,
+        "seeds": out,
+    }
+
+
+def compare_pair(a: GroupView, b: GroupView) -> dict[str, Any]:
+    """Paired comparison of two models on one task: recall ``a - b`` on the cells both scored (same
+    language, length, depth and seed), with intervals clustered by seed, overall and by length, and the
+    seeds a comparison on this grid needs to detect 5/10/20-point differences."""
+    sa, ca = _paired_scores(a.final)
+    sb, _ = _paired_scores(b.final)
+    overall = paired_difference(sa, sb, ca)
+    lengths = sorted({k[1] for k in sa} | {k[1] for k in sb})
+    by_length = []
+    for length in lengths:
+        pa = {k: v for k, v in sa.items() if k[1] == length}
+        pb = {k: v for k, v in sb.items() if k[1] == length}
+        by_length.append({"length": length, **_diff_json(paired_difference(pa, pb, ca))})
+    shared = [k for k in sa if k in sb]
+    n_seeds = len({ca[k] for k in shared})
+    cells_per_seed = max(1, round(len(shared) / n_seeds)) if n_seeds else 1
+    better = max((x for x in (_mean(sa.values()), _mean(sb.values())) if x is not None), default=None)
+    guidance = repeats_guidance(
+        [sa[k] - sb[k] for k in shared], [ca[k] for k in shared], cells_per_seed, better
+    )
+    guidance["seeds_now"] = n_seeds
+    return {
+        "task": a.task,
+        "model_a": a.model,
+        "model_b": b.model,
+        "recall_diff": _diff_json(overall),
+        "by_length": by_length,
+        "repeats": guidance,
+    }
+
+
+def guidance_against(run_dir: Path, task: str, cells_per_seed: int) -> dict[str, Any] | None:
+    """``--dry-run --compare-with RUN_DIR``: the seeds a paired comparison with that finished run needs.
+
+    The new model's answers are unknown, so the spread of the paired differences is the conservative one of
+    independent answers at the finished run's recall (:func:`evals.stats.seeds_needed` with ``p``), and the
+    within-seed correlation is that of the finished run's scores.
+
+    Args:
+        run_dir: a finished run of another model.
+        task: the task to compare on.
+        cells_per_seed: grid cells one seed adds in the planned run (lengths x depths).
+
+    Returns:
+        :func:`repeats_guidance` plus ``model`` and ``recall`` of the finished run; None when it has no
+        scored cell of ``task``.
+    """
+    data = collect([run_dir])
+    for g in data.groups:
+        if g.task != task:
+            continue
+        ok = g.frame[g.frame["status"] == "ok"]
+        if ok.empty:
+            return None
+        values = [float(x) for x in ok["score"]]
+        p = math.fsum(values) / len(values)
+        icc = icc_oneway(values, cluster_keys(ok))
+        out = repeats_guidance([], [], cells_per_seed, p=p, icc=icc)
+        return out | {"model": g.model, "recall": _r(p), "seeds_there": len(set(cluster_keys(ok)))}
+    return None
+
+
+def _mean(values: Any) -> float | None:
+    vals = list(values)
+    return math.fsum(vals) / len(vals) if vals else None
+
+
+def comparisons(data: ReportData) -> list[dict[str, Any]]:
+    """Every pair of models on each task (sorted by task, then model names), see :func:`compare_pair`."""
+    out = []
+    tasks = sorted({g.task for g in data.groups}, key=task_sort_key)
+    for task in tasks:
+        groups = sorted((g for g in data.groups if g.task == task), key=lambda g: g.model)
+        for i, ga in enumerate(groups):
+            for gb in groups[i + 1 :]:
+                out.append(compare_pair(ga.view, gb.view))
+    return out
+
+
 def _inputs_sha256(data: ReportData) -> str:
     h = hashlib.sha256()
     final = {cid: rec for g in data.groups for cid, rec in g.records.items()}
@@ -755,7 +1077,7 @@ def _generated_at() -> str:
 
 
 def build_leaderboard(data: ReportData, threshold: float | None = None) -> dict[str, Any]:
-    """The ``leaderboard.json`` document (schema ``niah-leaderboard/2``, see docs/leaderboard.md).
+    """The ``leaderboard.json`` document (schema ``niah-leaderboard/3``, see docs/leaderboard.md).
 
     Args:
         data: loaded runs and groups.
@@ -775,9 +1097,10 @@ def build_leaderboard(data: ReportData, threshold: float | None = None) -> dict[
         "threshold": shown,
         "confidence": 0.95,
         "z": Z95,
-        "interval": "wilson",
+        "interval": "clustered",
         "taxonomy": list(TAXONOMY),
         "inputs_sha256": _inputs_sha256(data),
         "runs": [_run_json(r) for r in data.runs],
         "entries": [entry_json(g.view) for g in data.groups],
+        "comparisons": comparisons(data),
     }

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.config import (
     DEFAULT_DEPTHS,
     DEFAULT_LENGTHS,
@@ -39,6 +40,8 @@ from haystacks.tasks import tasks
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from evals.adaptive_run import AdaptiveRun
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -287,6 +290,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); "
         "the deterministic score stays the score, agreement is reported",
     )
+    g = p.add_argument_group("adaptive sampling and comparisons")
+    g.add_argument(
+        "--adaptive",
+        action="store_const",
+        const=True,
+        default=None,
+        help="treat the grid as candidates and sample it in rounds until the effective context length of "
+        "the full grid is known at --confidence (assumes recall does not rise with length, checked on the "
+        "data; docs/adaptive.md); stops early at --max-cost",
+    )
+    g.add_argument(
+        "--adaptive-strict",
+        action="store_const",
+        const=True,
+        default=None,
+        help="--adaptive without the monotonicity inference: every length up to the boundary is decided "
+        "on its own data (more calls)",
+    )
+    g.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="confidence of the adaptive answer (default 0.95)",
+    )
+    g.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="recall threshold of the effective context length, for --adaptive and the reports (0.85)",
+    )
+    g.add_argument(
+        "--compare-with",
+        default=None,
+        metavar="RUN_DIR",
+        help="with --dry-run: a finished run of another model on the same task; prints the seeds "
+        "(--repeats) this grid needs to detect recall differences of 5, 10 and 20 points against it",
+    )
     g.add_argument(
         "--dry-run",
         action="store_const",
@@ -343,7 +383,7 @@ def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Na
     return build_config(file_values, flags, source=ns.config or ""), ns
 
 
-def _reports(run_dir: Path, console: Console) -> None:
+def _reports(run_dir: Path, console: Console, threshold: float) -> None:
     try:
         from evals.report import generate_reports, stderr_warnings
     except ImportError as e:
@@ -351,7 +391,7 @@ def _reports(run_dir: Path, console: Console) -> None:
         return
     try:
         with stderr_warnings():
-            paths = generate_reports([run_dir])
+            paths = generate_reports([run_dir], threshold=threshold)
     except Exception as e:
         say(
             console,
@@ -406,10 +446,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if cfg.base_url is not None and "," in cfg.base_url:
             return _fail("--batch: give one --base-url (a batch is submitted to one endpoint)")
+        if cfg.adaptive:
+            return _fail(
+                "--batch and --adaptive do not combine: each adaptive round needs the last one's answers"
+            )
+    if cfg.compare_with is not None and not cfg.dry_run:
+        return _fail("--compare-with goes with --dry-run (the report compares finished runs)")
     if cfg.dry_run:
         print_plan(prep, out)
+        if cfg.compare_with is not None:
+            return _print_guidance(prep, Path(cfg.compare_with), out)
         return EXIT_OK
-    if not prep.todo:
+    adaptive = None
+    if cfg.adaptive:
+        from evals.adaptive_run import AdaptiveRun
+
+        adaptive = AdaptiveRun(prep)
+        if cfg.max_cost is not None and prep.spent_before >= cfg.max_cost and prep.todo:
+            return _fail(
+                f"--max-cost ${cfg.max_cost:.4f} is already spent (${prep.spent_before:.4f}); "
+                "rerun with a higher --max-cost to continue sampling",
+                EXIT_BUDGET,
+            )
+        prep = adaptive.first_round()
+        if not prep.todo:
+            say(err, f"adaptive sampling of {prep.run_dir} is settled; nothing to run")
+    else:
+        from evals.adaptive_run import full_grid_sampling
+
+        full_grid_sampling(prep.run_dir)
+    if not prep.todo and adaptive is None:
         say(err, f"all {len(prep.cells)} cells of {prep.run_dir} are done; nothing to run")
     elif prep.done:
         say(
@@ -425,6 +491,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (" at batch prices" if cfg.batch else "")
         )
         what = f"{prep.info.alias}: {len(prep.todo)} cells, {est.prompt_tokens:,} prompt tokens"
+        if adaptive is not None:
+            what = (
+                f"{prep.info.alias}: adaptive sampling of {len(prep.cells)} candidate cells "
+                f"({prep.done} done), first round {len(prep.todo)}"
+            )
+            cost = "" if est.cost_usd is None else f", at most ${est.cost_usd:.4f} (full grid)"
         say(err, f"{what}{cost} -> {prep.run_dir}")
 
     outcome = RunOutcome()
@@ -437,7 +509,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             main_task = loop.create_task(execute_batch(prep, err, verbose=ns.verbose))
         else:
-            main_task = loop.create_task(execute(prep, err, verbose=ns.verbose))
+            main_task = loop.create_task(
+                execute(
+                    prep,
+                    err,
+                    verbose=ns.verbose,
+                    rounds=adaptive.next_round if adaptive is not None else None,
+                    sampling=sampling_header(cfg),
+                )
+            )
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
             # Ctrl-C cancels the run like SIGTERM: never a KeyboardInterrupt inside the loop's own I/O
@@ -448,9 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             main_task.cancel()
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(main_task)
-            return _interrupted(prep)
+            return _interrupted(prep, adaptive)
         except asyncio.CancelledError:
-            return _interrupted(prep)
+            return _interrupted(prep, adaptive)
         except (EvalError, ConfigError, HaystackError) as e:
             return _fail(str(e))
         except ProviderError as e:
@@ -459,6 +539,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+    if adaptive is not None:
+        adaptive.write(stop_reason(outcome.budget_stopped, outcome.fatal))
+        for line in describe(adaptive.statuses()):
+            say(err, line)
     if not (prep.run_dir / RESULTS_FILE).exists():
         return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
     summary = summarize(prep.run_dir)
@@ -466,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
     print_summary(summary, prep, outcome, err)
     if not cfg.no_report:
-        _reports(prep.run_dir, err)
+        _reports(prep.run_dir, err, cfg.threshold)
     if outcome.fatal:
         return _fail(f"{outcome.fatal} — stopped; finished cells are kept, rerun to resume", EXIT_CELL_ERRORS)
     if outcome.budget_stopped:
@@ -483,7 +567,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _interrupted(prep: PreparedRun) -> int:
+def _print_guidance(prep: PreparedRun, run_dir: Path, console: Console) -> int:
+    """``--dry-run --compare-with``: seeds needed to tell this model from a finished run's, per task."""
+    from evals.report_data import guidance_against
+    from evals.results import is_run_dir
+
+    if not is_run_dir(run_dir):
+        return _fail(f"--compare-with {run_dir}: not a run directory (no results.jsonl)")
+    cells_per_seed = len(prep.grid.lengths) * len(prep.grid.depths)
+    planned = len(prep.grid.seeds)
+    for task in prep.grid.tasks:
+        g = guidance_against(run_dir, task, cells_per_seed)
+        if g is None:
+            say(console, f"compare with {run_dir}: no scored {task} cells there; no guidance")
+            continue
+        needs = ", ".join(
+            f"{x['diff'] * 100:.0f} points: {x['seeds'] if x['seeds'] is not None else 'n/a'} seed(s)"
+            for x in g["seeds"]
+        )
+        say(
+            console,
+            f"compare {task} with {g['model']} (recall {g['recall']:.3f} on {g['seeds_there']} seed(s), "
+            f"within-seed correlation {g['icc']:.2f}; {cells_per_seed} cells per seed): --repeats to detect "
+            f"a recall difference of {needs} (paired, two-sided 5%, 80% power; independent answers assumed, "
+            f"so an upper bound); this plan has {planned}",
+        )
+    return EXIT_OK
+
+
+def _interrupted(prep: PreparedRun, adaptive: AdaptiveRun | None = None) -> int:
+    if adaptive is not None:
+        with contextlib.suppress(OSError):
+            adaptive.write(stop_reason(False, None, interrupted=True))
     sys.stderr.write(
         f"interrupted: finished cells are saved in {prep.run_dir}; rerun the same command to resume\n"
     )

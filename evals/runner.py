@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -319,8 +319,12 @@ class _Runner:
 
     # -- loop
 
-    async def run(self, progress_cb: Any) -> None:
-        """Run the todo cells in order, ``concurrency`` at most in flight; append each record as it ends."""
+    async def run(self, progress_cb: Any, rounds: Callable[[], Sequence[Cell]] | None = None) -> None:
+        """Run the todo cells in order, ``concurrency`` at most in flight; append each record as it ends.
+
+        With ``rounds`` (adaptive sampling), once a round's cells have all ended it is asked for the next
+        round (it reads the store, which is current), until it returns none or the run stops.
+        """
         assert self.provider is not None and self.sizer is not None
         sem = asyncio.Semaphore(self.provider.limit_settings.concurrency)
         in_flight: set[asyncio.Task[None]] = set()
@@ -343,19 +347,22 @@ class _Runner:
                 sem.release()
 
         try:
-            for cell in self.prep.todo:
-                if self.stop:
-                    break
-                built = await self.sizer.fit(cell)
-                await sem.acquire()
-                if self.stop:
-                    sem.release()
-                    break
-                task = asyncio.create_task(one(cell, built))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            if in_flight:
-                await asyncio.gather(*in_flight)
+            todo: Sequence[Cell] = self.prep.todo
+            while todo and not self.stop:
+                for cell in todo:
+                    if self.stop:
+                        break
+                    built = await self.sizer.fit(cell)
+                    await sem.acquire()
+                    if self.stop:
+                        sem.release()
+                        break
+                    task = asyncio.create_task(one(cell, built))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if in_flight:
+                    await asyncio.gather(*in_flight)
+                todo = rounds() if rounds is not None and not self.stop else ()
         finally:
             # Interrupted (Ctrl-C, SIGTERM) or failed: cancel what is in flight; finished records are on disk.
             pending = [t for t in in_flight if not t.done()]
@@ -427,7 +434,9 @@ def _supersede(run_dir: Path) -> Path:
     return dest
 
 
-async def open_run(runner: _Runner, prep: PreparedRun, console: Console) -> None:
+async def open_run(
+    runner: _Runner, prep: PreparedRun, console: Console, *, sampling: dict[str, Any] | None = None
+) -> None:
     """Start the provider and sizer, check the lengths, then (only then) write the header.
 
     Raises:
@@ -449,6 +458,7 @@ async def open_run(runner: _Runner, prep: PreparedRun, console: Console) -> None
             runner.sizer.exact,
             **runner.sizer.header_facts(),
             served_window=runner.provider.info.context_window,
+            sampling=sampling,
         )
         try:
             prep.store.write_header(header)
@@ -457,7 +467,13 @@ async def open_run(runner: _Runner, prep: PreparedRun, console: Console) -> None
 
 
 async def execute(
-    prep: PreparedRun, console: Console, *, verbose: bool = False, show_progress: bool = True
+    prep: PreparedRun,
+    console: Console,
+    *,
+    verbose: bool = False,
+    show_progress: bool = True,
+    rounds: Callable[[], Sequence[Cell]] | None = None,
+    sampling: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Start the provider, write the header, run the todo cells with a progress bar.
 
@@ -466,6 +482,9 @@ async def execute(
         console: Where progress and messages go (stderr in the CLI).
         verbose: Print retries.
         show_progress: Draw the progress bar.
+        rounds: Adaptive sampling: called when the todo cells (and each later round) have ended, returns
+            the next round's cells (none: stop); see :mod:`evals.adaptive_run`.
+        sampling: The header's ``sampling`` (how the grid is sampled), for a new run directory.
 
     Returns:
         The :class:`RunOutcome`.
@@ -487,7 +506,7 @@ async def execute(
     runner = _Runner(prep, console, verbose)
     with _provider_logging(verbose, console) as retries:
         try:
-            await open_run(runner, prep, console)
+            await open_run(runner, prep, console, sampling=sampling)
             columns = (
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -510,7 +529,7 @@ async def execute(
                 def on_record(rec: ResultRecord) -> None:
                     progress.update(bar, advance=1, errors=runner.outcome.errors, retries=retries.count)
 
-                await runner.run(on_record)
+                await runner.run(on_record, rounds)
                 await runner.judge_done(lambda rec: None)
         finally:
             prep.store.close()

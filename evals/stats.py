@@ -32,6 +32,9 @@ from statistics import NormalDist
 Z95 = 1.959964
 """Two-sided 95% standard normal quantile used for every interval in the reports."""
 
+DEFAULT_THRESHOLD = 0.85
+"""Recall a length must reach to count towards the effective context length (reports and ``--adaptive``)."""
+
 
 @dataclass(frozen=True)
 class Proportion:

@@ -14,7 +14,7 @@ import pytest
 from evals.report import generate_reports
 from evals.report_data import TAXONOMY
 from evals.results import load
-from evals.stats import effective_length, wilson_interval
+from evals.stats import clustered_proportion, effective_length, wilson_interval
 from evals.summary import summarize
 from tests.reports.conftest import grid_run, legacy_record, make_record, write_run
 
@@ -66,30 +66,40 @@ def test_dataframe_of_a_finished_run_reproduces_the_leaderboard(tmp_path: Path) 
         assert e["n_truncated"] > 0 and e["n_error"] > 0
         assert e["outcomes"] == {k: int((g["outcome"] == k).sum()) for k in TAXONOMY}
         # Recall and its interval: the same floats.
+        # Recall and its interval clustered by seed (the haystack): the same floats.
+        def clustered(sl: Any) -> Any:
+            return clustered_proportion(list(sl["score"]), list(zip(sl["language"], sl["seed"], strict=True)))
+
         n, total = len(ok), float(ok["score"].sum())
-        low, high = wilson_interval(total, n)
+        c = clustered(ok)
+        assert c.method == "clustered" and c.n_clusters == len(set(ok["seed"]))
         assert e["recall"] == {
             "mean": round(total / n, 6),
-            "ci_low": round(low, 6),
-            "ci_high": round(high, 6),
+            "ci_low": round(c.low, 6),
+            "ci_high": round(c.high, 6),
             "n": n,
+            "se": round(c.se, 6),
+            "n_clusters": c.n_clusters,
+            "interval": "clustered",
+            "design_effect": round(c.design_effect, 6),
         }
         for b in e["by_length"]:
             sl = ok[ok["length"] == b["length"]]
-            lo, hi = wilson_interval(float(sl["score"].sum()), len(sl))
-            assert (b["n"], b["recall"], b["ci_low"], b["ci_high"]) == (
+            c = clustered(sl)
+            assert (b["n"], b["recall"], b["ci_low"], b["ci_high"], b["interval"]) == (
                 len(sl),
                 round(float(sl["score"].mean()), 6),
-                round(lo, 6),
-                round(hi, 6),
+                round(c.low, 6),
+                round(c.high, 6),
+                c.method,
             )
             assert b["n_truncated"] == int(
                 ((g["length"] == b["length"]) & (g["status"] == "truncated")).sum()
             )
         for b in e["by_depth"]:
             sl = ok[ok["depth"] == b["depth"]]
-            lo, hi = wilson_interval(float(sl["score"].sum()), len(sl))
-            assert (b["n"], b["ci_low"], b["ci_high"]) == (len(sl), round(lo, 6), round(hi, 6))
+            c = clustered(sl)
+            assert (b["n"], b["ci_low"], b["ci_high"]) == (len(sl), round(c.low, 6), round(c.high, 6))
         per_length = ok.groupby("length")["score"].mean()
         assert e["effective_context_length"]["value"] == effective_length(
             {int(k): float(v) for k, v in per_length.items()}, 0.5
@@ -128,6 +138,7 @@ def test_closed_book_is_reported_apart(tmp_path: Path) -> None:
         "ci_low": round(low, 6),
         "ci_high": round(high, 6),
         "n": 4,
+        "interval": "wilson",
     }
     assert e["closed_book"]["n_records"] == 4
     dashboard = (tmp_path / "out" / "dashboard.html").read_text(encoding="utf-8")

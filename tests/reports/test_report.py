@@ -47,7 +47,8 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     generate_reports([run_a], out, threshold=0.8, png=False)
     lb = _load_lb(out)
-    assert lb["schema"] == "niah-leaderboard/2"
+    assert lb["schema"] == "niah-leaderboard/3"
+    assert lb["interval"] == "clustered"
     assert lb["threshold"] == 0.8
     assert lb["suite_version"] == "0.1.0"
     assert lb["generated_at"] == "2026-09-21T14:13:20Z"  # SOURCE_DATE_EPOCH=1790000000 (conftest)
@@ -63,25 +64,43 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
         "model_length": 2,
     }
     assert e["closed_book"] is None
-    low, high = wilson_interval(12, 14)
+    # Clustered by seed: each seed has 7 scored cells, 6 right, so both clusters sit at the mean and the
+    # CR1 se is 0; the floor is the independent se sqrt((6/7)(1/7)/14) = 0.093522 (design effect 0):
+    # 0.857143 +- 1.959964 * 0.093522 = [0.673843, 1].
     assert e["recall"] == {
         "mean": round(12 / 14, 6),
-        "ci_low": round(low, 6),
-        "ci_high": round(high, 6),
+        "ci_low": 0.673843,
+        "ci_high": 1.0,
         "n": 14,
+        "se": 0.093522,
+        "n_clusters": 2,
+        "interval": "clustered",
+        "design_effect": 0.0,
     }
-    assert e["recall"]["ci_low"] == pytest.approx(0.6006, abs=1e-4)
     by_length = {b["length"]: b for b in e["by_length"]}
     assert (by_length[1000]["n"], by_length[1000]["recall"]) == (6, 1.0)
     assert (by_length[2000]["n"], by_length[2000]["recall"], by_length[2000]["n_error"]) == (4, 1.0, 2)
     assert (by_length[4000]["n"], by_length[4000]["recall"], by_length[4000]["n_model_length"]) == (4, 0.5, 2)
+    # Every answer right: rule of three, [1 - 3/n, 1]; 2/4 split evenly over the seeds: se = sqrt(.25/4).
+    assert (by_length[1000]["ci_low"], by_length[1000]["ci_high"], by_length[1000]["interval"]) == (
+        0.5,
+        1.0,
+        "rule_of_three",
+    )
+    assert (by_length[2000]["ci_low"], by_length[2000]["interval"]) == (0.25, "rule_of_three")
+    assert (by_length[4000]["ci_low"], by_length[4000]["ci_high"], by_length[4000]["se"]) == (
+        0.010009,
+        0.989991,
+        0.25,
+    )
+    assert (by_length[4000]["interval"], by_length[4000]["n_clusters"]) == ("clustered", 2)
     by_depth = {b["depth"]: b for b in e["by_depth"]}
     assert (by_depth[0.0]["n"], by_depth[0.0]["recall"]) == (6, 1.0)
     assert (by_depth[50.0]["n"], by_depth[50.0]["recall"]) == (6, round(4 / 6, 6))
     assert (by_depth[100.0]["n"], by_depth[100.0]["n_error"], by_depth[100.0]["n_model_length"]) == (2, 2, 2)
     assert [(b["language"], b["n"], b["n_error"]) for b in e["by_language"]] == [("zh", 14, 2)]
-    # Effective length at 0.8: point 1.0, 1.0, 0.5 -> 2000; lower bound of 6/6 is 0.6097 -> none;
-    # upper bound of 2/4 is 0.8500 >= 0.8 -> 4000.
+    # Effective length at 0.8: point 1.0, 1.0, 0.5 -> 2000; lower bound of 6/6 (rule of three) is 0.5
+    # -> none; upper bound of 2/4 is 0.989991 >= 0.8 -> 4000.
     assert e["effective_context_length"] == {
         "value": 2000,
         "ci_low_value": None,
@@ -99,6 +118,7 @@ def test_leaderboard_values_hand_computed(run_a: Path, tmp_path: Path) -> None:
         "ci_low": 0.0,
         "ci_high": round(wilson_interval(0, 14)[1], 6),
         "n": 14,
+        "interval": "wilson",
     }
     assert e["seeds"] == [0, 1]
     (run,) = e["runs"]
@@ -116,8 +136,10 @@ def test_default_threshold_and_out_dir(run_a: Path) -> None:
     assert {p.name for p in written} == {"heatmap_alpha_single.html", "dashboard.html", "leaderboard.json"}
     assert all(p.parent == out for p in written)
     e = _entry(_load_lb(out), "alpha")
-    # At 0.85 the upper bound of 2/4 (0.84996) no longer reaches: optimistic stops at 2000.
-    assert e["effective_context_length"]["ci_high_value"] == 2000
+    # At 0.85 the clustered upper bound of 2/4 (0.989991) still reaches: optimistic 4000 (the Wilson
+    # bound, 0.84996, stopped at 2000); the pessimistic end has none (rule of three at 1000: 0.5).
+    assert e["effective_context_length"]["ci_high_value"] == 4000
+    assert e["effective_context_length"]["ci_low_value"] is None
 
 
 def test_errors_are_not_zeros_in_the_heatmap(run_a: Path) -> None:
@@ -173,6 +195,7 @@ def test_no_needle_hallucination_rate(tmp_path: Path) -> None:
         "ci_low": round(low, 6),
         "ci_high": round(high, 6),
         "n": 10,
+        "interval": "wilson",
     }
     assert e["hallucination_rate"]["ci_low"] == pytest.approx(0.1078, abs=1e-4)
 
