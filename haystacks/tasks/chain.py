@@ -157,7 +157,7 @@ class ChainTask(Task):
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         hops = options.get("hops")
         return {
-            "params": (("hops", int(hops) if hops else DEFAULT_HOPS),),
+            "params": (("hops", DEFAULT_HOPS if hops is None else int(hops)),),
             "n_distractors": int(options.get("n_distractors") or 0),
         }
 
