@@ -18,6 +18,7 @@ is flat (all 1 or all 0) for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -50,10 +51,8 @@ def read_results(path: Path) -> list[dict]:
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                try:
+                with contextlib.suppress(json.JSONDecodeError):  # a line cut by a kill
                     rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass  # a line cut by a kill
     return rows
 
 
