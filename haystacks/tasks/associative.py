@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
@@ -259,7 +260,9 @@ class AssociativeTask(Task):
         return 32  # a name (2-4 tokens), maybe in a short sentence
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_one(answer, key)
+        g = grade_one(answer, key)
+        # the cell's overlap travels with its grade into the record's score_detail
+        return replace(g, extra={**g.extra, "lexical_overlap": key.param("lexical_overlap")})
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"n_distractors": int(options.get("n_distractors") or 0)}

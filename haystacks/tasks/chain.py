@@ -152,7 +152,7 @@ class ChainTask(Task):
         invented = sorted(codes_in(answer) - known)
         if g.outcome in ("wrong", "wrong_format") and invented:
             g = replace(g, outcome="hallucinated", hallucinated=True)
-        return replace(g, extra={**g.extra, "codes_invented": invented})
+        return replace(g, extra={**g.extra, "hops": key.param("hops"), "codes_invented": invented})
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         hops = options.get("hops")

@@ -14,6 +14,7 @@ item's is ``hallucinated``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
@@ -126,7 +127,8 @@ class OrderedTask(Task):
         return 32  # one six-digit value (2-3 tokens) in a short sentence
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_one(answer, key, invented_digits=VALUE_DIGITS - 1)
+        g = grade_one(answer, key, invented_digits=VALUE_DIGITS - 1)
+        return replace(g, extra={**g.extra, "index": key.param("index"), "n_items": key.param("n_items")})
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"n_needles": int(options.get("n_needles") or 1)}

@@ -16,12 +16,12 @@ Grading is :func:`haystacks.tasks.base.grade_facts` (numbers bound to keys; a di
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, needle_rng
-from haystacks.tasks.base import Fact, Task
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_facts
 from haystacks.tasks.magic import check_seed
 from haystacks.tasks.registry import register
 
@@ -171,6 +171,10 @@ class TopicalTask(Task):
             facts=(Fact(needle.key, needle.answer, needle.label, accept),),
             grading=(("attribute", attr.name),),
         )
+
+    def grade(self, answer: str, key: AnswerKey) -> Grade:
+        g = grade_facts(answer, key)
+        return replace(g, extra={**g.extra, "attribute": key.param("attribute")})
 
     def answer_budget(self, spec: CellSpec) -> int:
         return 32  # a number up to six digits, with its unit and a few words
