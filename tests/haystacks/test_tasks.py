@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -513,3 +514,28 @@ def test_topical_grades_zh_numerals() -> None:
     assert grade(key, f"支持{zh_number(v)}个词元。") == (1.0, "found")
     assert grade(key, f"{v // 10_000}万") == (1.0, "found")
     assert grade(key, f"{v // 1000}K") == (1.0, "found")
+
+
+@pytest.mark.parametrize("task", task_names())
+def test_the_answer_budget_holds_the_restated_answer(task: str, cl100k: Tokenizer) -> None:
+    t = get_task(task)
+    for lang, seed in itertools.product(LANGS, range(4)):
+        s = spec_for(task, seed=seed, language=lang)
+        key = t.plan(s).answer_key(task, lang)
+        assert cl100k.count(restated(key)) + 8 <= t.answer_budget(s), (task, lang, seed)
+    if task == "chain":  # the budget grows with what there is to restate
+        assert t.answer_budget(spec_for(task, params=(("hops", 6),))) > t.answer_budget(spec_for(task))
+
+
+def test_build_cli_hops(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from haystacks.build import main
+
+    out = tmp_path / "h.json"
+    argv = ["--task", "chain", "--hops", "3", "--length", "1200", "--language", "en", "-o", str(out)]
+    assert main(argv) == 0
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert len(d["needles"]) == 3 and d["spec"]["params"] == {"hops": 3}
+    assert main([*argv[:3], "0", *argv[4:]]) == 2
+    assert "hops must be a whole number" in capsys.readouterr().err
