@@ -407,15 +407,16 @@ def test_ordinals() -> None:
     assert ordinal(1, 1, "en") == "first"
 
 
-@pytest.mark.parametrize(("length", "depth"), [(1000, 99.0), (1000, 0.0), (5000, 50.0), (1200, 97.5)])
+@pytest.mark.parametrize(("length", "depth"), [(1000, 99.0), (1000, 0.0), (5000, 50.0), (1200, 99.9)])
+@pytest.mark.parametrize("k", [4, 10])
 def test_ordered_items_appear_in_plan_order(
-    length: int, depth: float, corpus: Corpus, cl100k: Tokenizer
+    length: int, depth: float, k: int, corpus: Corpus, cl100k: Tokenizer
 ) -> None:
     asked = set()
     for seed, lang in itertools.product(range(4), LANGS):
-        h = build_haystack(
-            spec_for("ordered", length=length, depth=depth, seed=seed, language=lang), cl100k, corpus
-        )
+        spec = spec_for("ordered", length=length, depth=depth, seed=seed, language=lang, n_needles=k)
+        h = build_haystack(spec, cl100k, corpus)
+        assert len(h.needles) == k
         offsets = [n.char_offset for n in h.needles]
         assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
         i = h.answer_key.param("index")
