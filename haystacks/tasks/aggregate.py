@@ -6,7 +6,8 @@ rest evenly spread to the end). The question asks for their ``count``, ``sum`` o
 drawn from the seed); the expected answer is the computed number, and the op is in the grading params.
 No single needle answers it: every one must be found (and, for a sum, added).
 
-Grading: the computed number stated scores 1 (a chatty "23 + 45 + 67 + 12 = 147" included). Otherwise the
+Grading: the computed number stated scores 1 (a chatty "23 + 45 + 67 + 12 = 147" included; for a max,
+which is itself one of the values, a list of several values must end with it). Otherwise the
 answer's *last* number is read as its result: one of the individual values (other than the answer itself,
 e.g. the largest for a max) is a ``decoy``; any other number is ``wrong`` (a miscount or a wrong sum is
 not an invention); no number at all is ``wrong_format``; a refusal is ``abstained``.
@@ -148,9 +149,11 @@ class AggregateTask(Task):
         abstained = is_abstention(answer)
         stated = numbers_in_order(answer)
         numbers = frozenset().union(*stated) if stated else frozenset()
-        found = states_fact(answer, fact, numbers)
         decoys = tuple(d.answer for d in key.decoys if d.answer in numbers)
         last = stated[-1] if stated else frozenset()
+        found = states_fact(answer, fact, numbers)
+        if found and key.param("op") == "max" and decoys and fact.answer not in last:
+            found = False  # a list of the values is not a choice of the largest
         if found:
             outcome = "found"
         elif any(d.answer in last for d in key.decoys):

@@ -378,10 +378,14 @@ def _aggregate_key(op: str) -> tuple[AnswerKey, list[int]]:
         ("count", "3", 0.0, "wrong"),
         ("max", "The largest shipment had {maxv} crates.", 1.0, "found"),
         ("max", "{minv}", 0.0, "decoy"),
+        ("max", "{a}, {b}, {c}, {d}", 0.0, "decoy"),  # listing the values is not choosing (max is not last)
+        ("max", "Of {minv} and {maxv}, the largest is {maxv}.", 1.0, "found"),
+        ("sum", "In total {total} crates ({a} + {b} + {c} + {d}).", 1.0, "found"),
     ],
 )
 def test_aggregate_grades(op: str, answer: str, score: float, outcome: str) -> None:
     key, v = _aggregate_key(op)
+    assert v.index(max(v)) != 3  # the fixture the listing case relies on
     text = answer.format(
         a=v[0], b=v[1], c=v[2], d=v[3], total=sum(v), wrong=v[0] + v[1], maxv=max(v), minv=min(v)
     )
