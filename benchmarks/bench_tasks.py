@@ -9,7 +9,9 @@ For each task it runs, in a subprocess from the repository root,
 
 then reads ``DIR/T/results.jsonl`` (one JSON object per line with ``task``, ``length``, ``status``,
 ``score``) and prints a table of mean score by task x length, with n (cells scored) per entry, plus the
-cells that did not end ``ok``. A run that fails is reported (its last stderr lines) and the table goes on.
+cells that did not end ``ok``; then each task's outcomes, regraded from the records' answers with each
+cell's full answer key rebuilt from its plan (the runner may grade with bare values only).
+A run that fails is reported (its last stderr lines) and the table goes on.
 Re-running with the same ``--out`` resumes each run (evals.run skips finished cells); ``--table-only``
 just reads what is there. Nothing here is pass/fail: the 270M model is weak, the table shows where a task
 is flat (all 1 or all 0) for it.
@@ -80,6 +82,44 @@ def table(out: Path, tasks: list[str], lengths: list[int]) -> str:
     return "\n".join(lines)
 
 
+def regrade(rec: dict) -> tuple[float, str] | None:
+    """Grade a record's answer again with its cell's full answer key (decoys and grading params included),
+    rebuilt from the plan (task, seed, language, depth; default options); None when it cannot be."""
+    from haystacks.builder import CellSpec
+    from haystacks.tasks import get_task
+
+    if rec.get("status") != "ok" or rec.get("scored_answer") is None:
+        return None
+    try:
+        task = get_task(rec["task"])
+        spec = CellSpec(
+            task=rec["task"], length=int(rec["length"]), depth=float(rec["depth"]), seed=int(rec["seed"]),
+            language=rec.get("language") or "zh", **task.cell_params(task.example_options()),
+        )  # fmt: skip
+        key = task.plan(spec).answer_key(spec.task, spec.language)
+        g = task.grade(rec["scored_answer"], key)
+    except Exception:  # e.g. custom cells whose needles the record does not carry
+        return None
+    return g.score, g.outcome
+
+
+def outcomes(out: Path, tasks: list[str]) -> str:
+    """Outcome counts per task, regraded with each cell's full answer key (see :func:`regrade`)."""
+    lines = []
+    for task in tasks:
+        counts: dict[str, int] = defaultdict(int)
+        scores = []
+        for r in read_results(out / task / "results.jsonl"):
+            g = regrade(r)
+            if g is not None:
+                scores.append(g[0])
+                counts[g[1]] += 1
+        if scores:
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+            lines.append(f"{task:<14} mean {sum(scores) / len(scores):.2f} ({len(scores)}): {shown}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     from haystacks.tasks import task_names
 
@@ -113,6 +153,9 @@ def main() -> int:
     print(f"mean score by task x length (n = cells scored); model gemma-3-270m, depths {args.depths}, "
           f"seeds {args.seeds}")  # fmt: skip
     print(table(out, tasks, lengths))
+    print()
+    print("outcomes, regraded with each cell's full answer key (decoys, grading params):")
+    print(outcomes(out, tasks))
     for task, err in failures.items():
         print(f"{task}: {err}")
     return 1 if failures else 0
