@@ -84,7 +84,8 @@ def table(out: Path, tasks: list[str], lengths: list[int]) -> str:
 
 def regrade(rec: dict) -> tuple[float, str] | None:
     """Grade a record's answer again with its cell's full answer key (decoys and grading params included),
-    rebuilt from the plan (task, seed, language, depth; default options); None when it cannot be."""
+    rebuilt from the plan (task, seed, language, depth; default options, the record's needle count); None
+    when it cannot be, or when the rebuilt key's expected answers are not the record's."""
     from haystacks.builder import CellSpec
     from haystacks.tasks import get_task
 
@@ -92,11 +93,16 @@ def regrade(rec: dict) -> tuple[float, str] | None:
         return None
     try:
         task = get_task(rec["task"])
+        options = dict(task.example_options())
+        if "n_needles" in task.options and len(rec.get("needles") or ()) > 1:
+            options["n_needles"] = len(rec["needles"])
         spec = CellSpec(
             task=rec["task"], length=int(rec["length"]), depth=float(rec["depth"]), seed=int(rec["seed"]),
-            language=rec.get("language") or "zh", **task.cell_params(task.example_options()),
+            language=rec.get("language") or "zh", **task.cell_params(options),
         )  # fmt: skip
         key = task.plan(spec).answer_key(spec.task, spec.language)
+        if rec.get("expected") is not None and list(rec["expected"]) != [f.answer for f in key.expected]:
+            return None  # not the plan the run used (other options): do not guess
         g = task.grade(rec["scored_answer"], key)
     except Exception:  # e.g. custom cells whose needles the record does not carry
         return None
