@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--distractors", type=int, default=0, help="distractor needles (0 = 3 for the distractor task)"
     )
+    p.add_argument("--hops", type=int, default=None, help="chain: relabellings to follow (default 2)")
     p.add_argument("--shuffle", action="store_true", help="shuffle paragraphs in each corpus pass (seeded)")
     p.add_argument(
         "--haystack",
@@ -156,6 +157,7 @@ def _spec(args: argparse.Namespace, **over: object) -> CellSpec:
         "depths": needle_depths,
         "n_distractors": args.distractors,
         "needles": args.custom,
+        "hops": args.hops,
     }
     fields.update(task.cell_params(options))
     return CellSpec(**fields)  # type: ignore[arg-type]

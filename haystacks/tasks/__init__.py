@@ -4,7 +4,7 @@
 about a task; see :mod:`haystacks.tasks.base` for the interface and one module per family beside it.
 """
 
-from haystacks.tasks.base import OUTCOMES, AnswerKey, Fact, Grade, Task, grade_absent, grade_facts
+from haystacks.tasks.base import OUTCOMES, AnswerKey, Fact, Grade, Task, grade_absent, grade_facts, grade_one
 from haystacks.tasks.registry import get_task, register, task_names, tasks
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "get_task",
     "grade_absent",
     "grade_facts",
+    "grade_one",
     "register",
     "task_names",
     "tasks",

@@ -42,6 +42,7 @@ __all__ = [
     "Grade",
     "Task",
     "grade_facts",
+    "grade_one",
     "rng",
     "states_fact",
 ]
@@ -359,6 +360,70 @@ def grade_absent(answer: str, key: AnswerKey) -> Grade:
     )
 
 
+def grade_one(
+    answer: str,
+    key: AnswerKey,
+    *,
+    allowed: Sequence[str] = (),
+    invented_digits: int = 3,
+) -> Grade:
+    """Grade one asked fact among look-alikes: right only when its value is stated and no other's is.
+
+    For tasks whose decoys are the other items of the same kind (the i-th of near-identical items, the
+    character of another landmark): an answer that states the asked value *and* a decoy's has not chosen,
+    so it scores 0 with outcome ``decoy``. Numeric values must be whole numbers of the answer.
+
+    Args:
+        answer: The model's answer.
+        key: The answer key (exactly one expected fact).
+        allowed: Decoy answers that may be stated beside the right one (a chain's start and intermediate
+            nodes when the answer restates the path), but still make a ``decoy`` on their own.
+        invented_digits: A number of at least this many digits that is no value in the text makes a wrong
+            numeric answer ``hallucinated``.
+
+    Returns:
+        The :class:`Grade`.
+    """
+    if len(key.expected) != 1:
+        raise ValueError(f"task {key.task!r} grades exactly one expected answer, got {len(key.expected)}")
+    fact = key.expected[0]
+    numbers = frozenset(number_candidates(answer))
+    abstained = is_abstention(answer)
+
+    def states(f: Fact) -> bool:
+        return states_fact(answer, f, numbers if _numeric(f) else None)
+
+    found = states(fact)
+    decoys = tuple(d.answer for d in key.decoys if states(d))
+    blocking = tuple(d for d in decoys if d not in set(allowed))
+    known = {normalize(x) for f in (*key.expected, *key.decoys) for x in f.forms()}
+    invented = _numeric(fact) and any(
+        c.isdisjoint(known) and max(map(len, c)) >= invented_digits for c in numbers_in_order(answer)
+    )
+    if found and not blocking:
+        outcome = "found"
+    elif decoys:
+        outcome = "decoy"
+    elif abstained:
+        outcome = "abstained"
+    elif invented:
+        outcome = "hallucinated"
+    elif _numeric(fact) and not numbers:
+        outcome = "wrong_format"
+    else:
+        outcome = "wrong"
+    ok = outcome == "found"
+    return Grade(
+        score=1.0 if ok else 0.0,
+        outcome=outcome,
+        found=(fact.answer,) if ok else (),
+        missed=() if ok else (fact.answer,),
+        abstained=abstained,
+        hallucinated=outcome == "hallucinated",
+        distractors_found=decoys,
+    )
+
+
 class Task:
     """One task: its needles, question, answer budget, grade, metric and axes.
 
@@ -394,6 +459,10 @@ class Task:
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         """Grade one answer (pure)."""
         return grade_facts(answer, key)
+
+    def example_options(self) -> dict[str, Any]:
+        """Run options that make a valid cell of this task (for generic tests; most tasks need none)."""
+        return {}
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """The :class:`~haystacks.builder.CellSpec` fields this task takes from the run's options.

@@ -89,6 +89,17 @@ class CustomTask(Task):
         # an answer restated with a little framing: about a token per 2 characters of it, plus 24
         return max(32, sum(24 + len(str(t[2])) for t in triples))
 
+    def example_options(self) -> dict[str, Any]:
+        return {
+            "needles": (
+                (
+                    "The best thing to do in San Francisco is eat a sandwich in Dolores Park on a sunny day.",
+                    "What is the best thing to do in San Francisco?",
+                    "eat a sandwich in Dolores Park",
+                ),
+            )
+        }
+
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         needles = options.get("needles") or ()
         return {"params": (("needles", tuple(tuple(t) for t in needles)),)}

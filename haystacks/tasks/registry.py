@@ -14,6 +14,11 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "haystacks.tasks.magic",
     "haystacks.tasks.changed_line",
     "haystacks.tasks.custom",
+    "haystacks.tasks.associative",
+    "haystacks.tasks.chain",
+    "haystacks.tasks.aggregate",
+    "haystacks.tasks.ordered",
+    "haystacks.tasks.topical",
 )
 
 _TABLE: dict[str, Task] = {}

@@ -1,0 +1,171 @@
+"""Benchmark: every task of the table on the embedded local model (Gemma 3 270M), mean score by length.
+
+Run by hand:  python benchmarks/bench_tasks.py [--out DIR] [--tasks a,b] [--lengths 1000,2000,4000]
+              [--depths 10,50,90] [--seeds 0,1] [--table-only]
+
+For each task it runs, in a subprocess from the repository root,
+
+    python -m evals.run --model gemma-3-270m --task T --lengths ... --depths ... --seeds ... --out DIR/T
+
+then reads ``DIR/T/results.jsonl`` (one JSON object per line with ``task``, ``length``, ``status``,
+``score``) and prints a table of mean score by task x length, with n (cells scored) per entry, plus the
+cells that did not end ``ok``; then each task's outcomes, regraded from the records' answers with each
+cell's full answer key rebuilt from its plan (the runner may grade with bare values only).
+A run that fails is reported (its last stderr lines) and the table goes on.
+Re-running with the same ``--out`` resumes each run (evals.run skips finished cells); ``--table-only``
+just reads what is there. Nothing here is pass/fail: the 270M model is weak, the table shows where a task
+is flat (all 1 or all 0) for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def run_task(task: str, out: Path, lengths: str, depths: str, seeds: str, timeout: float) -> str | None:
+    """Run one task's grid; None when it ended well, else the tail of its stderr."""
+    cmd = [
+        sys.executable, "-m", "evals.run", "--model", "gemma-3-270m", "--task", task, "--lengths", lengths,
+        "--depths", depths, "--seeds", seeds, "--out", str(out / task), "--no-report",
+    ]  # fmt: skip
+    try:
+        p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout:.0f} s"
+    if p.returncode != 0:
+        return f"exit {p.returncode}: " + " | ".join(p.stderr.strip().splitlines()[-3:])
+    return None
+
+
+def read_results(path: Path) -> list[dict]:
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                with contextlib.suppress(json.JSONDecodeError):  # a line cut by a kill
+                    rows.append(json.loads(line))
+    return rows
+
+
+def table(out: Path, tasks: list[str], lengths: list[int]) -> str:
+    """Mean score by task x length ("mean (n)"), the overall mean, and the statuses other than ok."""
+    head = f"{'task':<14}" + "".join(f"{n:>14}" for n in lengths) + f"{'all':>14}  not ok"
+    lines = [head, "-" * len(head)]
+    for task in tasks:
+        recs = [r for r in read_results(out / task / "results.jsonl") if r.get("task") == task]
+        by_len: dict[int, list[float]] = defaultdict(list)
+        bad: dict[str, int] = defaultdict(int)
+        for r in recs:
+            if r.get("status") == "ok" and r.get("score") is not None:
+                by_len[int(r["length"])].append(float(r["score"]))
+            else:
+                bad[str(r.get("status"))] += 1
+        cells = []
+        for n in lengths:
+            xs = by_len.get(n, [])
+            cells.append(f"{sum(xs) / len(xs):.2f} ({len(xs)})" if xs else "-")
+        every = [x for xs in by_len.values() for x in xs]
+        total = f"{sum(every) / len(every):.2f} ({len(every)})" if every else "-"
+        extra = ", ".join(f"{k}: {v}" for k, v in sorted(bad.items())) or ""
+        lines.append(f"{task:<14}" + "".join(f"{c:>14}" for c in cells) + f"{total:>14}  {extra}")
+    return "\n".join(lines)
+
+
+def regrade(rec: dict) -> tuple[float, str] | None:
+    """Grade a record's answer again with its cell's full answer key (decoys and grading params included),
+    rebuilt from the plan (task, seed, language, depth; default options, the record's needle count); None
+    when it cannot be, or when the rebuilt key's expected answers are not the record's."""
+    from haystacks.builder import CellSpec
+    from haystacks.tasks import get_task
+
+    if rec.get("status") != "ok" or rec.get("scored_answer") is None:
+        return None
+    try:
+        task = get_task(rec["task"])
+        options = dict(task.example_options())
+        if "n_needles" in task.options and len(rec.get("needles") or ()) > 1:
+            options["n_needles"] = len(rec["needles"])
+        spec = CellSpec(
+            task=rec["task"], length=int(rec["length"]), depth=float(rec["depth"]), seed=int(rec["seed"]),
+            language=rec.get("language") or "zh", **task.cell_params(options),
+        )  # fmt: skip
+        key = task.plan(spec).answer_key(spec.task, spec.language)
+        if rec.get("expected") is not None and list(rec["expected"]) != [f.answer for f in key.expected]:
+            return None  # not the plan the run used (other options): do not guess
+        g = task.grade(rec["scored_answer"], key)
+    except Exception:  # e.g. custom cells whose needles the record does not carry
+        return None
+    return g.score, g.outcome
+
+
+def outcomes(out: Path, tasks: list[str]) -> str:
+    """Outcome counts per task, regraded with each cell's full answer key (see :func:`regrade`)."""
+    lines = []
+    for task in tasks:
+        counts: dict[str, int] = defaultdict(int)
+        scores = []
+        for r in read_results(out / task / "results.jsonl"):
+            g = regrade(r)
+            if g is not None:
+                scores.append(g[0])
+                counts[g[1]] += 1
+        if scores:
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+            lines.append(f"{task:<14} mean {sum(scores) / len(scores):.2f} ({len(scores)}): {shown}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from haystacks.tasks import task_names
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=None, help="where the runs go (default: a new temporary folder)")
+    ap.add_argument("--tasks", default=None, help="comma-separated tasks (default: every task in the table)")
+    ap.add_argument("--lengths", default="1000,2000,4000")
+    ap.add_argument("--depths", default="10,50,90")
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per task run")
+    ap.add_argument("--table-only", action="store_true", help="only print the table of what --out holds")
+    args = ap.parse_args()
+    tasks = args.tasks.split(",") if args.tasks else list(task_names())
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_tasks_"))
+    out.mkdir(parents=True, exist_ok=True)
+    lengths = [int(x) for x in args.lengths.split(",")]
+    failures: dict[str, str] = {}
+    if not args.table_only:
+        print(f"runs in {out}", flush=True)
+        for task in tasks:
+            t0 = time.monotonic()
+            err = run_task(task, out, args.lengths, args.depths, args.seeds, args.timeout)
+            took = time.monotonic() - t0
+            print(
+                f"{task}: {'ok' if err is None else 'FAILED'} in {took:.0f} s" + (f" ({err})" if err else "")
+            )
+            sys.stdout.flush()
+            if err is not None:
+                failures[task] = err
+    print()
+    print(f"mean score by task x length (n = cells scored); model gemma-3-270m, depths {args.depths}, "
+          f"seeds {args.seeds}")  # fmt: skip
+    print(table(out, tasks, lengths))
+    print()
+    print("outcomes, regraded with each cell's full answer key (decoys, grading params):")
+    print(outcomes(out, tasks))
+    for task, err in failures.items():
+        print(f"{task}: {err}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

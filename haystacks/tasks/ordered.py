@@ -1,0 +1,137 @@
+"""``ordered``: MRCR-style — several near-identical items; which came i-th in the text?
+
+"Note: the door code of the storage room is now 482913." — k needles (``n_needles``, default 4) with the
+same template and different six-digit values, at increasing depths (the :func:`multi_depths` slots: the
+first at the cell's depth, the rest evenly spread to the end), so their order of appearance is their plan
+order. The question asks for the i-th (i drawn from the seed, said in words: "first", "second", ...,
+"last"). Every item matches the question equally well; only their order tells them apart.
+
+Grading (:func:`haystacks.tasks.base.grade_one`): the i-th value stated and no other item's value scores
+1; another item's value — alone or beside the right one — is a ``decoy``; a six-digit number that is no
+item's is ``hallucinated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from haystacks.errors import SpecError
+from haystacks.needles import (
+    DEFAULT_MULTI_NEEDLES,
+    NeedlePlan,
+    PlannedNeedle,
+    check_depth,
+    draw_value,
+    multi_depths,
+    needle_rng,
+)
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_one
+from haystacks.tasks.magic import check_seed
+from haystacks.tasks.registry import register
+
+if TYPE_CHECKING:
+    from haystacks.builder import CellSpec
+
+__all__ = ["ORDINALS", "OrderedTask", "ordinal"]
+
+MAX_ITEMS = 10
+VALUE_DIGITS = 6
+
+ORDINALS = {
+    "en": ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"),
+    "zh": ("第一", "第二", "第三", "第四", "第五", "第六", "第七", "第八", "第九", "第十"),
+}
+_LAST = {"en": "last", "zh": "最后一"}
+
+TEMPLATES = {
+    "en": "Note: the door code of the storage room is now {v}.",
+    "zh": "备注：储藏室的门禁密码现在是{v}。",
+}
+QUESTIONS = {
+    "en": (
+        "The text gives the door code of the storage room several times, a different code each time. "
+        "Counting in order of appearance, what is the {ordinal} code given?"
+    ),
+    "zh": "文中多次给出储藏室的门禁密码，每次都不一样。按出现的先后顺序，文中给出的{ordinal}个密码是多少？",
+}
+_KEY = {"en": "the {ordinal} door code given", "zh": "文中给出的{ordinal}个门禁密码"}
+
+
+def ordinal(i: int, k: int, language: str) -> str:
+    """The ordinal of item ``i`` (1-based) of ``k`` in words: "first", ..., "last" ("第一", ..., "最后一")."""
+    if i == k and k > 1:
+        return _LAST[language]
+    return ORDINALS[language][i - 1]
+
+
+class OrderedTask(Task):
+    name = "ordered"
+    summary = "MRCR-style: k near-identical items (option n_needles); the question asks for the i-th in order"
+    metric = "accuracy"
+    options = ("n_needles",)
+
+    def k(self, spec: CellSpec) -> int:
+        if spec.n_needles < 1:
+            raise SpecError(f"n_needles must be >= 1, got {spec.n_needles}")
+        k = spec.n_needles if spec.n_needles > 1 else DEFAULT_MULTI_NEEDLES
+        if k > MAX_ITEMS:
+            raise SpecError(f"at most {MAX_ITEMS} items for the {self.name} task, got {k}")
+        return k
+
+    def plan(self, spec: CellSpec) -> NeedlePlan:
+        check_seed(spec.seed)
+        lang = spec.language
+        if lang not in TEMPLATES:
+            raise SpecError(f"unknown language {lang!r}; choose from {', '.join(TEMPLATES)}")
+        depth = check_depth(spec.depth)
+        if spec.depths is not None:
+            raise SpecError(f"the {self.name} task places its items itself (no explicit depths)")
+        if spec.n_distractors:
+            raise SpecError(f"the {self.name} task takes no distractors (its other items are the decoys)")
+        k = self.k(spec)
+        seed = spec.seed
+        taken: set[str] = set()
+        values = [
+            draw_value(needle_rng(seed, self.name, lang, f"value:{j}"), VALUE_DIGITS, taken) for j in range(k)
+        ]
+        i = needle_rng(seed, self.name, lang, "asked").randrange(1, k + 1)
+        word = ordinal(i, k, lang)
+        depths = multi_depths(depth, k)
+        items = tuple(
+            PlannedNeedle(
+                kind="needle",
+                text=TEMPLATES[lang].format(v=v),
+                key=_KEY[lang].format(ordinal=ordinal(j + 1, k, lang)),
+                answer=v,
+                depth=d,
+            )
+            for j, (v, d) in enumerate(zip(values, depths, strict=True))
+        )
+        asked = items[i - 1]
+        return NeedlePlan(
+            needles=items,
+            distractors=(),
+            change=None,
+            question=QUESTIONS[lang].format(ordinal=word),
+            answers=(asked.answer,),
+            absent_key=None,
+            clause_sep="",
+            facts=(Fact(asked.key, asked.answer),),
+            decoys=tuple(Fact(n.key, n.answer) for j, n in enumerate(items) if j != i - 1),
+            grading=(("index", i), ("n_items", k)),
+        )
+
+    def answer_budget(self, spec: CellSpec) -> int:
+        return 32  # one six-digit value (2-3 tokens) in a short sentence
+
+    def grade(self, answer: str, key: AnswerKey) -> Grade:
+        g = grade_one(answer, key, invented_digits=VALUE_DIGITS - 1)
+        return replace(g, extra={**g.extra, "index": key.param("index"), "n_items": key.param("n_items")})
+
+    def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"n_needles": int(options.get("n_needles") or 1)}
+
+
+register(OrderedTask())

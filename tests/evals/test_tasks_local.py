@@ -1,0 +1,40 @@
+"""Each newer task family end to end on the embedded model (llama.cpp + Gemma 3 270M), one small cell each.
+
+The 270M model is weak: these check that a run of the family completes with one graded record per cell,
+not any particular score.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.results import read_records
+from haystacks.tasks import OUTCOMES
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("task", ["associative", "chain", "aggregate", "ordered", "topical"])
+def test_family_runs_on_the_local_model(task: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--model", "gemma-3-270m", "--task", task, "--lengths", "1500", "--depths", "50"]
+    p = subprocess.run(
+        [sys.executable, "-m", "evals.run", *args, "--out", str(out), "--no-report"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 1
+    r = recs[0]
+    assert r["task"] == task and r["status"] == "ok" and r["length"] == 1500
+    assert 0.0 <= r["score"] <= 1.0 and r["score_detail"]["outcome"] in OUTCOMES
+    assert r["expected"] and r["needles"]
