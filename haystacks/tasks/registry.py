@@ -1,15 +1,21 @@
-"""The one task table: every task by name, its built-in modules loaded on first use."""
+"""The one task table: every task by name, the modules of this package loaded on first use.
+
+Every module of ``haystacks.tasks`` except the machinery (``base``, ``registry``) is imported once and
+registers its tasks, so adding a task is adding one module: nothing else names it. The table lists the first
+families in the order of :data:`BUILTIN_MODULES`, then any other module's tasks in module-name order.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from haystacks.errors import SpecError
 from haystacks.tasks.base import Task
 
 __all__ = ["BUILTIN_MODULES", "get_task", "register", "task_names", "tasks"]
 
-#: Modules whose import registers the built-in tasks, in the order the tasks are listed.
+#: Modules listed first, in this order (the rest of the package follows, by name).
 BUILTIN_MODULES: tuple[str, ...] = (
     "haystacks.tasks.magic",
     "haystacks.tasks.changed_line",
@@ -39,7 +45,13 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for mod in BUILTIN_MODULES:
+        package = __name__.rsplit(".", 1)[0]
+        found = sorted(
+            f"{package}.{m.name}"
+            for m in pkgutil.iter_modules(importlib.import_module(package).__path__)
+            if m.name not in ("base", "registry") and not m.name.startswith("_")
+        )
+        for mod in [*BUILTIN_MODULES, *(m for m in found if m not in BUILTIN_MODULES)]:
             importlib.import_module(mod)
 
 
