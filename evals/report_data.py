@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -766,9 +766,18 @@ def _config_hash(header: RunHeader | None) -> str | None:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
+def answered_by_other(requested: str | None, answered: Iterable[str]) -> list[str]:
+    """Model ids a provider reported that are not the one asked (a dated snapshot of it counts as it):
+    vendors silently route retired or aliased names to other models."""
+    if not requested:
+        return []
+    return sorted({m for m in answered if m and m != requested and not m.startswith(requested)})
+
+
 def _run_json(run: RunData) -> dict[str, Any]:
     h = run.header
     model = h.model if h is not None else {}
+    answered = sorted({r.model_id for r in run.records if r.model_id})
     return {
         "run": run.name,
         "created": h.created if h else None,
@@ -785,6 +794,8 @@ def _run_json(run: RunData) -> dict[str, Any]:
         "n_records": len(run.records),
         "n_skipped_lines": run.skipped_lines,
         "header_found": h is not None,
+        "answered_by": answered,
+        "answered_by_other": answered_by_other(model.get("model_id"), answered),
     }
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from evals.judge import agreement
 from evals.meta import now_utc
 from evals.record import STATUSES
+from evals.report_data import answered_by_other
 from evals.results import RESULTS_FILE, latest_by_cell, read_records
 
 if TYPE_CHECKING:
@@ -130,9 +131,9 @@ def print_summary(summary: dict[str, Any], prep: PreparedRun, outcome: RunOutcom
         s.add_row("hallucinated answers", str(summary["hallucinated"]))
     served = summary.get("served_models") or {}
     asked = prep.info.model_id
-    other = {m: n for m, n in served.items() if asked and m != asked and not m.startswith(asked)}
+    other = answered_by_other(asked, served)
     if other:
-        answered = ", ".join(f"{m} ({n})" for m, n in other.items())
+        answered = ", ".join(f"{m} ({served[m]})" for m in other)
         s.add_row("answered by", f"{answered}: the provider reported another model than {asked}")
     cb = summary.get("closed_book") or {}
     if cb.get("asked"):

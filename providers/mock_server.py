@@ -118,11 +118,13 @@ class MockReply:
             ``refusal`` (OpenAI: ``message.refusal`` set, ``finish_reason: stop``; elsewhere as
             ``content_filter``).
         reasoning_tokens: Hidden reasoning tokens to report (OpenAI ``reasoning_tokens``, Gemini thoughts).
+        model: The model the response says answered (None: the one asked; vendors route retired names).
     """
 
     text: str
     finish: Literal["stop", "max_tokens", "content_filter", "blocked", "refusal"] = "stop"
     reasoning_tokens: int = 0
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -857,7 +859,7 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     if finish == "blocked" and not api.startswith("gemini"):
         finish = "content_filter"
     out_tokens = _count(text)
-    model = req.model or owner.model
+    model = reply.model or req.model or owner.model
     if api.startswith("openai"):
         cached = owner._cached_prefix(api, req.prompt)
         usage = {

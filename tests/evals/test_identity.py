@@ -12,7 +12,7 @@ import pytest
 from evals.report_data import build_leaderboard, collect
 from evals.results import read_records
 from evals.run import main
-from providers.mock_server import MockServer
+from providers.mock_server import MockReply, MockServer
 
 from .test_run_mock import REGISTRY, perfect_model
 
@@ -122,3 +122,21 @@ def test_retries_are_counted_and_shown(tmp_path: Path, registry, capsys: pytest.
         shown = re.search(r"(\d+) retries", err)
         assert shown and int(shown.group(1)) == 3, err
         assert "retries 3" in err  # the progress bar's own counter
+
+
+def test_a_model_routed_to_another_is_said_so(
+    tmp_path: Path, registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vendors route retired names to other models: the summary and the dashboard say which answered."""
+    def routed(req):
+        return MockReply(str(perfect_model(req)), model="other-model-2026")
+
+    with MockServer(answer=routed) as srv:
+        registry(srv.url)
+        out = tmp_path / "run"
+        assert main(["--model", "mock-model", "--out", str(out), "--lengths", "400", "--depths", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "answered by" in err and "other-model-2026" in err
+    board = json.loads((out / "report" / "leaderboard.json").read_text())
+    assert board["runs"][0]["answered_by_other"] == ["other-model-2026"]
+    assert "answered by other-model-2026" in (out / "report" / "dashboard.html").read_text()
