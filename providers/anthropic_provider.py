@@ -188,32 +188,7 @@ class AnthropicProvider(Provider):
             data = await self._client.post("/v1/messages", cast_to=object, body=body)
         except Exception as exc:
             raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
-        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-            raise MalformedResponse("response has no content list", provider=self.name)
-        text = "".join(
-            str(b.get("text") or "")
-            for b in data["content"]
-            if isinstance(b, dict) and b.get("type") == "text"
-        )
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        uncached = _int(usage.get("input_tokens"))
-        read = _int(usage.get("cache_read_input_tokens"))
-        write = _int(usage.get("cache_creation_input_tokens"))
-        total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
-        return GenerateResult(
-            text=text,
-            stop_reason=stop_reason_of(data.get("stop_reason")),
-            usage=Usage(
-                input_tokens=total_in,
-                output_tokens=_int(usage.get("output_tokens")),
-                cached_input_tokens=read,
-                cache_write_tokens=write,
-            ),
-            latency_s=0.0,
-            model=str(data.get("model") or self.info.model_id),
-            raw_request=self._redact({"endpoint": "/v1/messages", **body}),
-            raw_response=self._redact(data),
-        )
+        return parse_anthropic_message(data, {"endpoint": "/v1/messages", **body}, provider=self)
 
     async def count_tokens(self, text: str) -> int | None:
         """Anthropic's count of ``text`` as one user message (``/v1/messages/count_tokens``)."""
@@ -235,3 +210,31 @@ class AnthropicProvider(Provider):
 
     async def _close(self) -> None:
         await self._client.close()
+
+
+def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
+    """A Messages API response body as a GenerateResult (the shapes the synchronous adapter reads)."""
+    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        raise MalformedResponse("response has no content list", provider=provider.name)
+    text = "".join(
+        str(b.get("text") or "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text"
+    )
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    uncached = _int(usage.get("input_tokens"))
+    read = _int(usage.get("cache_read_input_tokens"))
+    write = _int(usage.get("cache_creation_input_tokens"))
+    total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
+    return GenerateResult(
+        text=text,
+        stop_reason=stop_reason_of(data.get("stop_reason")),
+        usage=Usage(
+            input_tokens=total_in,
+            output_tokens=_int(usage.get("output_tokens")),
+            cached_input_tokens=read,
+            cache_write_tokens=write,
+        ),
+        latency_s=0.0,
+        model=str(data.get("model") or provider.info.model_id),
+        raw_request=provider._redact(raw_request),
+        raw_response=provider._redact(data),
+    )

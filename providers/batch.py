@@ -169,10 +169,6 @@ def _counts(rest_key: str | None = None, rest: int = 0, **values: int) -> dict[s
     return out
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _json_bytes(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
@@ -492,36 +488,6 @@ _ANTHROPIC_ERROR_STATUS = {
 }
 
 
-def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
-    """A Messages API response body as a GenerateResult (the shapes the synchronous adapter reads)."""
-    from providers.anthropic_provider import stop_reason_of
-
-    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-        raise MalformedResponse("response has no content list", provider=provider.name)
-    text = "".join(
-        str(b.get("text") or "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text"
-    )
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    uncached = _int(usage.get("input_tokens"))
-    read = _int(usage.get("cache_read_input_tokens"))
-    write = _int(usage.get("cache_creation_input_tokens"))
-    total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
-    return GenerateResult(
-        text=text,
-        stop_reason=stop_reason_of(data.get("stop_reason")),
-        usage=Usage(
-            input_tokens=total_in,
-            output_tokens=_int(usage.get("output_tokens")),
-            cached_input_tokens=read,
-            cache_write_tokens=write,
-        ),
-        latency_s=0.0,
-        model=str(data.get("model") or provider.info.model_id),
-        raw_request=provider._redact(raw_request),
-        raw_response=provider._redact(data),
-    )
-
-
 class AnthropicBatchClient(BatchClient):
     """Anthropic's Message Batches API (``/v1/messages/batches``)."""
 
@@ -587,6 +553,8 @@ class AnthropicBatchClient(BatchClient):
         return out
 
     def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        from providers.anthropic_provider import parse_anthropic_message
+
         return parse_anthropic_message(payload, raw_request, provider=self.provider)
 
     async def _cancel(self, handle: BatchHandle) -> None:
@@ -621,41 +589,6 @@ _RPC_TO_HTTP = {
     14: 503,
     16: 401,
 }
-
-
-def parse_gemini_response(resp: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
-    """A ``types.GenerateContentResponse`` as a GenerateResult (the synchronous adapter's reading)."""
-    from providers.gemini_provider import finish_reason_of
-
-    candidates = resp.candidates or []
-    if candidates:
-        cand = candidates[0]
-        parts = (cand.content.parts if cand.content else None) or []
-        text = "".join(p.text for p in parts if p.text and not p.thought)
-        stop = finish_reason_of(cand.finish_reason)
-    elif resp.prompt_feedback is not None and resp.prompt_feedback.block_reason is not None:
-        text, stop = "", StopReason.CONTENT_FILTER
-    else:
-        raise MalformedResponse("response has no candidates", provider=provider.name)
-    um = resp.usage_metadata
-    candidates_n = um.candidates_token_count if um else None
-    thoughts = um.thoughts_token_count if um else None
-    output = None if candidates_n is None and thoughts is None else (candidates_n or 0) + (thoughts or 0)
-    raw = resp.model_dump(mode="json", exclude_none=True, exclude={"sdk_http_response"})
-    return GenerateResult(
-        text=text,
-        stop_reason=stop,
-        usage=Usage(
-            input_tokens=um.prompt_token_count if um else None,
-            output_tokens=output,
-            cached_input_tokens=um.cached_content_token_count if um else None,
-            reasoning_tokens=thoughts,
-        ),
-        latency_s=0.0,
-        model=resp.model_version or provider.info.model_id,
-        raw_request=provider._redact(raw_request),
-        raw_response=provider._redact(raw),
-    )
 
 
 class GeminiBatchClient(BatchClient):
@@ -727,6 +660,8 @@ class GeminiBatchClient(BatchClient):
         return out
 
     def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:
+        from providers.gemini_provider import parse_gemini_response
+
         return parse_gemini_response(payload, raw_request, provider=self.provider)
 
     async def _cancel(self, handle: BatchHandle) -> None:

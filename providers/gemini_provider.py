@@ -186,35 +186,7 @@ class GeminiProvider(Provider):
             )
         except Exception as exc:
             raise classify_gemini_error(exc, provider=self.name, secrets=self._secrets()) from None
-        candidates = resp.candidates or []
-        if candidates:
-            cand = candidates[0]
-            parts = (cand.content.parts if cand.content else None) or []
-            text = "".join(p.text for p in parts if p.text and not p.thought)
-            stop = finish_reason_of(cand.finish_reason)
-        elif resp.prompt_feedback is not None and resp.prompt_feedback.block_reason is not None:
-            text, stop = "", StopReason.CONTENT_FILTER
-        else:
-            raise MalformedResponse("response has no candidates", provider=self.name)
-        um = resp.usage_metadata
-        candidates_n = um.candidates_token_count if um else None
-        thoughts = um.thoughts_token_count if um else None
-        output = None if candidates_n is None and thoughts is None else (candidates_n or 0) + (thoughts or 0)
-        raw = resp.model_dump(mode="json", exclude_none=True, exclude={"sdk_http_response"})
-        return GenerateResult(
-            text=text,
-            stop_reason=stop,
-            usage=Usage(
-                input_tokens=um.prompt_token_count if um else None,
-                output_tokens=output,
-                cached_input_tokens=um.cached_content_token_count if um else None,
-                reasoning_tokens=thoughts,
-            ),
-            latency_s=0.0,
-            model=resp.model_version or self.info.model_id,
-            raw_request=self._redact(self.describe_request(req)),
-            raw_response=self._redact(raw),
-        )
+        return parse_gemini_response(resp, self.describe_request(req), provider=self)
 
     async def count_tokens(self, text: str) -> int | None:
         """Gemini's count of ``text`` as one user turn (``models.countTokens``)."""
@@ -235,3 +207,36 @@ class GeminiProvider(Provider):
 
     async def _close(self) -> None:
         await self._client.aio.aclose()
+
+
+def parse_gemini_response(resp: Any, raw_request: dict[str, Any], *, provider: Provider) -> GenerateResult:
+    """A ``types.GenerateContentResponse`` as a GenerateResult (the synchronous adapter's reading)."""
+    candidates = resp.candidates or []
+    if candidates:
+        cand = candidates[0]
+        parts = (cand.content.parts if cand.content else None) or []
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        stop = finish_reason_of(cand.finish_reason)
+    elif resp.prompt_feedback is not None and resp.prompt_feedback.block_reason is not None:
+        text, stop = "", StopReason.CONTENT_FILTER
+    else:
+        raise MalformedResponse("response has no candidates", provider=provider.name)
+    um = resp.usage_metadata
+    candidates_n = um.candidates_token_count if um else None
+    thoughts = um.thoughts_token_count if um else None
+    output = None if candidates_n is None and thoughts is None else (candidates_n or 0) + (thoughts or 0)
+    raw = resp.model_dump(mode="json", exclude_none=True, exclude={"sdk_http_response"})
+    return GenerateResult(
+        text=text,
+        stop_reason=stop,
+        usage=Usage(
+            input_tokens=um.prompt_token_count if um else None,
+            output_tokens=output,
+            cached_input_tokens=um.cached_content_token_count if um else None,
+            reasoning_tokens=thoughts,
+        ),
+        latency_s=0.0,
+        model=resp.model_version or provider.info.model_id,
+        raw_request=provider._redact(raw_request),
+        raw_response=provider._redact(raw),
+    )
