@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from evals.results import read_records
+from evals.results import read_records as _read_typed
 from haystacks.tasks import OUTCOMES
+
+
+def read_records(path: Path) -> list[dict]:
+    """The records as the JSON objects written."""
+    return [r.to_json() for r in _read_typed(path)]
+
 
 pytestmark = pytest.mark.slow
 
