@@ -384,18 +384,20 @@ class _Runner:
 def truncated(res: GenerateResult, scored: str, outcome: str, style: str) -> bool:
     """Whether an answer was cut by its token budget before it was complete (then it is not graded).
 
-    The provider says so for an answer emptied or cut by hidden reasoning (``TRUNCATED``). An answer that hit
-    ``max_tokens`` is truncated only when what it said was cut on its way to the answer: empty, or a list cut
-    after some of its values (``partial``). A runaway (a number repeated to the limit, text that never
-    stops) that found nothing is a wrong answer, graded as one.
+    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). Such an
+    answer is truncated when what it said was cut on its way to the answer: emptied (hidden reasoning took
+    the budget), or a list cut after some of its values (``partial``). A base model's completion whose
+    graded first line ended before the limit is complete; a runaway (a number repeated to the limit, text
+    that never stops) that found nothing is a wrong answer, graded as one.
     """
     from providers.base import StopReason
 
-    if res.stop_reason == getattr(StopReason, "TRUNCATED", None):
-        return True
-    if res.stop_reason != StopReason.MAX_TOKENS or not answer_was_cut(res.text, style):
+    cut_by = {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
+    if res.stop_reason not in cut_by:
         return False
-    return not scored.strip() or outcome == "partial"
+    if not scored.strip():
+        return True
+    return answer_was_cut(res.text, style) and outcome == "partial"
 
 
 def cell_task(cell: Cell) -> Any:

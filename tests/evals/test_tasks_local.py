@@ -39,8 +39,12 @@ def test_family_runs_on_the_local_model(task: str, tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr[-2000:]
     recs = read_records(out / "results.jsonl")
-    assert len(recs) == 1
-    r = recs[0]
+    cells = [r for r in recs if r["kind"] == "cell"]
+    closed = [r for r in recs if r["kind"] == "closed_book"]
+    assert len(cells) == 1 and len(closed) == (1 if task == "topical" else 0)
+    r = cells[0]
     assert r["task"] == task and r["status"] == "ok" and r["length"] == 1500
     assert 0.0 <= r["score"] <= 1.0 and r["score_detail"]["outcome"] in OUTCOMES
     assert r["expected"] and r["needles"]
+    assert r["tokens_exact"] and r["prompt_tokens"] == r["target_tokens"] == 1500
+    assert r["outcome"] == r["score_detail"]["outcome"]
