@@ -217,7 +217,7 @@ class _Runner:
         result = self._result_fields(res, built, batch=batch_id is not None)
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
-        scored = scored_text(res.text, self.prep.style)
+        scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
         grade = cell_task(cell).grade(scored, built.key)
         status = "truncated" if truncated(res, scored, grade.outcome, self.prep.style) else "ok"
         judge = None

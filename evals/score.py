@@ -43,22 +43,43 @@ def grade(answer: str, key: AnswerKey) -> Grade:
     return get_task(key.task).grade(answer, key)
 
 
-def scored_text(text: str, style: str) -> str:
-    """The part of an answer that is graded: a base model's completion is read up to its first line break.
+def _template_markers() -> tuple[str, ...]:
+    from haystacks.prompts import TEMPLATES
 
-    A base model prompted with an answer prefix (``答案：``) answers on that line, then keeps writing (often
-    more questions and answers); only the answer line is its answer. Chat answers are graded whole.
+    parts = ("answer_prefix", "question_label", "context_open")
+    marks = {getattr(t, part).strip() for t in TEMPLATES.values() for part in parts}
+    return tuple(sorted(m for m in marks if m))
+
+
+def scored_text(text: str, style: str, lines: int = 1) -> str:
+    """The part of an answer that is graded: a base model's completion is read line by line, one line per
+    asked fact, up to the line where it starts writing a new prompt.
+
+    A base model prompted with an answer prefix (``答案：``) answers on the next line(s) — a list of three
+    values comes one per line — then keeps writing (often more questions, answers, or the text again); only
+    its answer lines are its answer. Chat answers are graded whole.
 
     Args:
         text: The model's output.
         style: ``completion`` or ``chat``.
+        lines: Lines the answer may take (the number of asked facts).
 
     Returns:
-        The text to grade.
+        The text to grade (a completion's lines joined by newlines).
     """
     if style != "completion":
         return text
-    return text.strip().split("\n", 1)[0].strip()
+    markers = _template_markers()
+    out: list[str] = []
+    for line in text.strip().split("\n"):
+        line = line.strip()
+        if out and (not line or line.startswith(markers)):
+            break
+        if line:
+            out.append(line)
+        if len(out) >= max(1, lines):
+            break
+    return "\n".join(out)
 
 
 def answer_was_cut(text: str, style: str) -> bool:

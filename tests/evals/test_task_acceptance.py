@@ -207,3 +207,26 @@ def test_every_module_of_the_package_is_in_the_table() -> None:
         mod = importlib.import_module(f"haystacks.tasks.{m.name}")
         mine = {t.name for t in vars(mod).values() if isinstance(t, type) and getattr(t, "name", "") in names}
         assert mine, f"module {m.name} registers no task"
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "graded"),
+    [
+        (
+            "\n杭州：7034450\n太原：4231058\n拉萨：4231058\n答案：\n杭州：7034450",
+            3,
+            "杭州：7034450\n太原：4231058\n拉萨：4231058",
+        ),
+        ("7674305\n<文本>\n大家好，这里是最佳拍档", 1, "7674305"),
+        ("7674305\n回答：7674305\n回答：7674305", 1, "7674305"),
+        ("4729183\n问题：上海的神秘数字是多少？", 3, "4729183"),  # a new question ends the answer
+        ("4729183\n\n1234567", 2, "4729183"),  # so does a blank line
+    ],
+)
+def test_a_base_models_answer_is_its_answer_lines(text: str, lines: int, graded: str) -> None:
+    """A base model writes a list one value per line, then goes on writing: one line per asked fact, up to
+    a line that starts a new prompt."""
+    from evals.score import scored_text
+
+    assert scored_text(text, "completion", lines) == graded
+    assert scored_text(text, "chat", lines) == text
