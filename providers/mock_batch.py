@@ -127,6 +127,10 @@ class BatchMock:
             return 500, ms._error_body(api, 500, "The server had an error processing this request (mock).")
         if not isinstance(body, dict):
             return 400, ms._error_body(api, 400, "request body is not a JSON object")
+        if self.server.strict:  # a batched request meets the same contract as a synchronous one
+            problem = ms.check_body(api, body)
+            if problem is not None:
+                return 400, ms._invalid_request(api, *problem)
         req = ms._parse(api, model, body, {})
         prompt_tokens = ms._count(req.prompt)
         window = self.server.context_window

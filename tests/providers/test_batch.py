@@ -275,3 +275,14 @@ def test_gemini_thinking_model_batched_body_is_the_synchronous_body(mock_server:
     assert batch.bodies["cell-0"] == server.api_requests()[-1].body
     assert "thinkingConfig" in batch.bodies["cell-0"]["generationConfig"], batch.bodies["cell-0"]
     assert isinstance(results["cell-0"], GenerateResult)
+
+
+def test_batched_requests_meet_the_synchronous_contract(mock_server: Any) -> None:
+    """The strict mock validates a batch's items as it validates synchronous bodies (the vendor's 400)."""
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+    body = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    ok, _ = server.batch._answer_one("anthropic", None, body, "a")
+    assert ok == 200
+    status, err = server.batch._answer_one("anthropic", None, {**body, "temperature": 0.0}, "b")
+    assert status == 400 and err["error"]["type"] == "invalid_request_error"
+    assert "temperature" in err["error"]["message"]
