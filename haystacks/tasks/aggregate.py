@@ -24,12 +24,10 @@ from haystacks.needles import (
     DEFAULT_MULTI_NEEDLES,
     NeedlePlan,
     PlannedNeedle,
-    check_depth,
     multi_depths,
     needle_rng,
 )
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, states_fact
-from haystacks.tasks.magic import check_seed
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, item_count, states_fact
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -89,19 +87,11 @@ class AggregateTask(Task):
     options = ("n_needles", "op")
 
     def k(self, spec: CellSpec) -> int:
-        if spec.n_needles < 1:
-            raise SpecError(f"n_needles must be >= 1, got {spec.n_needles}")
-        k = spec.n_needles if spec.n_needles > 1 else DEFAULT_MULTI_NEEDLES
-        if k > MAX_ITEMS:
-            raise SpecError(f"at most {MAX_ITEMS} needles for the {self.name} task, got {k}")
-        return k
+        return item_count(spec, self.name, MAX_ITEMS, DEFAULT_MULTI_NEEDLES, "needles")
 
     def plan(self, spec: CellSpec) -> NeedlePlan:
-        check_seed(spec.seed)
+        depth = check_cell(spec, TEMPLATES)
         lang = spec.language
-        if lang not in TEMPLATES:
-            raise SpecError(f"unknown language {lang!r}; choose from {', '.join(TEMPLATES)}")
-        depth = check_depth(spec.depth)
         if spec.depths is not None:
             raise SpecError(f"the {self.name} task spreads its needles itself (no explicit depths)")
         if spec.n_distractors:

@@ -481,6 +481,38 @@ class Task:
         return {"version": self.version, **{k: options.get(k) for k in self.options}}
 
 
+def check_cell(spec: CellSpec, languages: Mapping[str, Any]) -> float:
+    """The checks every plan starts with: an integer seed, a known language, a depth in 0..100.
+
+    Returns:
+        The depth, as a float.
+
+    Raises:
+        SpecError: One line naming what is wrong.
+    """
+    from haystacks.needles import check_depth
+
+    if isinstance(spec.seed, bool) or not isinstance(spec.seed, int):
+        raise SpecError(f"seed must be an integer, got {spec.seed!r}")
+    if spec.language not in languages:
+        raise SpecError(f"unknown language {spec.language!r}; choose from {', '.join(languages)}")
+    return check_depth(spec.depth)
+
+
+def item_count(spec: CellSpec, task: str, most: int, default: int = 4, what: str = "needles") -> int:
+    """How many items a k-item task plants: ``n_needles``, or ``default`` when it is left at 1.
+
+    Raises:
+        SpecError: Fewer than 1 or more than ``most``.
+    """
+    if spec.n_needles < 1:
+        raise SpecError(f"n_needles must be >= 1, got {spec.n_needles}")
+    k = spec.n_needles if spec.n_needles > 1 else default
+    if k > most:
+        raise SpecError(f"at most {most} {what} for the {task} task, got {k}")
+    return k
+
+
 def check_depths(depths: Sequence[float]) -> tuple[float, ...]:
     """Validate needle depths (percent, 0..100)."""
     import math

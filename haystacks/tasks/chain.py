@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
 from haystacks.grading import fold
-from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, multi_depths, needle_rng
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_one
-from haystacks.tasks.magic import check_seed
+from haystacks.needles import NeedlePlan, PlannedNeedle, multi_depths, needle_rng
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, grade_one
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -85,11 +84,8 @@ class ChainTask(Task):
         return k
 
     def plan(self, spec: CellSpec) -> NeedlePlan:
-        check_seed(spec.seed)
+        depth = check_cell(spec, TEMPLATES)
         lang = spec.language
-        if lang not in TEMPLATES:
-            raise SpecError(f"unknown language {lang!r}; choose from {', '.join(TEMPLATES)}")
-        depth = check_depth(spec.depth)
         if spec.depths is not None or spec.n_needles != 1:
             raise SpecError(f"the {self.name} task takes hops, not n_needles or explicit depths")
         if spec.n_distractors < 0:

@@ -22,13 +22,11 @@ from haystacks.needles import (
     DEFAULT_MULTI_NEEDLES,
     NeedlePlan,
     PlannedNeedle,
-    check_depth,
     draw_value,
     multi_depths,
     needle_rng,
 )
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_one
-from haystacks.tasks.magic import check_seed
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, grade_one, item_count
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -73,19 +71,11 @@ class OrderedTask(Task):
     options = ("n_needles",)
 
     def k(self, spec: CellSpec) -> int:
-        if spec.n_needles < 1:
-            raise SpecError(f"n_needles must be >= 1, got {spec.n_needles}")
-        k = spec.n_needles if spec.n_needles > 1 else DEFAULT_MULTI_NEEDLES
-        if k > MAX_ITEMS:
-            raise SpecError(f"at most {MAX_ITEMS} items for the {self.name} task, got {k}")
-        return k
+        return item_count(spec, self.name, MAX_ITEMS, DEFAULT_MULTI_NEEDLES, "items")
 
     def plan(self, spec: CellSpec) -> NeedlePlan:
-        check_seed(spec.seed)
+        depth = check_cell(spec, TEMPLATES)
         lang = spec.language
-        if lang not in TEMPLATES:
-            raise SpecError(f"unknown language {lang!r}; choose from {', '.join(TEMPLATES)}")
-        depth = check_depth(spec.depth)
         if spec.depths is not None:
             raise SpecError(f"the {self.name} task places its items itself (no explicit depths)")
         if spec.n_distractors:
