@@ -1,0 +1,76 @@
+"""The cached cost estimate against the mock's Anthropic billing: breakpoints on the ladder rung, a write the
+first time a rung prefix is sent, reads after, nothing under the minimum cacheable length, entries that
+expire. The estimate is an upper bound (see ``evals.plan.vendor_cache_tokens``); these tests hold it to the
+mock's bill: never below it, and within a few percent of it."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.plan import CACHE_RULES, CacheRules, Cell, estimate_cost, order_cells, vendor_cache_tokens
+from evals.run import main
+from providers.mock_server import MockServer
+from providers.registry import Prices
+from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
+
+#: mock-claude with Anthropic's cache prices (write 1.25x input, read 0.1x input).
+ENTRY = ANTHROPIC_ENTRY.replace("output = 15.0\n", "output = 15.0\ncached_input = 0.3\ncache_write = 3.75\n")
+PRICES = Prices(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)
+#: How far above the mock's bill the estimate may be (its bounds on breakpoint sizes and answer lengths).
+MARGIN = 0.10
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, srv: MockServer, lengths: str, depths: str) -> list[Any]:
+    reg = tmp_path / "models.toml"
+    reg.write_text(ENTRY.format(url=srv.url))
+    monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+    monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+    out = tmp_path / "run"
+    cmd = ["--model", "mock-claude", "--lengths", lengths, "--depths", depths, "--task", "single"]
+    assert main([*cmd, "--out", str(out), "--no-report", "--concurrency", "1"]) == 0
+    recs = read_records(out / "results.jsonl")
+    assert recs and all(r["status"] == "ok" for r in recs)
+    return recs
+
+
+def _cells(recs: list[dict[str, Any]]) -> list[Cell]:
+    """The run's cells in the runner's order (records are written in completion order)."""
+    cells = [
+        Cell(r["model"], r["task"], r["language"], r["length"], r["depth"], r["seed"], r["kind"], r["max_tokens"])
+        for r in recs
+    ]
+    return order_cells(cells, "shared")
+
+
+def _billed(recs: list[dict[str, Any]]) -> tuple[float, int, int]:
+    cost = sum(r["cost_usd"] for r in recs)
+    read = sum(r["usage"]["cached_input_tokens"] or 0 for r in recs)
+    write = sum(r["usage"]["cache_write_tokens"] or 0 for r in recs)
+    return cost, read, write
+
+
+def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with MockServer(answer=perfect_model) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
+    assert len(recs) == 6
+    cost, read, write = _billed(recs)
+    cells = _cells(recs)
+    est = estimate_cost(cells, PRICES, provider="anthropic")
+    print(f"billed ${cost:.6f} (read {read}, write {write}); estimated ${est.cost_cached_usd:.6f} "
+          f"(read {est.cached_tokens}, write {est.cache_write_tokens}); no cache ${est.cost_usd:.6f}")
+    # the same cells read and write: one read (the 8K-character rung of the second length), three writes
+    per_cell = vendor_cache_tokens(cells, "anthropic")
+    assert per_cell is not None
+    billed = {(r["length"], r["depth"]): (r["usage"]["cached_input_tokens"] or 0, r["usage"]["cache_write_tokens"] or 0) for r in recs}
+    for c, (r_est, w_est) in zip(cells, per_cell, strict=True):
+        r_mock, w_mock = billed[(c.length, c.depth)]
+        assert (r_est > 0) == (r_mock > 0) and (w_est > 0) == (w_mock > 0), c
+        assert r_est <= r_mock and w_est >= w_mock, c
+    assert read > 0 and write > 0
+    assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
+    # (on a grid this small caching does not pay: three rung prefixes written, one read)
