@@ -151,3 +151,28 @@ def test_mock_neither_writes_nor_reads_a_prefix_under_its_minimum() -> None:
     assert all(u["cache_creation_input_tokens"] == u["cache_read_input_tokens"] == 0 for u in short)
     assert [u["cache_creation_input_tokens"] for u in long] == [1500, 0]
     assert [u["cache_read_input_tokens"] for u in long] == [0, 1500]
+
+
+def test_dry_run_prints_the_vendor_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--dry-run`` prices the same cells with the same rules (and calls nothing)."""
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        cmd = [
+            "--model",
+            "mock-claude",
+            "--lengths",
+            "11000,22000",
+            "--depths",
+            "0,50,100",
+            "--task",
+            "single",
+        ]
+        assert main([*cmd, "--out", str(tmp_path / "run"), "--concurrency", "1", "--dry-run"]) == 0
+        assert not srv.api_requests("anthropic")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "anthropic rules" in out and "5,993 read" in out and "33,393 written" in out
