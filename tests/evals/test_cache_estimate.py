@@ -176,3 +176,15 @@ def test_dry_run_prints_the_vendor_estimate(
         assert not srv.api_requests("anthropic")
     out = " ".join(capsys.readouterr().out.split())
     assert "anthropic rules" in out and "5,993 read" in out and "33,393 written" in out
+
+
+def test_automatic_prefix_caching_rules() -> None:
+    """OpenAI: the shared prefix less the position slack, in 128-token steps above 1024; Gemini: nothing
+    under its 4096-token minimum; neither bills writes; concurrency 2 leaves no finished predecessor."""
+    cells = order_cells([Cell("m", "single", "zh", n, 100.0, 0, max_tokens=10) for n in (3000, 4000)])
+    assert vendor_cache_tokens(cells, "openai") == [(0, 0), (2432, 0)]  # (3000 - 512) // 128 * 128
+    assert vendor_cache_tokens(cells, "gemini") == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, "openai", concurrency=2) == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, "local") is None
+    est = estimate_cost(cells, PRICES, provider="openai")
+    assert est.cached_tokens == 2432 and est.cache_write_tokens == 0 and est.cache_rules == "openai"
