@@ -4,23 +4,19 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
 ``providers.registry``) it estimates, cell by cell, the dollars of
 
 * ``naive``: every prompt token at the full input price;
-* ``cache``: the cells in the runner's prefix-sharing order (``evals.plan.order_cells(..., "shared")``);
-  the part of each prompt before the needle that it shares with the previous prompt
-  (``evals.plan.shared_prefix_tokens``) is billed at the cached-input price, under each vendor's rules:
-  a minimum cacheable length (OpenAI 1024 tokens, counted in 128-token steps; Anthropic 1024; Gemini 2.5
-  2048) and, for Anthropic-style caches (a ``cache_write`` price), the rest of every cacheable prompt
-  written to the cache at the write premium;
+* ``cache``: the cells in the runner's prefix-sharing order (``evals.plan.order_cells(..., "shared")``),
+  priced as the vendor bills its prompt cache by ``evals.plan.vendor_cache_tokens`` (the rule the dry run
+  and ``--max-cost`` use; an upper bound): Anthropic's explicit breakpoints on the sizer's character ladder,
+  each rung prefix written once at the write premium and read after; OpenAI's automatic caching above 1024
+  tokens in 128-token steps; Gemini's implicit caching above 4096 tokens;
 * ``batch``: every token at half price (the three vendors' batch APIs);
 * ``batch+cache``: both discounts (Anthropic documents that they stack; in a batch the vendor picks the
   order, so cache hits are likelier with the shared order but not guaranteed);
 
 long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at
-``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, and
-checks the naive and cached figures against ``evals.plan.estimate_cost`` (which has no minimum lengths).
-
-Caveat for Anthropic: a cache hit needs a cache breakpoint where the shared prefix ends; with the whole
-haystack in one text block only whole-prompt repeats hit. The figure is what a prompt split at the needle
-(or the 1-hour cache with explicit breakpoints) can reach.
+``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, the
+cached-input share, the written share, and (``rough``) the old figure that read every shared prefix at the
+cached price, for comparison; it checks its totals against ``evals.plan.estimate_cost``.
 
 Usage::
 
@@ -37,13 +33,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.plan import Cell, Grid, estimate_cost, make_cells, order_cells, shared_prefix_tokens
+from evals.plan import (
+    Cell,
+    Grid,
+    call_cost,
+    estimate_cost,
+    make_cells,
+    order_cells,
+    vendor_cache_tokens,
+)
 from haystacks.grids import depth_grid, length_grid
 from providers.registry import ModelInfo, Prices, list_models, resolve_model
 
 PREFERRED = ("gpt-6.1-sol", "gemini-4-argon", "claude-sonnet-5-5")
-#: (minimum cacheable prompt tokens, step in which cached tokens are counted) per adapter kind.
-CACHE_RULES = {"openai": (1024, 128), "anthropic": (1024, 1), "gemini": (2048, 1)}
 #: Used only when no 1M-window entry of the registry has prices.
 EXAMPLE = Prices(input=2.0, output=8.0, cached_input=0.5, source="fixed example (not a vendor's price)")
 
@@ -58,7 +60,7 @@ class Costs:
     written_tokens: int = 0
 
 
-def grid_cells(model: str, max_len: int, n: int) -> list[Cell]:
+def grid_cells(model: str, max_len: int, n: int, max_tokens: int) -> list[Cell]:
     """The n x n grid (log lengths 1K..max_len, linear depths 0..100) in the shared order."""
     grid = Grid(
         tasks=("single",),
@@ -67,23 +69,16 @@ def grid_cells(model: str, max_len: int, n: int) -> list[Cell]:
         seeds=(0,),
         language="zh",
     )
-    return order_cells(make_cells(model, grid), "shared")
+    return order_cells(make_cells(model, grid, max_tokens=max_tokens), "shared")
 
 
-def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell], max_tokens: int) -> Costs:
-    """Dollars of the four ways for ``cells`` in their order."""
-    minimum, step = CACHE_RULES.get(info.provider, (1024, 1))
-    write_style = prices.cache_write is not None
+def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell]) -> Costs:
+    """Dollars of the four ways for ``cells`` in their order (sequential: concurrency 1)."""
+    per_cell = vendor_cache_tokens(cells, info.provider) or [(0, 0)] * len(cells)
     out = Costs()
-    prev: Cell | None = None
-    for c in cells:
-        n = c.length
-        shared = int(shared_prefix_tokens(prev, c))
-        prev = c
-        read = (shared // step) * step if shared >= minimum else 0
-        write = n - read if write_style and n >= minimum else 0
-        naive = prices.estimate(n, max_tokens)
-        cached = prices.estimate(n, max_tokens, cached_input_tokens=read, cache_write_tokens=write)
+    for c, (read, write) in zip(cells, per_cell, strict=True):
+        naive = call_cost(prices, c.length, 0, 0, c.max_tokens) or 0.0
+        cached = call_cost(prices, c.length, read, write, c.max_tokens) or 0.0
         out.naive += naive
         out.cache += cached
         out.batch += naive / 2
@@ -113,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     header = (
         f"{'model':<20} {'max len':>9} {'naive $':>10} {'cache':>7} {'batch':>7} {'both':>7}"
-        f" {'cached tok':>11} {'plan naive $':>12} {'plan cache':>10}"
+        f" {'read tok':>9} {'written':>8} {'rough':>7}"
     )
     print(
         f"grid: {args.n} x {args.n}, lengths 1K..1M log-spaced, depths 0..100 linear, "
         f"{args.max_tokens} answer tokens"
     )
-    print("ratios are to naive; 'plan' = evals.plan.estimate_cost on the same cells (no minimum lengths)")
+    print("ratios are to naive; read/written = share of prompt tokens; rough = every shared prefix read")
     print(header)
     print("-" * len(header))
     notes = []
@@ -128,15 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         if info.prices is None:
             notes.append(f"{info.alias}: no registry prices, used {EXAMPLE.source}")
         max_len = min(1_000_000, info.context_window - args.max_tokens)
-        cells = grid_cells(info.alias, max_len, args.n)
-        c = cell_costs(info, prices, cells, args.max_tokens)
-        plan = estimate_cost(cells, prices, args.max_tokens)
+        cells = grid_cells(info.alias, max_len, args.n, args.max_tokens)
+        c = cell_costs(info, prices, cells)
+        plan = estimate_cost(cells, prices, provider=info.provider)
+        rough = estimate_cost(cells, prices)
+        assert plan.cost_usd is not None and abs(plan.cost_usd - c.naive) < 1e-6, (plan.cost_usd, c.naive)
+        assert plan.cost_cached_usd is not None and abs(plan.cost_cached_usd - c.cache) < 1e-6
         total_in = sum(x.length for x in cells)
-        plan_ratio = (plan.cost_cached_usd or 0) / (plan.cost_usd or 1)
         print(
             f"{info.alias:<20} {max_len:>9,} {c.naive:>10,.2f} {c.cache / c.naive:>7.3f}"
-            f" {c.batch / c.naive:>7.3f} {c.both / c.naive:>7.3f} {c.cached_tokens / total_in:>10.1%}"
-            f" {plan.cost_usd or 0:>12,.2f} {plan_ratio:>10.3f}"
+            f" {c.batch / c.naive:>7.3f} {c.both / c.naive:>7.3f} {c.cached_tokens / total_in:>9.1%}"
+            f" {c.written_tokens / total_in:>8.1%} {(rough.cost_cached_usd or 0) / c.naive:>7.3f}"
         )
         p = prices
         tier = (

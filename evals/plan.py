@@ -27,8 +27,10 @@ from evals.errors import PlanError
 from evals.results import cell_id
 
 __all__ = [
+    "CACHE_RULES",
     "ORDERS",
     "PRESETS",
+    "CacheRules",
     "Cell",
     "CostEstimate",
     "Grid",
@@ -45,6 +47,7 @@ __all__ = [
     "record_cost",
     "resolve_grid",
     "shared_prefix_tokens",
+    "vendor_cache_tokens",
 ]
 
 ORDERS = ("shared", "grid", "depth_major")
@@ -328,8 +331,13 @@ class CostEstimate:
         max_output_tokens: Upper bound of answer tokens (cells × max_tokens).
         cost_usd: Estimated cost without caching (prompt at input price, output at its max), or None when the
             model has no prices.
-        cost_cached_usd: Estimated cost with prompt caching (shared tokens at the cached-input price; the rest
-            at the cache-write price where the provider charges one), or None.
+        cost_cached_usd: Estimated cost with prompt caching, or None. With a ``provider`` that has
+            :data:`CACHE_RULES`, what that vendor bills (:func:`vendor_cache_tokens`: reads at the
+            cached-input price, writes at the cache-write price, minimum lengths, increments, lifetime),
+            an upper bound; without one, the old rough figure (shared tokens at the cached-input price, the
+            rest at the cache-write price where the provider charges one).
+        cache_write_tokens: Prompt tokens billed as cache writes (0 without vendor rules).
+        cache_rules: The vendor whose cache rules priced ``cost_cached_usd`` (None: the rough figure).
     """
 
     cells: int
@@ -338,6 +346,8 @@ class CostEstimate:
     max_output_tokens: int
     cost_usd: float | None
     cost_cached_usd: float | None
+    cache_write_tokens: int = 0
+    cache_rules: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -391,8 +401,146 @@ def call_cost(
     return cost / 1e6 * (BATCH_DISCOUNT if batch else 1.0)
 
 
+@dataclass(frozen=True)
+class CacheRules:
+    """How a vendor caches prompt prefixes and bills them.
+
+    Attributes:
+        explicit: Breakpoints the request sets (Anthropic: :func:`evals.sizing.breakpoint_cut`), written at
+            the cache-write price the first time, read later; False: automatic caching of the longest
+            prefix shared with an earlier prompt (OpenAI, Gemini), with no write premium.
+        min_tokens: Shortest cacheable prefix.
+        step: Cached tokens are counted in increments of this many (OpenAI: 128).
+        ttl_s: Lifetime of an entry from its last use.
+    """
+
+    explicit: bool
+    min_tokens: int
+    step: int = 1
+    ttl_s: float = 300.0
+
+
+#: Cache rules per adapter kind. Anthropic: 1024 tokens (the Sonnet/Opus-class minimum that
+#: ``evals.sizing.CACHE_MIN_TOKENS`` breaks at; a Haiku-class model's 2048 only removes breakpoints the sizer
+#: would not set), 5-minute entries. OpenAI: automatic above 1024 tokens, in 128-token increments. Gemini:
+#: implicit caching above 4096 tokens (ai.google.dev/gemini-api/docs/caching, 2026-10: 4096 for Gemini 3.x
+#: and 4 Argon, 2048 for 2.5; the larger is used, the conservative side).
+CACHE_RULES: dict[str, CacheRules] = {
+    "anthropic": CacheRules(explicit=True, min_tokens=1024),
+    "openai": CacheRules(explicit=False, min_tokens=1024, step=128),
+    "gemini": CacheRules(explicit=False, min_tokens=4096),
+}
+#: Assumed time a cell takes, for the cache lifetime: this many seconds plus the prompt at
+#: :data:`PREFILL_TOKENS_PER_S` (deliberately slow, so a read is only counted when it surely comes in time).
+CELL_LATENCY_S = 10.0
+PREFILL_TOKENS_PER_S = 10_000.0
+#: Characters per token of the bundled filler's prompts: measured 1.00 (cl100k_base) and 1.19 (the mock's
+#: count) on the Chinese filler, widened to this band; a model whose tokenizer falls outside it makes the
+#: Anthropic figure an estimate rather than a bound.
+CHARS_PER_TOKEN = (0.9, 1.3)
+#: Tokens by which the first needle's real prompt position can differ from :func:`needle_position` (the
+#: instructions before the text, the question after it, the needle snapped to a sentence start).
+POSITION_SLACK_TOKENS = 512
+#: The longest line of the filler in characters (a breakpoint ends at the last line end before its rung).
+MAX_LINE_CHARS = 400
+#: Tasks whose first inserted text is the needle at ``Cell.depth`` (others may insert text before it, so
+#: the plan cannot tell which rung their breakpoint takes: priced as writes).
+_SPLIT_AT_DEPTH = frozenset({"single", "special_magic", "multi"})
+
+
+def cell_latency_s(cell: Cell) -> float:
+    """The assumed duration of one cell (see :data:`CELL_LATENCY_S`)."""
+    return CELL_LATENCY_S + cell.length / PREFILL_TOKENS_PER_S
+
+
+def vendor_cache_tokens(
+    cells: Sequence[Cell], provider: str, *, concurrency: int = 1
+) -> list[tuple[int, int]] | None:
+    """Per cell, in execution order, the prompt tokens a vendor bills as cache reads and as cache writes.
+
+    An upper bound on the bill: every uncertainty is settled the expensive way (a read counted at the
+    fewest tokens it can be, a write at the most, a cell that may or may not read priced as a write).
+
+    * Anthropic (explicit breakpoints): a cell's breakpoint is at the ladder rung of its first needle's
+      character position (:func:`evals.sizing.ladder_rung`, the sizer's own rule), which the plan knows
+      from the token position (:func:`needle_position` ± :data:`POSITION_SLACK_TOKENS`) through
+      :data:`CHARS_PER_TOKEN`. No breakpoint (no cache billing) when the prefix up to the highest possible
+      rung is under the minimum, and for cells with nothing inserted (closed book, no_needle). The first
+      cell of a (task, language, seed, rung) writes the rung's prefix (at most rung / min chars-per-token
+      + slack tokens); a later cell of it reads (at least (rung - a line) / max chars-per-token tokens)
+      when the entry is alive: sent at least ``concurrency`` cells after its last use (so that one had
+      finished) and within the lifetime, cells taking :func:`cell_latency_s` one after another. A cell
+      whose rung the band leaves open, or of a task in which other text may precede the needle, is priced
+      as a write of its highest possible rung and counted as no use.
+    * OpenAI, Gemini (automatic prefix caching): the cell ``concurrency`` places earlier has finished; the
+      prompt reads what it shares with it (:func:`shared_prefix_tokens` less the slack), in the rule's
+      increments, nothing under the minimum; no writes billed. The vendors call this best effort: the
+      figure assumes the hit (the mock, which caches the previous prompt only, bills at most it).
+
+    Args:
+        cells: Cells in execution order.
+        provider: The adapter kind (a key of :data:`CACHE_RULES`).
+        concurrency: Cells in flight at once.
+
+    Returns:
+        ``[(read, write), ...]``, or None for a provider without rules.
+    """
+    from evals.sizing import ladder_rung
+    from haystacks.tasks import get_task
+
+    rules = CACHE_RULES.get(provider)
+    if rules is None:
+        return None
+    lo_cpt, hi_cpt = CHARS_PER_TOKEN
+    slack = POSITION_SLACK_TOKENS
+    conc = max(1, concurrency)
+    out: list[tuple[int, int]] = []
+    if not rules.explicit:
+        for i, c in enumerate(cells):
+            prev = cells[i - conc] if i >= conc else None
+            shared = max(0, int(shared_prefix_tokens(prev, c)) - slack)
+            read = (shared // rules.step) * rules.step if shared >= rules.min_tokens else 0
+            out.append((read, 0))
+        return out
+    # the send time of each cell, cells running ``conc`` at a time, each taking its assumed latency
+    lanes = [0.0] * conc
+    alive: dict[tuple[Any, int], tuple[int, float]] = {}  # (group, rung) -> (index, send time) of last use
+    for i, c in enumerate(cells):
+        lane = min(range(conc), key=lambda k: lanes[k])
+        sent = lanes[lane]
+        lanes[lane] = sent + cell_latency_s(c)
+        if c.kind != "cell" or not get_task(c.task).has_depth:
+            out.append((0, 0))
+            continue
+        pos = needle_position(c)
+        rung = ladder_rung(int(hi_cpt * (pos + slack)))
+        most = min(c.length, int(rung / lo_cpt) + slack) if rung is not None else 0
+        if rung is None or most < rules.min_tokens:
+            out.append((0, 0))  # surely no breakpoint
+            continue
+        least = int((rung - MAX_LINE_CHARS) / hi_cpt)
+        sure = c.task in _SPLIT_AT_DEPTH and ladder_rung(int(lo_cpt * max(0.0, pos - slack))) == rung
+        if not sure or least < rules.min_tokens:
+            out.append((0, most))
+            continue
+        key = (_group(c), rung)
+        last = alive.get(key)
+        if last is not None and i - last[0] >= conc and sent + cell_latency_s(c) - last[1] <= rules.ttl_s:
+            out.append((least, 0))
+        else:
+            out.append((0, most))
+        alive[key] = (i, sent)
+    return out
+
+
 def estimate_cost(
-    cells: Sequence[Cell], prices: Any, extra_output_tokens: int = 0, *, batch: bool = False
+    cells: Sequence[Cell],
+    prices: Any,
+    extra_output_tokens: int = 0,
+    *,
+    batch: bool = False,
+    provider: str | None = None,
+    concurrency: int = 1,
 ) -> CostEstimate:
     """Estimate tokens and cost of running ``cells`` in the given order.
 
@@ -402,29 +550,40 @@ def estimate_cost(
             ``cache_write``; ``*_long`` above ``long_context_threshold``), or None.
         extra_output_tokens: Hidden reasoning tokens a reasoning model may add per cell.
         batch: Priced at the batch rate (``--batch``).
+        provider: The model's adapter kind: with :data:`CACHE_RULES` for it, the cached figure is what that
+            vendor bills (:func:`vendor_cache_tokens`, an upper bound); None (or a kind without rules):
+            the rough figure (every shared prefix read at the cached price).
+        concurrency: Cells in flight at once (a cell cannot read what one still running writes).
 
     Returns:
         The :class:`CostEstimate`; the costs are upper bounds on output (every answer at its limit).
     """
-    prompt = cached_total = out_total = 0
+    prompt = cached_total = write_total = out_total = 0
     cost: float | None = 0.0
     cost_cached: float | None = 0.0
+    vendor = vendor_cache_tokens(cells, provider, concurrency=concurrency) if provider else None
     prev: Cell | None = None
-    for c in cells:
-        shared = round(shared_prefix_tokens(prev, c))
-        prev = c
+    for i, c in enumerate(cells):
         per_out = c.max_tokens + extra_output_tokens
+        if vendor is not None:
+            read, write = vendor[i]
+        else:
+            read = round(shared_prefix_tokens(prev, c))
+            has_write = _price(prices, "cache_write", c.length) is not None
+            write = c.length - read if has_write else 0
+        prev = c
         prompt += c.length
         out_total += per_out
-        cached_total += shared
+        cached_total += read
+        write_total += write if vendor is not None else 0
         a = call_cost(prices, c.length, 0, 0, per_out, batch=batch)
-        has_write = _price(prices, "cache_write", c.length) is not None
-        b = call_cost(prices, c.length, shared, c.length - shared if has_write else 0, per_out, batch=batch)
+        b = call_cost(prices, c.length, read, write, per_out, batch=batch)
         cost = None if a is None or cost is None else cost + a
         cost_cached = None if b is None or cost_cached is None else cost_cached + b
     if prices is None or _price(prices, "input") is None or _price(prices, "output") is None:
         cost = cost_cached = None
-    return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached)
+    rules = provider if vendor is not None else None
+    return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached, write_total, rules)
 
 
 def record_cost(usage: Any, prices: Any, *, batch: bool = False) -> float | None:

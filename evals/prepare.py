@@ -255,7 +255,11 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         else []
     )
     extra_out = info.reasoning_budget if info.reasoning else 0
-    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch)
+    # a batch's vendor picks the order and may run every cell at once: no read is sure, every prefix a write
+    in_flight = max(1, len(todo)) if cfg.batch else (cfg.concurrency or info.concurrency)
+    estimate = estimate_cost(
+        todo, info.prices, extra_out, batch=cfg.batch, provider=info.provider, concurrency=in_flight
+    )
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
@@ -335,7 +339,14 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     t.add_row("window", f"{info.context_window or 'discovered at start'} tokens")
     t.add_row("prompt tokens", f"{est.prompt_tokens:,}")
     share = est.cached_tokens / est.prompt_tokens if est.prompt_tokens else 0.0
-    t.add_row("shared with previous prompt", f"{est.cached_tokens:,} ({share:.0%}, order: {prep.order})")
+    if est.cache_rules is not None:
+        t.add_row(
+            "prompt cache (billed)",
+            f"{est.cached_tokens:,} read ({share:.0%}), {est.cache_write_tokens:,} written"
+            f" ({est.cache_rules} rules, order: {prep.order})",
+        )
+    else:
+        t.add_row("shared with previous prompt", f"{est.cached_tokens:,} ({share:.0%}, order: {prep.order})")
     t.add_row("answer tokens (max)", f"{est.max_output_tokens:,}")
     price = info.prices
     if price is not None:
@@ -347,7 +358,13 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     rate = ", batch prices" if prep.cfg.batch else ""
     t.add_row("estimated cost", _usd(est.cost_usd) + f"  (no caching, every answer at its limit{rate})")
     t.add_row(
-        "estimated cost, cached", _usd(est.cost_cached_usd) + f"  (shared prefixes at the cached price{rate})"
+        "estimated cost, cached",
+        _usd(est.cost_cached_usd)
+        + (
+            f"  (the vendor's cache billing, an upper bound{rate})"
+            if est.cache_rules is not None
+            else f"  (shared prefixes at the cached price{rate})"
+        ),
     )
     if prep.spent_before:
         t.add_row("already spent", _usd(prep.spent_before))

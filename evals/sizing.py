@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from haystacks.tasks import AnswerKey
     from providers.base import GenerateRequest, Provider
 
-__all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer"]
+__all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer", "breakpoint_cut", "ladder_rung"]
 
 #: Rebuilds a cell may take to land on its exact length.
 MAX_FIT_ROUNDS = 4
@@ -40,6 +41,37 @@ CACHE_MIN_TOKENS = {"anthropic": 1024}
 #: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
 CACHE_LADDER_CHARS = 2048
 _PROBE = "采访者：你好。\n"
+
+
+def ladder_rung(split: int) -> int | None:
+    """The breakpoint ladder's rung for a cacheable prefix of ``split`` characters: the largest of 2K, 4K,
+    8K... characters (:data:`CACHE_LADDER_CHARS` doubled) that is at most ``split``; None under the first."""
+    rung = CACHE_LADDER_CHARS
+    if rung > split:
+        return None
+    while rung * 2 <= split:
+        rung *= 2
+    return rung
+
+
+def breakpoint_cut(user: str, split: int, count: Callable[[str], int], minimum: int) -> int | None:
+    """The one breakpoint rule (:meth:`Sizer.cache_breakpoint`, and through :func:`ladder_rung` the plan's
+    estimate): the end of the last line before the rung of ``split``, or None when there is no rung, no line
+    end before it, or ``count(user[:cut])`` is under ``minimum`` tokens.
+
+    Args:
+        user: The user message.
+        split: Characters of ``user`` before its first needle (:attr:`Prompt.cache_split`).
+        count: Tokens of a text in the model's tokenizer.
+        minimum: The minimum cacheable prefix in tokens.
+    """
+    rung = ladder_rung(split)
+    if rung is None:
+        return None
+    cut = user.rfind("\n", 0, rung) + 1
+    if cut <= 0 or count(user[:cut]) < minimum:
+        return None
+    return cut
 
 
 @dataclass(frozen=True)
@@ -246,16 +278,7 @@ class Sizer:
         minimum = CACHE_MIN_TOKENS.get(self.prep.info.provider)
         if minimum is None or prompt is None or prompt.cache_split is None:
             return None
-        user, split = prompt.user, prompt.cache_split
-        rung = CACHE_LADDER_CHARS
-        while rung * 2 <= split:
-            rung *= 2
-        if rung > split:
-            return None
-        cut = user.rfind("\n", 0, rung) + 1
-        if cut <= 0 or self._own_count(user[:cut]) < minimum:
-            return None
-        return cut
+        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, minimum)
 
     def _cache_fields(self, prompt: Prompt | None) -> dict[str, Any]:
         if prompt is None or self.prep.info.provider not in CACHE_MIN_TOKENS:

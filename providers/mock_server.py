@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import random
 import re
 import signal
@@ -202,6 +203,9 @@ class MockServer:
         strict: Validate request bodies against the installed SDKs' request types (400 if not).
         vendor_models: ``{model id: {"window": int, "max_output": int, "lifecycle": str,
             "adaptive": bool}}`` served by the Anthropic and Gemini models endpoints (others: 404).
+        cache_ttl_s: Lifetime of an Anthropic cache entry, refreshed by each read (the API's 5 minutes).
+        cache_min_tokens: Anthropic's minimum cacheable prefix: a breakpoint on a shorter prefix is neither
+            written nor read (the API's 1024 tokens for Sonnet/Opus-class models).
     """
 
     def __init__(
@@ -224,6 +228,8 @@ class MockServer:
         fault_apis: Iterable[str] = _FAULT_APIS,
         strict: bool = True,
         vendor_models: dict[str, dict[str, Any]] | None = None,
+        cache_ttl_s: float = 300.0,
+        cache_min_tokens: int = 1024,
     ) -> None:
         unknown = [f for f in (*faults, *script) if f not in FAULTS]
         if unknown:
@@ -253,7 +259,9 @@ class MockServer:
         self._stats = _Stats()
         self._ids = itertools.count(1)
         self._last_prompt: dict[str, str] = {}
-        self._anthropic_cache: set[str] = set()
+        self.cache_ttl_s = cache_ttl_s
+        self.cache_min_tokens = cache_min_tokens
+        self._anthropic_cache: dict[str, float] = {}  # cached prefix -> when it expires (monotonic)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -894,14 +902,16 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     if api == "anthropic":
         read = write = 0
         breakpoint_text = _anthropic_cached_text(body)
-        if breakpoint_text is not None:
+        cacheable = _count(breakpoint_text) if breakpoint_text is not None else 0
+        if breakpoint_text is not None and cacheable >= owner.cache_min_tokens:
+            now = time.monotonic()
             with owner._lock:
-                hit = breakpoint_text in owner._anthropic_cache
-                owner._anthropic_cache.add(breakpoint_text)
+                hit = owner._anthropic_cache.get(breakpoint_text, -math.inf) > now
+                owner._anthropic_cache[breakpoint_text] = now + owner.cache_ttl_s  # written or refreshed
             if hit:
-                read = _count(breakpoint_text)
+                read = cacheable
             else:
-                write = _count(breakpoint_text)
+                write = cacheable
         reason = {"stop": "end_turn", "max_tokens": "max_tokens", "content_filter": "refusal"}[finish]
         return {
             "id": f"msg_mock{n}",

@@ -113,7 +113,7 @@ async def test_compat_prefix_cache_usage(mock_server: Factory) -> None:
 async def test_anthropic_body_caching_and_prefill(mock_server: Factory) -> None:
     srv = mock_server(answer="4729183")
     req = GenerateRequest(
-        messages=(Message("user", "长长的上下文。" * 20 + "问题：数字？"),),
+        messages=(Message("user", "长长的上下文。" * 200 + "问题：数字？"),),
         system="sys",
         max_tokens=8,
         prefill="答案： ",

@@ -1,0 +1,190 @@
+"""The cached cost estimate against the mock's Anthropic billing: breakpoints on the ladder rung, a write the
+first time a rung prefix is sent, reads after, nothing under the minimum cacheable length, entries that
+expire. The estimate is an upper bound (see ``evals.plan.vendor_cache_tokens``); these tests hold it to the
+mock's bill: never below it, and within a few percent of it."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.plan import CACHE_RULES, CacheRules, Cell, estimate_cost, order_cells, vendor_cache_tokens
+from evals.run import main
+from providers.mock_server import MockServer
+from providers.registry import Prices
+from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
+
+#: mock-claude with Anthropic's cache prices (write 1.25x input, read 0.1x input).
+ENTRY = ANTHROPIC_ENTRY.replace("output = 15.0\n", "output = 15.0\ncached_input = 0.3\ncache_write = 3.75\n")
+PRICES = Prices(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)
+#: How far above the mock's bill the estimate may be (its bounds on breakpoint sizes and answer lengths).
+MARGIN = 0.10
+
+
+def _run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, srv: MockServer, lengths: str, depths: str
+) -> list[Any]:
+    reg = tmp_path / "models.toml"
+    reg.write_text(ENTRY.format(url=srv.url))
+    monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+    monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+    out = tmp_path / "run"
+    cmd = ["--model", "mock-claude", "--lengths", lengths, "--depths", depths, "--task", "single"]
+    assert main([*cmd, "--out", str(out), "--no-report", "--concurrency", "1"]) == 0
+    recs = read_records(out / "results.jsonl")
+    assert recs and all(r["status"] == "ok" for r in recs)
+    return recs
+
+
+def _cells(recs: list[dict[str, Any]]) -> list[Cell]:
+    """The run's cells in the runner's order (records are written in completion order)."""
+    cells = [
+        Cell(
+            r["model"],
+            r["task"],
+            r["language"],
+            r["length"],
+            r["depth"],
+            r["seed"],
+            r["kind"],
+            r["max_tokens"],
+        )
+        for r in recs
+    ]
+    return order_cells(cells, "shared")
+
+
+def _billed(recs: list[dict[str, Any]]) -> tuple[float, int, int]:
+    cost = sum(r["cost_usd"] for r in recs)
+    read = sum(r["usage"]["cached_input_tokens"] or 0 for r in recs)
+    write = sum(r["usage"]["cache_write_tokens"] or 0 for r in recs)
+    return cost, read, write
+
+
+def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with MockServer(answer=perfect_model) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
+    assert len(recs) == 6
+    cost, read, write = _billed(recs)
+    cells = _cells(recs)
+    est = estimate_cost(cells, PRICES, provider="anthropic")
+    print(
+        f"billed ${cost:.6f} (read {read}, write {write}); estimated ${est.cost_cached_usd:.6f} "
+        f"(read {est.cached_tokens}, write {est.cache_write_tokens}); no cache ${est.cost_usd:.6f}"
+    )
+    # the same cells read and write: one read (the 8K-character rung of the second length), three writes
+    per_cell = vendor_cache_tokens(cells, "anthropic")
+    assert per_cell is not None
+    billed = {
+        (r["length"], r["depth"]): (
+            r["usage"]["cached_input_tokens"] or 0,
+            r["usage"]["cache_write_tokens"] or 0,
+        )
+        for r in recs
+    }
+    for c, (r_est, w_est) in zip(cells, per_cell, strict=True):
+        r_mock, w_mock = billed[(c.length, c.depth)]
+        assert (r_est > 0) == (r_mock > 0) and (w_est > 0) == (w_mock > 0), c
+        assert r_est <= r_mock and w_est >= w_mock, c
+    assert read > 0 and write > 0
+    assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
+    # (on a grid this small caching does not pay: three rung prefixes written, one read)
+
+
+def test_expired_entries_are_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache lifetime of zero: the mock reads nothing, and the estimate, told the same lifetime, reads
+    nothing either (every rung prefix a write)."""
+    monkeypatch.setitem(CACHE_RULES, "anthropic", CacheRules(explicit=True, min_tokens=1024, ttl_s=0.0))
+    with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
+    cost, read, write = _billed(recs)
+    est = estimate_cost(_cells(recs), PRICES, provider="anthropic")
+    assert read == 0 and write > 0 and est.cached_tokens == 0
+    assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
+
+
+def test_under_the_minimum_no_breakpoint_and_no_cache_billing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompts whose text before the needle is under the first rung: no breakpoint is sent, nothing is billed
+    as a cache read or write, and the estimate is the uncached cost."""
+    with MockServer(answer=perfect_model) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "1000", "0,50,100")
+        bodies = [r.body for r in srv.api_requests("anthropic") if r.body and r.body["max_tokens"] > 1]
+    assert len(bodies) == 3
+    for body in bodies:
+        (msg,) = body["messages"]
+        assert not any("cache_control" in b for b in msg["content"])
+    cost, read, write = _billed(recs)
+    est = estimate_cost(_cells(recs), PRICES, provider="anthropic")
+    assert read == write == 0 and est.cached_tokens == est.cache_write_tokens == 0
+    assert est.cost_cached_usd == est.cost_usd and cost <= est.cost_usd
+
+
+def test_mock_neither_writes_nor_reads_a_prefix_under_its_minimum() -> None:
+    """A breakpoint on a prefix under the minimum cacheable length is ignored (as the API does): sent twice,
+    it is billed as plain input both times; above the minimum, written then read."""
+    text = "字" * 1500
+
+    def usage(srv: MockServer, prefix: str) -> dict[str, Any]:
+        head = {"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}}
+        body = {
+            "model": "mock-claude",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": [head, {"type": "text", "text": "问题？"}]}],
+        }
+        req = urllib.request.Request(
+            f"{srv.url}/v1/messages",
+            data=json.dumps(body).encode(),
+            headers={"content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "k"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())["usage"]
+
+    with MockServer(cache_min_tokens=1024) as srv:
+        short = [usage(srv, text[:1000]) for _ in range(2)]
+        long = [usage(srv, text) for _ in range(2)]
+    assert all(u["cache_creation_input_tokens"] == u["cache_read_input_tokens"] == 0 for u in short)
+    assert [u["cache_creation_input_tokens"] for u in long] == [1500, 0]
+    assert [u["cache_read_input_tokens"] for u in long] == [0, 1500]
+
+
+def test_dry_run_prints_the_vendor_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--dry-run`` prices the same cells with the same rules (and calls nothing)."""
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        cmd = [
+            "--model",
+            "mock-claude",
+            "--lengths",
+            "11000,22000",
+            "--depths",
+            "0,50,100",
+            "--task",
+            "single",
+        ]
+        assert main([*cmd, "--out", str(tmp_path / "run"), "--concurrency", "1", "--dry-run"]) == 0
+        assert not srv.api_requests("anthropic")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "anthropic rules" in out and "5,993 read" in out and "33,393 written" in out
+
+
+def test_automatic_prefix_caching_rules() -> None:
+    """OpenAI: the shared prefix less the position slack, in 128-token steps above 1024; Gemini: nothing
+    under its 4096-token minimum; neither bills writes; concurrency 2 leaves no finished predecessor."""
+    cells = order_cells([Cell("m", "single", "zh", n, 100.0, 0, max_tokens=10) for n in (3000, 4000)])
+    assert vendor_cache_tokens(cells, "openai") == [(0, 0), (2432, 0)]  # (3000 - 512) // 128 * 128
+    assert vendor_cache_tokens(cells, "gemini") == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, "openai", concurrency=2) == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, "local") is None
+    est = estimate_cost(cells, PRICES, provider="openai")
+    assert est.cached_tokens == 2432 and est.cache_write_tokens == 0 and est.cache_rules == "openai"
