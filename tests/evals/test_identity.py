@@ -128,6 +128,7 @@ def test_a_model_routed_to_another_is_said_so(
     tmp_path: Path, registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Vendors route retired names to other models: the summary and the dashboard say which answered."""
+
     def routed(req):
         return MockReply(str(perfect_model(req)), model="other-model-2026")
 

@@ -65,6 +65,7 @@ def test_dataframe_of_a_finished_run_reproduces_the_leaderboard(tmp_path: Path) 
             assert e[key] == int((g["status"] == status).sum())
         assert e["n_truncated"] > 0 and e["n_error"] > 0
         assert e["outcomes"] == {k: int((g["outcome"] == k).sum()) for k in TAXONOMY}
+
         # Recall and its interval: the same floats.
         # Recall and its interval clustered by seed (the haystack): the same floats.
         def clustered(sl: Any) -> Any:
