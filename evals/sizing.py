@@ -369,7 +369,7 @@ class Sizer:
     async def _count(self, built: Built) -> int | None:
         if self.counter is not None:
             return await self.counter.count(built.request)
-        return await asyncio.to_thread(lambda: self._own_count(built.request.text) + self.special_tokens)
+        return built.counted  # build() counted the request in the model's tokenizer, special tokens added
 
     async def aclose(self) -> None:
         if self.counter is not None:
