@@ -51,8 +51,14 @@ def _load() -> None:
             for m in pkgutil.iter_modules(importlib.import_module(package).__path__)
             if m.name not in ("base", "registry") and not m.name.startswith("_")
         )
-        for mod in [*BUILTIN_MODULES, *(m for m in found if m not in BUILTIN_MODULES)]:
+        order = [*BUILTIN_MODULES, *(m for m in found if m not in BUILTIN_MODULES)]
+        for mod in order:
             importlib.import_module(mod)
+        # a module imported earlier (a CLI importing one task's helpers) must not move its tasks up the table
+        rank = {mod: i for i, mod in enumerate(order)}
+        ranked = sorted(_TABLE.items(), key=lambda kv: rank.get(type(kv[1]).__module__, len(rank)))
+        _TABLE.clear()
+        _TABLE.update(ranked)
 
 
 def tasks() -> dict[str, Task]:
