@@ -449,6 +449,7 @@ async def open_run(
         await runner.start()
     assert runner.provider is not None and runner.sizer is not None
     await asyncio.to_thread(runner.sizer.validate_lengths, prep.todo)
+    await runner.sizer.prewarm(prep.todo)
     if prep.supersede:
         old = _supersede(prep.run_dir)
         say(console, f"moved the previous run's results to {old}", "yellow")

@@ -112,7 +112,10 @@ class Sizer:
         self.tokenizer = tokenizer
         self.exact = exact
         self.special_tokens = 0
-        self.count_framing = 0
+        self.count_api = False
+        self.frame_source: str | None = None
+        self.frame_measures: dict[tuple[str, str, int, str, str, str], int] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.counter: Any = None
         self.overheads: dict[tuple[str, str, int], int] = {}
         self.tokenizer_name = tokenizer.name
@@ -126,6 +129,7 @@ class Sizer:
         tokenizer = await asyncio.to_thread(get_tokenizer, served.tokenizer)
         exact = bool(served.tokenizer_exact)
         sizer = cls(provider, prep, tokenizer, exact)
+        sizer.loop = asyncio.get_running_loop()
         if not exact and served.count_api and use_count_api:
             sizer.tokenizer = await sizer._counting_tokenizer(tokenizer)
             sizer.exact = True
@@ -141,33 +145,35 @@ class Sizer:
     async def _counting_tokenizer(self, proxy: Any) -> Any:
         """Exact lengths for a model whose tokenizer is not public, through its provider's count API.
 
-        The count endpoints (Anthropic, Gemini) count the text as one user message, framing included; the
-        framing ``f`` is measured once (``f = 2 count(x) - count(xx)``) and subtracted, so counts add up
-        across pieces as the builder needs.
+        The count endpoints (Anthropic, Gemini) count a text as one user message, framing included; a text's
+        own tokens are the difference of two counts (:data:`haystacks.tokenizers.COUNT_PREFIX`), so the
+        framing cancels and nothing is measured up front. The builder then sizes every cell from counts of
+        the filler stream shared by all cells (:mod:`haystacks.filler_counts`), and :meth:`_frame` measures
+        the prompt around the context once per question.
         """
         from haystacks.tokenizers import CountingTokenizer
 
         provider = self.provider
-        x = "采访者：你好，欢迎来到节目。\n"
-        one, two = await provider.count_tokens(x), await provider.count_tokens(x + x)
-        framing = max(0, 2 * one - two) if one is not None and two is not None else 0
-
-        async def count(text: str) -> int | None:
-            n = await provider.count_tokens(text)
-            return None if n is None else max(0, n - framing)
-
-        self.count_framing = framing
+        self.count_api = True
         return CountingTokenizer(
-            f"count:{provider.info.alias}", count, proxy, loop=asyncio.get_running_loop()
+            f"count:{provider.info.alias}",
+            provider.count_tokens,
+            proxy,
+            loop=asyncio.get_running_loop(),
+            framed=True,
         )
+
+    def _frame(self, cell: Cell) -> _Frame:
+        """The builder's view of a count-API model's prompt around a cell's context (:class:`_Frame`)."""
+        return _Frame(self, cell)
 
     async def _special_tokens(self) -> int:
         """Tokens the server adds around a prompt's text, measured once with a one-token probe; 0 when the
         tokenizer is only a proxy or the provider reports no usage."""
         from providers.errors import ProviderError
 
-        if not self.exact:
-            return 0
+        if not self.exact or self.count_api:
+            return 0  # a count API's frame is measured per question (:meth:`_frame`)
         probe = self._request(_PROBE, None, max_tokens=1)
         if self.counter is not None:
             n = await self.counter.count(probe)
@@ -182,10 +188,12 @@ class Sizer:
             return 0
         return max(0, reported - await asyncio.to_thread(self.tokenizer.count, _PROBE))
 
+    def _layout_tok(self) -> Any:
+        return getattr(self.tokenizer, "layout_tokenizer", None) or self.tokenizer
+
     def _own_count(self, text: str) -> int:
         # a count API is paid per call: our own counts use its layout proxy
-        tok = getattr(self.tokenizer, "layout_tokenizer", None) or self.tokenizer
-        return tok.count(text)
+        return self._layout_tok().count(text)
 
     # -- planning
 
@@ -211,8 +219,10 @@ class Sizer:
 
         key = (cell.task, cell.language, cell.seed)
         if key not in self.overheads:
-            # in the model's own tokens (a count API is asked once per task, language and seed)
             spec = self.spec(cell, cell.length)
+            if self.count_api:
+                # until :meth:`_frame` has measured it: the layout proxy's estimate (no count call)
+                return prompt_overhead(self._layout_tok(), spec, self.prep.style)
             self.overheads[key] = prompt_overhead(self.tokenizer, spec, self.prep.style)
         return self.overheads[key]
 
@@ -233,11 +243,27 @@ class Sizer:
                     f"takes {fixed} tokens; use lengths of at least {fixed + 200}"
                 )
 
+    async def prewarm(self, cells: list[Cell]) -> None:
+        """A count-API model: size one cell of each length, shortest first, before the run.
+
+        The run's order (needle position descending, for prefix caching) would start with the longest
+        cells, whose first count then extrapolates a proxy ratio over the whole context; shortest first,
+        every length's first count starts from the last one's counts and ratio.
+        """
+        if not self.count_api:
+            return
+        firsts: dict[tuple[str, str, int, int], Cell] = {}
+        for cell in cells:
+            if cell.kind == "cell":
+                firsts.setdefault((cell.task, cell.language, cell.seed, cell.length), cell)
+        for key in sorted(firsts, key=lambda k: (k[3], k[:3])):
+            await asyncio.to_thread(self.build, firsts[key])
+
     def header_facts(self) -> dict[str, Any]:
         """Sizing facts for the run header."""
         return {
             "special_tokens": self.special_tokens,
-            "count_api_framing": self.count_framing,
+            "count_api_frame": self.frame_source,
             "prompt_overhead": {f"{t}:{lang}:{s}": n for (t, lang, s), n in self.overheads.items()},
             "exact_fit": "server" if self.counter is not None else ("tokenizer" if self.exact else None),
         }
@@ -305,17 +331,32 @@ class Sizer:
             key = plan.answer_key(cell.task, cell.language)
             counted = self._own_count(req.text) + self.special_tokens
             return Built(cell, spec, None, prompt, req, key, counted, None, False, "closed-book control")
-        spec = self.spec(cell, context_length if context_length is not None else self.context_length(cell))
-        hay = build_haystack(spec, self.tokenizer, self.prep.corpus)
+        if self.count_api and context_length is None and not pad:
+            # sized as a whole prompt: the frame is measured by the model's server
+            hay = build_haystack(
+                self.spec(cell, cell.length), self.tokenizer, self.prep.corpus, frame=self._frame(cell)
+            )
+            spec = hay.spec
+            self.overheads[(cell.task, cell.language, cell.seed)] = cell.length - spec.length
+        else:
+            spec = self.spec(cell, context_length if context_length is not None else self.context_length(cell))
+            hay = build_haystack(spec, self.tokenizer, self.prep.corpus)
         if pad:
             context = hay.context.rstrip("\n") + pad
             hay = dataclasses.replace(hay, context=context, context_tokens=self.tokenizer.count(context))
         prompt = render_prompt(hay, self.prep.style)
         req = self._request("", prompt, cell.max_tokens)
-        counted = self._own_count(req.text) + self.special_tokens
         assert hay.answer_key is not None
         exact = bool(hay.tokens_exact and self.exact)
         note = None if exact else "lengths measured with a stand-in tokenizer (the model's is not public)"
+        if self.count_api and exact:
+            # the frame measured by the model's server plus the context's share, from shared counts
+            counted = cell.length - spec.length + hay.context_tokens
+            if counted != cell.length:
+                exact = False
+                note = f"no cut of the filler gives exactly {cell.length} prompt tokens (closest {counted})"
+        else:
+            counted = self._own_count(req.text) + self.special_tokens
         return Built(cell, spec, hay, prompt, req, hay.answer_key, counted, cell.length, exact, note)
 
     async def fit(self, cell: Cell) -> Built:
@@ -383,3 +424,58 @@ def _llamacpp_name(provider: Provider) -> str:
     sha = getattr(getattr(provider, "server", None), "model_sha256", None)
     digest = sha() if callable(sha) else None
     return f"llamacpp:{info.model_id or info.alias}" + (f"@sha256:{digest}" if digest else "")
+
+
+class _Frame:
+    """A count-API model's prompt around one cell's context, measured by its own server (the builder's
+    :class:`haystacks.builder.Frame`).
+
+    :meth:`measure` sends a prompt whose context is a short counted piece of filler (with a needle text
+    before it or after it) as a one-token generation and reads the prompt tokens it reports: the count the
+    cell itself will be checked against (a count endpoint's absolute counts may differ from it by a
+    constant; the filler only uses differences of its counts). It falls back to the count endpoint when the
+    generation fails (e.g. a thinking model refusing ``max_tokens=1``). Measures are kept per question.
+    """
+
+    def __init__(self, sizer: Sizer, cell: Cell) -> None:
+        self.sizer = sizer
+        self.cell = cell
+
+    def estimate(self) -> int:
+        return self.sizer.overhead(self.cell) + self.sizer.special_tokens
+
+    def measure(self, lead: str, end: str, piece: str) -> int:
+        from haystacks.prompts import Prompt, prompt_frame
+        from providers.errors import ProviderError
+
+        sizer, cell = self.sizer, self.cell
+        key = (cell.task, cell.language, cell.seed, lead, end, piece)
+        got = sizer.frame_measures.get(key)
+        if got is not None:
+            return got
+        before, after, prefix = prompt_frame(sizer.spec(cell, cell.length), sizer.prep.style)
+        user = before + lead + piece + "\n" + (end + "\n" if end else "") + after
+        prompt = Prompt(system=None, user=user, completion=f"{user}\n{prefix}", answer_prefix=prefix)
+        req = sizer._request("", prompt, max_tokens=1)
+        reported: int | None = None
+        try:
+            res = asyncio.run_coroutine_threadsafe(sizer.provider.generate(req), sizer.loop).result()
+            if res.stop_reason.value != "model_length":
+                reported = res.usage.input_tokens
+        except ProviderError:
+            reported = None
+        if reported is None:
+            reported = sizer.tokenizer.raw(req.text)
+            sizer.frame_source = sizer.frame_source or "count"
+            if reported is None:
+                raise _no_count(sizer.tokenizer.name)
+        else:
+            sizer.frame_source = "generation"
+        sizer.frame_measures[key] = reported
+        return reported
+
+
+def _no_count(name: str) -> Exception:
+    from haystacks.tokenizers import _NoCount
+
+    return _NoCount(f"{name} gave no count for the prompt frame")

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+import dataclasses
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from haystacks.corpus import Corpus
-from haystacks.errors import SpecError
+from haystacks.errors import SpecError, TokenizerError
 from haystacks.needles import NeedlePlan, PlannedNeedle
 from haystacks.stream import CorpusStats, FillerStream, corpus_stats, filler_stream
 from haystacks.tasks import AnswerKey, Task, get_task
 from haystacks.tokenizers import Tokenizer, get_tokenizer
 
-__all__ = ["MAX_LENGTH", "CellSpec", "Haystack", "Needle", "build_grid", "build_haystack", "validate_spec"]
+__all__ = ["MAX_LENGTH", "CellSpec", "Frame", "Haystack", "Needle", "build_grid", "build_haystack", "validate_spec"]
 
 MAX_LENGTH = 50_000_000  # tokens; 10M-token haystacks are routine, this only stops typos
 _MAX_ATTEMPTS = 8  # sizing attempts for tokenizers that are verified by a full count
@@ -196,6 +197,7 @@ class _Item:
     original: str = ""
     token_offset: int = 0
     char_offset: int = 0
+    inserted: str = ""  # the text the edit adds (changed: the clause added inside the sentence)
 
 
 @dataclass(eq=False)
@@ -312,7 +314,7 @@ class _Layout:
         """Insert ``item`` at the sentence boundary nearest its target, or at the end."""
         target = item.planned.depth * self.L / 100.0
         limit = self.L - room_after
-        item.text = item.planned.text
+        item.text = item.inserted = item.planned.text
         if target >= limit:
             self.end_items.append(item)
             return
@@ -395,6 +397,7 @@ class _Layout:
         body, trail = _split_trail(par[a:b])
         joiner = "" if body[-1:] in _CLAUSE_END else sep
         altered = body + joiner + item.planned.text + trail
+        item.inserted = joiner + item.planned.text
         item.original = par[a:b].rstrip("\n")
         item.text = altered.rstrip("\n")
         item.token_offset = pos
@@ -502,8 +505,48 @@ class _Layout:
         if got is None:
             got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
         k, fk, newline = got
+        context, tail, tail_char, pos = self.assemble(g, text, starts, k, newline)
+        base_g = self.base(g)
+        for it in self.end_items:
+            it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
+            pos += len(it.text) + 1
+        return _Result(context=context, tokens=base_g + fk, items=self.items())
 
-        # assemble
+    def items(self) -> list[_Item]:
+        """The placed items in context order."""
+        return [e.item for h in self.modified for e in self.edits[h]] + self.end_items
+
+    def last_edit_end(self) -> int:
+        """Stream position (original text) just after the last edit; 0 without edits."""
+        if not self.modified:
+            return 0
+        h = self.modified[-1]
+        return self.s.chr_start(h) + max(e.end for e in self.edits[h])
+
+    def assemble_at(self, x: int) -> tuple[str, int]:
+        """The context with the filler cut at stream position ``x`` (after every edit) and the end items
+        after it; returns it and the character offset of the first end item in it."""
+        s = self.s
+        g = s.locate_chr(x)
+        off = x - s.chr_start(g)
+        if g in self.edits:
+            text, starts = self.mod_text(g)
+            k = off + sum(len(e.text) - (e.end - e.start) for e in self.edits[g] if e.end <= off)
+        else:
+            text, starts, k = s.paragraphs[s.par(g)], [], off
+        context, _tail, tail_char, pos = self.assemble(g, text, starts, k, False)
+        return context, tail_char + pos
+
+    def assemble(
+        self, g: int, text: str, starts: list[int], k: int, newline: bool
+    ) -> tuple[str, str, int, int]:
+        """Join the stream up to paragraph ``g``, the first ``k`` characters of its (edited) ``text`` and
+        the end items; set every item's ``char_offset``.
+
+        Returns the context, its tail (from paragraph ``g``), the tail's offset in the context and where the
+        first end item starts in the tail.
+        """
+        end_join = "\n".join(it.text for it in self.end_items)
         pieces: list[str] = []
         added = 0
         cursor = 0
@@ -525,15 +568,12 @@ class _Layout:
         head = text[:k] + ("\n" if newline else "")
         sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
         tail = head + sep + end_join
-        pos = len(head) + len(sep)
-        base_g = self.base(g)
+        first = pos = len(head) + len(sep)
         for it in self.end_items:
             it.char_offset = tail_char + pos
-            it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
             pos += len(it.text) + 1
         pieces.append(tail)
-        items = [e.item for h in self.modified for e in self.edits[h]] + self.end_items
-        return _Result(context="".join(pieces), tokens=base_g + fk, items=items)
+        return "".join(pieces), tail, tail_char, first
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -608,6 +648,11 @@ def _layout(
     length: int,
 ) -> _Result:
     lay = _Layout(stream, stats, length)
+    _place(lay, plan, items)
+    return lay.finish()
+
+
+def _place(lay: _Layout, plan: NeedlePlan, items: list[_Item]) -> None:
     if plan.change is not None:
         lay.place_change(items[0], plan.clause_sep)
     else:
@@ -616,16 +661,107 @@ def _layout(
         for it in ordered:
             lay.place_insert(it, rest)
             rest -= it.size
-    return lay.finish()
 
 
-def build_haystack(spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus) -> Haystack:
+class Frame(Protocol):
+    """A prompt's text around a context, measured by the model's own server (see :func:`build_haystack`)."""
+
+    def estimate(self) -> int:
+        """A guess of the prompt's tokens outside the context (for the first probes only)."""
+        ...
+
+    def measure(self, lead: str, end: str, piece: str) -> int:
+        """The server's prompt tokens of a prompt whose context is ``lead + piece``, then ``end`` on its
+        own line when given (the needle texts at the start and at the end of a context)."""
+        ...
+
+
+def _frame_parts(frame: Frame, fc: Any, target: int, lead: str, end: str) -> tuple[int, int, int]:
+    """Prompt tokens outside the context, of a lead text and of an end text, from ``frame``'s measures of
+    prompts whose context is a counted piece of filler."""
+    if fc.known_piece() is None:
+        fc.warm(target - frame.estimate())
+    piece, tokens = fc.known_piece()
+    plain = frame.measure("", "", piece)
+    lead_n = frame.measure(lead, "", piece) - plain if lead else 0
+    end_n = frame.measure("", end, piece) - plain if end else 0
+    return plain - tokens, lead_n, end_n
+
+
+def _layout_shared(
+    spec: CellSpec,
+    plan: NeedlePlan,
+    tok: Any,
+    make_items: Callable[[], list[_Item]],
+    stream: FillerStream,
+    stats: CorpusStats,
+    min_len: int,
+    frame: Frame | None,
+) -> tuple[_Result, int]:
+    """A count-API model's layout from shared filler counts (:mod:`haystacks.filler_counts`).
+
+    The layout tokenizer places the items; the filler then ends where the model's count of it, plus the
+    model's count of each inserted text (one call per distinct text), makes ``spec.length``. The context
+    ends on a letter or digit, and items at its end are counted with the newline that follows a context in
+    a prompt, so that the count is the context's share of the prompt. Counts are assumed to add up where a
+    text is inserted; the generation's reported prompt tokens confirm it (a cell found off is recorded as
+    such). A needle's token offset interpolates the filler's exact counts.
+    """
+    fc = tok.filler_counts(stream)
+    proxy = stats.tokenizer
+    target = spec.length
+    base = 0
+    lp = max(min_len, round((target - (frame.estimate() if frame else 0)) / fc.ratio()))
+    for _ in range(8):
+        items = make_items()
+        lay = _Layout(stream, stats, lp)
+        _place(lay, plan, items)
+        inner = [(h, e) for h in lay.modified for e in lay.edits[h]]
+        end_text = "\n".join(it.text for it in lay.end_items)
+        if frame is not None:
+            # the first needle and the end are measured inside a prompt, with the frame
+            lead = inner[0][1].item.inserted if inner else ""
+            base, lead_n, end = _frame_parts(frame, fc, target, lead, end_text)
+            sizes = [lead_n] + [tok.count(e.item.inserted) for _, e in inner[1:]] if inner else []
+        else:
+            sizes = [tok.count(e.item.inserted) for _, e in inner]
+            # counted with the newline a prompt puts after the context (a needle's full stop merges with it)
+            end = tok.count(end_text + "\n") if end_text else 0
+        r = target - base - sum(sizes) - end
+        if r < 1:
+            raise SpecError(f"length {target} is below the size of the needles ({target - r} tokens in {tok.name})")
+        x, m = fc.cut(r)
+        implied = fc.proxy_at(x) + lay.total_delta() + (proxy.count("\n" + end_text) if end_text else 0)
+        if x > lay.last_edit_end() and abs(implied - lp) <= max(2, lp // 1000):
+            break
+        lp = max(min_len, implied)
+    else:
+        if x <= lay.last_edit_end():
+            raise SpecError(f"could not fit the needles of a {target}-token context in {tok.name}")
+    context, _ = lay.assemble_at(x)
+    total = m + sum(sizes) + end
+    before = 0
+    for (h, e), n in zip(inner, sizes, strict=True):
+        e.item.token_offset = round(fc.estimate(stream.chr_start(h) + e.start)) + before
+        before += n
+    for i, it in enumerate(lay.end_items):
+        rest = "\n".join(t.text for t in lay.end_items[i:])
+        it.token_offset = total - (end if i == 0 and frame is not None else tok.count(rest + "\n"))
+    return _Result(context=context, tokens=total, items=lay.items()), target - base
+
+
+def build_haystack(
+    spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus, frame: Frame | None = None
+) -> Haystack:
     """Build one haystack, sized exactly in ``tokenizer``.
 
     Args:
         spec: The cell.
         tokenizer: A tokenizer or a spec for :func:`haystacks.tokenizers.get_tokenizer`.
         corpus: The seed corpus (:func:`haystacks.corpus.load_corpus`).
+        frame: For a count-API tokenizer (:class:`~haystacks.tokenizers.CountingTokenizer`): the prompt
+            around the context as the model's server counts it. ``spec.length`` is then the whole prompt's
+            tokens, and the haystack's spec says the context's share.
 
     Returns:
         The haystack. Same arguments give byte-identical results in every process.
@@ -646,8 +782,19 @@ def build_haystack(spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus) -
         return [_Item(planned=p, order=i, size=n) for i, (p, n) in pairs]  # type: ignore[arg-type]
 
     exact = bool(getattr(tok, "exact", True))
+    shared = tok is not layout_tok and bool(getattr(tok, "shared", False)) and hasattr(tok, "filler_counts")
+    if shared:
+        try:
+            res, context_target = _layout_shared(spec, plan, tok, make_items, stream, stats, min_len, frame)
+            spec = dataclasses.replace(spec, length=context_target)
+        except TokenizerError as exc:
+            if not getattr(exc, "no_count", False):
+                raise
+            shared, exact = False, False  # a count API without a count: the proxy's layout, said so
     verify = not stats.additive or (tok is not layout_tok and hasattr(tok, "count_exact"))
-    if not verify:
+    if shared:
+        items, total = res.items, res.tokens
+    elif not verify or not exact:
         items = make_items()
         res = _layout(spec, plan, items, stream, stats, spec.length)
         total = res.tokens

@@ -22,6 +22,7 @@ __all__ = [
     "TEMPLATE_VERSION",
     "Prompt",
     "PromptTemplate",
+    "prompt_frame",
     "prompt_overhead",
     "render_closed_book",
     "render_prompt",
@@ -159,6 +160,24 @@ def render_closed_book(question: str, language: str) -> Prompt:
     )
 
 
+def prompt_frame(spec: CellSpec, style: str) -> tuple[str, str, str]:
+    """The text a prompt puts before and after a cell's context, and the answer prefix.
+
+    A prompt's text is ``before + context + "\\n" + after`` (``after`` ends with the answer prefix line in
+    the ``completion`` style).
+
+    Raises:
+        SpecError: Unknown style, language or an invalid spec.
+    """
+    if style not in STYLES:
+        raise SpecError(f"unknown prompt style {style!r} (chat | completion)")
+    plan = get_task(spec.task).plan(spec)
+    before, after, tpl = _parts(spec.language, plan.question)
+    if style == "completion":
+        after = f"{after}\n{tpl.answer_prefix}"
+    return before, after, tpl.answer_prefix
+
+
 def prompt_overhead(tokenizer: Tokenizer, spec: CellSpec, style: str) -> int:
     """Tokens the template adds around the context, so a runner can size the context to (prompt - overhead).
 
@@ -178,10 +197,5 @@ def prompt_overhead(tokenizer: Tokenizer, spec: CellSpec, style: str) -> int:
     Raises:
         SpecError: Unknown style, language or an invalid spec.
     """
-    if style not in STYLES:
-        raise SpecError(f"unknown prompt style {style!r} (chat | completion)")
-    plan = get_task(spec.task).plan(spec)
-    before, after, tpl = _parts(spec.language, plan.question)
-    if style == "completion":
-        after = f"{after}\n{tpl.answer_prefix}"
+    before, after, _ = prompt_frame(spec, style)
     return tokenizer.count(before) + tokenizer.count("\n" + after)

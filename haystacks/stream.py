@@ -154,6 +154,20 @@ class FillerStream:
         i = bisect_right(self._pass(k).cum_tok, rest) - 1
         return k * self.n + min(max(i, 0), self.n - 1)
 
+    def locate_chr(self, x: int) -> int:
+        """The global paragraph containing stream character position ``x`` (``x < 0`` gives 0)."""
+        if x <= 0:
+            return 0
+        k, rest = divmod(x, self.pass_chars)
+        i = bisect_right(self._pass(k).cum_chr, rest) - 1
+        return k * self.n + min(max(i, 0), self.n - 1)
+
+    def text(self, a: int, b: int) -> str:
+        """The stream text between global char positions ``a`` and ``b``."""
+        out: list[str] = []
+        self.text_pieces(a, b, out)
+        return "".join(out)
+
     def text_pieces(self, a: int, b: int, out: list[str]) -> None:
         """Append the stream text between global char positions ``a`` and ``b`` to ``out`` (as slices)."""
         C = self.pass_chars

@@ -304,14 +304,28 @@ class LlamaCppTokenizer:
 CountFn = Callable[[str], Any]  # returns int | None, or an awaitable of it
 
 
+#: Prefix of every framed count (:class:`CountingTokenizer` with ``framed=True``): a text's tokens are
+#: ``count(PREFIX + text) - count(PREFIX)``, so the message framing the count API adds cancels. It ends with a
+#: letter and a newline, where counts add up (after punctuation they do not: ``"。\n"`` is one token in
+#: cl100k and o200k); texts that start with whitespace use :data:`COUNT_PREFIX_NO_NEWLINE`.
+COUNT_PREFIX = "采访者：你好\n"
+COUNT_PREFIX_NO_NEWLINE = COUNT_PREFIX[:-1]
+_MEMO_CHARS = 20_000  # texts up to this size have their counts memoized (prefixes, needles, templates)
+
+
 class CountingTokenizer:
     """A model tokenizer known only through a count function (e.g. a provider's token-count API).
 
-    The builder lays the haystack out with ``proxy`` and corrects its length with ``count_fn`` (one call
-    per attempt, usually two or three per cell, plus one per needle for its depth). ``count_fn(text)``
-    must return the tokens of ``text`` alone (no chat-template overhead); it may be sync or async, and may
-    return ``None`` when no count is available, in which case the haystack falls back to the proxy and
-    says ``tokens_exact: false``.
+    The builder lays the haystack out with ``proxy`` and sizes it with ``count_fn``. With ``shared`` (the
+    default) the filler stream's counts are learned once and shared by every cell
+    (:class:`haystacks.filler_counts.FillerCounts`: a few calls per length, none per depth); without it,
+    every context is counted whole, a few times per cell, plus once per needle for its depth.
+
+    ``count_fn(text)`` returns the tokens of ``text`` alone, or with ``framed`` the count of ``text`` sent
+    as a whole message, framing included (what ``/v1/messages/count_tokens`` and ``:countTokens`` answer);
+    a text's own tokens are then ``count_fn(COUNT_PREFIX + text) - count_fn(COUNT_PREFIX)``. It may be sync
+    or async, and may return ``None`` when no count is available, in which case the haystack falls back to
+    the proxy and says ``tokens_exact: false``. Answers for short texts are memoized.
 
     An async ``count_fn`` is run on ``loop`` when given (call the builder from a worker thread, e.g.
     ``await asyncio.to_thread(build_haystack, spec, tok, corpus)``), else with ``asyncio.run`` when no loop
@@ -322,6 +336,8 @@ class CountingTokenizer:
         count_fn: The counter.
         proxy: Tokenizer used for the layout (e.g. ``get_tokenizer("cl100k_base")``).
         loop: Event loop that owns an async ``count_fn``.
+        framed: ``count_fn`` counts a whole message (framing included).
+        shared: Size contexts from shared filler counts (False: count every context whole).
     """
 
     additive = False
@@ -333,6 +349,9 @@ class CountingTokenizer:
         count_fn: CountFn,
         proxy: Tokenizer,
         loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        framed: bool = False,
+        shared: bool = True,
     ) -> None:
         self.name = name
         self.cache_key = f"count:{name}"
@@ -340,22 +359,84 @@ class CountingTokenizer:
         self._count_fn = count_fn
         self._loop = loop
         self.exact = True
+        self.framed = framed
+        self.shared = shared
+        #: Calls made to ``count_fn`` and characters sent to it.
+        self.calls = 0
+        self.chars = 0
+        self._memo: dict[str, int | None] = {}
+        self._ratio = [0, 0]  # model and proxy tokens of the short texts counted (a prior for the filler)
+        self._fillers: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
 
     @property
     def layout_tokenizer(self) -> Tokenizer:
         """The tokenizer the builder lays contexts out with (the proxy)."""
         return self.proxy
 
-    def count_exact(self, text: str) -> int | None:
-        """The counter's answer, or None when it has none."""
+    def raw(self, text: str) -> int | None:
+        """``count_fn``'s answer for ``text`` (with ``framed``, the framing included); memoized when short."""
+        short = len(text) <= _MEMO_CHARS
+        if short and text in self._memo:
+            return self._memo[text]
         result = self._count_fn(text)
         if inspect.isawaitable(result):
             result = self._await(result)
-        if result is None:
-            return None
-        if not isinstance(result, int) or isinstance(result, bool) or result < 0:
+        if result is not None and (not isinstance(result, int) or isinstance(result, bool) or result < 0):
             raise TokenizerError(f"token counter {self.name} returned {result!r}, not a token count")
+        with self._lock:
+            self.calls += 1
+            self.chars += len(text)
+            if short:
+                if len(self._memo) > 4096:
+                    self._memo.clear()
+                self._memo[text] = result
         return result
+
+    def count_exact(self, text: str) -> int | None:
+        """The tokens of ``text`` alone by the counter, or None when it has none."""
+        if not text:
+            return 0
+        if not self.framed:
+            n = self.raw(text)
+        else:
+            prefix = COUNT_PREFIX_NO_NEWLINE if text[0].isspace() else COUNT_PREFIX
+            whole, base = self.raw(prefix + text), self.raw(prefix)
+            n = None if whole is None or base is None else max(0, whole - base)
+        if n is not None and 8 <= len(text) <= _MEMO_CHARS:
+            with self._lock:
+                self._ratio[0] += n
+                self._ratio[1] += self.proxy.count(text)
+        return n
+
+    def prior_ratio(self) -> float:
+        """Model tokens per proxy token over the short texts counted so far (1.0 before any)."""
+        model, proxy = self._ratio
+        return model / proxy if model and proxy else 1.0
+
+    def filler_counts(self, stream: Any) -> Any:
+        """The shared :class:`~haystacks.filler_counts.FillerCounts` of one filler stream.
+
+        Raises:
+            TokenizerError: The counter has no count (the caller falls back to the proxy).
+        """
+        from haystacks.filler_counts import FillerCounts
+
+        key = (stream.stats.corpus.sha256, stream.seed if stream.shuffle else None, stream.shuffle)
+        with self._lock:
+            fc = self._fillers.get(key)
+        if fc is None:
+
+            def piece(text: str) -> int:
+                n = self.count_exact(text)
+                if n is None:
+                    raise _NoCount(self.name)
+                return n
+
+            fc = FillerCounts(stream, piece, self.proxy.count, self.prior_ratio())
+            with self._lock:
+                fc = self._fillers.setdefault(key, fc)
+        return fc
 
     def _await(self, aw: Awaitable[Any]) -> Any:
         if self._loop is not None and self._loop.is_running():
@@ -391,6 +472,12 @@ class CountingTokenizer:
 
     def __repr__(self) -> str:
         return f"CountingTokenizer({self.name!r}, proxy={getattr(self.proxy, 'name', '?')!r})"
+
+
+class _NoCount(TokenizerError):
+    """The counter gave no count (the builder then lays out with the proxy and says so)."""
+
+    no_count = True
 
 
 async def _as_coroutine(aw: Awaitable[Any]) -> Any:

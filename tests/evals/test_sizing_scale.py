@@ -12,11 +12,6 @@ from providers.mock_server import MockServer
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 3 not done yet: the builder recounts each context (and each needle offset) through "
-    "the count API: 87 count calls and 13.4 MB counted for 2.6 MB sent on this grid; lengths are exact",
-)
 def test_count_calls_fewer_than_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with MockServer(answer=perfect_model) as srv:
         reg = tmp_path / "models.toml"

@@ -195,14 +195,16 @@ def test_hf_tokenizer_json_sizes_exactly(spec: CellSpec, corpus: Corpus, hf_toke
         assert abs(n.actual_depth - n.depth) <= 1.0 or spec.length < 5000
 
 
-def test_count_api_corrects_the_proxy(corpus: Corpus, cl100k: Tokenizer) -> None:
+def test_count_api_recounting_corrects_the_proxy(corpus: Corpus, cl100k: Tokenizer) -> None:
+    """``shared=False``: every context is counted whole (exact even for a counter whose counts do not add
+    up, at several calls per cell)."""
     calls: list[int] = []
 
-    def count(text: str) -> int:  # a "vendor tokenizer" ~37 % denser than cl100k
+    def count(text: str) -> int:  # a "vendor tokenizer" ~37 % denser than cl100k, not additive at all
         calls.append(len(text))
         return math.ceil(cl100k.count(text) * 1.37) + text.count("。")
 
-    tok = CountingTokenizer("vendor:model-x", count, proxy=cl100k)
+    tok = CountingTokenizer("vendor:model-x", count, proxy=cl100k, shared=False)
     for length in (2000, 50_000):
         h = build_haystack(CellSpec(task="multi", length=length, depth=10.0, seed=1), tok, corpus)
         assert h.tokenizer == "vendor:model-x" and h.tokens_exact

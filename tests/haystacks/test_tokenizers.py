@@ -140,7 +140,7 @@ async def test_counting_tokenizer_async_from_worker_thread(cl100k: Tokenizer) ->
     tok = CountingTokenizer("vendor:async", acount, proxy=cl100k, loop=asyncio.get_running_loop())
     assert await asyncio.to_thread(tok.count, "你好") == cl100k.count("你好")
     with pytest.raises(TokenizerError, match="worker thread"):
-        tok.count("你好")  # on the loop's own thread it would deadlock: refused
+        tok.count("世界")  # on the loop's own thread it would deadlock: refused (uncached text)
 
 
 def test_llamacpp_tokenizer_reports_server_errors() -> None:
