@@ -339,7 +339,9 @@ class Sizer:
             spec = hay.spec
             self.overheads[(cell.task, cell.language, cell.seed)] = cell.length - spec.length
         else:
-            spec = self.spec(cell, context_length if context_length is not None else self.context_length(cell))
+            spec = self.spec(
+                cell, context_length if context_length is not None else self.context_length(cell)
+            )
             hay = build_haystack(spec, self.tokenizer, self.prep.corpus)
         if pad:
             context = hay.context.rstrip("\n") + pad

@@ -17,10 +17,10 @@ is exact (never splitting a character).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +31,16 @@ from haystacks.stream import CorpusStats, FillerStream, corpus_stats, filler_str
 from haystacks.tasks import AnswerKey, Task, get_task
 from haystacks.tokenizers import Tokenizer, get_tokenizer
 
-__all__ = ["MAX_LENGTH", "CellSpec", "Frame", "Haystack", "Needle", "build_grid", "build_haystack", "validate_spec"]
+__all__ = [
+    "MAX_LENGTH",
+    "CellSpec",
+    "Frame",
+    "Haystack",
+    "Needle",
+    "build_grid",
+    "build_haystack",
+    "validate_spec",
+]
 
 MAX_LENGTH = 50_000_000  # tokens; 10M-token haystacks are routine, this only stops typos
 _MAX_ATTEMPTS = 8  # sizing attempts for tokenizers that are verified by a full count
@@ -505,7 +514,7 @@ class _Layout:
         if got is None:
             got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
         k, fk, newline = got
-        context, tail, tail_char, pos = self.assemble(g, text, starts, k, newline)
+        context, tail, _tail_char, pos = self.assemble(g, text, starts, k, newline)
         base_g = self.base(g)
         for it in self.end_items:
             it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
@@ -729,7 +738,9 @@ def _layout_shared(
             end = tok.count(end_text + "\n") if end_text else 0
         r = target - base - sum(sizes) - end
         if r < 1:
-            raise SpecError(f"length {target} is below the size of the needles ({target - r} tokens in {tok.name})")
+            raise SpecError(
+                f"length {target} is below the size of the needles ({target - r} tokens in {tok.name})"
+            )
         x, m = fc.cut(r)
         implied = fc.proxy_at(x) + lay.total_delta() + (proxy.count("\n" + end_text) if end_text else 0)
         if x > lay.last_edit_end() and abs(implied - lp) <= max(2, lp // 1000):

@@ -188,7 +188,7 @@ class FillerCounts:
                 x = lo + (r - mlo) * (hi - lo) / max(self._m[hi] - mlo, 1)
             else:
                 x = lo + (r - mlo) / max(per_char, 1e-9)
-            return int(round(x))
+            return round(x)
         plo = self.proxy_at(lo)
         if hi is not None:
             pt = plo + (r - mlo) * (self.proxy_at(hi) - plo) / max(self._m[hi] - mlo, 1)
