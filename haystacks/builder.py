@@ -146,7 +146,9 @@ class Haystack:
     Attributes:
         spec: The cell spec.
         context: The haystack text with the needles in it.
-        context_tokens: Tokens of ``context`` in ``tokenizer``.
+        context_tokens: Tokens of ``context`` in ``tokenizer``. For a count-API tokenizer sized from shared
+            counts (:class:`~haystacks.tokenizers.CountingTokenizer`): the context's share of a prompt, the
+            newline a prompt puts after it included (the two can merge into one token).
         tokenizer: Name of the tokenizer that sized it.
         tokens_exact: True when ``context_tokens`` is a count in the tokenizer named (False for ``approx:``
             tokenizers and count APIs that gave no count).
@@ -710,11 +712,11 @@ def _layout_shared(
     """A count-API model's layout from shared filler counts (:mod:`haystacks.filler_counts`).
 
     The layout tokenizer places the items; the filler then ends where the model's count of it, plus the
-    model's count of each inserted text (one call per distinct text), makes ``spec.length``. The context
-    ends on a letter or digit, and items at its end are counted with the newline that follows a context in
-    a prompt, so that the count is the context's share of the prompt. Counts are assumed to add up where a
-    text is inserted; the generation's reported prompt tokens confirm it (a cell found off is recorded as
-    such). A needle's token offset interpolates the filler's exact counts.
+    model's count of each inserted text (one call per distinct text), makes ``spec.length``: the context's
+    share of a prompt, which includes the newline a prompt puts after the context (counted with the text
+    before it, which it can merge with). Counts are assumed to add up where a needle is inserted; the
+    generation's reported prompt tokens confirm it (a cell found off is recorded as such). A needle's token
+    offset interpolates the filler's exact counts.
     """
     fc = tok.filler_counts(stream)
     proxy = stats.tokenizer

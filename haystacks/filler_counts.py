@@ -7,9 +7,13 @@ end at a paragraph start: counts add up there (a newline ends every pre-token in
 SentencePiece vocabularies; 0 of 2,000 paragraph joins of the seed corpus differ in cl100k or o200k). Every
 cell of every length, depth, task and (unshuffled) seed then shares what was learned:
 
-* ``M(x)``: the model's tokens of the stream's first ``x`` characters; ``M(0) = 0``.
+* ``M(x)``: the model's tokens of the stream's first ``x`` characters followed by the newline a prompt puts
+  after a context (inside a paragraph: the join of the context's last character and that newline is
+  counted, ``"。\n"`` being one token in cl100k and o200k); at a paragraph start, of the characters alone
+  (they end with the paragraph's own newline). ``M(0) = 0``.
 * anchors: paragraph starts with ``M`` exact, from the count of the piece between two anchors;
-* points: positions inside a paragraph with ``M`` exact, from the count of the piece from the anchor before;
+* points: positions inside a paragraph with ``M`` exact, from the count of the piece from the anchor before
+  (plus the newline);
 * :meth:`FillerCounts.cut`: a position ``x`` with ``M(x) == R``, found by a bracketed secant search. Each
   probe is one count at the position where an estimate, interpolated between the nearest exact points, puts
   ``R``; while that estimate is uncertain by more than a paragraph the probe goes to the paragraph start
@@ -42,9 +46,10 @@ _ANCHOR_ABOVE = 40
 #: Spans (tokens) up to this size are "small" for scoring the estimates (characters predict short spans of
 #: one script well and long mixed ones badly; the proxy the other way round).
 _SMALL = 200
+#: How far below its target (in estimated standard errors) a far probe places its anchor.
+_BELOW = 1.5
 #: A bracket at most this many tokens wide is searched by characters.
 _TIGHT = 64
-_DEBUG = bool(__import__("os").environ.get("NIAH_DEBUG_CUTS"))
 #: A probe further than this (estimated tokens) from the anchor before it goes to a paragraph start: later
 #: probes then count only from there.
 ANCHOR_SPAN = 2000
@@ -221,10 +226,9 @@ class FillerCounts:
         if is_start and after is not None and after - x < x - a:
             m = self._m[after] - self._counted(s.text(x, after))
         else:
-            m = self._m[a] + self._counted(s.text(a, x))
+            # a piece ending inside a paragraph is counted with the newline a prompt puts after a context
+            m = self._m[a] + self._counted(s.text(a, x) + ("" if is_start else "\n"))
         near = self._m[lo]
-        if _DEBUG:
-            print(f"probe x={x} start={is_start} m={m} guesses={guesses} lo={lo}:{near}")
         self._add(x, m, anchor=is_start)
         span = max(abs(m - near), 1)
         for kind, g in guesses.items():
@@ -250,10 +254,8 @@ class FillerCounts:
         return lo, None
 
     def _cuttable(self, x: int) -> bool:
-        """A context may end at ``x``: right after a letter or digit. A prompt puts a newline after the
-        context, and counts add up across that join only after a letter or digit (punctuation merges with
-        a newline in byte-level BPE: ``"。\n"`` is one token in cl100k and o200k)."""
-        return x > 0 and self.s.text(x - 1, x).isalnum()
+        """A context may end at ``x``: inside a paragraph (not at its start)."""
+        return x > 0 and self.s.text(x - 1, x) != "\n"
 
     def _nearest_cuttable(self, x: int, lo: int, hi: int | None) -> int | None:
         """The cuttable position nearest ``x`` strictly inside ``(lo, hi)`` (None: there is none near)."""
@@ -301,7 +303,7 @@ class FillerCounts:
             if best is None:
                 return None
             _, a, x = best
-            self._piece = (self.s.text(a, x), self._m[x] - self._m[a])
+            self._piece = (self.s.text(a, x), self._m[x] - self._m[a])  # its count includes a newline
             return self._piece
 
     def warm(self, r: int) -> None:
@@ -312,8 +314,6 @@ class FillerCounts:
 
     def _search(self, r: int, until_piece: bool = False) -> tuple[int, int]:
         s = self.s
-        if _DEBUG:
-            print(f"search r={r} until_piece={until_piece}")
         for _ in range(MAX_PROBES):
             if until_piece and self.known_piece() is not None:
                 break
@@ -331,7 +331,10 @@ class FillerCounts:
             x = max(lo + 1, x if hi is None else min(x, hi - 1))
             a_below = self._anchors[bisect_right(self._anchors, x) - 1]
             if r - self._m[a_below] > ANCHOR_SPAN and err * span > _ANCHOR_ABOVE:
-                # uncertain by more than a paragraph: probe the paragraph start (an anchor) instead
+                # uncertain by more than a paragraph: probe a paragraph start (an anchor) instead, a little
+                # below the estimate so that the short probes after it go forward from it
+                if hi is None:
+                    x = max(lo + 1, self._target(kind, r - _BELOW * err * span, lo, hi))
                 p = s.chr_start(s.locate_chr(x))
                 if p > lo and p not in self._m:
                     x = p
