@@ -209,6 +209,7 @@ class _Item:
     token_offset: int = 0
     char_offset: int = 0
     inserted: str = ""  # the text the edit adds (changed: the clause added inside the sentence)
+    lead: int = 0  # characters of ``inserted`` before ``text`` (a space after a Latin sentence end)
 
 
 @dataclass(eq=False)
@@ -222,6 +223,14 @@ class _Edit:
 
 _CLAUSE_END = frozenset("，,、：:—-")
 _TRAIL = frozenset("。！？；…!?;.”’\"'」』）)】》〉］]｝} \t\n")
+
+
+def _glued(before: str, after: str) -> bool:
+    """Whether two texts joined would run into each other: Latin script on both sides of the join, where a
+    space separates sentences ("...6021239." then "Children were...", "modal?" then "The magic..."); Chinese
+    needs none."""
+    a, b = before[-1:], after[:1]
+    return bool(a and b) and a.isascii() and b.isascii() and not a.isspace() and (b.isalnum() or b in "\"'([")
 
 
 def _split_trail(unit: str) -> tuple[str, str]:
@@ -359,8 +368,11 @@ class _Layout:
             self.end_items.append(item)
             return
         _, pos, (gg, off) = best
-        item.token_offset = pos
-        self.add_edit(gg, off, off, item.text, item)
+        par = self.s.paragraphs[self.s.par(gg)]
+        item.lead = 1 if off > 0 and _glued(par[off - 1], item.text) else 0
+        item.token_offset = pos + item.lead  # a trailing space is one token of the prefix before the needle
+        item.inserted = " " * item.lead + item.text + (" " if _glued(item.text, par[off : off + 1]) else "")
+        self.add_edit(gg, off, off, item.inserted, item)
         self.prev = (gg, off)
 
     def _eligible(self, j: int) -> list[int]:
@@ -516,7 +528,7 @@ class _Layout:
         if got is None:
             got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
         k, fk, newline = got
-        context, tail, _tail_char, pos = self.assemble(g, text, starts, k, newline)
+        context, tail, _tail_char, pos = self.assemble(g, text, starts, k, "\n" if newline else "")
         base_g = self.base(g)
         for it in self.end_items:
             it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
@@ -534,9 +546,9 @@ class _Layout:
         h = self.modified[-1]
         return self.s.chr_start(h) + max(e.end for e in self.edits[h])
 
-    def assemble_at(self, x: int) -> tuple[str, int]:
-        """The context with the filler cut at stream position ``x`` (after every edit) and the end items
-        after it; returns it and the character offset of the first end item in it."""
+    def assemble_at(self, x: int, pad: str = "") -> tuple[str, int]:
+        """The context with the filler cut at stream position ``x`` (after every edit), then ``pad``, then
+        the end items; returns it and the character offset of the first end item in it."""
         s = self.s
         g = s.locate_chr(x)
         off = x - s.chr_start(g)
@@ -545,12 +557,10 @@ class _Layout:
             k = off + sum(len(e.text) - (e.end - e.start) for e in self.edits[g] if e.end <= off)
         else:
             text, starts, k = s.paragraphs[s.par(g)], [], off
-        context, _tail, tail_char, pos = self.assemble(g, text, starts, k, False)
+        context, _tail, tail_char, pos = self.assemble(g, text, starts, k, pad)
         return context, tail_char + pos
 
-    def assemble(
-        self, g: int, text: str, starts: list[int], k: int, newline: bool
-    ) -> tuple[str, str, int, int]:
+    def assemble(self, g: int, text: str, starts: list[int], k: int, pad: str) -> tuple[str, str, int, int]:
         """Join the stream up to paragraph ``g``, the first ``k`` characters of its (edited) ``text`` and
         the end items; set every item's ``char_offset``.
 
@@ -568,15 +578,15 @@ class _Layout:
             mt, mstarts = self.mod_text(h)
             cbase = self.s.chr_start(h) + added
             for e, st in zip(self.edits[h], mstarts, strict=True):
-                e.item.char_offset = cbase + st
+                e.item.char_offset = cbase + st + e.item.lead
             pieces.append(mt)
             added += len(mt) - len(self.s.paragraphs[self.s.par(h)])
             cursor = self.s.chr_start(h + 1)
         self.s.text_pieces(cursor, self.s.chr_start(g), pieces)
         tail_char = self.s.chr_start(g) + added
         for e, st in zip(self.edits.get(g, ()), starts, strict=True):
-            e.item.char_offset = tail_char + st
-        head = text[:k] + ("\n" if newline else "")
+            e.item.char_offset = tail_char + st + e.item.lead
+        head = text[:k] + pad
         sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
         tail = head + sep + end_join
         first = pos = len(head) + len(sep)
@@ -745,13 +755,17 @@ def _layout_shared(
             )
         x, m = fc.cut(r)
         implied = fc.proxy_at(x) + lay.total_delta() + (proxy.count("\n" + end_text) if end_text else 0)
-        if x > lay.last_edit_end() and abs(implied - lp) <= max(2, lp // 1000):
+        last = lay.last_edit_end()
+        if x > last and abs(implied - lp) <= max(2, lp // 1000):
             break
+        if x <= last:
+            # the model's cut falls before the last edit: lay out shorter, by the proxy tokens in between
+            implied -= fc.proxy_at(last) - fc.proxy_at(x) + 2
         lp = max(min_len, implied)
     else:
         if x <= lay.last_edit_end():
             raise SpecError(f"could not fit the needles of a {target}-token context in {tok.name}")
-    context, _ = lay.assemble_at(x)
+    context, _ = lay.assemble_at(x, fc.pad(r))
     total = m + sum(sizes) + end
     before = 0
     for (h, e), n in zip(inner, sizes, strict=True):

@@ -34,10 +34,12 @@ from collections.abc import Callable
 
 from haystacks.stream import FillerStream
 
-__all__ = ["MAX_PROBES", "FillerCounts"]
+__all__ = ["MAX_PROBES", "PAD", "FillerCounts"]
 
 #: Count calls one :meth:`FillerCounts.cut` may make before it settles for the closest count under its target.
 MAX_PROBES = 24
+#: What a context ends with when no cut of the filler gives the exact count (one more count finds out).
+PAD = " "
 #: Relative error of an estimate before anything was counted (the proxy-to-model ratio is then a guess from
 #: a few short texts).
 _PRIOR_ERROR = 0.15
@@ -86,6 +88,7 @@ class FillerCounts:
         self._scores: dict[tuple[str, bool], float] = {}
         self._pmemo: dict[tuple[int, int], int] = {}
         self._piece: tuple[str, int] | None = None
+        self._pads: dict[int, str] = {}
         self._lock = threading.RLock()
         #: Count calls made and characters counted (the sizing cost).
         self.calls = 0
@@ -352,4 +355,15 @@ class FillerCounts:
             self._probe(1)
             below = [1]
         best = max(below, key=lambda y: (self._m[y], y))
+        if self._m[best] < r:
+            # no cut gives r (a character of two tokens straddles it): end with a space instead
+            a = self._anchors[bisect_right(self._anchors, best) - 1]
+            m = self._m[a] + self._counted(s.text(a, best) + PAD + "\n")
+            if m == r:
+                self._pads[r] = PAD
+                return best, r
         return best, self._m[best]
+
+    def pad(self, r: int) -> str:
+        """What the context ends with after the cut of ``r`` (a space where no cut alone gives ``r``)."""
+        return self._pads.get(r, "")

@@ -206,6 +206,9 @@ class MockServer:
         cache_ttl_s: Lifetime of an Anthropic cache entry, refreshed by each read (the API's 5 minutes).
         cache_min_tokens: Anthropic's minimum cacheable prefix: a breakpoint on a shorter prefix is neither
             written nor read (the API's 1024 tokens for Sonnet/Opus-class models).
+        tokenizer: Counts a request's prompt tokens, for generation and count endpoints alike (default: the
+            mock tokenizer, :func:`mock_tokens`); e.g. a real BPE's count to test sizing against a vocabulary
+            whose counts do not add up where texts are joined.
     """
 
     def __init__(
@@ -230,6 +233,7 @@ class MockServer:
         vendor_models: dict[str, dict[str, Any]] | None = None,
         cache_ttl_s: float = 300.0,
         cache_min_tokens: int = 1024,
+        tokenizer: Callable[[str], int] | None = None,
     ) -> None:
         unknown = [f for f in (*faults, *script) if f not in FAULTS]
         if unknown:
@@ -237,6 +241,7 @@ class MockServer:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError("fault_rate must be within [0, 1]")
         self.answer = answer
+        self.count_prompt: Callable[[str], int] = tokenizer or _count
         self.latency_s = latency_s
         self.fault_rate = fault_rate
         self.faults = tuple(faults)
@@ -667,7 +672,7 @@ async def _dispatch(
         if problem is not None:
             return _json(400, _invalid_request(api, *problem))
     req = _parse(api, path_model, body, headers)
-    prompt_tokens = _count(req.prompt)
+    prompt_tokens = owner.count_prompt(req.prompt)
     too_long = owner.context_window is not None and prompt_tokens > owner.context_window
     if fault == "context_length" or too_long:
         window = owner.context_window or max(1, prompt_tokens - 1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evals.run import main
+from haystacks.tokenizers import get_tokenizer
 from providers.mock_server import MockServer
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 
@@ -37,29 +38,33 @@ def _size(body: object) -> int:
     return len(json.dumps(body, ensure_ascii=False).encode())
 
 
-def test_a_cell_whose_counts_do_not_add_up_is_recorded_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """English needles end with a full stop that can merge with the next word ("6456640.Q:" is one mock
-    token): the shared sizing predicts the sum, the generation's own count says otherwise, and the record
-    says so rather than claiming an exact length."""
-    with MockServer(answer=perfect_model) as srv:
+def test_with_a_real_bpe_off_cells_are_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mock server counting with o200k: a real BPE, whose counts do not always add up where a needle is
+    inserted ("。但" is one token). The shared sizing predicts the sum; the generation's own count says
+    otherwise for some cells, and those records say so rather than claiming an exact length."""
+    o200k = get_tokenizer("o200k_base")
+    with MockServer(answer=perfect_model, tokenizer=o200k.count) as srv:
         reg = tmp_path / "models.toml"
         reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
         monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
         monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
         out = tmp_path / "run"
-        grid = ["--task", "multi", "--language", "en", "--lengths", "3000,20000", "--depths", "0,30,70"]
-        assert main(["--model", "mock-claude", *grid, "--seeds", "1", "--out", str(out), "--no-report"]) == 0
+        grid = ["--lengths", "2000,8000", "--depths", "0:100:10", "--seeds", "0,1", "--language", "en"]
+        assert main(["--model", "mock-claude", *grid, "--out", str(out), "--no-report"]) == 0
         recs = read_records(out / "results.jsonl")
         off = [r for r in recs if r["prompt_tokens"] != r["target_tokens"]]
-        assert off and len(off) < len(recs)
+        assert len(recs) == 40 and 0 < len(off) <= len(recs) // 2
         for r in recs:
-            assert r["prompt_tokens_source"] == "provider"
+            assert (
+                r["prompt_tokens_source"] == "provider" and abs(r["prompt_tokens"] - r["target_tokens"]) <= 3
+            )
             if r in off:
                 counted, planned = r["prompt_tokens"], r["target_tokens"]
                 note = f"the provider counted {counted} prompt tokens, {planned} were planned"
                 assert r["tokens_exact"] is False and r["tokens_note"] == note
             else:
                 assert r["tokens_exact"] is True
-        assert len(srv.api_requests("anthropic-count")) < len(recs) * 3
+        counts = srv.api_requests("anthropic-count")
+        assert len(counts) < len(recs) // 2
+        sent = sum(_size(r.body) for r in srv.api_requests("anthropic"))
+        assert sum(_size(r.body) for r in counts) <= sent / 2

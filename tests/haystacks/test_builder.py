@@ -12,7 +12,7 @@ import quicktok
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from haystacks.builder import MAX_LENGTH, CellSpec, Haystack, build_grid, build_haystack
+from haystacks.builder import MAX_LENGTH, CellSpec, Haystack, _glued, build_grid, build_haystack
 from haystacks.corpus import Corpus
 from haystacks.errors import SpecError
 from haystacks.stream import filler_stream
@@ -359,3 +359,19 @@ def test_small_english_corpus_repeated_many_times(tmp_path: Path, cl100k: Tokeni
         check_exact(h, cl100k)
         for n in h.needles:
             assert abs(n.actual_depth - n.depth) <= 1.0
+
+
+def test_a_needle_in_latin_text_is_set_off_by_spaces(cl100k: Tokenizer) -> None:
+    """Sentences in English are separated by a space: a needle inserted at a sentence start gets one after it
+    (round 1 glued it on: "...6021239.Children were...")."""
+    text = (
+        "The quick brown fox jumps over the lazy dog. It was a sunny day. Children were playing. " * 30 + "\n"
+    ) * 20
+    corpus = Corpus.from_texts([text])
+    for depth in (0.0, 50.0):
+        h = build_haystack(CellSpec(length=2000, depth=depth, language="en"), cl100k, corpus)
+        n = h.needles[0]
+        assert h.context[n.char_offset : n.char_offset + len(n.text) + 1] == n.text + " "
+        assert n.token_offset == cl100k.count(h.context[: n.char_offset]) and h.context_tokens == 2000
+    assert _glued("modal?", "The") and _glued("6021239.", "Children") and not _glued("模态?", "我")
+    assert not _glued("park. ", "The") and not _glued("。", "The")
