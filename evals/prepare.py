@@ -15,6 +15,7 @@ from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
 from evals.judge import check_judge
 from evals.plan import (
+    CACHE_RULES,
     Cell,
     CostEstimate,
     Grid,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from haystacks.corpus import Corpus
     from providers.registry import ModelInfo
 
-__all__ = ["RESULTS_ROOT", "PreparedRun", "check_output_dir", "prepare", "print_plan"]
+__all__ = ["RESULTS_ROOT", "PreparedRun", "budget_bound", "check_output_dir", "prepare", "print_plan"]
 
 RESULTS_ROOT = Path("results")
 
@@ -90,6 +91,22 @@ class PreparedRun:
     style: str
     store: ResultsStore = field(repr=False, default=None)  # type: ignore[assignment]
     judge_todo: list[ResultRecord] = field(default_factory=list)
+
+
+def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
+    """The figure ``--max-cost`` holds the grid to before it starts, and what it is.
+
+    With explicit cache breakpoints (Anthropic) the cached estimate is an upper bound on the bill
+    (:func:`evals.plan.vendor_cache_tokens`: writes at the premium, reads only where they surely come within
+    the cache lifetime; above the uncached figure when writes outweigh reads), so it is the bound. Automatic
+    caching (OpenAI, Gemini) is not promised, so there the uncached estimate is. The run itself stops when
+    its spend reaches the budget either way.
+    """
+    assert estimate.cost_usd is not None
+    rules = CACHE_RULES.get(estimate.cache_rules or "")
+    if rules is not None and rules.explicit and estimate.cost_cached_usd is not None:
+        return estimate.cost_cached_usd, "with the cache breakpoints it sets, an upper bound"
+    return estimate.cost_usd, "no cache assumed"
 
 
 def check_output_dir(path: Path) -> None:
@@ -268,10 +285,12 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
                 "give them with --price-input and --price-output (USD per 1M tokens)"
             )
         # Adaptive runs sample a part of the grid: the budget stops them, the full grid's estimate does not.
-        if spent_before + estimate.cost_usd > cfg.max_cost and not cfg.adaptive:
+        bound, how = budget_bound(estimate)
+        if spent_before + bound > cfg.max_cost and not cfg.adaptive:
             cached = estimate.cost_cached_usd or 0.0
             raise BudgetExceededError(
-                f"estimated cost ${estimate.cost_usd:.4f} (with caching ${cached:.4f})"
+                f"estimated cost ${bound:.4f} ({how}; without caching ${estimate.cost_usd:.4f}, "
+                f"with caching ${cached:.4f})"
                 + (f" plus ${spent_before:.4f} already spent" if spent_before else "")
                 + f" exceeds --max-cost ${cfg.max_cost:.4f}; raise the budget or shrink the grid"
             )

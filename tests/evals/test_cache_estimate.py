@@ -188,3 +188,50 @@ def test_automatic_prefix_caching_rules() -> None:
     assert vendor_cache_tokens(cells, "local") is None
     est = estimate_cost(cells, PRICES, provider="openai")
     assert est.cached_tokens == 2432 and est.cache_write_tokens == 0 and est.cache_rules == "openai"
+
+
+def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the breakpoints the run sets, the bill includes their write premiums, and the cached estimate is
+    its upper bound: ``--max-cost`` holds the grid to that figure (on this small grid, above the uncached
+    one: writes outweigh reads), and the bill stays under it."""
+    from evals.config import build_config
+    from evals.plan import CostEstimate
+    from evals.prepare import budget_bound, prepare
+
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        grid = {"model": "mock-claude", "lengths": "11000,22000", "depths": "0,50,100", "concurrency": 1}
+        est = prepare(build_config(None, grid), tmp_path).estimate
+        assert est.cost_cached_usd is not None and est.cost_usd is not None
+        assert budget_bound(est) == (
+            est.cost_cached_usd,
+            "with the cache breakpoints it sets, an upper bound",
+        )
+        assert est.cost_usd < est.cost_cached_usd
+        cmd = [
+            "--model",
+            "mock-claude",
+            "--lengths",
+            "11000,22000",
+            "--depths",
+            "0,50,100",
+            "--concurrency",
+            "1",
+        ]
+        between = tmp_path / "between"
+        budget = f"{(est.cost_cached_usd + est.cost_usd) / 2:.6f}"
+        assert main([*cmd, "--out", str(between), "--max-cost", budget]) == 2
+        assert not between.exists()
+        out = tmp_path / "run"
+        budget = f"{est.cost_cached_usd * 1.001:.6f}"
+        assert main([*cmd, "--out", str(out), "--no-report", "--max-cost", budget]) == 0
+        recs = read_records(out / "results.jsonl")
+        assert len(recs) == 6 and sum(r["cost_usd"] for r in recs) <= est.cost_cached_usd
+    # automatic caching is not promised: there the uncached estimate is the bound
+    auto = CostEstimate(6, 1000, 500, 32, 1.0, 0.6, cache_rules="openai")
+    assert budget_bound(auto) == (1.0, "no cache assumed")
