@@ -9,8 +9,16 @@ batch's outcomes become ordinary records (with ``batch_id``, priced at the batch
 Cells that came back in error are not done, so the next run submits them again.
 
 ``batches.jsonl`` holds one JSON object per line, each written with one ``write`` and fsynced:
-``{"event": "submitted", "handle": {...}, "cell_ids": [...], "time": ...}`` and
-``{"event": "collected", "batch_id": ..., "time": ...}``. A torn last line (a kill mid-write) is ignored.
+``{"event": "submitting", "token": ..., "cell_ids": [...], "time": ...}`` before the vendor is asked,
+``{"event": "submitted", "token": ..., "handle": {...}, "cell_ids": [...], "time": ...}`` once it answered,
+``{"event": "collected", "batch_id": ..., "time": ...}``, and on a resume
+``{"event": "abandoned", "token": ...}`` for a submission that never reached the vendor. A torn last line (a
+kill mid-write) is ignored.
+
+The token closes the one window a kill could still double a submission in: after the vendor accepted a batch
+but before its id was written. The batch carries the token (OpenAI batch metadata, Gemini display name), so a
+resumed run finds it in the vendor's list and adopts it; Anthropic's Message Batches keep no tag, so there the
+batch of the same request count created closest after the recorded time is adopted.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import asyncio
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +41,14 @@ if TYPE_CHECKING:
     from evals.sizing import Built
     from providers.batch import BatchClient, BatchHandle
 
-__all__ = ["BATCHES_FILE", "BATCH_KINDS", "append_event", "execute_batch", "pending_batches"]
+__all__ = [
+    "BATCHES_FILE",
+    "BATCH_KINDS",
+    "append_event",
+    "execute_batch",
+    "pending_batches",
+    "unconfirmed_submissions",
+]
 
 BATCHES_FILE = "batches.jsonl"
 #: Adapter kinds (registry ``provider``) with a batch API.
@@ -66,6 +82,21 @@ def read_events(run_dir: Path) -> list[dict[str, Any]]:
         if isinstance(ev, dict):
             out.append(ev)
     return out
+
+
+def unconfirmed_submissions(run_dir: Path) -> list[dict[str, Any]]:
+    """``submitting`` events with no later ``submitted`` or ``abandoned`` event of the same token: the run
+    stopped between asking the vendor and recording its answer."""
+    open_: dict[str, dict[str, Any]] = {}
+    for ev in read_events(run_dir):
+        token = ev.get("token")
+        if not isinstance(token, str):
+            continue
+        if ev.get("event") == "submitting":
+            open_[token] = ev
+        elif ev.get("event") in ("submitted", "abandoned"):
+            open_.pop(token, None)
+    return list(open_.values())
 
 
 def pending_batches(run_dir: Path) -> list[dict[str, Any]]:
@@ -103,12 +134,21 @@ class _BatchRun:
         requests = [BatchRequest(c.cell_id, self.built[c.cell_id].request) for c in cells]
         handles = []
         for chunk in self.client.split(requests):
-            (handle,) = await self.client.submit(chunk)
+            token = uuid.uuid4().hex
+            ids = [br.custom_id for br in chunk]
+            # Written before the vendor is asked: a run killed before it records the batch id finds the
+            # batch by this token when it resumes (:meth:`reconcile`) instead of submitting again.
+            append_event(
+                self.prep.run_dir,
+                {"event": "submitting", "token": token, "cell_ids": ids, "time": time.time()},
+            )
+            (handle,) = await self.client.submit(chunk, token=token)
             # Written before any poll: a killed run resumes this batch instead of submitting again.
             append_event(
                 self.prep.run_dir,
                 {
                     "event": "submitted",
+                    "token": token,
                     "handle": handle.to_dict(),
                     "cell_ids": list(handle.custom_ids),
                     "time": time.time(),
@@ -117,6 +157,32 @@ class _BatchRun:
             say(self.console, f"submitted batch {handle.batch_id}: {len(handle.custom_ids)} cells")
             handles.append(handle)
         return handles
+
+    async def reconcile(self) -> None:
+        """Submissions a killed run began but did not record: adopt the batch the vendor made for each, or
+        record that none was made (its cells are then submitted with the fresh ones)."""
+        for ev in unconfirmed_submissions(self.prep.run_dir):
+            token, ids = str(ev["token"]), [str(c) for c in ev.get("cell_ids", ())]
+            handle = await self.client.find(token, ids, float(ev.get("time") or 0.0))
+            if handle is None:
+                append_event(self.prep.run_dir, {"event": "abandoned", "token": token, "time": time.time()})
+                say(self.console, f"an interrupted submission of {len(ids)} cells never reached the vendor")
+                continue
+            append_event(
+                self.prep.run_dir,
+                {
+                    "event": "submitted",
+                    "token": token,
+                    "handle": handle.to_dict(),
+                    "cell_ids": ids,
+                    "time": time.time(),
+                    "adopted": True,
+                },
+            )
+            say(
+                self.console,
+                f"found batch {handle.batch_id}, submitted before an interruption: {len(ids)} cells",
+            )
 
     async def collect(self, handle: BatchHandle) -> None:
         """Wait for one batch, then append a record for each of its cells not yet done."""
@@ -177,6 +243,7 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
             client = batch_client(runner.provider)  # refuses before the header is written
             await open_run(runner, prep, console)
             run = _BatchRun(runner, client, console)
+            await run.reconcile()
             pending = pending_batches(prep.run_dir)
             in_flight = {cid for ev in pending for cid in ev.get("cell_ids", ())}
             if pending:

@@ -33,6 +33,7 @@ import dataclasses
 import io
 import json
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ from providers.errors import (
 
 __all__ = [
     "BATCH_LIMITS",
+    "FIND_WINDOW_S",
+    "TAG_KEY",
     "BatchClient",
     "BatchHandle",
     "BatchLimits",
@@ -97,6 +100,12 @@ class BatchLimits:
 
 
 #: Published limits (2025): OpenAI 50,000 requests / 200 MB input file; Anthropic 100,000 requests /
+#: Metadata key (OpenAI) that tags a batch with its submission token.
+TAG_KEY = "niah_submission"
+#: How far before a submission's recorded time :meth:`BatchClient.find` looks (listings are newest first).
+FIND_WINDOW_S = 3600.0
+#: Tolerated difference between this machine's clock and the vendor's.
+_CLOCK_SKEW_S = 300.0
 #: 256 MB; Gemini inline requests: 20 MB per create call (larger batches go through an input file).
 BATCH_LIMITS: dict[str, BatchLimits] = {
     "openai": BatchLimits(50_000, 200 * 1024 * 1024),
@@ -206,8 +215,14 @@ class BatchClient(ABC):
         return ""
 
     @abstractmethod
-    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
-        """Submit one chunk (already within the limits)."""
+    async def _submit(
+        self, items: list[Any], custom_ids: tuple[str, ...], key: str, token: str
+    ) -> BatchHandle:
+        """Submit one chunk (within the limits), tagged with ``token`` where the vendor keeps a tag."""
+
+    @abstractmethod
+    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+        """The batch a submission tagged ``token`` (made at ``since``) created, if the vendor has it."""
 
     @abstractmethod
     async def _status(self, handle: BatchHandle) -> BatchStatus:
@@ -257,22 +272,55 @@ class BatchClient(ABC):
                 chunks.append(current)
         return chunks
 
-    async def submit(self, requests: Sequence[BatchRequest]) -> list[BatchHandle]:
+    async def submit(self, requests: Sequence[BatchRequest], token: str | None = None) -> list[BatchHandle]:
         """Submit ``requests`` as few batches as the vendor's limits allow.
+
+        Each batch is tagged with a submission token (``token``, suffixed with the chunk's index when there
+        are several; a fresh one when None). A retried create first looks for the batch its earlier attempt
+        may have created (a timeout after the vendor accepted it), so a retry never submits twice.
 
         Returns:
             One handle per batch created, in order.
         """
         handles = []
-        for chunk in self.split(requests):
+        chunks = self.split(requests)
+        base = token or uuid.uuid4().hex
+        for i, chunk in enumerate(chunks):
             items = [self.item(br) for br in chunk]
             ids = tuple(br.custom_id for br in chunk)
             key = self.group_key(chunk[0])
-            handle, _ = await self.provider._retrying(
-                lambda items=items, ids=ids, key=key: self._submit(items, ids, key), limited=False
-            )
+            tag = base if len(chunks) == 1 else f"{base}-{i}"
+            since = time.time()
+            attempted = False
+
+            async def once(
+                items: list[Any] = items,
+                ids: tuple[str, ...] = ids,
+                key: str = key,
+                tag: str = tag,
+                since: float = since,
+            ) -> BatchHandle:
+                nonlocal attempted
+                if attempted:
+                    found = await self._find(tag, ids, since)
+                    if found is not None:
+                        return found
+                attempted = True
+                return await self._submit(items, ids, key, tag)
+
+            handle, _ = await self.provider._retrying(once, limited=False)
             handles.append(handle)
         return handles
+
+    async def find(self, token: str, custom_ids: Sequence[str], since: float) -> BatchHandle | None:
+        """The batch a submission tagged ``token`` created at about ``since`` (Unix time), or None when the
+        vendor has none: the submission never reached it. OpenAI and Gemini keep the tag (batch metadata,
+        display name); Anthropic keeps none, so its batch is the one of ``len(custom_ids)`` requests created
+        closest after ``since`` (within :data:`FIND_WINDOW_S`)."""
+        value, _ = await self.provider._retrying(
+            lambda: self._find(token, tuple(custom_ids), since), limited=False
+        )
+        return value
 
     async def status(self, handle: BatchHandle) -> BatchStatus:
         """Poll the batch once (retryable failures go through the provider's retry loop)."""
@@ -388,18 +436,39 @@ class OpenAIBatchClient(BatchClient):
 
         return classify_openai_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
 
-    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+    async def _submit(
+        self, items: list[Any], custom_ids: tuple[str, ...], key: str, token: str
+    ) -> BatchHandle:
         data = b"".join(json.dumps(i, ensure_ascii=False).encode() + b"\n" for i in items)
         try:
             file = await self._client.files.create(
                 file=("niah-batch.jsonl", io.BytesIO(data), "application/jsonl"), purpose="batch"
             )
             batch = await self._client.batches.create(
-                input_file_id=file.id, endpoint=key, completion_window="24h"
+                input_file_id=file.id, endpoint=key, completion_window="24h", metadata={TAG_KEY: token}
             )
         except Exception as exc:
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name, file.id, key)
+
+    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+        try:
+            async for batch in self._client.batches.list(limit=100):
+                if (batch.metadata or {}).get(TAG_KEY) == token:
+                    return BatchHandle(
+                        self.vendor,
+                        batch.id,
+                        custom_ids,
+                        float(batch.created_at),
+                        self.provider.name,
+                        batch.input_file_id,
+                        batch.endpoint,
+                    )
+                if batch.created_at < since - FIND_WINDOW_S:
+                    return None
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return None
 
     async def _status(self, handle: BatchHandle) -> BatchStatus:
         try:
@@ -501,12 +570,35 @@ class AnthropicBatchClient(BatchClient):
 
         return classify_anthropic_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
 
-    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
-        try:
+    async def _submit(
+        self, items: list[Any], custom_ids: tuple[str, ...], key: str, token: str
+    ) -> BatchHandle:
+        try:  # Message Batches keep no tag: :meth:`_find` matches on the request count and creation time
             batch = await self._client.messages.batches.create(requests=items)
         except Exception as exc:
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name)
+
+    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+        best: tuple[float, Any] | None = None
+        try:
+            async for batch in self._client.messages.batches.list(limit=100):
+                created = batch.created_at.timestamp()
+                if created < since - FIND_WINDOW_S:
+                    break
+                rc = batch.request_counts
+                total = rc.processing + rc.succeeded + rc.errored + rc.canceled + rc.expired
+                if total == len(custom_ids) and created >= since - _CLOCK_SKEW_S:
+                    gap = abs(created - since)
+                    if best is None or gap < best[0]:
+                        best = (gap, batch)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        if best is None:
+            return None
+        return BatchHandle(
+            self.vendor, best[1].id, custom_ids, best[1].created_at.timestamp(), self.provider.name
+        )
 
     async def _status(self, handle: BatchHandle) -> BatchStatus:
         try:
@@ -609,14 +701,29 @@ class GeminiBatchClient(BatchClient):
 
         return classify_gemini_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
 
-    async def _submit(self, items: list[Any], custom_ids: tuple[str, ...], key: str) -> BatchHandle:
+    async def _submit(
+        self, items: list[Any], custom_ids: tuple[str, ...], key: str, token: str
+    ) -> BatchHandle:
         try:
             job = await self._client.aio.batches.create(
-                model=self.provider.info.model_id, src=items, config={"display_name": "niah-batch"}
+                model=self.provider.info.model_id, src=items, config={"display_name": f"niah-{token}"}
             )
         except Exception as exc:
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, str(job.name), custom_ids, time.time(), self.provider.name)
+
+    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+        try:
+            pager = await self._client.aio.batches.list(config={"page_size": 100})
+            async for job in pager:
+                if job.display_name == f"niah-{token}":
+                    made = job.create_time.timestamp() if job.create_time else since
+                    return BatchHandle(self.vendor, str(job.name), custom_ids, made, self.provider.name)
+                if job.create_time is not None and job.create_time.timestamp() < since - FIND_WINDOW_S:
+                    return None
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        return None
 
     async def _get(self, handle: BatchHandle) -> Any:
         try:

@@ -1,11 +1,13 @@
 """Batch endpoints for :class:`providers.mock_server.MockServer`, in each vendor's wire format.
 
 * OpenAI: ``POST /v1/files`` (multipart, ``purpose=batch``), ``GET /v1/files/{id}/content``,
-  ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``POST /v1/batches/{id}/cancel``;
-* Anthropic: ``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``,
+  ``POST /v1/batches`` (with ``metadata``), ``GET /v1/batches`` (newest first), ``GET /v1/batches/{id}``,
+  ``POST /v1/batches/{id}/cancel``;
+* Anthropic: ``POST /v1/messages/batches``, ``GET /v1/messages/batches`` (newest first),
+  ``GET /v1/messages/batches/{id}``,
   ``GET /v1/messages/batches/{id}/results`` (JSONL), ``POST /v1/messages/batches/{id}/cancel``;
 * Gemini: ``POST /{v1beta,v1}/models/{model}:batchGenerateContent`` (inlined requests),
-  ``GET /{v}/batches/{id}``, ``POST /{v}/batches/{id}:cancel``.
+  ``GET /{v}/batches`` (newest first), ``GET /{v}/batches/{id}``, ``POST /{v}/batches/{id}:cancel``.
 
 Each batched request is answered by the server's synchronous answer path (same callback, same token
 counts, same prefix-cache accounting, same overflow error past ``context_window``). A batch reports
@@ -96,15 +98,18 @@ class BatchMock:
         r.add_post("/v1/files", self._openai_upload)
         r.add_get("/v1/files/{fid}/content", self._openai_content)
         r.add_post("/v1/batches", self._openai_create)
+        r.add_get("/v1/batches", self._openai_list)
         r.add_get("/v1/batches/{bid}", self._openai_retrieve)
         r.add_post("/v1/batches/{bid}/cancel", self._openai_cancel)
         r.add_post("/v1/messages/batches", self._anthropic_create)
+        r.add_get("/v1/messages/batches", self._anthropic_list)
         r.add_get("/v1/messages/batches/{bid}", self._anthropic_retrieve)
         r.add_get("/v1/messages/batches/{bid}/results", self._anthropic_results)
         r.add_post("/v1/messages/batches/{bid}/cancel", self._anthropic_cancel)
         r.add_post(
             r"/{ver:v1beta|v1|v1alpha}/models/{model:[^/:]+}:batchGenerateContent", self._gemini_create
         )
+        r.add_get(r"/{ver:v1beta|v1|v1alpha}/batches", self._gemini_list)
         r.add_get(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}", self._gemini_get)
         r.add_post(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}:cancel", self._gemini_cancel)
 
@@ -144,6 +149,19 @@ class BatchMock:
             self.calls[(vendor, "poll")] += 1
             batch.polls += 1
             return batch.canceled or batch.polls > self.polls_to_complete
+
+    def _ended(self, batch: MockBatch) -> bool:
+        """Whether the batch has ended, without counting a status call (listing does not advance it)."""
+        return batch.canceled or batch.polls > self.polls_to_complete
+
+    def _newest_first(self, vendor: str, request: web.Request, limit_name: str) -> list[MockBatch]:
+        self.calls[(vendor, "list")] += 1
+        try:
+            limit = max(1, min(int(request.query.get(limit_name, "20")), 1000))
+        except ValueError:
+            limit = 20
+        mine = sorted((b for b in self.batches.values() if b.vendor == vendor), key=lambda b: -b.created)
+        return mine[:limit]
 
     def _get(self, bid: str, vendor: str) -> MockBatch | None:
         batch = self.batches.get(bid)
@@ -231,7 +249,7 @@ class BatchMock:
                 "completed": ok if done and not b.canceled else 0,
                 "failed": n - ok if done and not b.canceled else 0,
             },
-            "metadata": None,
+            "metadata": b.extra.get("metadata"),
         }
 
     async def _openai_create(self, request: web.Request) -> web.Response:
@@ -258,8 +276,18 @@ class BatchMock:
                 return ms._json(400, ms._openai_error(400, msg, "invalid_request_error"))
         api = _OPENAI_ENDPOINTS[endpoint]
         outcomes = {x["custom_id"]: self._answer_one(api, None, x.get("body"), x["custom_id"]) for x in lines}
+        metadata = body.get("metadata")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and len(metadata) <= 16
+            and all(isinstance(k, str) and len(k) <= 64 for k in metadata)
+            and all(isinstance(v, str) and len(v) <= 512 for v in metadata.values())
+        ):
+            msg = "metadata: at most 16 string pairs, keys up to 64 and values up to 512 characters"
+            return ms._json(400, ms._openai_error(400, msg, "invalid_request_error"))
         bid = self._new_id("batch_mock")
         b = MockBatch("openai", bid, time.time(), ids, outcomes, endpoint=endpoint, input_file_id=fid)
+        b.extra["metadata"] = metadata
         b.bodies = {x["custom_id"]: x.get("body") for x in lines}
         out, err = [], []
         for cid in ids:
@@ -280,6 +308,15 @@ class BatchMock:
         self.batches[bid] = b
         self.calls[("openai", "create")] += 1
         return ms._json(200, self._openai_batch(b, ended=False))
+
+    async def _openai_list(self, request: web.Request) -> web.Response:
+        if (denied := self._auth(request, "openai-chat")) is not None:
+            return denied
+        data = [self._openai_batch(b, self._ended(b)) for b in self._newest_first("openai", request, "limit")]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return ms._json(
+            200, {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": False}
+        )
 
     async def _openai_retrieve(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request, "openai-chat")) is not None:
@@ -340,6 +377,15 @@ class BatchMock:
         self.batches[bid] = b
         self.calls[("anthropic", "create")] += 1
         return ms._json(200, self._anthropic_batch(b, False, _base(request)))
+
+    async def _anthropic_list(self, request: web.Request) -> web.Response:
+        if (denied := self._auth(request, "anthropic")) is not None:
+            return denied
+        base = _base(request)
+        batches = self._newest_first("anthropic", request, "limit")
+        data = [self._anthropic_batch(b, self._ended(b), base) for b in batches]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return ms._json(200, {"data": data, "has_more": False, "first_id": first, "last_id": last})
 
     async def _anthropic_retrieve(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request, "anthropic")) is not None:
@@ -447,6 +493,12 @@ class BatchMock:
         self.batches[bid] = b
         self.calls[("gemini", "create")] += 1
         return ms._json(200, self._gemini_op(b, ended=False))
+
+    async def _gemini_list(self, request: web.Request) -> web.Response:
+        if (denied := self._auth(request, "gemini")) is not None:
+            return denied
+        ops = [self._gemini_op(b, self._ended(b)) for b in self._newest_first("gemini", request, "pageSize")]
+        return ms._json(200, {"operations": ops})
 
     async def _gemini_get(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request, "gemini")) is not None:

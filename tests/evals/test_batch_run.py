@@ -160,7 +160,9 @@ def test_batch_sigkill_while_polling_resumes_without_resubmitting(srv: MockServe
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     events = [json.loads(line) for line in (out / BATCHES_FILE).read_text().splitlines()]
-    assert [e["event"] for e in events] == ["submitted"]
+    assert [e["event"] for e in events] == ["submitting", "submitted"]
+    assert events[0]["token"] == events[1]["token"] and events[0]["cell_ids"] == events[1]["cell_ids"]
+    events = events[1:]
     assert len(events[0]["cell_ids"]) == 6
     assert not (out / "results.jsonl").exists() or not read_records(out / "results.jsonl")
     srv.batch.polls_to_complete = 0
@@ -171,3 +173,65 @@ def test_batch_sigkill_while_polling_resumes_without_resubmitting(srv: MockServe
     assert len(ids) == len(set(ids)) == 6
     assert {r["batch_id"] for r in recs} == {events[0]["handle"]["batch_id"]}
     assert pending_batches(out) == []
+
+
+class _Died(BaseException):
+    """A process killed at this point (nothing after it runs; not an error any handler catches)."""
+
+
+@pytest.mark.parametrize("model,vendor", [("mock-gpt", "openai"), ("mock-claude", "anthropic")])
+def test_killed_after_the_vendor_accepted_before_recording_submits_nothing_twice(
+    srv: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str, vendor: str
+) -> None:
+    """The one window left open by writing each batch id before polling: the vendor accepted the batch and
+    the run died before writing its id. The resumed run finds the batch by its token and adopts it."""
+    import evals.batch_run as br
+
+    out = tmp_path / "run"
+    real = br.append_event
+
+    def dies_before_recording(run_dir: Path, event: dict[str, Any]) -> None:
+        if event.get("event") == "submitted":
+            raise _Died  # the process is gone: nothing after the vendor's answer is written
+        real(run_dir, event)
+
+    monkeypatch.setattr(br, "append_event", dies_before_recording)
+    with pytest.raises(_Died):
+        main(_args(model, out, "--batch"))
+    assert srv.batch.count(vendor, "create") == 1
+    assert [e["event"] for e in br.read_events(out)] == ["submitting"]
+    monkeypatch.setattr(br, "append_event", real)
+    assert main(_args(model, out, "--batch")) == 0
+    assert srv.batch.count(vendor, "create") == 1
+    events = br.read_events(out)
+    assert [e["event"] for e in events] == ["submitting", "submitted", "collected"] and events[1]["adopted"]
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == 6 == len({r["cell_id"] for r in recs}) and all(r["status"] == "ok" for r in recs)
+
+
+def test_a_submission_that_never_reached_the_vendor_is_sent_on_resume(
+    srv: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evals.batch_run as br
+    from providers.batch import BatchClient
+
+    out = tmp_path / "run"
+
+    async def unreachable(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise _Died  # killed while the create request was on its way
+
+    real = BatchClient.submit
+    monkeypatch.setattr(BatchClient, "submit", unreachable)
+    with pytest.raises(_Died):
+        main(_args("mock-gpt", out, "--batch"))
+    monkeypatch.setattr(BatchClient, "submit", real)
+    assert srv.batch.count("openai", "create") == 0
+    assert main(_args("mock-gpt", out, "--batch")) == 0
+    assert [e["event"] for e in br.read_events(out)] == [
+        "submitting",
+        "abandoned",
+        "submitting",
+        "submitted",
+        "collected",
+    ]
+    assert srv.batch.count("openai", "create") == 1 and len(read_records(out / "results.jsonl")) == 6

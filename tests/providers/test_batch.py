@@ -286,3 +286,64 @@ def test_batched_requests_meet_the_synchronous_contract(mock_server: Any) -> Non
     status, err = server.batch._answer_one("anthropic", None, {**body, "temperature": 0.0}, "b")
     assert status == 400 and err["error"]["type"] == "invalid_request_error"
     assert "temperature" in err["error"]["message"]
+
+
+@pytest.mark.parametrize("adapter", VENDORS)
+def test_a_submission_is_found_by_its_token(adapter: str, mock_server: Any) -> None:
+    """What a resumed run asks after a kill between the vendor accepting a batch and the run recording it:
+    the vendor's list has the batch (by its tag: OpenAI metadata, Gemini display name; Anthropic: the
+    request count and creation time), and a token that never reached the vendor finds nothing."""
+    import time
+
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+
+    async def go() -> tuple[Any, Any, Any]:
+        provider = make_provider(adapter, server)
+        try:
+            client = batch_client(provider)
+            other = _requests(3, prefix="other")
+            await client.submit(other, token="someone-else")
+            since = time.time()
+            reqs = _requests(5)
+            (h,) = await client.submit(reqs, token="tok-1")
+            found = await client.find("tok-1", [r.custom_id for r in reqs], since)
+            missing = await client.find("tok-2", ["cell-x"] * 7, since)
+            return h, found, missing
+        finally:
+            await provider.aclose()
+
+    h, found, missing = _run(go())
+    assert found is not None and found.batch_id == h.batch_id and found.custom_ids == h.custom_ids
+    assert missing is None
+    assert server.batch.count(adapter, "create") == 2 and server.batch.count(adapter, "list") == 2
+    if adapter == "openai":
+        assert found.input_file_id == h.input_file_id and found.endpoint == h.endpoint
+
+
+def test_a_retried_create_finds_the_batch_its_first_attempt_made(mock_server: Any) -> None:
+    """A create that times out after the vendor accepted it is retried by the provider's retry loop; the
+    retry looks for the tagged batch first and submits nothing twice."""
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+
+    async def go() -> Any:
+        provider = make_provider("openai", server)
+        try:
+            client = batch_client(provider)
+            real = client._submit
+            calls = 0
+
+            async def flaky(*args: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                handle = await real(*args)
+                if calls == 1:
+                    raise ServerError("read timed out after the batch was created", provider=provider.name)
+                return handle
+
+            client._submit = flaky  # type: ignore[method-assign]
+            return await client.submit(_requests(4), token="tok-r")
+        finally:
+            await provider.aclose()
+
+    (handle,) = _run(go())
+    assert server.batch.count("openai", "create") == 1 and handle.batch_id in server.batch.batches
