@@ -7,7 +7,8 @@ vendor through the provider's own SDK client (same key, base URL, headers and tr
   ``/v1/chat/completions`` (or ``/v1/completions``); results in the output and error files
   (``files.content``).
 * Anthropic: ``messages.batches.create(requests=[{custom_id, params}])``, ``retrieve``, ``results``.
-* Gemini: ``batches.create(model, src=[inlined requests])``, ``batches.get``; results inlined in the job.
+* Gemini: ``batches.create(model, src=[inlined requests])`` (above 20 MB ``src=`` an input file uploaded with
+  ``files.upload``), ``batches.get``; results inlined in the job (or a file, ``files.download``).
 
 Every request body is the one the synchronous adapter builds for the same :class:`GenerateRequest`
 (``build_body`` / ``build_request``), so a batched cell and a synchronous cell send the same bytes to the
@@ -51,6 +52,7 @@ from providers.errors import (
 __all__ = [
     "BATCH_LIMITS",
     "FIND_WINDOW_S",
+    "GEMINI_INLINE_BYTES",
     "TAG_KEY",
     "BatchClient",
     "BatchHandle",
@@ -106,12 +108,15 @@ TAG_KEY = "niah_submission"
 FIND_WINDOW_S = 3600.0
 #: Tolerated difference between this machine's clock and the vendor's.
 _CLOCK_SKEW_S = 300.0
-#: 256 MB; Gemini inline requests: 20 MB per create call (larger batches go through an input file).
+#: 256 MB; Gemini: 2 GB per input file (up to 20 MB of requests go inline, :data:`GEMINI_INLINE_BYTES`).
 BATCH_LIMITS: dict[str, BatchLimits] = {
     "openai": BatchLimits(50_000, 200 * 1024 * 1024),
     "anthropic": BatchLimits(100_000, 256 * 1024 * 1024),
-    "gemini": BatchLimits(100_000, 20 * 1024 * 1024),
+    "gemini": BatchLimits(100_000, 2 * 1024 * 1024 * 1024),
 }
+#: Gemini: the most request bytes one create call takes inline; a larger batch goes through an input file
+#: (the Files API; 2 GB per file) and its results come back as a file.
+GEMINI_INLINE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -684,7 +689,9 @@ _RPC_TO_HTTP = {
 
 
 class GeminiBatchClient(BatchClient):
-    """The Gemini Developer API's Batch Mode with inlined requests (``models/{m}:batchGenerateContent``)."""
+    """The Gemini Developer API's Batch Mode (``models/{m}:batchGenerateContent``): requests inline up to
+    :data:`GEMINI_INLINE_BYTES`, else as a JSONL input file through the Files API (results then come back as
+    a file)."""
 
     vendor = "gemini"
 
@@ -701,16 +708,55 @@ class GeminiBatchClient(BatchClient):
 
         return classify_gemini_error(exc, provider=self.provider.name, secrets=self.provider._secrets())
 
+    #: Request bytes above which a batch is sent as an input file (tests lower it).
+    inline_bytes = GEMINI_INLINE_BYTES
+
     async def _submit(
         self, items: list[Any], custom_ids: tuple[str, ...], key: str, token: str
     ) -> BatchHandle:
+        src: Any = items
         try:
+            if sum(_json_bytes(i) for i in items) > self.inline_bytes:
+                src = (await self._upload(items, custom_ids, token)).name
             job = await self._client.aio.batches.create(
-                model=self.provider.info.model_id, src=items, config={"display_name": f"niah-{token}"}
+                model=self.provider.info.model_id, src=src, config={"display_name": f"niah-{token}"}
             )
+        except ProviderError:
+            raise
         except Exception as exc:
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, str(job.name), custom_ids, time.time(), self.provider.name)
+
+    async def _upload(self, items: list[Any], custom_ids: tuple[str, ...], token: str) -> Any:
+        """The requests as a JSONL input file (one ``{"key", "request"}`` line each, the request in the REST
+        form the SDK itself sends inline), uploaded through the Files API."""
+        from google.genai import batches as genai_batches
+
+        api = self._client._api_client
+        lines = []
+        for item, cid in zip(items, custom_ids, strict=True):
+            rest = genai_batches._InlinedRequest_to_mldev(
+                api, {k: v for k, v in item.items() if k != "metadata"}
+            )
+            lines.append(json.dumps({"key": cid, "request": rest["request"]}, ensure_ascii=False))
+        data = ("\n".join(lines) + "\n").encode()
+        return await self._client.aio.files.upload(
+            file=io.BytesIO(data), config={"mime_type": "application/jsonl", "display_name": f"niah-{token}"}
+        )
+
+    async def _file_results(self, file_name: str) -> list[dict[str, Any]]:
+        try:
+            data = await self._client.aio.files.download(file=file_name)
+        except Exception as exc:
+            raise self._sdk_error(exc) from None
+        out = []
+        for line in bytes(data).decode("utf-8", errors="replace").splitlines():
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
 
     async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
         try:
@@ -738,6 +784,12 @@ class GeminiBatchClient(BatchClient):
         n = len(handle.custom_ids)
         if state == "running":
             return BatchStatus(state, vendor_state, _counts(processing=n))
+        if job.dest is not None and job.dest.file_name:
+            lines = await self._file_results(job.dest.file_name)
+            ok = sum(1 for x in lines if x.get("response") is not None and x.get("error") is None)
+            bad = len(lines) - ok
+            where = {"expired": "expired", "canceled": "canceled"}.get(state, "errored")
+            return BatchStatus(state, vendor_state, _counts(where, n - ok - bad, succeeded=ok, errored=bad))
         responses = (job.dest.inlined_responses if job.dest else None) or []
         ok = sum(1 for r in responses if r.response is not None and r.error is None)
         bad = len(responses) - ok
@@ -746,6 +798,8 @@ class GeminiBatchClient(BatchClient):
 
     async def _results(self, handle: BatchHandle) -> dict[str, Any]:
         job = await self._get(handle)
+        if job.dest is not None and job.dest.file_name:
+            return self._from_file(await self._file_results(job.dest.file_name))
         responses = (job.dest.inlined_responses if job.dest else None) or []
         out: dict[str, Any] = {}
         for i, r in enumerate(responses):
@@ -764,6 +818,29 @@ class GeminiBatchClient(BatchClient):
                 )
             elif r.response is not None:
                 out[cid] = r.response
+        return out
+
+    def _from_file(self, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        """Outcomes from a results file: ``{"key", "response"}`` or ``{"key", "error"}`` lines."""
+        from google.genai import types as genai_types
+
+        out: dict[str, Any] = {}
+        for line in lines:
+            cid = line.get("key")
+            if not isinstance(cid, str):
+                continue
+            err = line.get("error")
+            if err is not None:
+                code = int((err or {}).get("code") or 13)
+                body = {"error": {"code": code, "message": (err or {}).get("message", "")}}
+                out[cid] = classify_status(
+                    _RPC_TO_HTTP.get(code, 500),
+                    body,
+                    provider=self.provider.name,
+                    secrets=self.provider._secrets(),
+                )
+            elif line.get("response") is not None:
+                out[cid] = genai_types.GenerateContentResponse.model_validate(line["response"])
         return out
 
     def _parse(self, payload: Any, raw_request: dict[str, Any]) -> GenerateResult:

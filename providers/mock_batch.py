@@ -6,7 +6,9 @@
 * Anthropic: ``POST /v1/messages/batches``, ``GET /v1/messages/batches`` (newest first),
   ``GET /v1/messages/batches/{id}``,
   ``GET /v1/messages/batches/{id}/results`` (JSONL), ``POST /v1/messages/batches/{id}/cancel``;
-* Gemini: ``POST /{v1beta,v1}/models/{model}:batchGenerateContent`` (inlined requests),
+* Gemini: ``POST /{v1beta,v1}/models/{model}:batchGenerateContent`` (inlined requests, or a JSONL input file
+  uploaded through ``POST /upload/{v}/files`` (resumable: start, then chunks) whose results come back as a
+  file, ``GET /{v}/files/{id}:download?alt=media``),
   ``GET /{v}/batches`` (newest first), ``GET /{v}/batches/{id}``, ``POST /{v}/batches/{id}:cancel``.
 
 Each batched request is answered by the server's synchronous answer path (same callback, same token
@@ -83,6 +85,7 @@ class BatchMock:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.batches: dict[str, MockBatch] = {}
         self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -109,6 +112,8 @@ class BatchMock:
         r.add_post(
             r"/{ver:v1beta|v1|v1alpha}/models/{model:[^/:]+}:batchGenerateContent", self._gemini_create
         )
+        r.add_post(r"/upload/{ver:v1beta|v1|v1alpha}/files", self._gemini_upload)
+        r.add_get(r"/{ver:v1beta|v1|v1alpha}/files/{fid:[^/:]+}:download", self._gemini_download)
         r.add_get(r"/{ver:v1beta|v1|v1alpha}/batches", self._gemini_list)
         r.add_get(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}", self._gemini_get)
         r.add_post(r"/{ver:v1beta|v1|v1alpha}/batches/{bid:[^/:]+}:cancel", self._gemini_cancel)
@@ -459,13 +464,72 @@ class BatchMock:
                     err = payload.get("error", {}) if isinstance(payload, dict) else {}
                     entry["error"] = {"code": _HTTP_TO_RPC.get(status, 13), "message": err.get("message", "")}
                 responses.append(entry)
-            meta["output"] = {"inlinedResponses": {"inlinedResponses": responses}}
+            output: dict[str, Any] = (
+                {"responsesFile": b.output_file_id}
+                if b.output_file_id
+                else {"inlinedResponses": {"inlinedResponses": responses}}
+            )
+            meta["output"] = output
             op["done"] = True
             op["response"] = {
                 "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
-                "inlinedResponses": {"inlinedResponses": responses},
+                **output,
             }
         return op
+
+    async def _gemini_upload(self, request: web.Request) -> web.Response:
+        """The Files API's resumable upload: ``start`` (metadata, returns the upload URL), then chunks
+        (``upload``; the last one ``upload, finalize``) to that URL, answered with the file resource."""
+        command = request.headers.get("X-Goog-Upload-Command", "")
+        if command == "start":
+            if (denied := self._auth(request, "gemini")) is not None:
+                return denied
+            meta = (await request.json() or {}).get("file") or {}
+            uid = self._new_id("upload-")
+            self.uploads[uid] = {
+                "size": int(request.headers.get("X-Goog-Upload-Header-Content-Length", "0") or 0),
+                "mime": request.headers.get("X-Goog-Upload-Header-Content-Type", ""),
+                "display": meta.get("displayName", ""),
+                "data": bytearray(),
+            }
+            url = str(request.url.with_query({"upload_id": uid}))
+            return ms._json(200, {}, headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"})
+        up = self.uploads.get(request.query.get("upload_id", ""))
+        if up is None or "upload" not in command:
+            return ms._json(400, ms._gemini_error(400, "INVALID_ARGUMENT", "unknown upload session"))
+        if int(request.headers.get("X-Goog-Upload-Offset", "-1")) != len(up["data"]):
+            return ms._json(400, ms._gemini_error(400, "INVALID_ARGUMENT", "upload offset mismatch"))
+        up["data"] += await request.read()
+        if "finalize" not in command:
+            return ms._json(200, {}, headers={"X-Goog-Upload-Status": "active"})
+        if len(up["data"]) != up["size"]:
+            return ms._json(400, ms._gemini_error(400, "INVALID_ARGUMENT", "upload size mismatch"))
+        fid = self._new_id("files/mock")
+        self.files[fid] = bytes(up["data"])
+        self.calls[("gemini", "upload")] += 1
+        now = time.time()
+        file = {
+            "name": fid,
+            "displayName": up["display"],
+            "mimeType": up["mime"],
+            "sizeBytes": str(len(up["data"])),
+            "createTime": _iso(now),
+            "updateTime": _iso(now),
+            "expirationTime": _iso(now + 48 * 3600),
+            "uri": f"{_base(request)}/{request.match_info['ver']}/{fid}",
+            "state": "ACTIVE",
+            "source": "UPLOADED",
+        }
+        return ms._json(200, {"file": file}, headers={"X-Goog-Upload-Status": "final"})
+
+    async def _gemini_download(self, request: web.Request) -> web.Response:
+        if (denied := self._auth(request, "gemini")) is not None:
+            return denied
+        fid = "files/" + request.match_info["fid"]
+        if fid not in self.files or request.query.get("alt") != "media":
+            return ms._json(404, ms._gemini_error(404, "NOT_FOUND", f"file {fid} not found"))
+        self.calls[("gemini", "download")] += 1
+        return web.Response(body=self.files[fid], content_type="application/octet-stream")
 
     async def _gemini_create(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request, "gemini")) is not None:
@@ -473,9 +537,16 @@ class BatchMock:
         model = request.match_info["model"]
         body = await request.json()
         batch = body.get("batch") if isinstance(body, dict) else None
-        items = (((batch or {}).get("inputConfig") or {}).get("requests") or {}).get("requests")
+        source = (batch or {}).get("inputConfig") or {}
+        items = (source.get("requests") or {}).get("requests")
+        from_file = source.get("fileName")
+        if from_file is not None:
+            if from_file not in self.files:
+                return ms._json(404, ms._gemini_error(404, "NOT_FOUND", f"file {from_file} not found"))
+            lines = [json.loads(x) for x in self.files[from_file].decode().splitlines() if x.strip()]
+            items = [{"request": x.get("request"), "metadata": {"key": x.get("key")}} for x in lines]
         if not isinstance(items, list) or not items:
-            msg = "batch.inputConfig.requests.requests: a non-empty list (file input not mocked)"
+            msg = "batch.inputConfig: requests.requests (a non-empty list) or fileName"
             return ms._json(400, ms._gemini_error(400, "INVALID_ARGUMENT", msg))
         ids, metadata, outcomes = [], {}, {}
         for i, item in enumerate(items):
@@ -489,6 +560,27 @@ class BatchMock:
         bid = self._new_id("batches/mock")
         b = MockBatch("gemini", bid, time.time(), ids, outcomes, model=model)
         b.extra = {"metadata": metadata, "displayName": (batch or {}).get("displayName", "")}
+        if from_file is not None:
+            out = []
+            for cid in ids:
+                status, payload = outcomes[cid]
+                if status == 200:
+                    out.append({"key": cid, "response": payload})
+                else:
+                    err = payload.get("error", {}) if isinstance(payload, dict) else {}
+                    out.append(
+                        {
+                            "key": cid,
+                            "error": {
+                                "code": _HTTP_TO_RPC.get(status, 13),
+                                "message": err.get("message", ""),
+                            },
+                        }
+                    )
+            b.output_file_id = self._new_id("files/mockout")
+            self.files[b.output_file_id] = "".join(
+                json.dumps(x, ensure_ascii=False) + "\n" for x in out
+            ).encode()
         b.bodies = {cid: (item.get("request") or {}) for cid, item in zip(ids, items, strict=True)}
         self.batches[bid] = b
         self.calls[("gemini", "create")] += 1

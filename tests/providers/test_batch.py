@@ -347,3 +347,44 @@ def test_a_retried_create_finds_the_batch_its_first_attempt_made(mock_server: An
 
     (handle,) = _run(go())
     assert server.batch.count("openai", "create") == 1 and handle.batch_id in server.batch.batches
+
+
+def test_gemini_batch_larger_than_inline_goes_through_a_file(mock_server: Any) -> None:
+    """Above 20 MB of requests Gemini takes a batch as a JSONL input file (Files API, resumable upload) and
+    returns the results as a file; the outcomes are the inline path's, request by request."""
+    server = mock_server(answer="OK", api_key=FAKE_KEY)
+
+    async def go(inline_bytes: int) -> Any:
+        provider = make_provider("gemini", server)
+        try:
+            client = batch_client(provider)
+            client.inline_bytes = inline_bytes  # type: ignore[attr-defined]
+            reqs = _requests(6)
+            server.batch.fail_ids = {"cell-3"}
+            (h,) = await client.submit(reqs)
+            st = await client.wait(h, poll_s=0.0)
+            return st, await client.results(h, {r.custom_id: r.request for r in reqs})
+        finally:
+            await provider.aclose()
+
+    st_file, via_file = _run(go(100))
+    assert server.batch.count("gemini", "upload") == 1 and server.batch.count("gemini", "download") >= 1
+    st_inline, inline = _run(go(10**9))
+    assert server.batch.count("gemini", "upload") == 1  # the small one went inline
+    assert (
+        st_file.counts == st_inline.counts
+        and st_file.counts["succeeded"] == 5
+        and st_file.counts["errored"] == 1
+    )
+    assert set(via_file) == set(inline) == {f"cell-{i}" for i in range(6)}
+    for cid, got in via_file.items():
+        want = inline[cid]
+        if isinstance(want, GenerateResult):
+            assert isinstance(got, GenerateResult)
+            assert (got.text, got.usage.input_tokens, got.stop_reason) == (
+                want.text,
+                want.usage.input_tokens,
+                want.stop_reason,
+            )
+        else:
+            assert isinstance(got, ProviderError) and type(got) is type(want)
