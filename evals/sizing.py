@@ -265,7 +265,9 @@ class Sizer:
             "special_tokens": self.special_tokens,
             "count_api_frame": self.frame_source,
             "prompt_overhead": {f"{t}:{lang}:{s}": n for (t, lang, s), n in self.overheads.items()},
-            "exact_fit": "server" if self.counter is not None else ("tokenizer" if self.exact else None),
+            "exact_fit": "server"
+            if self.counter is not None
+            else ("count-api" if self.count_api else ("tokenizer" if self.exact else None)),
         }
 
     # -- building
