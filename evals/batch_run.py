@@ -142,7 +142,10 @@ class _BatchRun:
                 self.prep.run_dir,
                 {"event": "submitting", "token": token, "cell_ids": ids, "time": time.time()},
             )
-            (handle,) = await self.client.submit(chunk, token=token)
+            known = {
+                str(e["handle"].get("batch_id")) for e in read_events(self.prep.run_dir) if e.get("handle")
+            }
+            (handle,) = await self.client.submit(chunk, token=token, exclude=known)
             # Written before any poll: a killed run resumes this batch instead of submitting again.
             append_event(
                 self.prep.run_dir,
@@ -163,7 +166,10 @@ class _BatchRun:
         record that none was made (its cells are then submitted with the fresh ones)."""
         for ev in unconfirmed_submissions(self.prep.run_dir):
             token, ids = str(ev["token"]), [str(c) for c in ev.get("cell_ids", ())]
-            handle = await self.client.find(token, ids, float(ev.get("time") or 0.0))
+            known = {
+                str(e["handle"].get("batch_id")) for e in read_events(self.prep.run_dir) if e.get("handle")
+            }
+            handle = await self.client.find(token, ids, float(ev.get("time") or 0.0), exclude=known)
             if handle is None:
                 append_event(self.prep.run_dir, {"event": "abandoned", "token": token, "time": time.time()})
                 say(self.console, f"an interrupted submission of {len(ids)} cells never reached the vendor")

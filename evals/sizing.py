@@ -115,6 +115,7 @@ class Sizer:
         self.count_api = False
         self.frame_source: str | None = None
         self.frame_measures: dict[tuple[str, str, int, str, str, str], int] = {}
+        self.frames_by_count: set[tuple[str, str, int]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.counter: Any = None
         self.overheads: dict[tuple[str, str, int], int] = {}
@@ -453,7 +454,8 @@ class _Frame:
         from providers.errors import ProviderError
 
         sizer, cell = self.sizer, self.cell
-        key = (cell.task, cell.language, cell.seed, lead, end, piece)
+        question = (cell.task, cell.language, cell.seed)
+        key = (*question, lead, end, piece)
         got = sizer.frame_measures.get(key)
         if got is not None:
             return got
@@ -462,12 +464,18 @@ class _Frame:
         prompt = Prompt(system=None, user=user, completion=f"{user}\n{prefix}", answer_prefix=prefix)
         req = sizer._request("", prompt, max_tokens=1)
         reported: int | None = None
-        try:
-            res = asyncio.run_coroutine_threadsafe(sizer.provider.generate(req), sizer.loop).result()
-            if res.stop_reason.value != "model_length":
-                reported = res.usage.input_tokens
-        except ProviderError:
-            reported = None
+        if question not in sizer.frames_by_count:
+            try:
+                res = asyncio.run_coroutine_threadsafe(sizer.provider.generate(req), sizer.loop).result()
+                if res.stop_reason.value != "model_length":
+                    reported = res.usage.input_tokens
+            except ProviderError:
+                reported = None
+            if reported is None:
+                # one source per question: earlier measures of it are taken again from the count endpoint
+                sizer.frames_by_count.add(question)
+                for k in [k for k in sizer.frame_measures if k[:3] == question]:
+                    del sizer.frame_measures[k]
         if reported is None:
             reported = sizer.tokenizer.raw(req.text)
             sizer.frame_source = sizer.frame_source or "count"

@@ -703,9 +703,12 @@ def _frame_parts(frame: Frame, fc: Any, target: int, lead: str, end: str) -> tup
     if fc.known_piece() is None:
         fc.warm(target - frame.estimate())
     piece, tokens = fc.known_piece()
-    plain = frame.measure("", "", piece)
-    lead_n = frame.measure(lead, "", piece) - plain if lead else 0
-    end_n = frame.measure("", end, piece) - plain if end else 0
+    for _ in range(2):
+        plain = frame.measure("", "", piece)
+        lead_n = frame.measure(lead, "", piece) - plain if lead else 0
+        end_n = frame.measure("", end, piece) - plain if end else 0
+        if frame.measure("", "", piece) == plain:  # kept: all three came from one source
+            break
     return plain - tokens, lead_n, end_n
 
 

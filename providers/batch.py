@@ -107,7 +107,7 @@ TAG_KEY = "niah_submission"
 #: How far before a submission's recorded time :meth:`BatchClient.find` looks (listings are newest first).
 FIND_WINDOW_S = 3600.0
 #: Tolerated difference between this machine's clock and the vendor's.
-_CLOCK_SKEW_S = 300.0
+_CLOCK_SKEW_S = 60.0
 #: 256 MB; Gemini: 2 GB per input file (up to 20 MB of requests go inline, :data:`GEMINI_INLINE_BYTES`).
 BATCH_LIMITS: dict[str, BatchLimits] = {
     "openai": BatchLimits(50_000, 200 * 1024 * 1024),
@@ -226,8 +226,11 @@ class BatchClient(ABC):
         """Submit one chunk (within the limits), tagged with ``token`` where the vendor keeps a tag."""
 
     @abstractmethod
-    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
-        """The batch a submission tagged ``token`` (made at ``since``) created, if the vendor has it."""
+    async def _find(
+        self, token: str, custom_ids: tuple[str, ...], since: float, exclude: frozenset[str] = frozenset()
+    ) -> BatchHandle | None:
+        """The batch a submission tagged ``token`` (made at ``since``) created, if the vendor has it; never
+        one of ``exclude`` (batches already accounted for)."""
 
     @abstractmethod
     async def _status(self, handle: BatchHandle) -> BatchStatus:
@@ -277,17 +280,25 @@ class BatchClient(ABC):
                 chunks.append(current)
         return chunks
 
-    async def submit(self, requests: Sequence[BatchRequest], token: str | None = None) -> list[BatchHandle]:
+    async def submit(
+        self, requests: Sequence[BatchRequest], token: str | None = None, exclude: Iterable[str] = ()
+    ) -> list[BatchHandle]:
         """Submit ``requests`` as few batches as the vendor's limits allow.
 
         Each batch is tagged with a submission token (``token``, suffixed with the chunk's index when there
         are several; a fresh one when None). A retried create first looks for the batch its earlier attempt
         may have created (a timeout after the vendor accepted it), so a retry never submits twice.
 
+        Args:
+            requests: The requests.
+            token: The submission's tag (default: a fresh one).
+            exclude: Ids of batches already accounted for (never taken for this submission's).
+
         Returns:
             One handle per batch created, in order.
         """
-        handles = []
+        exclude = frozenset(exclude)
+        handles: list[BatchHandle] = []
         chunks = self.split(requests)
         base = token or uuid.uuid4().hex
         for i, chunk in enumerate(chunks):
@@ -307,7 +318,8 @@ class BatchClient(ABC):
             ) -> BatchHandle:
                 nonlocal attempted
                 if attempted:
-                    found = await self._find(tag, ids, since)
+                    known = frozenset(h.batch_id for h in handles) | exclude
+                    found = await self._find(tag, ids, since, known)
                     if found is not None:
                         return found
                 attempted = True
@@ -317,13 +329,15 @@ class BatchClient(ABC):
             handles.append(handle)
         return handles
 
-    async def find(self, token: str, custom_ids: Sequence[str], since: float) -> BatchHandle | None:
+    async def find(
+        self, token: str, custom_ids: Sequence[str], since: float, exclude: Iterable[str] = ()
+    ) -> BatchHandle | None:
         """The batch a submission tagged ``token`` created at about ``since`` (Unix time), or None when the
         vendor has none: the submission never reached it. OpenAI and Gemini keep the tag (batch metadata,
         display name); Anthropic keeps none, so its batch is the one of ``len(custom_ids)`` requests created
-        closest after ``since`` (within :data:`FIND_WINDOW_S`)."""
+        closest after ``since`` (within :data:`FIND_WINDOW_S`) that is not one of ``exclude``."""
         value, _ = await self.provider._retrying(
-            lambda: self._find(token, tuple(custom_ids), since), limited=False
+            lambda: self._find(token, tuple(custom_ids), since, frozenset(exclude)), limited=False
         )
         return value
 
@@ -456,10 +470,12 @@ class OpenAIBatchClient(BatchClient):
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name, file.id, key)
 
-    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+    async def _find(
+        self, token: str, custom_ids: tuple[str, ...], since: float, exclude: frozenset[str] = frozenset()
+    ) -> BatchHandle | None:
         try:
             async for batch in self._client.batches.list(limit=100):
-                if (batch.metadata or {}).get(TAG_KEY) == token:
+                if (batch.metadata or {}).get(TAG_KEY) == token and batch.id not in exclude:
                     return BatchHandle(
                         self.vendor,
                         batch.id,
@@ -584,7 +600,9 @@ class AnthropicBatchClient(BatchClient):
             raise self._sdk_error(exc) from None
         return BatchHandle(self.vendor, batch.id, custom_ids, time.time(), self.provider.name)
 
-    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+    async def _find(
+        self, token: str, custom_ids: tuple[str, ...], since: float, exclude: frozenset[str] = frozenset()
+    ) -> BatchHandle | None:
         best: tuple[float, Any] | None = None
         try:
             async for batch in self._client.messages.batches.list(limit=100):
@@ -593,7 +611,7 @@ class AnthropicBatchClient(BatchClient):
                     break
                 rc = batch.request_counts
                 total = rc.processing + rc.succeeded + rc.errored + rc.canceled + rc.expired
-                if total == len(custom_ids) and created >= since - _CLOCK_SKEW_S:
+                if total == len(custom_ids) and created >= since - _CLOCK_SKEW_S and batch.id not in exclude:
                     gap = abs(created - since)
                     if best is None or gap < best[0]:
                         best = (gap, batch)
@@ -758,11 +776,13 @@ class GeminiBatchClient(BatchClient):
                     continue
         return out
 
-    async def _find(self, token: str, custom_ids: tuple[str, ...], since: float) -> BatchHandle | None:
+    async def _find(
+        self, token: str, custom_ids: tuple[str, ...], since: float, exclude: frozenset[str] = frozenset()
+    ) -> BatchHandle | None:
         try:
             pager = await self._client.aio.batches.list(config={"page_size": 100})
             async for job in pager:
-                if job.display_name == f"niah-{token}":
+                if job.display_name == f"niah-{token}" and str(job.name) not in exclude:
                     made = job.create_time.timestamp() if job.create_time else since
                     return BatchHandle(self.vendor, str(job.name), custom_ids, made, self.provider.name)
                 if job.create_time is not None and job.create_time.timestamp() < since - FIND_WINDOW_S:

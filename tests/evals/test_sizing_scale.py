@@ -68,3 +68,23 @@ def test_with_a_real_bpe_off_cells_are_recorded(tmp_path: Path, monkeypatch: pyt
         assert len(counts) < len(recs) // 2
         sent = sum(_size(r.body) for r in srv.api_requests("anthropic"))
         assert sum(_size(r.body) for r in counts) <= sent / 2
+
+
+def test_frame_falls_back_to_the_count_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first frame generation is refused (a 400, as a thinking model refusing ``max_tokens=1``): that
+    question's frame is taken from the count endpoint instead, the header says so, and the cells are exact
+    (the mock's count and generation endpoints agree)."""
+    with MockServer(answer=perfect_model, script=["400"], fault_apis={"anthropic"}) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        out = tmp_path / "run"
+        cmd = ["--model", "mock-claude", "--lengths", "4000,16000", "--depths", "0,50,100"]
+        assert main([*cmd, "--out", str(out), "--no-report"]) == 0
+        recs = read_records(out / "results.jsonl")
+        assert len(recs) == 6 and all(r["status"] == "ok" for r in recs)
+        assert all(r["prompt_tokens"] == r["target_tokens"] and r["tokens_exact"] for r in recs)
+        header = json.loads((out / "header.json").read_text())
+        assert header["count_api_frame"] == "count" and header["exact_fit"] == "count-api"
+        assert srv.fault_counts["400"] == 1
