@@ -15,10 +15,7 @@ from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_recor
 
 def test_count_calls_fewer_than_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with MockServer(answer=perfect_model) as srv:
-        reg = tmp_path / "models.toml"
-        reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
-        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
-        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        _register(srv, tmp_path, monkeypatch)
         out = tmp_path / "run"
         cmd = ["--model", "mock-claude", "--lengths", "8000,32000,128000", "--depths", "0,25,50,75,100"]
         assert main([*cmd, "--out", str(out), "--no-report"]) == 0
@@ -34,6 +31,14 @@ def test_count_calls_fewer_than_cells(tmp_path: Path, monkeypatch: pytest.Monkey
         assert counted <= sent / 2
 
 
+def _register(srv: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mock-claude`` (a count-API model, 200K window) served by ``srv``."""
+    reg = tmp_path / "models.toml"
+    reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
+    monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+    monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+
+
 def _size(body: object) -> int:
     return len(json.dumps(body, ensure_ascii=False).encode())
 
@@ -44,10 +49,7 @@ def test_with_a_real_bpe_off_cells_are_recorded(tmp_path: Path, monkeypatch: pyt
     otherwise for some cells, and those records say so rather than claiming an exact length."""
     o200k = get_tokenizer("o200k_base")
     with MockServer(answer=perfect_model, tokenizer=o200k.count) as srv:
-        reg = tmp_path / "models.toml"
-        reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
-        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
-        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        _register(srv, tmp_path, monkeypatch)
         out = tmp_path / "run"
         grid = ["--lengths", "2000,8000", "--depths", "0:100:10", "--seeds", "0,1", "--language", "en"]
         assert main(["--model", "mock-claude", *grid, "--out", str(out), "--no-report"]) == 0
@@ -75,10 +77,7 @@ def test_frame_falls_back_to_the_count_endpoint(tmp_path: Path, monkeypatch: pyt
     question's frame is taken from the count endpoint instead, the header says so, and the cells are exact
     (the mock's count and generation endpoints agree)."""
     with MockServer(answer=perfect_model, script=["400"], fault_apis={"anthropic"}) as srv:
-        reg = tmp_path / "models.toml"
-        reg.write_text(ANTHROPIC_ENTRY.format(url=srv.url).replace("100000", "200000"))
-        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
-        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        _register(srv, tmp_path, monkeypatch)
         out = tmp_path / "run"
         cmd = ["--model", "mock-claude", "--lengths", "4000,16000", "--depths", "0,50,100"]
         assert main([*cmd, "--out", str(out), "--no-report"]) == 0
