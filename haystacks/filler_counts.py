@@ -16,10 +16,12 @@ cell of every length, depth, task and (unshuffled) seed then shares what was lea
   (plus the newline);
 * :meth:`FillerCounts.cut`: a position ``x`` with ``M(x) == R``, found by a bracketed secant search. Each
   probe is one count at the position where an estimate, interpolated between the nearest exact points, puts
-  ``R``; while that estimate is uncertain by more than a paragraph the probe goes to the paragraph start
-  instead (an anchor: later probes count only from there). Two estimates compete: linear in the layout
-  tokenizer's (the proxy's) counts, and linear in characters; each probe scores both, and the better one
-  at the probe's scale places the next.
+  ``R``. Far from the last anchor (over :data:`ANCHOR_SPAN` estimated tokens) and uncertain by more than a
+  paragraph, the probe goes to a paragraph start a little below ``R`` instead (an anchor: later probes count
+  only from there); an anchor that overshoots is counted back from, not past. Two estimates compete: linear
+  in the layout tokenizer's (the proxy's) counts, and, for short spans, linear in characters; each probe
+  scores both, and a bracket a few tokens wide is searched by characters. Where no cut gives ``R`` (a
+  character of two tokens straddles it) the context ends with :data:`PAD` when that makes it exact.
 
 Between exact points :meth:`FillerCounts.estimate` interpolates ``M`` on the proxy (a needle's depth is not
 worth a count per cell).
