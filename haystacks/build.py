@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from haystacks.builder import CellSpec, Haystack, build_grid, build_haystack, validate_spec
-from haystacks.corpus import load_corpus
+from haystacks.corpus import Corpus, load_corpus
 from haystacks.errors import HaystackError
 from haystacks.grids import parse_list
 from haystacks.needles import LANGUAGES
@@ -72,7 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         dest="seeds_dir",
         default=None,
         metavar="PATH",
-        help="your own text: a UTF-8 file or a folder of .txt (default $NIAH_SEEDS_DIR or ./seeds)",
+        help="your own text: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
+        "(default $NIAH_SEEDS_DIR or ./seeds)",
+    )
+    p.add_argument(
+        "--explain-cleaning",
+        action="store_true",
+        help="print what cleaning removed, unwrapped and kept in each --haystack file, and build nothing",
     )
     p.add_argument(
         "--needle", action="append", default=[], help="custom task: a needle sentence (repeatable)"
@@ -188,6 +194,24 @@ def _write_atomic(path: Path, chunks: Iterator[str]) -> None:
         raise
 
 
+def _explain(corpus: Corpus) -> int:
+    """Print, per file, the cleaning rules that fired and what they did, then the corpus in figures."""
+    out = sys.stdout
+    for name, notes in zip(corpus.files, corpus.notes, strict=True):
+        out.write(f"{name}:\n")
+        if not notes:
+            out.write("  (nothing removed; one paragraph per line)\n")
+        for n in notes:
+            out.write(f"  {n.rule}: {n.detail}\n")
+    prose = len(corpus.paragraphs) - len(corpus.structural)
+    out.write(
+        f"corpus {corpus.sha256[:12]}: {len(corpus.text):,} characters, {prose:,} prose paragraphs, "
+        f"{len(corpus.structural):,} structural lines, {len(corpus.units):,} sentence units\n"
+    )
+    out.flush()
+    return 0
+
+
 def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     args.custom = ()
@@ -199,6 +223,8 @@ def _run(argv: list[str] | None) -> int:
         raise _UsageError(f"--needle/--needles-file are for the custom task, not {args.task!r}")
     if args.export_dataset and not args.grid:
         raise _UsageError("--export-dataset needs --grid")
+    if args.explain_cleaning:
+        return _explain(load_corpus(args.seeds_dir))
     tok: Tokenizer = get_tokenizer(args.tokenizer)
     corpus = load_corpus(args.seeds_dir)
     specs = _grid_specs(args) if args.grid else [_spec(args)]

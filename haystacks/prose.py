@@ -39,7 +39,7 @@ _CREDITS = re.compile(
     re.IGNORECASE,
 )
 
-_TERMINAL = re.compile(r"[.!?。！？…:;][\"'”’)\]»]*$")
+_TERMINAL = re.compile(r"[.!?。！？…:;—–][\"'”’)\]»]*$")  # a dash ends interrupted speech
 _LIST_ITEM = re.compile(r"(?:[-*+•–]|\d{1,3}[.)]|\(?[A-Za-z0-9]{1,3}\))\s+\S")
 _TABLE = re.compile(r".*\|.*\|.*|[+\-=| ]{4,}")
 _MD_HEADING = re.compile(r"#{1,6}\s+\S.*")
@@ -124,7 +124,8 @@ def _strip_matter(lines: list[str], notes: list[Note]) -> list[str]:
             j = i
             while j < end and lines[j].strip():
                 j += 1
-            notes.append(Note("gutenberg_credits", f"lines {i + 1}-{j} {_short(lines[i])!r}"))
+            at = next((k + 1 for k, n in enumerate(notes) if n.rule == "gutenberg_header"), 0)
+            notes.insert(at, Note("gutenberg_credits", f"lines {i + 1}-{j} {_short(lines[i])!r}"))
             start = j
     return lines[start:end]
 
@@ -172,7 +173,7 @@ def _structural(line: str, markdown: bool) -> str | None:
     if _LIST_ITEM.match(s):
         return "list item"
     if _TABLE.fullmatch(s):
-        return "table"
+        return "table or rule"
     if markdown and (_MD_HEADING.fullmatch(s) or s.startswith(">")):
         return "heading" if s.startswith("#") else "quote"
     return None
@@ -188,7 +189,7 @@ def _join(a: str, b: str) -> str:
 
 
 def _unwrap(
-    block: list[str], width: int, join_all: bool, markdown: bool, counts: dict[str, int]
+    block: list[str], width: int, join_all: bool, markdown: bool, counts: dict[str, int], indent: int = 0
 ) -> list[Block]:
     """Split one block into prose paragraphs and structural lines."""
     if markdown and _FENCE.match(block[0].strip()):
@@ -200,6 +201,9 @@ def _unwrap(
         and (
             (markdown and min(indents) >= 4)  # an indented code block
             or (width and all(len(x.strip()) < 0.75 * width for x in block[:-1]))  # verse, an address...
+            or (
+                width and not markdown and min(indents) >= indent + 2
+            )  # set in from the prose: verse, a quote
             or (not join_all and not width)  # lines of a reader's block (<br>, a list)
         )
     ):
@@ -259,6 +263,10 @@ def _unwrap(
     ]
 
 
+def _sentence_like(line: str) -> bool:
+    return _TERMINAL.search(line) is not None or line[:1] in "\"“‘'«「『"
+
+
 def read_prose(raw: str, kind: Kind = "txt") -> Reading:
     """Read one document as prose.
 
@@ -286,11 +294,23 @@ def read_prose(raw: str, kind: Kind = "txt") -> Reading:
             Note("hard_wrapped", f"lines wrapped at about {width} columns: paragraphs are unwrapped")
         )
     counts: dict[str, int] = {
-        k: 0 for k in ("unwrapped", "wrapped lines", "list item", "table", "heading", "quote", "code", "line")
+        k: 0
+        for k in (
+            "unwrapped",
+            "wrapped lines",
+            "list item",
+            "table or rule",
+            "heading",
+            "quote",
+            "code",
+            "line",
+        )
     }
+    indents = sorted(len(x) - len(x.lstrip()) for b in blocks for x in b)
+    indent = indents[len(indents) // 2] if indents else 0  # the prose's usual indentation
     out: list[Block] = []
     for b in blocks:
-        out.extend(_unwrap(b, width, kind in ("md", "pdf"), kind == "md", counts))
+        out.extend(_unwrap(b, width, kind in ("md", "pdf"), kind == "md", counts, indent))
     out = [Block(tuple(x for x in b.lines if x), b.prose) for b in out]
     out = [b for b in out if b.lines]
     if counts["unwrapped"]:
