@@ -232,6 +232,7 @@ _TERMINATORS = frozenset("。！？…!?‼⁇⁈⁉")
 _LATIN_TERMINATORS = frozenset(".!?…")
 _CLOSERS = frozenset("”’\"'」』）)】》〉］]｝}")
 _HSPACE = frozenset(" \t")
+_CONTINUERS = frozenset(",，、;；:：")
 _ABBREVIATIONS = frozenset(
     {
         *("mr", "mrs", "ms", "messrs", "mme", "mlle", "dr", "prof", "sr", "jr", "st", "mt", "ft", "vs"),
@@ -276,15 +277,35 @@ def _period_ends_sentence(text: str, i: int, j: int) -> bool:
     return not (len(word) == 1 and text[i - 1].isupper())
 
 
+def _quote_depths(text: str) -> list[bool]:
+    """Per position, whether it lies inside a double quotation (“…” or "…", straight quotes toggling);
+    never in a paragraph with CJK characters."""
+    out = [False] * (len(text) + 1)
+    if any(_is_cjk(c) for c in text):
+        return out  # Chinese text mixes quotation marks too freely to track them
+    inside = False
+    for i, ch in enumerate(text):
+        if ch == "“":
+            inside = True
+        elif ch == "”" or (ch == '"' and inside):
+            inside = False
+        elif ch == '"':
+            inside = True
+        out[i + 1] = inside
+    return out
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split a paragraph into sentence units.
 
     A sentence ends after a run of terminators (``。！？…`` and ASCII ``!?``, or an ASCII ``.`` that is
     followed by whitespace, a CJK character or the end, and is not an abbreviation, an initial or a
     decimal point), plus any closing quotes/brackets and horizontal spaces after it. In Latin text a
-    sentence goes on when the next word starts in lower case (``"No!" he said``, ``at 4 p.m. and``).
-    Semicolons do not end sentences. The paragraph's trailing newlines stay with its last unit. A line
-    without sentence punctuation (a heading, a subtitle line) is one unit.
+    sentence goes on when the next word starts in lower case (``"No!" he said``, ``at 4 p.m. and``), and
+    a quotation is one unit with its sentences (``"Yes. I'll go," he said.``): a needle never lands inside
+    someone's speech; interrupted speech (``"Wait—" He left.``) ends one. Semicolons do not end sentences,
+    nor does a run without a letter before it (``1. ``, a leading ``…``). The paragraph's trailing newlines
+    stay with its last unit. A line without sentence punctuation (a heading, a subtitle line) is one unit.
 
     Args:
         paragraph: One paragraph (usually ending with ``"\\n"`` or ``"\\n\\n"``).
@@ -294,10 +315,21 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     units: list[str] = []
     n = len(paragraph)
+    quoted = _quote_depths(paragraph)
     start = 0
     i = 0
     while i < n:
         ch = paragraph[i]
+        if ch in "—–" and i + 1 < n and paragraph[i + 1] in '”"' and not quoted[i + 2]:
+            nxt = _next_word(paragraph, i + 2)
+            if nxt.isascii() and nxt.isupper() and paragraph[i + 2 : i + 3] in _HSPACE:
+                # interrupted speech ends a sentence: '"It's full of—" I hesitated.'
+                k = i + 2
+                while k < n and paragraph[k] in _HSPACE:
+                    k += 1
+                units.append(paragraph[start:k])
+                start = i = k
+                continue
         if ch in _TERMINATORS or ch == ".":
             j = i
             while j < n and (paragraph[j] in _TERMINATORS or paragraph[j] == "."):
@@ -310,8 +342,13 @@ def split_sentences(paragraph: str) -> list[str]:
                 i = j
                 continue
             nxt = _next_word(paragraph, k)
-            if paragraph[j - 1] in _LATIN_TERMINATORS and nxt.isascii() and nxt.islower():
-                i = j  # the sentence goes on in lower case
+            latin = paragraph[j - 1] in _LATIN_TERMINATORS and not (i > 0 and _is_cjk(paragraph[i - 1]))
+            if (
+                (latin and ((nxt.isascii() and nxt.islower()) or (k < n and quoted[k])))
+                or nxt in _CONTINUERS  # '"Who knows?", he asked'
+                or not any(c.isalpha() for c in paragraph[start:i])  # "1. ", a leading "…"
+            ):
+                i = j  # the sentence goes on (in lower case, inside a quotation, after a list number)
                 continue
             while k < n and paragraph[k] in _HSPACE:
                 k += 1

@@ -201,9 +201,12 @@ def _unwrap(
         and (
             (markdown and min(indents) >= 4)  # an indented code block
             or (width and all(len(x.strip()) < 0.75 * width for x in block[:-1]))  # verse, an address...
-            or (
-                width and not markdown and min(indents) >= indent + 2
-            )  # set in from the prose: verse, a quote
+            or (  # set in from the prose and not filled to the width: verse, a letter
+                width
+                and not markdown
+                and min(indents) >= indent + 2
+                and sum(len(x.strip()) >= 0.75 * width for x in block[:-1]) < 0.6 * (len(block) - 1)
+            )
             or (not join_all and not width)  # lines of a reader's block (<br>, a list)
         )
     ):
