@@ -170,10 +170,14 @@ def _read_pdf(path: Path) -> str:
             texts.append("\n".join(lines))
     if not "".join(texts).strip():
         raise CorpusError(f"PDF {path} has no text layer (a scanned PDF?); run OCR on it first")
-    # a page break inside a paragraph joins; after a line that ends a sentence it is a paragraph break
+    # a page break after a line filled to the width continues the paragraph; after a short line that ends
+    # a sentence it is a paragraph break
+    width = max((len(x) for t in texts for x in t.split("\n")), default=0)
     out = texts[0]
     for t in texts[1:]:
-        out += ("\n\n" if re.search(r"[.!?。！？:][\"'”’)]*$", out) else "\n") + t
+        last = out.rsplit("\n", 1)[-1]
+        ends = re.search(r"[.!?。！？:][\"'”’)]*$", last) is not None
+        out += ("\n\n" if ends and len(last) < 0.75 * width else "\n") + t
     return _BLANKS.sub("\n\n", out) + "\n"
 
 

@@ -144,15 +144,16 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return out
 
 
-def wrap_width(blocks: list[list[str]]) -> int:
+def wrap_width(blocks: list[list[str]], max_width: int = 100) -> int:
     """The column width a document is hard-wrapped at, or 0 when it is not hard-wrapped.
 
     Hard-wrapped means: at least 8 lines that are followed by another line of their paragraph, a width
-    (the 90th percentile of line lengths) between 40 and 100 columns, and at least 60 % of those lines
+    (the 90th percentile of line lengths) between 40 and ``max_width`` columns, and at least 60 % of those lines
     filled to within 75 % of the width (a wrapped line breaks only when the next word does not fit).
 
     Args:
         blocks: The document's blank-line separated blocks of lines.
+        max_width: The widest plain-text wrap considered (a PDF's lines are set wider).
 
     Returns:
         The width in characters, or 0.
@@ -162,7 +163,7 @@ def wrap_width(blocks: list[list[str]]) -> int:
     if len(inner) < 8 or not lengths:
         return 0
     width = lengths[min(len(lengths) - 1, int(0.9 * len(lengths)))]
-    if not 40 <= width <= 100:
+    if not 40 <= width <= max_width:
         return 0
     full = sum(1 for n in inner if n >= 0.75 * width)
     return width if full >= 0.6 * len(inner) else 0
@@ -287,7 +288,7 @@ def read_prose(raw: str, kind: Kind = "txt") -> Reading:
     notes: list[Note] = []
     lines = _strip_matter(raw.split("\n"), notes)
     blocks = _blocks(lines)
-    width = wrap_width(blocks) if kind in ("txt", "pdf") else 0
+    width = wrap_width(blocks, 250 if kind == "pdf" else 100) if kind in ("txt", "pdf") else 0
     if kind == "txt" and not width:
         # the line reading: every non-blank line is a paragraph (blank lines carry no meaning here)
         kept = [Block((_norm(x),), prose=True) for b in blocks for x in b if _norm(x)]
