@@ -148,8 +148,8 @@ def wrap_width(blocks: list[list[str]], max_width: int = 100) -> int:
     """The column width a document is hard-wrapped at, or 0 when it is not hard-wrapped.
 
     Hard-wrapped means: at least 8 lines that are followed by another line of their paragraph, a width
-    (the 90th percentile of line lengths) between 40 and ``max_width`` columns, and at least 60 % of those lines
-    filled to within 75 % of the width (a wrapped line breaks only when the next word does not fit).
+    (the 90th percentile of line lengths) between 40 and ``max_width`` columns, and at least 60 % of those
+    lines filled to within 75 % of the width (a wrapped line breaks only when the next word does not fit).
 
     Args:
         blocks: The document's blank-line separated blocks of lines.

@@ -90,7 +90,7 @@ BAD_INPUTS = [
     (["--seeds-dir", "{missing}"], "haystack text not found"),
     (["--seeds-dir", "{empty_file}"], "is empty"),
     (["--seeds-dir", "{not_utf8}"], "not UTF-8"),
-    (["--seeds-dir", "{no_txt}"], "no *.txt"),
+    (["--seeds-dir", "{no_txt}"], "no documents"),
     (["--length", "abc"], "invalid int value"),
     (["--task", "bogus"], "invalid choice"),
     (["--grid", "--lengths", "1000"], "needs --lengths and --depths"),
