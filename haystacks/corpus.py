@@ -278,20 +278,21 @@ def _period_ends_sentence(text: str, i: int, j: int) -> bool:
 
 
 def _quote_depths(text: str) -> list[bool]:
-    """Per position, whether it lies inside a double quotation (“…” or "…", straight quotes toggling);
-    never in a paragraph with CJK characters."""
+    """Per position, whether it lies inside a closed double quotation (“…” or "…", straight quotes
+    toggling); never in a paragraph with CJK characters."""
     out = [False] * (len(text) + 1)
     if any(_is_cjk(c) for c in text):
         return out  # Chinese text mixes quotation marks too freely to track them
     inside = False
+    opened = 0
     for i, ch in enumerate(text):
-        if ch == "“":
-            inside = True
-        elif ch == "”" or (ch == '"' and inside):
+        if ch == "“" or (ch == '"' and not inside):
+            inside, opened = True, i
+        elif ch == "”" or ch == '"':
             inside = False
-        elif ch == '"':
-            inside = True
         out[i + 1] = inside
+    if inside:  # a quotation left open (it goes on in the next paragraph, or a stray mark) protects nothing
+        out[opened + 1 :] = [False] * (len(text) - opened)
     return out
 
 

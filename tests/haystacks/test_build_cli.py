@@ -110,7 +110,7 @@ def bad_dirs(tmp_path: Path) -> dict[str, str]:
     (bad / "a.txt").write_bytes("中文".encode("gb18030") + b"\xff")
     none = tmp_path / "no_txt"
     none.mkdir()
-    (none / "a.md").write_text("x")
+    (none / "notes.json").write_text("{}")  # not a document format
     return {
         "missing": str(tmp_path / "missing"),
         "empty_file": str(empty),
