@@ -532,13 +532,13 @@ def load_corpus(seeds_dir: Path | str | None = None) -> Corpus:
     notes: list[tuple[Note, ...]] = []
     files = document_files(d)
     for p in files:
-        raw, kind = read_document(p)
+        raw, kind, read_notes = read_document(p)
         cleaned = clean_document(raw, kind)
         if not cleaned.text.strip():
             raise CorpusError(f"file {p} has no text left after cleaning")
         texts.append(cleaned.text)
         structural.append(cleaned.structural)
-        notes.append(cleaned.notes)
+        notes.append((*read_notes, *cleaned.notes))
     return Corpus.from_texts(
         texts, files=tuple(p.name for p in files), structural=structural, notes=tuple(notes)
     )

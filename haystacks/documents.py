@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from haystacks.errors import CorpusError
-from haystacks.prose import Kind
+from haystacks.prose import Kind, Note
 
 __all__ = ["SUFFIXES", "html_to_blocks", "read_document"]
 
@@ -148,37 +148,63 @@ def _read_epub(path: Path) -> str:
     return "\n".join(p for p in parts if p.strip())
 
 
-def _read_pdf(path: Path) -> str:
+def _running_lines(pages: list[list[str]]) -> tuple[list[list[str]], list[Note]]:
+    """Drop running heads and page numbers: a first or last line of a page that recurs (digits aside) at
+    the same end of at least half the pages, and of three or more."""
+    notes: list[Note] = []
+    if len(pages) < 3:
+        return pages, notes
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", _WS.sub(" ", line)).lower()
+
+    for end in (0, -1):
+        counts: dict[str, int] = {}
+        for p in pages:
+            if p:
+                counts[key(p[end])] = counts.get(key(p[end]), 0) + 1
+        common = {k for k, n in counts.items() if n >= max(3, len(pages) / 2)}
+        for k in sorted(common):
+            notes.append(
+                Note("pdf_running_line", f"{'head' if end == 0 else 'foot'} {k!r} on {counts[k]} pages")
+            )
+        pages = [p[1:] if end == 0 and p and key(p[0]) in common else p for p in pages]
+        pages = [p[:-1] if end == -1 and p and key(p[-1]) in common else p for p in pages]
+    return pages, notes
+
+
+def _read_pdf(path: Path) -> tuple[str, list[Note]]:
     pypdf = _need("pypdf", "pypdf", path)
     try:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise CorpusError(f"PDF {path} is encrypted; use an unprotected copy")
-        pages = [p.extract_text(extraction_mode="layout") or "" for p in reader.pages]
+        raw_pages = [p.extract_text(extraction_mode="layout") or "" for p in reader.pages]
     except CorpusError:
         raise
     except Exception as e:  # pypdf raises PdfReadError and friends on broken files
         raise CorpusError(f"PDF {path} cannot be read: {' '.join(str(e).split()) or type(e).__name__}") from e
-    texts: list[str] = []
-    for page in pages:
+    pages: list[list[str]] = []
+    for page in raw_pages:
         lines = [x.strip() for x in page.split("\n")]
         while lines and not lines[0]:
             lines.pop(0)
         while lines and not lines[-1]:
             lines.pop()
-        if lines:
-            texts.append("\n".join(lines))
-    if not "".join(texts).strip():
+        pages.append(lines)
+    if not any(x for p in pages for x in p):
         raise CorpusError(f"PDF {path} has no text layer (a scanned PDF?); run OCR on it first")
-    # a page break after a line filled to the width continues the paragraph; after a short line that ends
-    # a sentence it is a paragraph break
+    pages, notes = _running_lines(pages)
+    texts = ["\n".join(p).strip("\n") for p in pages]
+    texts = [t for t in texts if t.strip()]
+    # a page break after a line filled to the width continues the paragraph; after a short line (the end of
+    # a paragraph, a heading) it is a paragraph break
     width = max((len(x) for t in texts for x in t.split("\n")), default=0)
-    out = texts[0]
+    out = texts[0] if texts else ""
     for t in texts[1:]:
         last = out.rsplit("\n", 1)[-1]
-        ends = re.search(r"[.!?。！？:][\"'”’)]*$", last) is not None
-        out += ("\n\n" if ends and len(last) < 0.75 * width else "\n") + t
-    return _BLANKS.sub("\n\n", out) + "\n"
+        out += ("\n\n" if len(last) < 0.75 * width else "\n") + t
+    return _BLANKS.sub("\n\n", out) + "\n", notes
 
 
 def _read_docx(path: Path) -> str:
@@ -193,14 +219,15 @@ def _read_docx(path: Path) -> str:
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
-def read_document(path: Path) -> tuple[str, Kind]:
+def read_document(path: Path) -> tuple[str, Kind, list[Note]]:
     """Read one document in any supported format.
 
     Args:
         path: The file; its suffix picks the reader (:data:`SUFFIXES`, unknown suffixes read as text).
 
     Returns:
-        The text (NFC, ``"\\n"`` newlines) and the :data:`~haystacks.prose.Kind` to read it as.
+        The text (NFC, ``"\\n"`` newlines), the :data:`~haystacks.prose.Kind` to read it as, and what the
+        reader left out (a PDF's running heads and page numbers).
 
     Raises:
         CorpusError: Unreadable, empty, not UTF-8 (text formats), without text (a scanned PDF), encrypted
@@ -219,6 +246,7 @@ def read_document(path: Path) -> tuple[str, Kind]:
         except OSError as e:
             raise CorpusError(f"cannot read file {path}: {e.strerror or e}") from e
     kind: Kind
+    notes: list[Note] = []
     if fmt in ("txt", "md"):
         text, kind = _decode(data, path), ("md" if fmt == "md" else "txt")
     elif fmt == "html":
@@ -228,8 +256,8 @@ def read_document(path: Path) -> tuple[str, Kind]:
     elif fmt == "epub":
         text, kind = _read_epub(path), "blocks"
     elif fmt == "pdf":
-        text, kind = _read_pdf(path), "pdf"
+        (text, notes), kind = _read_pdf(path), "pdf"
     else:
         text, kind = _read_docx(path), "blocks"
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text, kind
+    return text, kind, notes

@@ -130,10 +130,25 @@ def _strip_matter(lines: list[str], notes: list[Note]) -> list[str]:
     return lines[start:end]
 
 
-def _blocks(lines: list[str]) -> list[list[str]]:
+def _blocks(lines: list[str], markdown: bool = False) -> list[list[str]]:
+    """Blank-line separated blocks; in Markdown a fenced code block is one block, blank lines and all."""
     out: list[list[str]] = []
     cur: list[str] = []
+    fence = ""
     for line in lines:
+        if markdown and (fence or _FENCE.match(line.strip())):
+            if not fence:
+                if cur:
+                    out.append(cur)
+                cur, fence = [], line.strip()[:3]
+            elif line.strip().startswith(fence):
+                fence = ""
+                out.append([*cur, line.rstrip()])
+                cur = []
+                continue
+            if line.strip():
+                cur.append(line.rstrip())
+            continue
         if line.strip():
             cur.append(line.rstrip())
         elif cur:
@@ -180,9 +195,17 @@ def _structural(line: str, markdown: bool) -> str | None:
     return None
 
 
-def _join(a: str, b: str) -> str:
-    """Join two wrapped lines: no space between CJK characters, a hyphenated word stays hyphenated."""
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def _join(a: str, b: str, words: frozenset[str] = frozenset()) -> str:
+    """Join two wrapped lines: no space between CJK characters; a word hyphenated at the line end loses its
+    hyphen when the document has it whole elsewhere (``exam-`` + ``ple``), else keeps it (``well-known``)."""
     if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[:1].islower():
+        head = re.search(r"[^\W\d_]+-$", a)
+        tail = _WORD.match(b)
+        if head and tail and (head.group(0)[:-1] + tail.group(0)).lower() in words:
+            return a[:-1] + b
         return a + b
     if _CJK.match(a[-1:]) and _CJK.match(b[:1]):
         return a + b
@@ -190,7 +213,13 @@ def _join(a: str, b: str) -> str:
 
 
 def _unwrap(
-    block: list[str], width: int, join_all: bool, markdown: bool, counts: dict[str, int], indent: int = 0
+    block: list[str],
+    width: int,
+    join_all: bool,
+    markdown: bool,
+    counts: dict[str, int],
+    indent: int = 0,
+    words: frozenset[str] = frozenset(),
 ) -> list[Block]:
     """Split one block into prose paragraphs and structural lines."""
     if markdown and _FENCE.match(block[0].strip()):
@@ -225,7 +254,7 @@ def _unwrap(
         if cur:
             text = cur[0]
             for x in cur[1:]:
-                text = _join(text, x)
+                text = _join(text, x, words)
             if len(cur) > 1:
                 counts["unwrapped"] += 1
                 counts["wrapped lines"] += len(cur)
@@ -287,7 +316,7 @@ def read_prose(raw: str, kind: Kind = "txt") -> Reading:
     """
     notes: list[Note] = []
     lines = _strip_matter(raw.split("\n"), notes)
-    blocks = _blocks(lines)
+    blocks = _blocks(lines, markdown=kind == "md")
     width = wrap_width(blocks, 250 if kind == "pdf" else 100) if kind in ("txt", "pdf") else 0
     if kind == "txt" and not width:
         # the line reading: every non-blank line is a paragraph (blank lines carry no meaning here)
@@ -310,11 +339,13 @@ def read_prose(raw: str, kind: Kind = "txt") -> Reading:
             "line",
         )
     }
+    # words the document has whole: a PDF's line-end hyphenation is undone only for those
+    words = frozenset(w.lower() for x in lines for w in _WORD.findall(x)) if kind == "pdf" else frozenset()
     indents = sorted(len(x) - len(x.lstrip()) for b in blocks for x in b)
     indent = indents[len(indents) // 2] if indents else 0  # the prose's usual indentation
     out: list[Block] = []
     for b in blocks:
-        out.extend(_unwrap(b, width, kind in ("md", "pdf"), kind == "md", counts, indent))
+        out.extend(_unwrap(b, width, kind in ("md", "pdf"), kind == "md", counts, indent, words))
     out = [Block(tuple(x for x in b.lines if x), b.prose) for b in out]
     out = [b for b in out if b.lines]
     if counts["unwrapped"]:

@@ -192,7 +192,20 @@ def _write_epub(d: Path) -> Path:
 
 def _write_pdf(d: Path) -> Path:
     fpdf = pytest.importorskip("fpdf")
-    pdf = fpdf.FPDF(format="A4")
+
+    class Book(fpdf.FPDF):  # a running head and page numbers, as printed books have
+        def header(self) -> None:
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, book.TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+            self.ln(3)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, str(self.page_no()), align="C")
+            self.set_font("Helvetica", size=11)
+
+    pdf = Book(format=(148, 210))  # A5
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
@@ -235,6 +248,9 @@ WRITERS = {"html": _write_html, "epub": _write_epub, "pdf": _write_pdf, "docx": 
 def test_each_format_yields_the_same_prose(fmt: str, tmp_path: Path, book_corpus: Corpus) -> None:
     pytest.importorskip("bs4")
     c = load_corpus(WRITERS[fmt](tmp_path))
+    if fmt == "pdf":
+        rules = [n.rule for n in c.notes[0]]
+        assert rules.count("pdf_running_line") == 2  # the running head and the page numbers
     assert c.paragraphs == book_corpus.paragraphs
     assert c.structural == book_corpus.structural
     assert c.sha256 == book_corpus.sha256  # the run identity hashes the text the model reads
