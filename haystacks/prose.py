@@ -290,7 +290,7 @@ def _unwrap(
     # a single short line without sentence punctuation is a heading: its own structural block
     return [
         Block(b.lines, prose=False)
-        if b.prose and len(b.lines[0]) < 80 and not _TERMINAL.search(b.lines[0])
+        if b.prose and len(b.lines[0]) < 80 and not _sentence_like(b.lines[0])
         else b
         for b in out
     ]
