@@ -61,12 +61,25 @@ def _need(module: str, package: str, path: Path) -> Any:
         ) from e
 
 
+_DECLARED = re.compile(rb"Character set encoding:\s*([A-Za-z0-9_.:-]+)")
+
+
 def _decode(data: bytes, path: Path) -> str:
+    """UTF-8, or the encoding a Project Gutenberg header declares (older books are ISO-8859-1)."""
     if not data.strip():
         raise CorpusError(f"text file {path} is empty")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        m = _DECLARED.search(data[:20_000])
+        if m is not None:
+            import codecs
+
+            name = m.group(1).decode("ascii")
+            try:
+                return data.decode(codecs.lookup(name).name)
+            except (LookupError, UnicodeDecodeError):
+                pass
         raise CorpusError(f"text file {path} is not UTF-8 (invalid byte at offset {e.start})") from e
 
 
@@ -215,8 +228,14 @@ def _read_docx(path: Path) -> str:
         raise CorpusError(
             f"DOCX {path} cannot be read: {' '.join(str(e).split()) or type(e).__name__}"
         ) from e
-    blocks = [p.text.strip() for p in document.paragraphs]
-    return "\n\n".join(b for b in blocks if b) + "\n"
+    blocks: list[str] = []
+    for part in document.iter_inner_content():  # paragraphs and tables, in document order
+        if hasattr(part, "rows"):
+            rows = [" | ".join(c.text.strip() for c in row.cells) for row in part.rows]
+            blocks.append("\n".join(r for r in rows if r.strip(" |")))
+        else:
+            blocks.append(part.text.strip())
+    return "\n\n".join(b for b in blocks if b.strip()) + "\n"
 
 
 def read_document(path: Path) -> tuple[str, Kind, list[Note]]:

@@ -325,3 +325,33 @@ def test_unreadable_documents_are_one_line(
     assert main(["--haystack", str(p), "--language", "en", "--length", "500"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_a_latin1_gutenberg_book_is_read_by_its_declared_encoding(tmp_path: Path) -> None:
+    text = book.gutenberg_text().replace(
+        "Language: English", "Language: English\n\nCharacter set encoding: ISO-8859-1"
+    )
+    text = text.replace("Mr. Carraway", "Mr. Carrawäy")
+    p = tmp_path / "latin1.txt"
+    p.write_bytes(text.encode("latin-1"))
+    assert "Mr. Carrawäy" in load_corpus(p).text
+    undeclared = tmp_path / "undeclared.txt"
+    undeclared.write_bytes("Mr. Carrawäy came.\n".encode("latin-1"))
+    with pytest.raises(CorpusError, match="not UTF-8"):
+        load_corpus(undeclared)
+
+
+def test_docx_tables_are_kept_in_document_order(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    doc = docx.Document()
+    doc.add_paragraph("Before the table.")
+    table = doc.add_table(rows=2, cols=2)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"r{r}c{c}"
+    doc.add_paragraph("After the table.")
+    p = tmp_path / "t.docx"
+    doc.save(str(p))
+    c = load_corpus(p)
+    assert c.text == "Before the table.\n\nr0c0 | r0c1\nr1c0 | r1c1\n\nAfter the table.\n\n"
+    assert c.structural == {1, 2}
