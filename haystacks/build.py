@@ -5,6 +5,8 @@ Examples::
     python -m haystacks.build --tokenizer cl100k_base --length 100000 --depth 37 --seed 7 --format json
     python -m haystacks.build --task multi --needles 3 --length 8000 --depth 10 --format text
     python -m haystacks.build --grid --lengths 1k:128k:8:log --depths 0-100/10 --export-dataset out/grid
+    python -m haystacks.build --haystack gatsby.epub --explain-cleaning
+    python -m haystacks.build --haystack gatsby.txt --language en --task changed_line --length 6000 --depth 40
 
 Errors are one line on stderr and exit status 2; nothing is written on error.
 """
@@ -46,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
-        description="Build token-exact needle-in-a-haystack contexts from the seed transcripts.",
+        description="Build token-exact needle-in-a-haystack contexts from the seeds or your own documents.",
     )
     p.add_argument("--tokenizer", default="cl100k_base", help=f"one of: {', '.join(known_tokenizers())}")
     p.add_argument("--length", type=int, default=2000, help="context length in tokens (default 2000)")
