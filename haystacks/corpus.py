@@ -389,6 +389,8 @@ class Corpus:
         files: Names of the source files, in load order.
         structural: Indexes of paragraphs that are not prose sentences (headings, list items, verse...).
         notes: Per file, what cleaning removed, unwrapped or kept (``--explain-cleaning``).
+        groups: Runs of consecutive paragraphs that a shuffle keeps together: the lines of a stanza, a
+            list or a table (each paragraph alone in the line reading); empty means every paragraph alone.
     """
 
     paragraphs: tuple[str, ...]
@@ -397,6 +399,7 @@ class Corpus:
     files: tuple[str, ...] = field(default=())
     structural: frozenset[int] = field(default=frozenset())
     notes: tuple[tuple[Note, ...], ...] = field(default=(), compare=False)
+    groups: tuple[tuple[int, ...], ...] = field(default=(), compare=False)
 
     @cached_property
     def text(self) -> str:
@@ -445,8 +448,11 @@ class Corpus:
         """
         paragraphs: list[str] = []
         skip: set[int] = set()
+        groups: list[list[int]] = []  # paragraphs that stay together (a stanza, a list) when shuffled
+        closed: set[int] = set()
         for ti, t in enumerate(texts):
             lines = t.split("\n")
+            blocks_of_lines = "\n\n" in t
             n = 0
             for idx, line in enumerate(lines):
                 line = line.strip()
@@ -456,7 +462,14 @@ class Corpus:
                     skip.add(len(paragraphs))
                 n += 1
                 blank_after = idx + 1 < len(lines) - 1 and not lines[idx + 1].strip()
+                if not groups or not blocks_of_lines or groups[-1][-1] in closed:
+                    groups.append([])
+                groups[-1].append(len(paragraphs))
+                if blank_after or not blocks_of_lines:
+                    closed.add(len(paragraphs))
                 paragraphs.append(line + ("\n\n" if blank_after else "\n"))
+            if groups:
+                closed.add(groups[-1][-1])
         if not paragraphs:
             raise CorpusError("the seed corpus is empty after cleaning")
         units: list[Unit] = []
@@ -473,6 +486,7 @@ class Corpus:
             files=files,
             structural=frozenset(skip),
             notes=notes,
+            groups=tuple(tuple(g) for g in groups),
         )
 
 

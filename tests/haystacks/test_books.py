@@ -355,3 +355,18 @@ def test_docx_tables_are_kept_in_document_order(tmp_path: Path) -> None:
     c = load_corpus(p)
     assert c.text == "Before the table.\n\nr0c0 | r0c1\nr1c0 | r1c1\n\nAfter the table.\n\n"
     assert c.structural == {1, 2}
+
+
+def test_shuffle_moves_a_stanza_or_a_list_as_one(book_corpus: Corpus, cl100k: Tokenizer) -> None:
+    h = build_haystack(
+        CellSpec(length=3000, depth=50.0, seed=5, shuffle=True, language="en"), cl100k, book_corpus
+    )
+    text, _ = _strip_needles(h)
+    blocks = {b.strip("\n") for b in book_corpus.text.split("\n\n")}
+    stanza = next(b for b in blocks if b.startswith("The orchard sleeps"))
+    shopping = next(b for b in blocks if b.startswith("Things I bought"))
+    assert stanza.count("\n") == 3 and shopping.count("\n") == 3
+    assert f"\n\n{stanza}\n\n" in text and f"\n\n{shopping}\n\n" in text  # whole, between blank lines
+    paragraphs = {_norm(p) for p in book.paragraphs()} | {_norm(b) for b in book_corpus.text.split("\n\n")}
+    chunks = [_norm(c) for c in text.split("\n\n") if c.strip()]
+    assert all(c in paragraphs for c in chunks[:-1])
