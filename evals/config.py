@@ -80,7 +80,9 @@ class RunConfig(BaseModel):
     n_needles: int = Field(3, ge=1, le=100)
     n_distractors: int = Field(3, ge=0, le=100)
     hops: int = Field(2, ge=1, le=20, description="chain task: hops from the start to the asked end")
-    haystack: Path | None = Field(None, description="your own text: a UTF-8 file or a folder of .txt files")
+    haystack: Path | None = Field(
+        None, description="your own text: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them"
+    )
     needles: tuple[tuple[str, str, str], ...] = Field(
         (), description="custom task: (needle, question, answer)"
     )

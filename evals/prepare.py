@@ -156,7 +156,7 @@ def _discovered(info: ModelInfo, cfg: RunConfig) -> ModelInfo:
 
 
 def _corpus(cfg: RunConfig) -> Corpus:
-    """The haystack text: ``--haystack`` (a file or a folder of .txt), else the seeds (``NIAH_SEEDS_DIR``)."""
+    """The haystack text: ``--haystack`` (a document or a folder of them), else the seeds."""
     from haystacks.corpus import load_corpus
     from haystacks.errors import HaystackError
 

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--haystack",
         default=None,
-        help="your own text as the haystack: a UTF-8 file or a folder of .txt files (default: the seeds)",
+        help="your own text as the haystack: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
+        "(default: the seeds)",
     )
     g.add_argument(
         "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"

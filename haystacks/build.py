@@ -5,6 +5,8 @@ Examples::
     python -m haystacks.build --tokenizer cl100k_base --length 100000 --depth 37 --seed 7 --format json
     python -m haystacks.build --task multi --needles 3 --length 8000 --depth 10 --format text
     python -m haystacks.build --grid --lengths 1k:128k:8:log --depths 0-100/10 --export-dataset out/grid
+    python -m haystacks.build --haystack gatsby.epub --explain-cleaning
+    python -m haystacks.build --haystack gatsby.txt --language en --task changed_line --length 6000 --depth 40
 
 Errors are one line on stderr and exit status 2; nothing is written on error.
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from haystacks.builder import CellSpec, Haystack, build_grid, build_haystack, validate_spec
-from haystacks.corpus import load_corpus
+from haystacks.corpus import Corpus, load_corpus
 from haystacks.errors import HaystackError
 from haystacks.grids import parse_list
 from haystacks.needles import LANGUAGES
@@ -46,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
-        description="Build token-exact needle-in-a-haystack contexts from the seed transcripts.",
+        description="Build token-exact needle-in-a-haystack contexts from the seeds or your own documents.",
     )
     p.add_argument("--tokenizer", default="cl100k_base", help=f"one of: {', '.join(known_tokenizers())}")
     p.add_argument("--length", type=int, default=2000, help="context length in tokens (default 2000)")
@@ -72,7 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         dest="seeds_dir",
         default=None,
         metavar="PATH",
-        help="your own text: a UTF-8 file or a folder of .txt (default $NIAH_SEEDS_DIR or ./seeds)",
+        help="your own text: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
+        "(default $NIAH_SEEDS_DIR or ./seeds)",
+    )
+    p.add_argument(
+        "--explain-cleaning",
+        action="store_true",
+        help="print what cleaning removed, unwrapped and kept in each --haystack file, and build nothing",
     )
     p.add_argument(
         "--needle", action="append", default=[], help="custom task: a needle sentence (repeatable)"
@@ -188,6 +196,24 @@ def _write_atomic(path: Path, chunks: Iterator[str]) -> None:
         raise
 
 
+def _explain(corpus: Corpus) -> int:
+    """Print, per file, the cleaning rules that fired and what they did, then the corpus in figures."""
+    out = sys.stdout
+    for name, notes in zip(corpus.files, corpus.notes, strict=True):
+        out.write(f"{name}:\n")
+        if not notes:
+            out.write("  (nothing removed; one paragraph per line)\n")
+        for n in notes:
+            out.write(f"  {n.rule}: {n.detail}\n")
+    prose = len(corpus.paragraphs) - len(corpus.structural)
+    out.write(
+        f"corpus {corpus.sha256[:12]}: {len(corpus.text):,} characters, {prose:,} prose paragraphs, "
+        f"{len(corpus.structural):,} structural lines, {len(corpus.units):,} sentence units\n"
+    )
+    out.flush()
+    return 0
+
+
 def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     args.custom = ()
@@ -199,6 +225,8 @@ def _run(argv: list[str] | None) -> int:
         raise _UsageError(f"--needle/--needles-file are for the custom task, not {args.task!r}")
     if args.export_dataset and not args.grid:
         raise _UsageError("--export-dataset needs --grid")
+    if args.explain_cleaning:
+        return _explain(load_corpus(args.seeds_dir))
     tok: Tokenizer = get_tokenizer(args.tokenizer)
     corpus = load_corpus(args.seeds_dir)
     specs = _grid_specs(args) if args.grid else [_spec(args)]

@@ -383,7 +383,8 @@ class _Layout:
             starts = self.corpus.unit_starts[j]
             ends = [*starts[1:], len(par)]
             spans = enumerate(zip(starts, ends, strict=True))
-            got = [i for i, (a, b) in spans if len(_split_trail(par[a:b])[0].strip()) >= 8]
+            prose = self.corpus.is_prose(j)  # a heading, list item or verse line is not a sentence
+            got = [i for i, (a, b) in spans if prose and len(_split_trail(par[a:b])[0].strip()) >= 8]
             self.st.remember(key, got)
         return got
 

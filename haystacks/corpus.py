@@ -11,21 +11,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from haystacks.documents import SUFFIXES, read_document
 from haystacks.errors import CorpusError
+from haystacks.prose import Kind, Note, read_prose
 
 __all__ = [
     "FOOTER_RULES",
     "LINE_RULES",
+    "Cleaned",
     "Corpus",
     "Unit",
+    "clean_document",
     "clean_text",
     "default_seeds_dir",
+    "document_files",
     "explain_cleaning",
     "load_corpus",
     "split_sentences",
@@ -94,10 +98,8 @@ def _normalize_line(line: str) -> str:
     return _SPACE_RUN.sub(" ", line).strip()
 
 
-def _clean_lines(raw: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Kept lines and ``(rule, line)`` for each dropped line, both in document order."""
-    lines = [_normalize_line(x) for x in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    lines = [x for x in lines if x]
+def _apply_rules(lines: list[str]) -> tuple[list[bool], list[tuple[str, str]]]:
+    """Which of the (normalized, non-blank) lines are kept, and ``(rule, line)`` for each dropped one."""
     footer_at = len(lines)
     footer_rule = ""
     for i in range(len(lines) // 2, len(lines)):
@@ -105,65 +107,144 @@ def _clean_lines(raw: str) -> tuple[list[str], list[tuple[str, str]]]:
         if rule is not None:
             footer_at, footer_rule = i, rule
             break
-    kept: list[str] = []
+    keep = [False] * len(lines)
     dropped: list[tuple[str, str]] = []
-    for line in lines[:footer_at]:
+    last = None
+    for i, line in enumerate(lines[:footer_at]):
         rule = next((n for n, p in LINE_RULES if p.fullmatch(line)), None)
-        if rule is None and kept and line == kept[-1]:
+        if rule is None and last is not None and line == last:
             rule = "repeated_line"
         if rule is None:
-            kept.append(line)
+            keep[i] = True
+            last = line
         else:
             dropped.append((rule, line))
     dropped.extend(
         (footer_rule if j == footer_at else "after_footer", lines[j]) for j in range(footer_at, len(lines))
     )
-    return kept, dropped
+    return keep, dropped
 
 
-def explain_cleaning(raw: str) -> list[tuple[str, str]]:
-    """List what :func:`clean_text` drops from one document, and why.
+def _clean_lines(raw: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Kept lines and ``(rule, line)`` for each dropped line, both in document order."""
+    lines = [_normalize_line(x) for x in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [x for x in lines if x]
+    keep, dropped = _apply_rules(lines)
+    return [x for x, k in zip(lines, keep, strict=True) if k], dropped
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """One document after cleaning.
+
+    Attributes:
+        text: The cleaned text: lines ending with ``"\\n"``; in a prose reading a blank line follows each
+            paragraph or block of structural lines.
+        structural: Indexes (among the non-blank lines of ``text``) of headings, list items, verse...:
+            lines that are not prose sentences (never altered by the changed_line task).
+        notes: What was removed, unwrapped or kept, and why (:class:`haystacks.prose.Note`).
+    """
+
+    text: str
+    structural: frozenset[int]
+    notes: tuple[Note, ...]
+
+
+def clean_document(raw: str, kind: Kind = "txt") -> Cleaned:
+    """Clean one document and read it as prose (see :mod:`haystacks.prose`).
+
+    Licence headers and footers go first (:data:`haystacks.prose.DOCUMENT_RULES`); a hard-wrapped text,
+    Markdown, PDF, HTML, EPUB or DOCX is then read as paragraphs separated by blank lines, and plain text
+    that is not hard-wrapped (the seeds) keeps the line reading of :func:`clean_text`. The line rules
+    (:data:`LINE_RULES`, :data:`FOOTER_RULES`) apply in both readings.
 
     Args:
-        raw: The raw text of one seed file.
+        raw: The document's text.
+        kind: How to read it (:data:`haystacks.prose.Kind`).
 
     Returns:
-        ``(rule name, normalized line)`` for every non-blank line that is dropped, in document order.
+        The :class:`Cleaned` document.
     """
-    return _clean_lines(raw)[1]
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    raw = "\n".join(_CONTROL.sub("", x.translate(_ZERO_WIDTH)) for x in raw.split("\n"))
+    reading = read_prose(raw, kind)
+    notes = list(reading.notes)
+    if not reading.paragraphs:
+        kept, dropped = _clean_lines(reading.text())
+        notes.extend(Note(rule, line) for rule, line in dropped)
+        return Cleaned("".join(x + "\n" for x in kept), frozenset(), tuple(notes))
+    flat = [(bi, _normalize_line(x)) for bi, b in enumerate(reading.blocks) for x in b.lines]
+    flat = [(bi, x) for bi, x in flat if x]
+    keep, dropped = _apply_rules([x for _, x in flat])
+    notes.extend(Note(rule, line) for rule, line in dropped)
+    out: list[str] = []
+    structural: set[int] = set()
+    n = 0
+    for bi, b in enumerate(reading.blocks):
+        lines = [x for (bj, x), k in zip(flat, keep, strict=True) if k and bj == bi]
+        if not lines:
+            continue
+        if not b.prose:
+            structural.update(range(n, n + len(lines)))
+        n += len(lines)
+        out.append("".join(x + "\n" for x in lines) + "\n")
+    return Cleaned("".join(out), frozenset(structural), tuple(notes))
+
+
+def explain_cleaning(raw: str, kind: Kind = "txt") -> list[tuple[str, str]]:
+    """List what :func:`clean_document` removes, unwraps and keeps from one document, and why.
+
+    Args:
+        raw: The raw text of one document.
+        kind: How to read it (:data:`haystacks.prose.Kind`).
+
+    Returns:
+        ``(rule name, detail)`` in document order: front/back matter removed, the reading chosen (hard-wrapped
+        paragraphs unwrapped, structural lines kept), then every dropped line as ``(rule, normalized line)``.
+    """
+    return [(n.rule, n.detail) for n in clean_document(raw, kind).notes]
 
 
 def clean_text(raw: str) -> str:
-    """Clean one seed document without changing its meaning.
+    """Clean one plain-text document without changing its meaning (:func:`clean_document`'s text).
 
-    Normalizes newlines, removes zero-width and control characters, turns every run of horizontal
-    whitespace (incl. NBSP and the ideographic space) into one ASCII space, strips each line, drops blank
-    lines, drops boilerplate lines matched by :data:`LINE_RULES`, drops a line identical to the previous
-    kept line, and cuts the document at a footer heading (:data:`FOOTER_RULES`) in its second half.
+    Normalizes newlines, removes zero-width and control characters and licence headers/footers, turns every
+    run of horizontal whitespace (incl. NBSP and the ideographic space) into one ASCII space, strips each
+    line, drops boilerplate lines matched by :data:`LINE_RULES`, drops a line identical to the previous
+    kept line, and cuts the document at a footer heading (:data:`FOOTER_RULES`) in its second half. A
+    hard-wrapped document's paragraphs are unwrapped and separated by blank lines; otherwise blank lines
+    are dropped.
 
     Args:
-        raw: The raw text of one seed file.
+        raw: The raw text of one document.
 
     Returns:
-        The kept lines, each ending with ``"\\n"`` (so the result is ``""`` or ends with a newline). Each
-        kept line is the original line with only its whitespace normalized.
+        The kept lines, each ending with ``"\\n"`` (so the result is ``""`` or ends with a newline).
     """
-    return "".join(x + "\n" for x in _clean_lines(raw)[0])
+    return clean_document(raw).text
 
 
 # --------------------------------------------------------------------------------------------------------
 # Sentence splitting
 # --------------------------------------------------------------------------------------------------------
-_TERMINATORS = frozenset("。！？；…!?;‼⁇⁈⁉")
+# A semicolon joins clauses of one sentence (in Chinese too: "；"), so it is not a terminator.
+_TERMINATORS = frozenset("。！？…!?‼⁇⁈⁉")
+_LATIN_TERMINATORS = frozenset(".!?…")
 _CLOSERS = frozenset("”’\"'」』）)】》〉］]｝}")
 _HSPACE = frozenset(" \t")
+_CONTINUERS = frozenset(",，、;；:：")
 _ABBREVIATIONS = frozenset(
     {
-        *("mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "fig", "al"),
-        *("inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct"),
-        *("nov", "dec", "u.s", "u.k"),
+        *("mr", "mrs", "ms", "messrs", "mme", "mlle", "dr", "prof", "sr", "jr", "st", "mt", "ft", "vs"),
+        *("etc", "e.g", "i.e", "cf", "viz", "fig", "figs", "al", "approx", "ca", "vol", "vols", "pp", "ch"),
+        *("inc", "ltd", "co", "corp", "bros", "dept", "univ", "esq", "rev", "hon", "gov", "gen", "col"),
+        *("capt", "lt", "sgt", "cmdr", "adm", "maj", "pres", "sen", "rep", "ave", "blvd", "rd", "ph.d"),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+        *("u.s", "u.k", "u.s.a", "a.d", "b.c", "op", "no", "nos"),
     }
 )
+# abbreviations that end a sentence unless a number follows ("No. 5" but "I said no.")
+_BEFORE_NUMBER = frozenset({"no", "nos", "vol", "vols", "pp", "fig", "figs", "ch", "op"})
 
 
 def _is_cjk(ch: str) -> bool:
@@ -171,42 +252,85 @@ def _is_cjk(ch: str) -> bool:
     return 0x3000 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x2FFFF
 
 
+def _next_word(text: str, k: int) -> str:
+    """The first character after the horizontal spaces at ``text[k:]`` (``""`` at a line end or the end)."""
+    while k < len(text) and text[k] in _HSPACE:
+        k += 1
+    return text[k] if k < len(text) else ""
+
+
 def _period_ends_sentence(text: str, i: int, j: int) -> bool:
     """Whether the run of ASCII dots text[i:j] ends a sentence (j = index after the dots and closers)."""
     if j < len(text) and not (text[j] in _HSPACE or text[j] == "\n" or _is_cjk(text[j])):
-        return False
+        return False  # a decimal, a URL, "e.g" inside an abbreviation
     if j - i >= 3 or (i > 0 and _is_cjk(text[i - 1])):
         return True
     m = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:i])
     if m is None:
         return True
     word = m.group(1).lower()
+    if word in _BEFORE_NUMBER:
+        return not _next_word(text, j).isdigit()
     if word in _ABBREVIATIONS:
         return False
     # a single capital letter before the dot is an initial ("J. R. R. Tolkien")
     return not (len(word) == 1 and text[i - 1].isupper())
 
 
+def _quote_depths(text: str) -> list[bool]:
+    """Per position, whether it lies inside a closed double quotation (“…” or "…", straight quotes
+    toggling); never in a paragraph with CJK characters."""
+    out = [False] * (len(text) + 1)
+    if any(_is_cjk(c) for c in text):
+        return out  # Chinese text mixes quotation marks too freely to track them
+    inside = False
+    opened = 0
+    for i, ch in enumerate(text):
+        if ch == "“" or (ch == '"' and not inside):
+            inside, opened = True, i
+        elif ch == "”" or ch == '"':
+            inside = False
+        out[i + 1] = inside
+    if inside:  # a quotation left open (it goes on in the next paragraph, or a stray mark) protects nothing
+        out[opened + 1 :] = [False] * (len(text) - opened)
+    return out
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split a paragraph into sentence units.
 
-    A sentence ends after a run of terminators (``。！？；…`` and ASCII ``!?;``, or an ASCII ``.`` that
-    is followed by whitespace, a CJK character or the end, and is not an abbreviation or an initial),
-    plus any closing quotes/brackets and horizontal spaces after it. The paragraph's trailing newline
-    stays with its last unit. A line without sentence punctuation (e.g. a subtitle line) is one unit.
+    A sentence ends after a run of terminators (``。！？…`` and ASCII ``!?``, or an ASCII ``.`` that is
+    followed by whitespace, a CJK character or the end, and is not an abbreviation, an initial or a
+    decimal point), plus any closing quotes/brackets and horizontal spaces after it. In Latin text a
+    sentence goes on when the next word starts in lower case (``"No!" he said``, ``at 4 p.m. and``), and
+    a quotation is one unit with its sentences (``"Yes. I'll go," he said.``): a needle never lands inside
+    someone's speech; interrupted speech (``"Wait—" He left.``) ends one. Semicolons do not end sentences,
+    nor does a run without a letter before it (``1. ``, a leading ``…``). The paragraph's trailing newlines
+    stay with its last unit. A line without sentence punctuation (a heading, a subtitle line) is one unit.
 
     Args:
-        paragraph: One paragraph (usually ending with ``"\\n"``).
+        paragraph: One paragraph (usually ending with ``"\\n"`` or ``"\\n\\n"``).
 
     Returns:
         The units; ``"".join(units) == paragraph``. Empty input gives ``[]``.
     """
     units: list[str] = []
     n = len(paragraph)
+    quoted = _quote_depths(paragraph)
     start = 0
     i = 0
     while i < n:
         ch = paragraph[i]
+        if ch in "—–" and i + 1 < n and paragraph[i + 1] in '”"' and not quoted[i + 2]:
+            nxt = _next_word(paragraph, i + 2)
+            if nxt.isascii() and nxt.isupper() and paragraph[i + 2 : i + 3] in _HSPACE:
+                # interrupted speech ends a sentence: '"It's full of—" I hesitated.'
+                k = i + 2
+                while k < n and paragraph[k] in _HSPACE:
+                    k += 1
+                units.append(paragraph[start:k])
+                start = i = k
+                continue
         if ch in _TERMINATORS or ch == ".":
             j = i
             while j < n and (paragraph[j] in _TERMINATORS or paragraph[j] == "."):
@@ -218,9 +342,18 @@ def split_sentences(paragraph: str) -> list[str]:
             if run_is_dots and not _period_ends_sentence(paragraph, i, k):
                 i = j
                 continue
+            nxt = _next_word(paragraph, k)
+            latin = paragraph[j - 1] in _LATIN_TERMINATORS and not (i > 0 and _is_cjk(paragraph[i - 1]))
+            if (
+                (latin and ((nxt.isascii() and nxt.islower()) or (k < n and quoted[k])))
+                or nxt in _CONTINUERS  # '"Who knows?", he asked'
+                or not any(c.isalpha() for c in paragraph[start:i])  # "1. ", a leading "…"
+            ):
+                i = j  # the sentence goes on (in lower case, inside a quotation, after a list number)
+                continue
             while k < n and paragraph[k] in _HSPACE:
                 k += 1
-            if k < n and paragraph[k] == "\n":
+            while k < n and paragraph[k] == "\n":
                 k += 1
             if k < n:
                 units.append(paragraph[start:k])
@@ -246,19 +379,27 @@ class Unit(NamedTuple):
 
 @dataclass(frozen=True)
 class Corpus:
-    """Cleaned seed text split into paragraphs and sentence units.
+    """Cleaned text split into paragraphs and sentence units.
 
     Attributes:
-        paragraphs: Each ends with ``"\\n"`` and never starts with whitespace.
+        paragraphs: Each ends with ``"\\n"`` (``"\\n\\n"`` at the end of a prose paragraph or block of
+            structural lines, so the blank line is part of the text) and never starts with whitespace.
         units: Sentence units in order; their texts concatenate to :attr:`text`.
         sha256: SHA-256 of the cleaned text (recorded in run headers).
-        files: Names of the seed files, in load order.
+        files: Names of the source files, in load order.
+        structural: Indexes of paragraphs that are not prose sentences (headings, list items, verse...).
+        notes: Per file, what cleaning removed, unwrapped or kept (``--explain-cleaning``).
+        groups: Runs of consecutive paragraphs that a shuffle keeps together: the lines of a stanza, a
+            list or a table (each paragraph alone in the line reading); empty means every paragraph alone.
     """
 
     paragraphs: tuple[str, ...]
     units: tuple[Unit, ...]
     sha256: str
     files: tuple[str, ...] = field(default=())
+    structural: frozenset[int] = field(default=frozenset())
+    notes: tuple[tuple[Note, ...], ...] = field(default=(), compare=False)
+    groups: tuple[tuple[int, ...], ...] = field(default=(), compare=False)
 
     @cached_property
     def text(self) -> str:
@@ -277,13 +418,27 @@ class Corpus:
         """Text of one unit."""
         return self.paragraphs[unit.paragraph][unit.start : unit.end]
 
+    def is_prose(self, j: int) -> bool:
+        """Whether paragraph ``j`` is prose (its sentences may be altered): no heading, list item, verse..."""
+        return j not in self.structural
+
     @classmethod
-    def from_texts(cls, texts: list[str], files: tuple[str, ...] = ()) -> Corpus:
+    def from_texts(
+        cls,
+        texts: list[str],
+        files: tuple[str, ...] = (),
+        structural: list[frozenset[int]] | None = None,
+        notes: tuple[tuple[Note, ...], ...] = (),
+    ) -> Corpus:
         """Build a corpus from already-cleaned documents (each a run of lines ending with ``"\\n"``).
+
+        Every non-blank line is a paragraph; a line followed by a blank line ends with ``"\\n\\n"``.
 
         Args:
             texts: Cleaned documents.
             files: Optional names of the documents' sources.
+            structural: Per document, the indexes of its non-blank lines that are not prose.
+            notes: Per document, its cleaning notes.
 
         Returns:
             The corpus.
@@ -292,11 +447,29 @@ class Corpus:
             CorpusError: When there is no text at all.
         """
         paragraphs: list[str] = []
-        for t in texts:
-            for line in t.split("\n"):
+        skip: set[int] = set()
+        groups: list[list[int]] = []  # paragraphs that stay together (a stanza, a list) when shuffled
+        closed: set[int] = set()
+        for ti, t in enumerate(texts):
+            lines = t.split("\n")
+            blocks_of_lines = "\n\n" in t
+            n = 0
+            for idx, line in enumerate(lines):
                 line = line.strip()
-                if line:
-                    paragraphs.append(line + "\n")
+                if not line:
+                    continue
+                if structural is not None and n in structural[ti]:
+                    skip.add(len(paragraphs))
+                n += 1
+                blank_after = idx + 1 < len(lines) - 1 and not lines[idx + 1].strip()
+                if not groups or not blocks_of_lines or groups[-1][-1] in closed:
+                    groups.append([])
+                groups[-1].append(len(paragraphs))
+                if blank_after or not blocks_of_lines:
+                    closed.add(len(paragraphs))
+                paragraphs.append(line + ("\n\n" if blank_after else "\n"))
+            if groups:
+                closed.add(groups[-1][-1])
         if not paragraphs:
             raise CorpusError("the seed corpus is empty after cleaning")
         units: list[Unit] = []
@@ -311,6 +484,9 @@ class Corpus:
             units=tuple(units),
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             files=files,
+            structural=frozenset(skip),
+            notes=notes,
+            groups=tuple(tuple(g) for g in groups),
         )
 
 
@@ -322,50 +498,61 @@ def default_seeds_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "seeds"
 
 
-def _read_seed(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CorpusError(f"cannot read text file {path}: {e.strerror or e}") from e
-    if not data.strip():
-        raise CorpusError(f"text file {path} is empty")
-    try:
-        raw = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise CorpusError(f"text file {path} is not UTF-8 (invalid byte at offset {e.start})") from e
-    return unicodedata.normalize("NFC", raw)
+def document_files(path: Path) -> list[Path]:
+    """The documents a haystack path names: the file itself, or every readable document of a folder.
+
+    Args:
+        path: A file or a directory.
+
+    Returns:
+        The files, sorted by name (a folder's files of the suffixes in :data:`haystacks.documents.SUFFIXES`).
+
+    Raises:
+        CorpusError: Missing path, or a folder without any document.
+    """
+    if not path.exists():
+        raise CorpusError(f"haystack text not found: {path}")
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise CorpusError(f"haystack path is neither a file nor a directory: {path}")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not files:
+        kinds = ", ".join(sorted(SUFFIXES))
+        raise CorpusError(f"no documents ({kinds}) in {path}")
+    return files
 
 
 def load_corpus(seeds_dir: Path | str | None = None) -> Corpus:
-    """Load, clean and split one UTF-8 text file, or every ``*.txt`` file of a directory (sorted by name).
+    """Load, clean and split one document, or every document of a directory (sorted by name).
 
-    Your own documents are cleaned exactly like the seeds (any language); the corpus hash identifies them.
+    Documents may be ``.txt``, ``.md``, ``.html``, ``.epub``, ``.pdf`` or ``.docx`` (the last four need the
+    ``books`` extra); each is read as prose (:func:`clean_document`), and the corpus hash is the hash of the
+    text the model reads.
 
     Args:
-        seeds_dir: A directory or a single text file; default :func:`default_seeds_dir`.
+        seeds_dir: A directory or a single file; default :func:`default_seeds_dir`.
 
     Returns:
         The cleaned :class:`Corpus`.
 
     Raises:
-        CorpusError: Missing directory, no ``*.txt`` file, an empty or non-UTF-8 file, or a file that is
-            empty after cleaning.
+        CorpusError: Missing path, no document, an empty, unreadable or non-UTF-8 file, a PDF without text,
+            a DRM-protected EPUB, or a file that is empty after cleaning.
     """
     d = Path(seeds_dir) if seeds_dir is not None else default_seeds_dir()
-    if not d.exists():
-        raise CorpusError(f"haystack text not found: {d}")
-    if d.is_file():
-        files = [d]
-    elif d.is_dir():
-        files = sorted(p for p in d.glob("*.txt") if p.is_file())
-    else:
-        raise CorpusError(f"haystack path is neither a file nor a directory: {d}")
-    if not files:
-        raise CorpusError(f"no *.txt seed files in {d}")
     texts: list[str] = []
+    structural: list[frozenset[int]] = []
+    notes: list[tuple[Note, ...]] = []
+    files = document_files(d)
     for p in files:
-        cleaned = clean_text(_read_seed(p))
-        if not cleaned:
-            raise CorpusError(f"text file {p} has no text left after cleaning")
-        texts.append(cleaned)
-    return Corpus.from_texts(texts, files=tuple(p.name for p in files))
+        raw, kind, read_notes = read_document(p)
+        cleaned = clean_document(raw, kind)
+        if not cleaned.text.strip():
+            raise CorpusError(f"file {p} has no text left after cleaning")
+        texts.append(cleaned.text)
+        structural.append(cleaned.structural)
+        notes.append((*read_notes, *cleaned.notes))
+    return Corpus.from_texts(
+        texts, files=tuple(p.name for p in files), structural=structural, notes=tuple(notes)
+    )

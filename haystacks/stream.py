@@ -1,7 +1,8 @@
 """The filler stream: corpus passes laid end to end, addressed by token and character offsets.
 
 For a given (seed, shuffle) the filler is ONE endless stream of paragraphs: pass ``k`` is the corpus in its
-own order, or (``shuffle``) in an order drawn from ``random.Random(f"{seed}:shuffle:{k}")``. A haystack of
+own order, or (``shuffle``) in an order drawn from ``random.Random(f"{seed}:shuffle:{k}")`` (runs of
+structural lines, :attr:`~haystacks.corpus.Corpus.groups`, move as one). A haystack of
 length L is a prefix of this stream plus its needles, so haystacks share prefixes across lengths and depths.
 
 Nothing here re-tokenizes per cell: :class:`CorpusStats` counts every seed paragraph once per tokenizer (and
@@ -122,8 +123,15 @@ class FillerStream:
             if p is not None:
                 self._cache.move_to_end(k)
                 return p
-        order = list(range(self.n))
-        random.Random(f"{self.seed}:shuffle:{k}").shuffle(order)
+        groups = self.stats.corpus.groups
+        rng = random.Random(f"{self.seed}:shuffle:{k}")
+        if not groups or len(groups) == self.n:  # every paragraph alone
+            order = list(range(self.n))
+            rng.shuffle(order)
+        else:  # the lines of a stanza, a list or a table move together
+            picks = list(range(len(groups)))
+            rng.shuffle(picks)
+            order = [j for g in picks for j in groups[g]]
         p = self._make(order, None)
         with self._lock:
             self._cache[k] = p

@@ -90,7 +90,7 @@ BAD_INPUTS = [
     (["--seeds-dir", "{missing}"], "haystack text not found"),
     (["--seeds-dir", "{empty_file}"], "is empty"),
     (["--seeds-dir", "{not_utf8}"], "not UTF-8"),
-    (["--seeds-dir", "{no_txt}"], "no *.txt"),
+    (["--seeds-dir", "{no_txt}"], "no documents"),
     (["--length", "abc"], "invalid int value"),
     (["--task", "bogus"], "invalid choice"),
     (["--grid", "--lengths", "1000"], "needs --lengths and --depths"),
@@ -110,7 +110,7 @@ def bad_dirs(tmp_path: Path) -> dict[str, str]:
     (bad / "a.txt").write_bytes("中文".encode("gb18030") + b"\xff")
     none = tmp_path / "no_txt"
     none.mkdir()
-    (none / "a.md").write_text("x")
+    (none / "notes.json").write_text("{}")  # not a document format
     return {
         "missing": str(tmp_path / "missing"),
         "empty_file": str(empty),

@@ -116,7 +116,7 @@ def test_real_seeds_clean_as_expected() -> None:
     ("paragraph", "units"),
     [
         ("他说：“好的。”然后走了。\n", ["他说：“好的。”", "然后走了。\n"]),
-        ("真的吗？！当然……我们走吧；好。", ["真的吗？！", "当然……", "我们走吧；", "好。"]),
+        ("真的吗？！当然……我们走吧；好。", ["真的吗？！", "当然……", "我们走吧；好。"]),  # "；" joins clauses
         ("大家好，这里是最佳拍档，我是大飞\n", ["大家好，这里是最佳拍档，我是大飞\n"]),
         ("Hello world. This is it! Right? Yes.\n", ["Hello world. ", "This is it! ", "Right? ", "Yes.\n"]),
         (
@@ -170,7 +170,7 @@ def test_load_corpus_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     ("files", "message"),
     [
         (None, "not found"),
-        ({}, "no *.txt"),
+        ({}, "no documents"),
         ({"a.txt": b""}, "is empty"),
         ({"a.txt": b"  \n\n"}, "is empty"),
         ({"a.txt": "好".encode("gbk") + b"\xff\xfe"}, "not UTF-8"),
