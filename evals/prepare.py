@@ -146,8 +146,8 @@ def _discovered(info: ModelInfo, cfg: RunConfig) -> ModelInfo:
     base = cfg.base_url or info.base_url
     if cfg.dry_run or not info.discover or info.model_id or not base or info.provider == "local":
         return info
+    from providers.doors.openai_compat.adapter import discover
     from providers.endpoints import parse_base_urls
-    from providers.openai_compat import discover
     from providers.registry import resolve_api_key
 
     urls = parse_base_urls(base)

@@ -53,16 +53,17 @@ class AnthropicDoor(Door):
         return VendorDefaults(tokenizer=self.default_tokenizer, count_api=True)
 
     def adapter(self) -> type[Provider]:
-        """:class:`providers.anthropic_provider.AnthropicProvider` (imports ``anthropic``)."""
-        from providers.anthropic_provider import AnthropicProvider
+        """:class:`providers.doors.anthropic.adapter.AnthropicProvider` (imports ``anthropic``)."""
+        from providers.doors.anthropic.adapter import AnthropicProvider
 
         return AnthropicProvider
 
     def batch_client(self, provider: Provider, *, limits: BatchLimits | None = None) -> BatchClient | None:
         """The Message Batches client."""
-        from providers.batch import AnthropicBatchClient
+        from providers.batch import BatchLimits
+        from providers.doors.anthropic.batch import AnthropicBatchClient
 
-        return AnthropicBatchClient(provider, limits=limits)
+        return AnthropicBatchClient(provider, limits=limits or BatchLimits.of(BATCH))
 
 
 DOOR = AnthropicDoor()

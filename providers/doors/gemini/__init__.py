@@ -49,16 +49,17 @@ class GeminiDoor(Door):
         return VendorDefaults(tokenizer=self.default_tokenizer, count_api=True)
 
     def adapter(self) -> type[Provider]:
-        """:class:`providers.gemini_provider.GeminiProvider` (imports ``google.genai``)."""
-        from providers.gemini_provider import GeminiProvider
+        """:class:`providers.doors.gemini.adapter.GeminiProvider` (imports ``google.genai``)."""
+        from providers.doors.gemini.adapter import GeminiProvider
 
         return GeminiProvider
 
     def batch_client(self, provider: Provider, *, limits: BatchLimits | None = None) -> BatchClient | None:
         """The batch-mode client (inline requests, or a JSONL file through the Files API)."""
-        from providers.batch import GeminiBatchClient
+        from providers.batch import BatchLimits
+        from providers.doors.gemini.batch import GeminiBatchClient
 
-        return GeminiBatchClient(provider, limits=limits)
+        return GeminiBatchClient(provider, limits=limits or BatchLimits.of(BATCH))
 
 
 DOOR = GeminiDoor()

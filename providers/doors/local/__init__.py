@@ -29,8 +29,8 @@ class LocalDoor(Door):
         return Capabilities(count_api=info.count_api)
 
     def adapter(self) -> type[Provider]:
-        """:class:`providers.local.LocalProvider` (imports xllamacpp when the server starts)."""
-        from providers.local import LocalProvider
+        """:class:`providers.doors.local.adapter.LocalProvider` (imports xllamacpp when the server starts)."""
+        from providers.doors.local.adapter import LocalProvider
 
         return LocalProvider
 

@@ -52,16 +52,17 @@ class OpenAIDoor(Door):
             )
 
     def adapter(self) -> type[Provider]:
-        """:class:`providers.openai_provider.OpenAIProvider` (imports ``openai``)."""
-        from providers.openai_provider import OpenAIProvider
+        """:class:`providers.doors.openai.adapter.OpenAIProvider` (imports ``openai``)."""
+        from providers.doors.openai.adapter import OpenAIProvider
 
         return OpenAIProvider
 
     def batch_client(self, provider: Provider, *, limits: BatchLimits | None = None) -> BatchClient | None:
         """The OpenAI batch client (``/v1/batches`` with a JSONL input file)."""
-        from providers.batch import OpenAIBatchClient
+        from providers.batch import BatchLimits
+        from providers.doors.openai.batch import OpenAIBatchClient
 
-        return OpenAIBatchClient(provider, limits=limits)
+        return OpenAIBatchClient(provider, limits=limits or BatchLimits.of(BATCH))
 
 
 DOOR = OpenAIDoor()

@@ -33,8 +33,8 @@ class OpenAICompatibleDoor(Door):
 
     def discover(self, info: ModelInfo, base_url: str | None, api_key: str | None) -> ModelInfo:
         """The served model id and window from the server's ``/v1/models`` (first of several replicas)."""
+        from providers.doors.openai_compat.adapter import discover
         from providers.endpoints import parse_base_urls
-        from providers.openai_compat import discover
 
         urls = parse_base_urls(base_url)
         if not urls:
@@ -42,8 +42,8 @@ class OpenAICompatibleDoor(Door):
         return discover(info, urls[0], api_key)
 
     def adapter(self) -> type[Provider]:
-        """:class:`providers.openai_compat.OpenAICompatibleProvider` (imports ``openai``)."""
-        from providers.openai_compat import OpenAICompatibleProvider
+        """:class:`providers.doors.openai_compat.adapter.OpenAICompatibleProvider` (imports ``openai``)."""
+        from providers.doors.openai_compat.adapter import OpenAICompatibleProvider
 
         return OpenAICompatibleProvider
 
