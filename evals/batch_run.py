@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCHES_FILE",
-    "BATCH_KINDS",
     "append_event",
     "execute_batch",
     "pending_batches",
@@ -51,8 +50,6 @@ __all__ = [
 ]
 
 BATCHES_FILE = "batches.jsonl"
-#: Adapter kinds (registry ``provider``) with a batch API.
-BATCH_KINDS = ("openai", "anthropic", "gemini")
 
 
 def append_event(run_dir: Path, event: dict[str, Any]) -> None:
@@ -238,7 +235,8 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
         providers.batch.BatchUnsupportedError: The provider has no batch API (before anything is written).
         EvalError, providers.errors.ConfigError, haystacks.errors.HaystackError: Setup failures.
     """
-    from providers.batch import BatchHandle, batch_client
+    from providers.batch import BatchHandle
+    from providers.doors import batch_client
 
     t0 = time.monotonic()
     runner = _Runner(prep, console, verbose)

@@ -61,7 +61,9 @@ def check_judge(judge: Any, model: Any) -> None:
     pinned = getattr(judge, "pinned", None)
     if pinned is None:
         # A local GGUF is a fixed file (its package version is in the header); an API id must name a snapshot.
-        pinned = judge.provider == "local" or is_pinned(judge.model_id)
+        from providers.doors import door_for
+
+        pinned = door_for(judge).fixed_weights or is_pinned(judge.model_id)
     if not pinned:
         raise JudgeError(
             f"the judge {judge.alias!r} (model id {judge.model_id!r}) is not pinned to a dated snapshot; "
@@ -245,5 +247,5 @@ async def judge_answer(provider: Any, info: Any, key: Any, answer: str) -> dict[
         return out
     out["raw"] = res.text[:500]
     out["score"] = parse_judge_score(res.text)
-    out["cost_usd"] = record_cost(res.usage, info.prices)
+    out["cost_usd"] = record_cost(res.usage, info)
     return out

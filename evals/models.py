@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "status_text"]
 
-PROVIDERS = ("local", "openai", "anthropic", "gemini", "openai-compatible")
-
 
 def status_text(info: ModelInfo) -> str:
     """``active``, ``deprecated (retires 2027-01-14)``, ``retired 2026-10-23 -> gpt-5.6-luna``."""
@@ -57,8 +55,10 @@ def _prices(info: ModelInfo) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    from providers.doors import all_doors
+
     ap = argparse.ArgumentParser(prog="python -m evals.models", description=__doc__.splitlines()[0])
-    ap.add_argument("--provider", choices=PROVIDERS, default=None, help="only this vendor's entries")
+    ap.add_argument("--provider", choices=tuple(all_doors()), default=None, help="only this door's entries")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--active", action="store_true", help="leave out deprecated and retired entries")
     args = ap.parse_args(argv)

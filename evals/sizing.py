@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.errors import PlanError
+from evals.plan import ladder_rung
 
 if TYPE_CHECKING:
     from evals.plan import Cell
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from haystacks.prompts import Prompt
     from haystacks.tasks import AnswerKey
     from providers.base import GenerateRequest, Provider
+    from providers.door import CacheRules
 
 __all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer", "breakpoint_cut", "ladder_rung"]
 
@@ -35,23 +38,7 @@ MAX_FIT_ROUNDS = 4
 FIT_NEIGHBOURS = 3
 #: Then the context ends with one of these instead (see :meth:`Sizer.build`).
 FIT_PADS = ("\n", " ")
-#: Minimum cacheable prompt prefix in tokens, per adapter kind with explicit cache breakpoints (Anthropic:
-#: 1024 for Sonnet/Opus-class models, 2048 for Haiku-class ones; the larger is used for a margin-free rule).
-CACHE_MIN_TOKENS = {"anthropic": 1024}
-#: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
-CACHE_LADDER_CHARS = 2048
 _PROBE = "采访者：你好。\n"
-
-
-def ladder_rung(split: int) -> int | None:
-    """The breakpoint ladder's rung for a cacheable prefix of ``split`` characters: the largest of 2K, 4K,
-    8K... characters (:data:`CACHE_LADDER_CHARS` doubled) that is at most ``split``; None under the first."""
-    rung = CACHE_LADDER_CHARS
-    if rung > split:
-        return None
-    while rung * 2 <= split:
-        rung *= 2
-    return rung
 
 
 def breakpoint_cut(user: str, split: int, count: Callable[[str], int], minimum: int) -> int | None:
@@ -136,7 +123,7 @@ class Sizer:
             sizer.exact = True
             sizer.tokenizer_name = f"count-api:{served.alias}"
         if getattr(provider, "is_llamacpp", False) and sizer.exact:
-            from providers.llamacpp_count import LlamaCppCounter
+            from providers.doors.openai_compat.counting import LlamaCppCounter
 
             sizer.counter = LlamaCppCounter(getattr(provider, "base_url", None) or served.base_url or "")
             sizer.tokenizer_name = _llamacpp_name(provider)
@@ -304,13 +291,21 @@ class Sizer:
         rung all share that rung's prefix. None when the prefix would be under the model's minimum
         cacheable length (a write that nothing can read).
         """
-        minimum = CACHE_MIN_TOKENS.get(self.prep.info.provider)
-        if minimum is None or prompt is None or prompt.cache_split is None:
+        rules = self._cache_rules
+        if not rules.explicit or prompt is None or prompt.cache_split is None:
             return None
-        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, minimum)
+        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, rules.min_prefix_tokens)
+
+    @functools.cached_property
+    def _cache_rules(self) -> CacheRules:
+        """The model's prompt-cache rules, from its door."""
+        from providers.doors import door_for
+
+        info = self.prep.info
+        return door_for(info).capabilities(info).cache
 
     def _cache_fields(self, prompt: Prompt | None) -> dict[str, Any]:
-        if prompt is None or self.prep.info.provider not in CACHE_MIN_TOKENS:
+        if prompt is None or not self._cache_rules.explicit:
             return {}
         cut = self.cache_breakpoint(prompt)
         # too short to cache: no breakpoint at all (caching a prompt no other cell repeats is pure cost)
@@ -325,10 +320,11 @@ class Sizer:
         """
         from haystacks.builder import build_haystack
         from haystacks.prompts import render_closed_book, render_prompt
+        from haystacks.tasks import get_task
 
         if cell.kind == "closed_book":
             spec = self.spec(cell, 1)
-            plan = spec.task_def.plan(spec)
+            plan = get_task(spec.task).plan(spec)
             prompt = render_closed_book(plan.question, cell.language)
             req = self._request("", prompt, cell.max_tokens)
             key = plan.answer_key(cell.task, cell.language)

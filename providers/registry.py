@@ -4,24 +4,21 @@ prices, and :func:`create_provider`, which imports a vendor SDK only when its pr
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import functools
-import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from providers.doors import door_by_prefix, door_for, get_door, load_door, register
+from providers.entry import ModelInfo, Prices, check_url
 from providers.errors import (
     ConfigError,
-    MissingKeyError,
     RegistryError,
     RetiredModelError,
     UnknownModelError,
@@ -33,11 +30,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from providers.base import Provider, RetryPolicy, Usage
+    from providers.base import Provider, RetryPolicy
+    from providers.door import Door
 
 __all__ = [
     "MODELS_FILE",
-    "VENDOR_PREFIXES",
     "ModelInfo",
     "Prices",
     "Registry",
@@ -53,354 +50,16 @@ __all__ = [
 
 MODELS_FILE = Path(__file__).with_name("models.toml")
 USER_MODELS_ENV = "NIAH_MODELS_FILE"
-ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "local"]
-Lifecycle = Literal["active", "deprecated", "retired"]
-Thinking = Literal["none", "budget", "adaptive", "level"]
-#: ``reasoning_effort`` values per vendor, as the installed SDKs type them (tests check them against
-#: ``openai.types.shared.ReasoningEffort`` and ``anthropic.types.OutputConfigParam``).
-REASONING_EFFORTS: dict[str, tuple[str, ...]] = {
-    "openai": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
-    "openai-compatible": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
-    "anthropic": ("low", "medium", "high", "xhigh", "max"),
-}
-#: Gemini ``thinking_level`` values (``google.genai.types.ThinkingLevel``).
-THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")
-
-#: ``<prefix>:<model id>`` names any model a vendor serves (``anthropic:claude-opus-5-5``).
-VENDOR_PREFIXES: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gemini",
-    "google": "gemini",
-}
-_VENDOR_DEFAULTS: dict[str, dict[str, Any]] = {
-    "openai": {"key_env": "OPENAI_API_KEY", "tokenizer": "o200k_base", "count_api": False},
-    "anthropic": {"key_env": "ANTHROPIC_API_KEY", "tokenizer": "cl100k_base", "count_api": True},
-    "gemini": {
-        "key_env": "GEMINI_API_KEY",
-        "key_env_fallbacks": ("GOOGLE_API_KEY",),
-        "tokenizer": "cl100k_base",
-        "count_api": True,
-    },
-}
-
-# Adapter classes, imported on first use so that an SDK is loaded only when its provider is.
-_ADAPTERS: dict[str, str] = {
-    "openai": "providers.openai_provider:OpenAIProvider",
-    "openai-compatible": "providers.openai_compat:OpenAICompatibleProvider",
-    "anthropic": "providers.anthropic_provider:AnthropicProvider",
-    "gemini": "providers.gemini_provider:GeminiProvider",
-    "local": "providers.local:LocalProvider",
-}
-
-
-# ----------------------------------------------------------------------------------------- public types
-
-
-@dataclass(frozen=True)
-class Prices:
-    """List prices in USD per 1M tokens.
-
-    Attributes:
-        input: Uncached prompt tokens.
-        output: Output tokens (hidden reasoning included).
-        cached_input: Prompt tokens read from the prefix cache (None: billed as ``input``).
-        cache_write: Prompt tokens written to the cache (None: billed as ``input``).
-        as_of: Date the prices were taken.
-        source: Where they were taken from.
-        long_context_threshold: Prompt tokens above which the ``*_long`` prices apply (None: flat).
-        input_long, output_long, cached_input_long, cache_write_long: Prices above the threshold.
-    """
-
-    input: float
-    output: float
-    cached_input: float | None = None
-    cache_write: float | None = None
-    as_of: dt.date | None = None
-    source: str = ""
-    long_context_threshold: int | None = None
-    input_long: float | None = None
-    output_long: float | None = None
-    cached_input_long: float | None = None
-    cache_write_long: float | None = None
-
-    def estimate(
-        self,
-        input_tokens: int,
-        output_tokens: int,
-        *,
-        cached_input_tokens: int = 0,
-        cache_write_tokens: int = 0,
-    ) -> float:
-        """Cost in USD of one request of this size.
-
-        Args:
-            input_tokens: All prompt tokens (cached ones included).
-            output_tokens: Output tokens, reasoning included.
-            cached_input_tokens: Of ``input_tokens``, those read from the cache.
-            cache_write_tokens: Of ``input_tokens``, those written to the cache.
-
-        Returns:
-            USD.
-        """
-        long = self.long_context_threshold is not None and input_tokens > self.long_context_threshold
-
-        def pick(short: float | None, long_price: float | None, fallback: float) -> float:
-            value = long_price if long and long_price is not None else short
-            return fallback if value is None else value
-
-        p_in = pick(self.input, self.input_long, self.input)
-        p_out = pick(self.output, self.output_long, self.output)
-        p_cached = pick(self.cached_input, self.cached_input_long, p_in)
-        p_write = pick(self.cache_write, self.cache_write_long, p_in)
-        uncached = max(0, input_tokens - cached_input_tokens - cache_write_tokens)
-        total = uncached * p_in + cached_input_tokens * p_cached + cache_write_tokens * p_write
-        return (total + output_tokens * p_out) / 1e6
-
-    def cost(self, usage: Usage) -> float | None:
-        """Cost in USD of a request with this reported usage (None when usage is unknown)."""
-        if usage.input_tokens is None or usage.output_tokens is None:
-            return None
-        return self.estimate(
-            usage.input_tokens,
-            usage.output_tokens,
-            cached_input_tokens=usage.cached_input_tokens or 0,
-            cache_write_tokens=usage.cache_write_tokens or 0,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (dates as ISO strings), for run headers."""
-        out = dataclasses.asdict(self)
-        out["as_of"] = self.as_of.isoformat() if self.as_of else None
-        return out
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One registry entry, resolved.
-
-    Attributes:
-        alias: The canonical registry name (``gemini-1.5-pro``), also ``Provider.name``.
-        provider: Adapter kind.
-        model_id: The id sent to the API ("" = ask the server, OpenAI-compatible only).
-        context_window: Tokens the model accepts (prompt + output). For the local model: the window
-            actually served once the provider is created (``Provider.info``).
-        tokenizer: Tokenizer spec for haystacks (``cl100k_base``, ``o200k_base``, ``llamacpp:<url>``).
-            Templates ``{server_url}`` are filled by :func:`create_provider`.
-        mode: ``chat`` or ``completion`` (base models: one prompt string with an answer prefix).
-        key_env: The main environment variable holding the API key (None: no key).
-        base_url: Endpoint (None: the SDK's default).
-        prices: List prices, or None when unknown.
-        aliases: Other names that resolve to this entry.
-        key_env_fallbacks: Further variables tried in order (``GOOGLE_API_KEY`` after ``GEMINI_API_KEY``).
-        key_required: Whether a missing key is an error.
-        tokenizer_exact: Whether ``tokenizer`` is the model's own (else lengths are approximate).
-        count_api: Whether the provider can count tokens (``Provider.count_tokens`` returns a number).
-        max_output_tokens: Output cap of the model, if known.
-        concurrency, rpm, tpm: Default per-endpoint limits.
-        timeout_s: Default per-request timeout.
-        reasoning: Hidden-reasoning model (budgets handled by the adapter).
-        reasoning_budget: Default reasoning tokens on top of ``max_tokens``.
-        reasoning_effort: OpenAI ``reasoning_effort`` to send, if any.
-        supports_prefill: The API continues an assistant prefill.
-        supports_temperature: The API accepts ``temperature``.
-        served_context: Local model: the window it is started with unless ``n_ctx`` is given.
-        discover: Ask the server for what the entry leaves open: an OpenAI-compatible server's model id
-            and window (``/v1/models``), Anthropic's ``models.retrieve`` (``max_input_tokens``) or
-            Gemini's ``models.get`` (``input_token_limit``) for a ``<vendor>:<id>`` name.
-        extra_headers: Headers sent with every request (beta flags; never secrets).
-        notes: Free text.
-        thinking: How hidden reasoning is asked for: ``none`` (not sent), ``budget`` (Anthropic
-            ``{"type": "enabled", "budget_tokens"}``, Gemini 2.5 ``thinking_budget``), ``adaptive``
-            (Anthropic ``{"type": "adaptive"}``), ``level`` (Gemini 3+ ``thinking_level``).
-        thinking_level: Gemini ``thinking_level`` for ``thinking = "level"``.
-        status: Vendor lifecycle: ``active``, ``deprecated`` (still served) or ``retired`` (refused).
-        status_since: Date of the deprecation / retirement.
-        retires: Announced retirement date of a deprecated model.
-        successors: Registry names to use instead.
-        lifecycle_source: Where the lifecycle facts come from.
-        window_source: Where ``context_window`` comes from (``registry``, ``models endpoint``, ``override``).
-    """
-
-    alias: str
-    provider: str
-    model_id: str
-    context_window: int
-    tokenizer: str
-    mode: Literal["chat", "completion"] = "chat"
-    key_env: str | None = None
-    base_url: str | None = None
-    prices: Prices | None = None
-    aliases: tuple[str, ...] = ()
-    key_env_fallbacks: tuple[str, ...] = ()
-    key_required: bool = True
-    tokenizer_exact: bool = True
-    count_api: bool = False
-    max_output_tokens: int | None = None
-    concurrency: int = 8
-    rpm: int | None = None
-    tpm: int | None = None
-    timeout_s: float = 600.0
-    reasoning: bool = False
-    reasoning_budget: int = 0
-    reasoning_effort: str | None = None
-    supports_prefill: bool = False
-    supports_temperature: bool = True
-    served_context: int | None = None
-    discover: bool = False
-    extra_headers: tuple[tuple[str, str], ...] = ()
-    notes: str = ""
-    thinking: str = "none"
-    thinking_level: str | None = None
-    status: str = "active"
-    status_since: dt.date | None = None
-    retires: dt.date | None = None
-    successors: tuple[str, ...] = ()
-    lifecycle_source: str = ""
-    window_source: str = "registry"
-
-    @property
-    def key_envs(self) -> tuple[str, ...]:
-        """All key variables in the order they are tried."""
-        return ((self.key_env,) if self.key_env else ()) + self.key_env_fallbacks
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for run headers (no secrets: keys are never part of an entry)."""
-        out = dataclasses.asdict(self)
-        out["prices"] = self.prices.to_dict() if self.prices else None
-        out["aliases"] = list(self.aliases)
-        out["key_env_fallbacks"] = list(self.key_env_fallbacks)
-        out["extra_headers"] = dict(self.extra_headers)
-        out["successors"] = list(self.successors)
-        for k in ("status_since", "retires"):
-            out[k] = out[k].isoformat() if out[k] else None
-        return out
 
 
 # ----------------------------------------------------------------------------------------- validation
-
-
-class _PricesModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0)
-    cache_write: float | None = Field(default=None, ge=0)
-    as_of: dt.date
-    source: str = Field(min_length=1)
-    long_context_threshold: int | None = Field(default=None, gt=0)
-    input_long: float | None = Field(default=None, ge=0)
-    output_long: float | None = Field(default=None, ge=0)
-    cached_input_long: float | None = Field(default=None, ge=0)
-    cache_write_long: float | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _tiers(self) -> _PricesModel:
-        tiers = (self.input_long, self.output_long, self.cached_input_long, self.cache_write_long)
-        has_long = any(v is not None for v in tiers)
-        if has_long and self.long_context_threshold is None:
-            raise ValueError("*_long prices need long_context_threshold")
-        return self
-
-
-class _LifecycleModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Lifecycle = "active"
-    since: dt.date | None = None
-    retires: dt.date | None = None
-    successors: list[str] = Field(default_factory=list)
-    source: str = ""
-
-    @model_validator(mode="after")
-    def _dates(self) -> _LifecycleModel:
-        if self.status == "retired" and self.since is None:
-            raise ValueError("a retired model needs `since` (the retirement date)")
-        if self.status != "active" and not self.source:
-            raise ValueError("a deprecated or retired model needs `source`")
-        return self
-
-
-class _EntryModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    provider: ProviderKind
-    model_id: str
-    context_window: int = Field(ge=0)
-    tokenizer: str = Field(min_length=1)
-    tokenizer_exact: bool = True
-    count_api: bool = False
-    mode: Literal["chat", "completion"] = "chat"
-    key_env: str | list[str] | None = None
-    key_required: bool = True
-    base_url: str | None = None
-    max_output_tokens: int | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=8, ge=1)
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
-    timeout_s: float = Field(default=600.0, gt=0)
-    reasoning: bool = False
-    reasoning_budget: int = Field(default=0, ge=0)
-    reasoning_effort: str | None = None
-    thinking: Thinking = "none"
-    thinking_level: str | None = None
-    lifecycle: _LifecycleModel = Field(default_factory=_LifecycleModel)
-    supports_prefill: bool = False
-    supports_temperature: bool = True
-    served_context: int | None = Field(default=None, gt=0)
-    discover: bool = False
-    extra_headers: dict[str, str] = Field(default_factory=dict)
-    aliases: list[str] = Field(default_factory=list)
-    notes: str = ""
-    prices: _PricesModel | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v is not None:
-            _check_url(v)
-        return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> _EntryModel:
-        if self.context_window == 0 and not self.discover:
-            raise ValueError("context_window must be > 0 (or discover = true for a compatible server)")
-        if not self.model_id and self.provider != "openai-compatible":
-            raise ValueError("model_id may be empty only for openai-compatible entries")
-        if self.provider in ("openai", "anthropic", "gemini") and self.key_required and not self.key_env:
-            raise ValueError(f"a {self.provider} entry needs key_env")
-        if any(k.lower() in ("authorization", "x-api-key", "x-goog-api-key") for k in self.extra_headers):
-            raise ValueError("extra_headers must not carry credentials; keys come from key_env")
-        if self.reasoning_effort is not None:
-            allowed = REASONING_EFFORTS.get(self.provider, ())
-            if self.reasoning_effort not in allowed:
-                raise ValueError(
-                    f"reasoning_effort {self.reasoning_effort!r} is not one of {allowed} for {self.provider}"
-                )
-        if self.thinking == "level" and self.thinking_level not in THINKING_LEVELS:
-            raise ValueError(f"thinking = 'level' needs thinking_level, one of {THINKING_LEVELS}")
-        if self.thinking == "level" and self.provider != "gemini":
-            raise ValueError("thinking = 'level' is Gemini's thinking_level")
-        if self.thinking == "adaptive" and self.provider != "anthropic":
-            raise ValueError("thinking = 'adaptive' is Anthropic's adaptive thinking")
-        if self.thinking in ("budget", "adaptive", "level") and self.reasoning_budget <= 0:
-            raise ValueError(
-                "a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)"
-            )
-        if self.thinking == "budget" and self.provider == "anthropic" and self.reasoning_budget < 1024:
-            raise ValueError("Anthropic budget_tokens must be >= 1024")
-        return self
 
 
 class _RegistryFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_version: Literal[1] = 1
     default_model: str | None = None
-    models: dict[str, _EntryModel] = Field(default_factory=dict)
-
-
-def _check_url(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+    models: dict[str, ModelInfo] = Field(default_factory=dict)
 
 
 def _norm(name: str) -> str:
@@ -465,89 +124,24 @@ class Registry:
             return self.entries[alias]
         head, sep, model_id = name.strip().partition(":")
         model_id = model_id.strip()
-        if sep and model_id and _norm(head) in VENDOR_PREFIXES:
-            return self._vendor_model(VENDOR_PREFIXES[_norm(head)], model_id)
+        door = door_by_prefix(head) if sep and model_id else None
+        if door is not None:
+            return self._vendor_model(door, model_id)
         if sep and model_id and _norm(head) in self.index:
             base = self.entries[self.index[_norm(head)]]
-            if base.provider == "openai-compatible":
-                return dataclasses.replace(base, model_id=model_id, alias=f"{base.alias}:{model_id}")
+            if door_for(base).suffix_ids:
+                return base.model_copy(update={"model_id": model_id, "alias": f"{base.alias}:{model_id}"})
             raise UnknownModelError(name, [base.alias])
         raise UnknownModelError(name, self.suggestions(name))
 
-    def _vendor_model(self, kind: str, model_id: str) -> ModelInfo:
+    def _vendor_model(self, door: Door, model_id: str) -> ModelInfo:
         for info in self.entries.values():
-            if info.provider != kind:
+            if info.provider != door.name:
                 continue
             names = {_norm(info.model_id), _norm(info.alias), *(_norm(a) for a in info.aliases)}
             if _norm(model_id) in names:
                 return info
-        d = _VENDOR_DEFAULTS[kind]
-        return ModelInfo(
-            alias=f"{kind}:{model_id}",
-            provider=kind,
-            model_id=model_id,
-            context_window=0,
-            tokenizer=d["tokenizer"],
-            tokenizer_exact=False,
-            count_api=d["count_api"],
-            key_env=d["key_env"],
-            key_env_fallbacks=d.get("key_env_fallbacks", ()),
-            prices=None,
-            concurrency=4,
-            # Unknown model: send nothing a model might reject (no temperature, no thinking settings), and
-            # leave room for hidden reasoning on top of the answer budget.
-            supports_temperature=False,
-            reasoning=True,
-            reasoning_budget=4096,
-            discover=True,
-            window_source="",
-            notes=f"not in the registry: any model id {kind} serves; prices unknown",
-        )
-
-
-def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
-    envs = [e.key_env] if isinstance(e.key_env, str) else list(e.key_env or [])
-    prices = None
-    if e.prices is not None:
-        prices = Prices(**e.prices.model_dump())
-    return ModelInfo(
-        alias=alias,
-        provider=e.provider,
-        model_id=e.model_id,
-        context_window=e.context_window,
-        tokenizer=e.tokenizer,
-        mode=e.mode,
-        key_env=envs[0] if envs else None,
-        key_env_fallbacks=tuple(envs[1:]),
-        key_required=e.key_required and bool(envs),
-        base_url=e.base_url,
-        prices=prices,
-        aliases=tuple(e.aliases),
-        tokenizer_exact=e.tokenizer_exact,
-        count_api=e.count_api,
-        max_output_tokens=e.max_output_tokens,
-        concurrency=e.concurrency,
-        rpm=e.rpm,
-        tpm=e.tpm,
-        timeout_s=e.timeout_s,
-        reasoning=e.reasoning or e.thinking != "none",
-        reasoning_budget=e.reasoning_budget,
-        reasoning_effort=e.reasoning_effort,
-        supports_prefill=e.supports_prefill,
-        supports_temperature=e.supports_temperature,
-        served_context=e.served_context,
-        discover=e.discover,
-        extra_headers=tuple(sorted(e.extra_headers.items())),
-        notes=e.notes,
-        thinking=e.thinking,
-        thinking_level=e.thinking_level,
-        status=e.lifecycle.status,
-        status_since=e.lifecycle.since,
-        retires=e.lifecycle.retires,
-        successors=tuple(e.lifecycle.successors),
-        lifecycle_source=e.lifecycle.source,
-        window_source="registry" if e.context_window else "",
-    )
+        return door.vendor_entry(model_id)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -563,13 +157,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _validate(path: Path, raw: dict[str, Any]) -> _RegistryFileModel:
+    models = raw.get("models")
+    if isinstance(models, dict):  # an entry's name is its table's name
+        raw = {
+            **raw,
+            "models": {k: {**v, "alias": k} if isinstance(v, dict) else v for k, v in models.items()},
+        }
     try:
-        return _RegistryFileModel.model_validate(raw)
+        file = _RegistryFileModel.model_validate(raw, context={"registry": True})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise RegistryError(f"model registry {path}: {where}: {first['msg']}{more}") from None
+    for alias, info in file.models.items():
+        _check_door(path, alias, info, models[alias])
+    return file
+
+
+def _check_door(path: Path, alias: str, info: ModelInfo, table: dict[str, Any]) -> None:
+    """The entry's door exists and accepts the entry (one-line RegistryError naming the field)."""
+    where = f"model registry {path}: models.{alias}"
+    try:
+        door = register(load_door(info.door)) if info.door else None
+    except ConfigError as exc:
+        raise RegistryError(f"{where}.door: {exc}") from None
+    try:
+        door = door or get_door(info.provider)
+    except ConfigError as exc:
+        raise RegistryError(f"{where}.provider: {exc}") from None
+    if door.name != info.provider:
+        raise RegistryError(f"{where}.provider: the door {info.door!r} is named {door.name!r}")
+    if door.key_required and door.key_env and table.get("key_required", True) and not info.key_envs:
+        raise RegistryError(f"{where}: a {info.provider} entry needs key_env")
+    try:
+        door.check_entry(info)
+    except ValueError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
 
 
 def load_registry(path: Path | str | None = None, *, user_file: Path | str | None = None) -> Registry:
@@ -587,13 +211,13 @@ def load_registry(path: Path | str | None = None, *, user_file: Path | str | Non
     """
     base_path = Path(path) if path is not None else MODELS_FILE
     base = _validate(base_path, _read_toml(base_path))
-    entries = {alias: _to_info(alias, e) for alias, e in base.models.items()}
+    entries = dict(base.models)
     default = base.default_model
     extra = user_file if user_file is not None else os.environ.get(USER_MODELS_ENV)
     if extra:
         extra_path = Path(extra)
         user = _validate(extra_path, _read_toml(extra_path))
-        entries.update({alias: _to_info(alias, e) for alias, e in user.models.items()})
+        entries.update(user.models)
         default = user.default_model or default
     if not entries:
         raise RegistryError(f"model registry {base_path} has no models")
@@ -652,11 +276,7 @@ def check_usable(info: ModelInfo) -> None:
     """
     if info.status == "retired":
         raise RetiredModelError(info.alias, info.status_since, info.successors)
-    if info.provider == "openai" and not info.context_window:
-        raise ConfigError(
-            f"model {info.alias!r} is not in the registry and OpenAI's models endpoint reports no context "
-            "window: give it with --context-window"
-        )
+    door_for(info).check_usable(info)
 
 
 def apply_overrides(
@@ -674,14 +294,14 @@ def apply_overrides(
     if context_window is not None:
         if context_window <= 0:
             raise ConfigError(f"--context-window must be > 0, got {context_window}")
-        info = dataclasses.replace(info, context_window=context_window, window_source="override")
+        info = info.model_copy(update={"context_window": context_window, "window_source": "override"})
     if price_input is not None or price_output is not None:
         if price_input is None or price_output is None:
             raise ConfigError("give both --price-input and --price-output (USD per 1M tokens)")
         if price_input < 0 or price_output < 0:
             raise ConfigError("prices must be >= 0 USD per 1M tokens")
         prices = Prices(input=price_input, output=price_output, as_of=dt.date.today(), source="command line")
-        info = dataclasses.replace(info, prices=prices)
+        info = info.model_copy(update={"prices": prices})
     return info
 
 
@@ -691,27 +311,7 @@ def resolve_api_key(info: ModelInfo, environ: Mapping[str, str] | None = None) -
     Raises:
         MissingKeyError: The key is required and no variable is set (the message names them).
     """
-    env = os.environ if environ is None else environ
-    for var in info.key_envs:
-        value = env.get(var, "").strip()
-        if value:
-            return value
-    if info.key_required and info.key_envs:
-        raise MissingKeyError(info.alias, info.key_envs)
-    return None
-
-
-def _adapter_class(kind: str) -> type[Provider]:
-    target = _ADAPTERS.get(kind)
-    if target is None:
-        raise ConfigError(f"no adapter for provider {kind!r}")
-    module_name, _, cls_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        missing = exc.name or exc
-        raise ConfigError(f"provider {kind!r} needs a package that is not installed: {missing}") from None
-    return getattr(module, cls_name)
+    return door_for(info).check_config(info, environ)
 
 
 def create_provider(
@@ -772,14 +372,14 @@ def create_provider(
         base_url = urls[0] if urls else None
     if base_url is not None:
         try:
-            _check_url(base_url)
+            check_url(base_url)
         except ValueError as exc:
             raise ConfigError(f"--base-url: {exc}") from None
     key = api_key if api_key else resolve_api_key(info)
     if mode is not None:
         if mode not in ("chat", "completion"):
             raise ConfigError(f"mode must be 'chat' or 'completion', got {mode!r}")
-        info = dataclasses.replace(info, mode=mode)
+        info = info.model_copy(update={"mode": mode})
     try:
         limits = LimitSettings(
             concurrency=concurrency if concurrency is not None else info.concurrency,
@@ -790,16 +390,20 @@ def create_provider(
         raise ConfigError(str(exc)) from None
     if timeout_s is not None and timeout_s <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout_s}")
-    cls = _adapter_class(info.provider)
+    door = door_for(info)
     kwargs: dict[str, Any] = {
         "api_key": key,
         "base_url": base_url or info.base_url,
         "limits": limits,
         "retry": retry,
         "timeout_s": timeout_s,
+        "n_ctx": n_ctx,
+        "verbose": verbose,
     }
-    if info.provider == "local":
-        kwargs.update(n_ctx=n_ctx, verbose=verbose)
-    elif n_ctx is not None:
-        raise ConfigError("n_ctx applies only to the embedded local model")
-    return cls(info, **kwargs)
+    try:
+        return door.create(info, **kwargs)
+    except ImportError as exc:
+        missing = exc.name or exc
+        raise ConfigError(
+            f"provider {info.provider!r} needs a package that is not installed: {missing}"
+        ) from None

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from providers.base import GenerateRequest, Message, StopReason
+from providers.doors.local.server import LocalServer
 from providers.errors import LocalModelError
-from providers.local_server import LocalServer
 from providers.registry import create_provider, resolve_model
 from tests.conftest import LOCAL_TEST_N_CTX
 from tests.providers.conftest import FAKE_KEY
@@ -129,7 +129,7 @@ def test_bad_local_settings_fail_clearly() -> None:
 
 @pytest.mark.slow
 async def test_faults_in_front_of_the_real_server(local_server: LocalServer) -> None:
-    from providers.mock_server import MockServer
+    from providers.fakes.server import MockServer
 
     with MockServer(upstream=local_server.url, script=["429", "500", "drop"]) as front:
         p = create_provider(resolve_model("gemma-3-270m"), base_url=front.url + "/v1")

@@ -4,7 +4,6 @@ ids with window discovery, retired-model refusal, billing errors, ``python -m ev
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -18,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from providers.base import GenerateRequest, Message, RetryPolicy, StopReason
+from providers.doors.anthropic import REASONING_EFFORTS as ANTHROPIC_EFFORTS
+from providers.doors.gemini import THINKING_LEVELS
+from providers.doors.openai import REASONING_EFFORTS as OPENAI_EFFORTS
 from providers.errors import (
     ConfigError,
     ContextLengthExceeded,
@@ -27,10 +29,8 @@ from providers.errors import (
     RetiredModelError,
     classify_status,
 )
-from providers.mock_server import MockReply, MockServer
+from providers.fakes.server import MockReply, MockServer
 from providers.registry import (
-    REASONING_EFFORTS,
-    THINKING_LEVELS,
     apply_overrides,
     check_usable,
     create_provider,
@@ -129,10 +129,10 @@ def test_reasoning_values_are_the_sdks() -> None:
     from openai.types.shared import ReasoningEffort
 
     openai_values = set(typing.get_args(typing.get_args(ReasoningEffort)[0]))
-    assert set(REASONING_EFFORTS["openai"]) == openai_values
+    assert set(OPENAI_EFFORTS) == openai_values
     effort = typing.get_type_hints(OutputConfigParam)["effort"]
     anthropic_values = {v for a in typing.get_args(effort) for v in typing.get_args(a)}
-    assert set(REASONING_EFFORTS["anthropic"]) == anthropic_values
+    assert set(ANTHROPIC_EFFORTS) == anthropic_values
     assert set(THINKING_LEVELS) <= {e.value for e in types.ThinkingLevel}
 
 
@@ -257,12 +257,12 @@ async def test_anthropic_adaptive_thinking_body(mock_server: Factory) -> None:
 
 async def test_anthropic_budget_thinking_body_and_effort(mock_server: Factory) -> None:
     srv = mock_server(answer="4729183")
-    info = dataclasses.replace(
-        resolve_model("claude-haiku-4-5"), thinking="budget", reasoning=True, reasoning_budget=500
+    info = resolve_model("claude-haiku-4-5").model_copy(
+        update={"thinking": "budget", "reasoning": True, "reasoning_budget": 500}
     )
     async with make_provider("anthropic", srv, info=info) as p:
         await p.generate(CHAT)
-    eff = dataclasses.replace(resolve_model("claude-opus-5-5"), reasoning_effort="low")
+    eff = resolve_model("claude-opus-5-5").model_copy(update={"reasoning_effort": "low"})
     async with make_provider("anthropic", srv, info=eff) as p:
         await p.generate(CHAT)
     budget, effort = (r.body for r in srv.api_requests("anthropic"))
@@ -286,8 +286,8 @@ async def test_gemini_thinking_level_and_budget_bodies(mock_server: Factory) -> 
     srv = mock_server(answer="ok")
     async with make_provider("gemini", srv, info=resolve_model("gemini-4-argon")) as p:
         await p.generate(CHAT)
-    legacy = dataclasses.replace(
-        resolve_model("gemini-2.5-flash-lite"), thinking="budget", reasoning=True, reasoning_budget=1024
+    legacy = resolve_model("gemini-2.5-flash-lite").model_copy(
+        update={"thinking": "budget", "reasoning": True, "reasoning_budget": 1024}
     )
     async with make_provider("gemini", srv, info=legacy) as p:
         await p.generate(CHAT)

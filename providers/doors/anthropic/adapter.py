@@ -19,12 +19,12 @@ and ``cache_write_tokens``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
+from providers.doors.openai.adapter import aiohttp_client
 from providers.errors import (
     AuthError,
     ConfigError,
@@ -35,7 +35,6 @@ from providers.errors import (
     RetiredModelError,
     classify_stainless_error,
 )
-from providers.openai_provider import aiohttp_client
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo
@@ -106,7 +105,7 @@ def discover_anthropic(info: ModelInfo, api_key: str | None, base_url: str | Non
     if m.lifecycle == "deprecated":
         updates["status"] = "deprecated"
         updates["retires"] = m.retires_at.date() if m.retires_at else None
-    return dataclasses.replace(info, **updates)
+    return info.model_copy(update={**updates})
 
 
 class AnthropicProvider(Provider):
