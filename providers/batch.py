@@ -437,6 +437,14 @@ _OPENAI_STATES = {
 }
 
 
+#: OpenAI adapter endpoint -> batch endpoint (``responses``: providers/doors/openai/responses.py).
+_OPENAI_BATCH_ENDPOINTS = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "responses": "/v1/responses",
+}
+
+
 class OpenAIBatchClient(BatchClient):
     """OpenAI's Batch API: one uploaded JSONL file per batch."""
 
@@ -444,7 +452,7 @@ class OpenAIBatchClient(BatchClient):
 
     def group_key(self, br: BatchRequest) -> str:
         endpoint, _ = self.provider.build_body(br.request)  # type: ignore[attr-defined]
-        return "/v1/chat/completions" if endpoint == "chat" else "/v1/completions"
+        return _OPENAI_BATCH_ENDPOINTS[endpoint]
 
     def item(self, br: BatchRequest) -> dict[str, Any]:
         _, body = self.provider.build_body(br.request)  # type: ignore[attr-defined]
@@ -554,6 +562,8 @@ class OpenAIBatchClient(BatchClient):
         endpoint = "completions" if raw_request.get("endpoint") == "/completions" else "chat"
         if isinstance(payload, dict) and payload.get("object") == "text_completion":
             endpoint = "completions"
+        if isinstance(payload, dict) and payload.get("object") == "response":
+            endpoint = "responses"
         return self.provider._parse(endpoint, raw_request, payload)  # type: ignore[attr-defined]
 
     async def _cancel(self, handle: BatchHandle) -> None:

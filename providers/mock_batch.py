@@ -39,7 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchMock", "MockBatch"]
 
-_OPENAI_ENDPOINTS = {"/v1/chat/completions": "openai-chat", "/v1/completions": "openai-completions"}
+_OPENAI_ENDPOINTS = {
+    "/v1/chat/completions": "openai-chat",
+    "/v1/completions": "openai-completions",
+    "/v1/responses": "openai-responses",
+}
 
 
 @dataclass

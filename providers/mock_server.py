@@ -55,6 +55,7 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
+from providers.doors.openai import responses_fake
 from providers.wire_schema import check_body
 
 __all__ = [
@@ -82,13 +83,28 @@ FAULTS = (
     "quota",
 )
 Api = Literal[
-    "openai-chat", "openai-completions", "anthropic", "anthropic-count", "gemini", "gemini-count", "tokenize"
+    "openai-chat",
+    "openai-completions",
+    "openai-responses",
+    "anthropic",
+    "anthropic-count",
+    "gemini",
+    "gemini-count",
+    "tokenize",
 ]
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"  # CJK, CJK punctuation, full-width forms
 _TOKEN = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
 _GEMINI_PATH = re.compile(r"^/(v1beta|v1|v1alpha)/models/([^/:]+):(generateContent|countTokens)$")
 _FAULT_APIS = frozenset(
-    {"openai-chat", "openai-completions", "anthropic", "anthropic-count", "gemini", "gemini-count"}
+    {
+        "openai-chat",
+        "openai-completions",
+        "openai-responses",
+        "anthropic",
+        "anthropic-count",
+        "gemini",
+        "gemini-count",
+    }
 )
 
 
@@ -526,6 +542,8 @@ def _parse(api: str, path_model: str | None, body: Any, headers: dict[str, str])
     if api == "openai-chat":
         prompt = "".join(_text_of(m.get("content")) for m in b.get("messages") or [] if isinstance(m, dict))
         max_tokens = b.get("max_completion_tokens") or b.get("max_tokens")
+    elif api == "openai-responses":
+        prompt, max_tokens = responses_fake.prompt_and_cap(b)
     elif api == "openai-completions":
         p = b.get("prompt", "")
         prompt = "".join(p) if isinstance(p, list) else str(p)
@@ -561,6 +579,8 @@ def _classify_path(method: str, path: str) -> tuple[str | None, str | None]:
         return "openai-chat", None
     if path == "/v1/completions" or path == "/completions":
         return "openai-completions", None
+    if path in responses_fake.PATHS:  # issue 18: the Responses API (providers/doors/openai/responses_fake.py)
+        return "openai-responses", None
     if path == "/v1/messages":
         return "anthropic", None
     if path == "/v1/messages/count_tokens":
@@ -671,6 +691,10 @@ async def _dispatch(
         problem = check_body(api, body)
         if problem is not None:
             return _json(400, _invalid_request(api, *problem))
+    if api == "openai-chat":  # a Responses-only model refuses chat completions (issue 18)
+        rejection = responses_fake.chat_rejection(str(body.get("model") or ""))
+        if rejection is not None:
+            return _json(404, rejection)
     req = _parse(api, path_model, body, headers)
     prompt_tokens = owner.count_prompt(req.prompt)
     too_long = owner.context_window is not None and prompt_tokens > owner.context_window
@@ -867,7 +891,7 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
     if finish == "refusal":
         refusal, finish = (text or "I can't help with that."), "stop"
         text = ""
-        if api != "openai-chat":
+        if api not in ("openai-chat", "openai-responses"):
             finish = "content_filter"
     if finish == "blocked" and not api.startswith("gemini"):
         finish = "content_filter"
@@ -882,6 +906,19 @@ def _answer(owner: MockServer, api: str, req: MockRequest, prompt_tokens: int) -
             "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens, "audio_tokens": 0},
         }
+        if api == "openai-responses":
+            return responses_fake.answer(
+                n=n,
+                model=model,
+                body=body,
+                text=text,
+                finish=finish,
+                refusal=refusal,
+                prompt_tokens=prompt_tokens,
+                out_tokens=out_tokens,
+                reasoning_tokens=reply.reasoning_tokens,
+                cached=cached,
+            )
         reason = {"stop": "stop", "max_tokens": "length", "content_filter": "content_filter"}[finish]
         created = int(time.time())
         if api == "openai-chat":

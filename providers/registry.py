@@ -42,6 +42,7 @@ __all__ = [
     "Prices",
     "Registry",
     "apply_overrides",
+    "check_config",
     "check_usable",
     "create_provider",
     "default_model",
@@ -53,7 +54,9 @@ __all__ = [
 
 MODELS_FILE = Path(__file__).with_name("models.toml")
 USER_MODELS_ENV = "NIAH_MODELS_FILE"
-ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "local"]
+ProviderKind = Literal[
+    "openai", "anthropic", "gemini", "openai-compatible", "local", "azure", "vertex", "bedrock"
+]
 Lifecycle = Literal["active", "deprecated", "retired"]
 Thinking = Literal["none", "budget", "adaptive", "level"]
 #: ``reasoning_effort`` values per vendor, as the installed SDKs type them (tests check them against
@@ -62,6 +65,9 @@ REASONING_EFFORTS: dict[str, tuple[str, ...]] = {
     "openai": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
     "openai-compatible": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
     "anthropic": ("low", "medium", "high", "xhigh", "max"),
+    # issue 18: the cloud doors take their vendor's values.
+    "azure": ("none", "minimal", "low", "medium", "high", "xhigh", "max"),
+    "bedrock": ("low", "medium", "high", "xhigh", "max"),
 }
 #: Gemini ``thinking_level`` values (``google.genai.types.ThinkingLevel``).
 THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")
@@ -72,6 +78,10 @@ VENDOR_PREFIXES: dict[str, str] = {
     "anthropic": "anthropic",
     "gemini": "gemini",
     "google": "gemini",
+    # issue 18: cloud doors (providers/doors/azure, vertex, bedrock)
+    "azure": "azure",
+    "vertex": "vertex",
+    "bedrock": "bedrock",
 }
 _VENDOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "openai": {"key_env": "OPENAI_API_KEY", "tokenizer": "o200k_base", "count_api": False},
@@ -82,6 +92,25 @@ _VENDOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "tokenizer": "cl100k_base",
         "count_api": True,
     },
+    # issue 18: keys are optional (Entra ID, application default credentials, the AWS credential chain);
+    # each door's check_config names what to set when nothing is.
+    "azure": {"key_env": "AZURE_OPENAI_API_KEY", "tokenizer": "o200k_base", "count_api": False},
+    "vertex": {
+        "key_env": "GOOGLE_API_KEY",
+        "key_env_fallbacks": ("GEMINI_API_KEY",),
+        "tokenizer": "cl100k_base",
+        "count_api": True,
+    },
+    "bedrock": {"key_env": "AWS_BEARER_TOKEN_BEDROCK", "tokenizer": "cl100k_base", "count_api": True},
+}
+#: issue 18: a cloud door serves another vendor's models: the vendor whose entries it borrows (window,
+#: tokenizer, prices, lifecycle) for ``<door>:<id>`` names that are not registered.
+_CLOUD_VENDOR = {"azure": "openai", "vertex": "gemini", "bedrock": "anthropic"}
+#: issue 18: each door's configuration check (no SDK import), ``module:function(info, base_url, environ)``.
+_CONFIG_CHECKS = {
+    "azure": "providers.doors.azure:check_config",
+    "vertex": "providers.doors.vertex:check_config",
+    "bedrock": "providers.doors.bedrock:check_config",
 }
 
 # Adapter classes, imported on first use so that an SDK is loaded only when its provider is.
@@ -91,6 +120,11 @@ _ADAPTERS: dict[str, str] = {
     "anthropic": "providers.anthropic_provider:AnthropicProvider",
     "gemini": "providers.gemini_provider:GeminiProvider",
     "local": "providers.local:LocalProvider",
+    # issue 18
+    "openai-responses": "providers.doors.openai.responses:OpenAIResponsesProvider",
+    "azure": "providers.doors.azure.adapter:AzureOpenAIProvider",
+    "vertex": "providers.doors.vertex.adapter:VertexProvider",
+    "bedrock": "providers.doors.bedrock.adapter:BedrockProvider",
 }
 
 
@@ -220,6 +254,8 @@ class ModelInfo:
         successors: Registry names to use instead.
         lifecycle_source: Where the lifecycle facts come from.
         window_source: Where ``context_window`` comes from (``registry``, ``models endpoint``, ``override``).
+        api: OpenAI-style doors: ``responses`` (the Responses API), ``chat`` (chat completions) or ``""``
+            (the Responses API exactly for the models the installed SDK lists as Responses-only).
     """
 
     alias: str
@@ -258,6 +294,7 @@ class ModelInfo:
     successors: tuple[str, ...] = ()
     lifecycle_source: str = ""
     window_source: str = "registry"
+    api: str = ""
 
     @property
     def key_envs(self) -> tuple[str, ...]:
@@ -351,6 +388,7 @@ class _EntryModel(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     notes: str = ""
     prices: _PricesModel | None = None
+    api: Literal["", "chat", "responses"] = ""
 
     @field_validator("base_url")
     @classmethod
@@ -365,6 +403,8 @@ class _EntryModel(BaseModel):
             raise ValueError("context_window must be > 0 (or discover = true for a compatible server)")
         if not self.model_id and self.provider != "openai-compatible":
             raise ValueError("model_id may be empty only for openai-compatible entries")
+        if self.api and self.provider not in ("openai", "azure"):
+            raise ValueError("api applies to OpenAI entries (openai, azure)")
         if self.provider in ("openai", "anthropic", "gemini") and self.key_required and not self.key_env:
             raise ValueError(f"a {self.provider} entry needs key_env")
         if any(k.lower() in ("authorization", "x-api-key", "x-goog-api-key") for k in self.extra_headers):
@@ -377,15 +417,19 @@ class _EntryModel(BaseModel):
                 )
         if self.thinking == "level" and self.thinking_level not in THINKING_LEVELS:
             raise ValueError(f"thinking = 'level' needs thinking_level, one of {THINKING_LEVELS}")
-        if self.thinking == "level" and self.provider != "gemini":
+        if self.thinking == "level" and self.provider not in ("gemini", "vertex"):
             raise ValueError("thinking = 'level' is Gemini's thinking_level")
-        if self.thinking == "adaptive" and self.provider != "anthropic":
+        if self.thinking == "adaptive" and self.provider not in ("anthropic", "bedrock"):
             raise ValueError("thinking = 'adaptive' is Anthropic's adaptive thinking")
         if self.thinking in ("budget", "adaptive", "level") and self.reasoning_budget <= 0:
             raise ValueError(
                 "a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)"
             )
-        if self.thinking == "budget" and self.provider == "anthropic" and self.reasoning_budget < 1024:
+        if (
+            self.thinking == "budget"
+            and self.provider in ("anthropic", "bedrock")
+            and self.reasoning_budget < 1024
+        ):
             raise ValueError("Anthropic budget_tokens must be >= 1024")
         return self
 
@@ -475,6 +519,8 @@ class Registry:
         raise UnknownModelError(name, self.suggestions(name))
 
     def _vendor_model(self, kind: str, model_id: str) -> ModelInfo:
+        if kind in _CLOUD_VENDOR:
+            return self._cloud_model(kind, model_id)
         for info in self.entries.values():
             if info.provider != kind:
                 continue
@@ -503,6 +549,65 @@ class Registry:
             window_source="",
             notes=f"not in the registry: any model id {kind} serves; prices unknown",
         )
+
+    def _cloud_model(self, kind: str, model_id: str) -> ModelInfo:
+        """issue 18: ``azure:<deployment>``, ``vertex:<model>``, ``bedrock:<model id>``.
+
+        A registered entry of that door serving ``model_id`` wins; else the vendor's entry for the same model
+        (a Bedrock id ``[us.]anthropic.<id>-v1:0`` names Anthropic's ``<id>``; an Azure deployment named after
+        its model) lends its window, tokenizer, thinking, lifecycle and list prices, with the door's own
+        credentials; else a bare entry (window from ``--context-window``, prices unknown).
+        """
+        for info in self.entries.values():
+            if info.provider == kind and _norm(model_id) in {_norm(info.model_id), _norm(info.alias)}:
+                return info
+        d = _VENDOR_DEFAULTS[kind]
+        door = {
+            "alias": f"{kind}:{model_id}",
+            "provider": kind,
+            "model_id": model_id,
+            "key_env": d["key_env"],
+            "key_env_fallbacks": d.get("key_env_fallbacks", ()),
+            "key_required": False,
+            "count_api": d["count_api"],
+            "aliases": (),
+            "discover": False,
+        }
+        underlying = _underlying_id(kind, model_id)
+        vendor = _CLOUD_VENDOR[kind]
+        for info in self.entries.values():
+            names = {_norm(info.model_id), _norm(info.alias), *(_norm(a) for a in info.aliases)}
+            if info.provider == vendor and underlying in names:
+                note = (
+                    f"{vendor} entry {info.alias!r} served through {kind}; prices are {vendor}'s list prices"
+                )
+                return dataclasses.replace(info, **door, notes=note)
+        return ModelInfo(
+            **door,
+            context_window=0,
+            tokenizer=d["tokenizer"],
+            tokenizer_exact=False,
+            prices=None,
+            concurrency=4,
+            supports_temperature=False,
+            reasoning=True,
+            reasoning_budget=4096,
+            window_source="",
+            notes=f"not in the registry: any model {kind} serves; prices unknown",
+        )
+
+
+def _underlying_id(kind: str, model_id: str) -> str:
+    """The vendor's model id behind a cloud door's id (normalised): Bedrock ``[geo.]anthropic.<id>-v1:0``."""
+    key = _norm(model_id)
+    if kind == "bedrock":
+        head, dot, rest = key.partition("anthropic.")
+        if dot and (not head or head.rstrip(".") in ("us", "eu", "apac", "au", "jp", "global", "us-gov")):
+            key = rest
+        key = key.split(":")[0]
+        if key.endswith("-v1") or key.endswith("-v2"):
+            key = key[:-3]
+    return key
 
 
 def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
@@ -547,6 +652,7 @@ def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
         successors=tuple(e.lifecycle.successors),
         lifecycle_source=e.lifecycle.source,
         window_source="registry" if e.context_window else "",
+        api=e.api,
     )
 
 
@@ -657,6 +763,32 @@ def check_usable(info: ModelInfo) -> None:
             f"model {info.alias!r} is not in the registry and OpenAI's models endpoint reports no context "
             "window: give it with --context-window"
         )
+    if info.provider in _CLOUD_VENDOR and not info.context_window:
+        raise ConfigError(
+            f"model {info.alias!r} is not in the registry and {info.provider} reports no context window: "
+            "give it with --context-window"
+        )
+
+
+def check_config(
+    info: ModelInfo, base_url: str | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """issue 18: the door's own configuration (endpoint, api-version, project, region) is complete.
+
+    Args:
+        info: The entry.
+        base_url: A ``--base-url`` given for it.
+        environ: The environment (default ``os.environ``).
+
+    Raises:
+        ConfigError: One line naming what to set.
+    """
+    target = _CONFIG_CHECKS.get(info.provider)
+    if target is None:
+        return
+    module_name, _, fn = target.partition(":")
+    check = getattr(importlib.import_module(module_name), fn)
+    check(info, base_url, os.environ if environ is None else environ)
 
 
 def apply_overrides(
@@ -712,6 +844,16 @@ def _adapter_class(kind: str) -> type[Provider]:
         missing = exc.name or exc
         raise ConfigError(f"provider {kind!r} needs a package that is not installed: {missing}") from None
     return getattr(module, cls_name)
+
+
+def _adapter_kind(info: ModelInfo) -> str:
+    """The adapter of an entry (issue 18: OpenAI models through the Responses API where they need it)."""
+    if info.provider == "openai":
+        from providers.doors.openai.responses import uses_responses
+
+        if uses_responses(info.api, info.model_id):
+            return "openai-responses"
+    return info.provider
 
 
 def create_provider(
@@ -790,7 +932,8 @@ def create_provider(
         raise ConfigError(str(exc)) from None
     if timeout_s is not None and timeout_s <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout_s}")
-    cls = _adapter_class(info.provider)
+    check_config(info, base_url)
+    cls = _adapter_class(_adapter_kind(info))
     kwargs: dict[str, Any] = {
         "api_key": key,
         "base_url": base_url or info.base_url,

@@ -147,10 +147,12 @@ def _check_typed(body: dict[str, Any], td: Any) -> Problem | None:
 def _openai_types() -> dict[str, Any]:
     from openai.types import completion_create_params
     from openai.types.chat import completion_create_params as chat_params
+    from openai.types.responses import response_create_params
 
     return {
         "openai-chat": chat_params.CompletionCreateParamsNonStreaming,
         "openai-completions": completion_create_params.CompletionCreateParamsNonStreaming,
+        "openai-responses": response_create_params.ResponseCreateParamsNonStreaming,
     }
 
 
@@ -241,7 +243,7 @@ def check_body(api: str, body: dict[str, Any]) -> Problem | None:
     Returns:
         None when valid, else ``(param, message)`` for the first problem found.
     """
-    if api in ("openai-chat", "openai-completions"):
+    if api in ("openai-chat", "openai-completions", "openai-responses"):
         return _check_typed(body, _openai_types()[api])
     if api in ("anthropic", "anthropic-count"):
         return _check_typed(body, _anthropic_types()[api])

@@ -1,0 +1,1 @@
+"""Doors to models, one folder each (see docs/ARCHITECTURE.md)."""
