@@ -15,9 +15,9 @@ depth_major) measured in this one run. Target: the shared order computes at most
 tokens.
 
 The suite starts llama.cpp with its host-memory prompt cache off (``cache_ram_mib=0``, see
-``providers/local_server.py``): one slot, one cached prefix, as with most cloud prefix caches. llama.cpp's
-own default keeps earlier prompts in RAM and may restore the best-matching one, which also helps the naive
-orders; ``--ram-cache-mib 8192`` measures that configuration.
+``providers/doors/local/server.py``): one slot, one cached prefix, as with most cloud prefix caches.
+llama.cpp's own default keeps earlier prompts in RAM and may restore the best-matching one, which also helps
+the naive orders; ``--ram-cache-mib 8192`` measures that configuration.
 
 Usage::
 

@@ -238,7 +238,8 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
         providers.batch.BatchUnsupportedError: The provider has no batch API (before anything is written).
         EvalError, providers.errors.ConfigError, haystacks.errors.HaystackError: Setup failures.
     """
-    from providers.batch import BatchHandle, batch_client
+    from providers.batch import BatchHandle
+    from providers.doors import batch_client
 
     t0 = time.monotonic()
     runner = _Runner(prep, console, verbose)

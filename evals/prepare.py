@@ -146,8 +146,8 @@ def _discovered(info: ModelInfo, cfg: RunConfig) -> ModelInfo:
     base = cfg.base_url or info.base_url
     if cfg.dry_run or not info.discover or info.model_id or not base or info.provider == "local":
         return info
+    from providers.doors.openai_compat.adapter import discover
     from providers.endpoints import parse_base_urls
-    from providers.openai_compat import discover
     from providers.registry import resolve_api_key
 
     urls = parse_base_urls(base)
@@ -225,7 +225,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     corpus = _corpus(cfg)
     _check_tasks(cfg, grid)
     if not cfg.dry_run:
-        resolve_api_key(info)  # MissingKeyError names the variable
+        # MissingKeyError names the variable; a door's ConfigError names a missing endpoint/region/project.
+        resolve_api_key(info, base_url=(cfg.base_url or "").split(",")[0].strip() or None)
         if judge_info is not None:
             resolve_api_key(judge_info)
     if cfg.base_url is None and info.provider == "openai-compatible" and not info.base_url:

@@ -126,7 +126,7 @@ class _Runner:
     # -- setup
 
     async def start(self) -> None:
-        from providers.local import serve_window
+        from providers.doors.local.adapter import serve_window
         from providers.registry import create_provider
 
         info, cfg = self.prep.info, self.cfg

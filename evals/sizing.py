@@ -136,7 +136,7 @@ class Sizer:
             sizer.exact = True
             sizer.tokenizer_name = f"count-api:{served.alias}"
         if getattr(provider, "is_llamacpp", False) and sizer.exact:
-            from providers.llamacpp_count import LlamaCppCounter
+            from providers.doors.openai_compat.counting import LlamaCppCounter
 
             sizer.counter = LlamaCppCounter(getattr(provider, "base_url", None) or served.base_url or "")
             sizer.tokenizer_name = _llamacpp_name(provider)

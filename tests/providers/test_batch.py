@@ -14,9 +14,8 @@ from providers.batch import (
     BatchLimits,
     BatchRequest,
     BatchUnsupportedError,
-    batch_client,
-    supports_batch,
 )
+from providers.doors import batch_client, supports_batch
 from providers.errors import ConfigError, ProviderError, ServerError
 from tests.providers.conftest import FAKE_KEY, make_provider
 

@@ -16,8 +16,10 @@ import openai
 import pytest
 from google.genai import errors as genai_errors
 
-from providers.anthropic_provider import classify_anthropic_error, stop_reason_of
 from providers.base import StopReason
+from providers.doors.anthropic.adapter import classify_anthropic_error, stop_reason_of
+from providers.doors.gemini.adapter import classify_gemini_error, finish_reason_of
+from providers.doors.openai.adapter import classify_openai_error, finish_to_stop
 from providers.errors import (
     AuthError,
     BadRequestError,
@@ -36,8 +38,6 @@ from providers.errors import (
     parse_retry_after,
     redact,
 )
-from providers.gemini_provider import classify_gemini_error, finish_reason_of
-from providers.openai_provider import classify_openai_error, finish_to_stop
 
 OPENAI_CTX = {
     "error": {

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from providers.base import GenerateRequest, Message, StopReason
+from providers.doors.local.server import LocalServer
 from providers.errors import LocalModelError
-from providers.local_server import LocalServer
 from providers.registry import create_provider, resolve_model
 from tests.conftest import LOCAL_TEST_N_CTX
 from tests.providers.conftest import FAKE_KEY

@@ -237,7 +237,7 @@ SECOND_ENTRY = GOOD_ENTRY.replace("[models.m", "[models.n").replace("m-1", "n-1"
     [
         ("schema_version = 1\n[models.m\n", "not valid TOML"),
         (GOOD_ENTRY.replace("context_window = 1000", "context_window = -5"), "models.m.context_window"),
-        (GOOD_ENTRY.replace('provider = "openai"', 'provider = "cohere"'), "models.m.provider"),
+        (GOOD_ENTRY.replace('provider = "openai"', 'provider = "nope"'), "models.m.provider"),
         (GOOD_ENTRY.replace('model_id = "m-1"', 'model_id = "m-1"\nbogus = 1'), "models.m.bogus"),
         (GOOD_ENTRY.replace("input = 1.0", "input = -1.0"), "models.m.prices.input"),
         (

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from providers.base import GenerateRequest, Message, RetryPolicy, StopReason
+from providers.doors.anthropic import REASONING_EFFORTS as ANTHROPIC_EFFORTS
+from providers.doors.gemini import THINKING_LEVELS
+from providers.doors.openai import REASONING_EFFORTS as OPENAI_EFFORTS
 from providers.errors import (
     ConfigError,
     ContextLengthExceeded,
@@ -29,8 +32,6 @@ from providers.errors import (
 )
 from providers.mock_server import MockReply, MockServer
 from providers.registry import (
-    REASONING_EFFORTS,
-    THINKING_LEVELS,
     apply_overrides,
     check_usable,
     create_provider,
@@ -129,10 +130,10 @@ def test_reasoning_values_are_the_sdks() -> None:
     from openai.types.shared import ReasoningEffort
 
     openai_values = set(typing.get_args(typing.get_args(ReasoningEffort)[0]))
-    assert set(REASONING_EFFORTS["openai"]) == openai_values
+    assert set(OPENAI_EFFORTS) == openai_values
     effort = typing.get_type_hints(OutputConfigParam)["effort"]
     anthropic_values = {v for a in typing.get_args(effort) for v in typing.get_args(a)}
-    assert set(REASONING_EFFORTS["anthropic"]) == anthropic_values
+    assert set(ANTHROPIC_EFFORTS) == anthropic_values
     assert set(THINKING_LEVELS) <= {e.value for e in types.ThinkingLevel}
 
 

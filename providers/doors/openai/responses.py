@@ -27,8 +27,8 @@ import typing
 from typing import Any
 
 from providers.base import GenerateRequest, GenerateResult, StopReason, Usage
+from providers.doors.openai.adapter import OpenAIProvider, classify_openai_error
 from providers.errors import MalformedResponse, classify_status
-from providers.openai_provider import OpenAIProvider, classify_openai_error
 
 __all__ = ["RESPONSES_PATH", "OpenAIResponsesProvider", "responses_only_models", "uses_responses"]
 

@@ -11,10 +11,11 @@ from openai.types.responses import Response
 
 from evals.run import main
 from providers.base import GenerateRequest, Message, StopReason
-from providers.batch import BatchRequest, batch_client
+from providers.batch import BatchRequest
+from providers.doors import batch_client
+from providers.doors.openai.adapter import OpenAIProvider
 from providers.doors.openai.responses import OpenAIResponsesProvider, responses_only_models, uses_responses
 from providers.mock_server import MockReply, MockServer
-from providers.openai_provider import OpenAIProvider
 from providers.registry import apply_overrides, create_provider, resolve_model
 from providers.wire_schema import check_body
 from tests.evals.test_run_mock import perfect_model, read_records

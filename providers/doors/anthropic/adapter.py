@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anthropic
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
+from providers.doors.openai.adapter import aiohttp_client
 from providers.errors import (
     AuthError,
     ConfigError,
@@ -35,7 +36,6 @@ from providers.errors import (
     RetiredModelError,
     classify_stainless_error,
 )
-from providers.openai_provider import aiohttp_client
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo

@@ -23,7 +23,7 @@ from providers.errors import LocalModelError
 
 __all__ = ["DEFAULT_N_CTX", "MAX_N_CTX", "LocalServer", "default_model_path"]
 
-log = logging.getLogger("providers.local")
+log = logging.getLogger("providers.doors.local.adapter")
 
 DEFAULT_N_CTX = 8192
 THREADS_ENV = "NIAH_LOCAL_THREADS"

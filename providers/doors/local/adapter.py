@@ -7,8 +7,8 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from providers.local_server import LocalServer
-from providers.openai_compat import OpenAICompatibleProvider
+from providers.doors.local.server import LocalServer
+from providers.doors.openai_compat.adapter import OpenAICompatibleProvider
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo

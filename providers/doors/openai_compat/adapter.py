@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from providers.doors.openai.adapter import OpenAIProvider
 from providers.errors import ConfigError, ProviderError, classify_status, classify_transport
-from providers.openai_provider import OpenAIProvider
 
 if TYPE_CHECKING:
     from providers.registry import ModelInfo
