@@ -46,6 +46,8 @@ BUILTIN: tuple[str, ...] = (
     "providers.doors.anthropic",
     "providers.doors.gemini",
     "providers.doors.openai_compat",
+    # issue 18: the cloud doors
+    "providers.doors.azure",
 )
 #: Entry-point group of doors installed by other distributions.
 ENTRY_POINT_GROUP = "niah_suite.doors"

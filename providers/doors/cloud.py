@@ -1,0 +1,58 @@
+"""What the cloud doors (Azure OpenAI, Vertex AI, Bedrock) share: they serve another vendor's models.
+
+A ``<door>:<id>`` name the registry does not list borrows the vendor's entry for the same model (window,
+tokenizer, thinking, lifecycle, list prices), with the door's own name, id and credentials; a model the
+vendor's entries do not know gets the door's bare entry (window from ``--context-window``, prices unknown).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.door import Door
+    from providers.entry import ModelInfo
+
+__all__ = ["borrowed_entry"]
+
+
+def borrowed_entry(door: Door, model_id: str, vendor: str, vendor_id: str) -> ModelInfo | None:
+    """The vendor's registered entry for ``vendor_id`` as served by ``door`` under ``model_id`` (None: the
+    vendor's registry entries do not name that model).
+
+    Args:
+        door: The cloud door.
+        model_id: The id the door sends (deployment name, Vertex model, Bedrock model id).
+        vendor: The door of the model's maker (``openai``, ``gemini``, ``anthropic``).
+        vendor_id: The maker's id of the model.
+    """
+    from providers.errors import ProviderError
+    from providers.registry import list_models
+
+    wanted = vendor_id.strip().lower()
+    try:
+        entries = list_models()
+    except ProviderError:
+        return None
+    for info in entries:
+        names = {info.model_id.lower(), info.alias.lower(), *(a.lower() for a in info.aliases)}
+        if info.provider == vendor and wanted in names:
+            keys = door.key_env
+            return dataclasses.replace(
+                info,
+                alias=f"{door.name}:{model_id}",
+                provider=door.name,
+                door="",
+                model_id=model_id,
+                aliases=(),
+                key_env=keys[0] if keys else None,
+                key_env_fallbacks=tuple(keys[1:]),
+                key_required=door.key_required and bool(keys),
+                count_api=door.vendor_defaults().count_api,
+                discover=False,
+                base_url=None,
+                notes=f"{vendor} entry {info.alias!r} served through {door.name}; prices are {vendor}'s list "
+                "prices (check the platform's price list; regional endpoints may cost more)",
+            )
+    return None
