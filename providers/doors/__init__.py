@@ -48,6 +48,7 @@ BUILTIN: tuple[str, ...] = (
     "providers.doors.openai_compat",
     # issue 18: the cloud doors
     "providers.doors.azure",
+    "providers.doors.vertex",
 )
 #: Entry-point group of doors installed by other distributions.
 ENTRY_POINT_GROUP = "niah_suite.doors"

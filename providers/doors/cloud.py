@@ -1,8 +1,10 @@
 """What the cloud doors (Azure OpenAI, Vertex AI, Bedrock) share: they serve another vendor's models.
 
 A ``<door>:<id>`` name the registry does not list borrows the vendor's entry for the same model (window,
-tokenizer, thinking, lifecycle, list prices), with the door's own name, id and credentials; a model the
-vendor's entries do not know gets the door's bare entry (window from ``--context-window``, prices unknown).
+tokenizer, thinking, list prices), with the door's own name, id and credentials; the maker's lifecycle is
+recorded in ``lifecycle_source`` but not enforced (each platform retires models on its own calendar; a model
+it no longer serves answers 404). A model the vendor's entries do not know gets the door's bare entry
+(window from ``--context-window``, prices unknown).
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ def borrowed_entry(door: Door, model_id: str, vendor: str, vendor_id: str) -> Mo
                 count_api=door.vendor_defaults().count_api,
                 discover=False,
                 base_url=None,
+                # The platform keeps its own lifecycle (a model retired by its maker's API may still be
+                # served here, and the reverse): the maker's is recorded, not enforced.
+                status="active",
+                status_since=None,
+                retires=None,
+                successors=(),
+                lifecycle_source=f"{door.name}'s own model lifecycle applies; {vendor} API: {info.status}"
+                + (f" ({info.lifecycle_source})" if info.lifecycle_source else ""),
                 notes=f"{vendor} entry {info.alias!r} served through {door.name}; prices are {vendor}'s list "
                 "prices (check the platform's price list; regional endpoints may cost more)",
             )
