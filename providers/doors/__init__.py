@@ -49,6 +49,7 @@ BUILTIN: tuple[str, ...] = (
     # issue 18: the cloud doors
     "providers.doors.azure",
     "providers.doors.vertex",
+    "providers.doors.bedrock",
 )
 #: Entry-point group of doors installed by other distributions.
 ENTRY_POINT_GROUP = "niah_suite.doors"
