@@ -8,7 +8,7 @@ Run by hand (not a test)::
     python benchmarks/bench_providers.py --provider all       # every adapter, one after the other
     python benchmarks/bench_providers.py --in-process         # fake server in this process (shares the GIL)
 
-The fake server (``providers.mock_server``) runs in a separate process by default, so its threads do
+The fake server (``providers.fakes.server``) runs in a separate process by default, so its threads do
 not compete with the client for this interpreter's GIL: what is measured is the provider layer
 (limits, retry loop, SDK, HTTP client).
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from providers import GenerateRequest, Message, RetryPolicy, create_provider, resolve_model
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 
 # (registry name, base URL suffix) per adapter; the fake server speaks all their wire formats.
 ADAPTERS = {
@@ -39,9 +39,9 @@ ADAPTERS = {
 
 
 def start_server_process(latency: float) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m providers.mock_server`` and return it with its URL."""
+    """Start ``python -m providers.fakes.server`` and return it with its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "providers.mock_server", "--latency", str(latency), "--answer", "4729183"],
+        [sys.executable, "-m", "providers.fakes.server", "--latency", str(latency), "--answer", "4729183"],
         cwd=Path(__file__).resolve().parents[1],
         stdout=subprocess.PIPE,
         text=True,

@@ -4,7 +4,7 @@ A model whose tokenizer is not public is sized through its provider's count endp
 filler stream's counts once and shares them across cells (``haystacks.filler_counts``), measures the prompt
 around the context with one-token generations, and confirms each cell with the prompt tokens its own
 generation reports. This runs the real ``evals.run`` against the local mock server speaking Anthropic's wire
-format (``providers.mock_server``) and prints, per grid and server tokenizer,
+format (``providers.fakes.server``) and prints, per grid and server tokenizer,
 
 * count calls (total and per cell) and frame generations,
 * sizing bytes per evaluated byte (count request bodies over generation request bodies),
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.run import main as run_main
 from haystacks.tokenizers import get_tokenizer
-from providers.mock_server import MockRequest, MockServer
+from providers.fakes.server import MockRequest, MockServer
 
 ENTRY = """
 [models."mock-claude"]

@@ -4,7 +4,7 @@
   retryable faults run in milliseconds. Tests that measure waits pass their own ``RetryPolicy``.
 * ``local_server`` (session): the embedded llama.cpp server with Gemma 3 270M, started once,
   ``n_ctx`` 4096; ``local_server.url`` is its base URL (``+ "/v1"`` for OpenAI clients).
-* ``mock_server``: a factory for :class:`providers.mock_server.MockServer` (fake wire-format server with
+* ``mock_server``: a factory for :class:`providers.fakes.server.MockServer` (fake wire-format server with
   fault injection); every server it made is stopped at teardown.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from providers.base import RetryPolicy, set_default_retry_policy
 from providers.doors.local.server import LocalServer
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 
 #: The default policy with backoff switched off (same number of attempts and total cap).
 FAST_RETRY = RetryPolicy(initial_backoff_s=0.0, max_backoff_s=0.0, max_retry_after_s=0.0, jitter_s=0.0)

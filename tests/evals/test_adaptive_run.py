@@ -21,7 +21,7 @@ from evals.report_data import build_leaderboard, collect
 from evals.results import read_records
 from evals.run import main
 from providers.base import RetryPolicy, set_default_retry_policy
-from providers.mock_server import MockRequest, MockServer
+from providers.fakes.server import MockRequest, MockServer
 
 REGISTRY = """
 [models."mock-model"]

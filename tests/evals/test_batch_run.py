@@ -19,7 +19,7 @@ import pytest
 from evals.batch_run import BATCHES_FILE, pending_batches
 from evals.run import main
 from providers.base import RetryPolicy, set_default_retry_policy
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, REGISTRY, perfect_model, read_records
 
 OPENAI_ENTRY = """

@@ -14,7 +14,7 @@ import pytest
 
 from evals.plan import CACHE_RULES, CacheRules, Cell, estimate_cost, order_cells, vendor_cache_tokens
 from evals.run import main
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from providers.registry import Prices
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 

@@ -13,7 +13,7 @@ from haystacks.builder import CellSpec, build_haystack
 from haystacks.corpus import load_corpus
 from haystacks.prompts import render_prompt
 from haystacks.tokenizers import get_tokenizer
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 
 

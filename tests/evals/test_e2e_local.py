@@ -95,7 +95,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
 @pytest.fixture
 def faulty_local(tmp_path: Path) -> Iterator[str]:
     from providers.doors.local.server import LocalServer
-    from providers.mock_server import MockServer
+    from providers.fakes.server import MockServer
 
     with (
         LocalServer(n_ctx=2048) as llama,

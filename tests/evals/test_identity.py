@@ -12,7 +12,7 @@ import pytest
 from evals.report_data import build_leaderboard, collect
 from evals.results import read_records
 from evals.run import main
-from providers.mock_server import MockReply, MockServer
+from providers.fakes.server import MockReply, MockServer
 
 from .test_run_mock import REGISTRY, perfect_model
 

@@ -19,7 +19,7 @@ import pytest
 from evals.results import read_records as _read_typed
 from evals.run import main
 from providers.base import RetryPolicy, get_default_retry_policy, set_default_retry_policy
-from providers.mock_server import MockReply, MockRequest, MockServer
+from providers.fakes.server import MockReply, MockRequest, MockServer
 
 JUDGE_ID = "mock-judge-2024-01-01"
 

@@ -16,7 +16,7 @@ from evals.plan import Cell, shard_cells
 from evals.prepare import prepare
 from evals.run import main
 from providers.base import RetryPolicy, set_default_retry_policy
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.evals.test_run_mock import REGISTRY, perfect_model, read_records
 
 

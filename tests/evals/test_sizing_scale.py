@@ -9,7 +9,7 @@ import pytest
 
 from evals.run import main
 from haystacks.tokenizers import get_tokenizer
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 
 

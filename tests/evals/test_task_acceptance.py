@@ -19,7 +19,7 @@ from haystacks.build import main as build_main
 from haystacks.tasks import AnswerKey, Fact, get_task, task_names
 from haystacks.tokenizers import get_tokenizer
 from providers.base import GenerateResult, StopReason, Usage
-from providers.mock_server import MockRequest, MockServer
+from providers.fakes.server import MockRequest, MockServer
 
 from .test_run_mock import REGISTRY
 

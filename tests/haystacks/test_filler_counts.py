@@ -18,7 +18,7 @@ from haystacks.tokenizers import (
     Tokenizer,
     get_tokenizer,
 )
-from providers.mock_server import mock_tokens
+from providers.fakes.server import mock_tokens
 
 
 def mock_count(text: str) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from providers.base import Provider
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from providers.registry import create_provider, resolve_model
 
 #: A fake key shaped like no real vendor key, so only exact-match redaction can remove it.

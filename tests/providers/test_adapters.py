@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from providers.base import GenerateRequest, Message, StopReason
-from providers.mock_server import MockReply, MockRequest, MockServer
+from providers.fakes.server import MockReply, MockRequest, MockServer
 from providers.registry import resolve_model
 from tests.providers.conftest import make_provider
 

@@ -278,11 +278,14 @@ def test_gemini_thinking_model_batched_body_is_the_synchronous_body(mock_server:
 
 def test_batched_requests_meet_the_synchronous_contract(mock_server: Any) -> None:
     """The strict mock validates a batch's items as it validates synchronous bodies (the vendor's 400)."""
+    from providers.doors.anthropic.fake import AnthropicWire
+
     server = mock_server(answer="OK", api_key=FAKE_KEY)
     body = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
-    ok, _ = server.batch._answer_one("anthropic", None, body, "a")
+    wire = AnthropicWire()
+    ok, _ = server.batch.answer_one(wire, "anthropic", None, body, "a")
     assert ok == 200
-    status, err = server.batch._answer_one("anthropic", None, {**body, "temperature": 0.0}, "b")
+    status, err = server.batch.answer_one(wire, "anthropic", None, {**body, "temperature": 0.0}, "b")
     assert status == 400 and err["error"]["type"] == "invalid_request_error"
     assert "temperature" in err["error"]["message"]
 

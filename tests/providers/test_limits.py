@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from providers.base import EndpointLimits, GenerateRequest, LimitSettings, Message, estimate_tokens
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.providers.conftest import make_provider
 
 REQ = GenerateRequest(messages=(Message("user", "hello"),), max_tokens=4)

@@ -129,7 +129,7 @@ def test_bad_local_settings_fail_clearly() -> None:
 
 @pytest.mark.slow
 async def test_faults_in_front_of_the_real_server(local_server: LocalServer) -> None:
-    from providers.mock_server import MockServer
+    from providers.fakes.server import MockServer
 
     with MockServer(upstream=local_server.url, script=["429", "500", "drop"]) as front:
         p = create_provider(resolve_model("gemma-3-270m"), base_url=front.url + "/v1")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from providers.mock_server import FAULTS, MockServer, mock_tokens
+from providers.fakes.server import FAULTS, MockServer, mock_tokens
 
 Factory = Callable[..., MockServer]
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ def test_mock_tokens() -> None:
 
 def test_cli_serves_until_terminated() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "providers.mock_server", "--answer", "cli-ok", "--latency", "0"],
+        [sys.executable, "-m", "providers.fakes.server", "--answer", "cli-ok", "--latency", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -157,7 +157,7 @@ def test_cli_serves_until_terminated() -> None:
 
 def test_cli_bad_fault_is_one_line() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "providers.mock_server", "--faults", "teapot"],
+        [sys.executable, "-m", "providers.fakes.server", "--faults", "teapot"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from providers.errors import (
     ProviderTimeout,
     ServerError,
 )
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from tests.providers.conftest import make_provider
 
 REQ = GenerateRequest(messages=(Message("user", "What is the magic number?"),), max_tokens=8)

@@ -13,7 +13,7 @@ import pytest
 
 from providers.base import GenerateRequest, Message, RetryPolicy, StopReason
 from providers.errors import MissingKeyError, ProviderError
-from providers.mock_server import MockServer
+from providers.fakes.server import MockServer
 from providers.registry import create_provider, resolve_model
 from tests.providers.conftest import FAKE_KEY, make_provider
 

@@ -30,7 +30,7 @@ from providers.errors import (
     RetiredModelError,
     classify_status,
 )
-from providers.mock_server import MockReply, MockServer
+from providers.fakes.server import MockReply, MockServer
 from providers.registry import (
     apply_overrides,
     check_usable,

@@ -1,6 +1,7 @@
 """A fake Azure OpenAI resource, strict about what Azure checks (tests and benchmarks only).
 
-It is :class:`providers.mock_server.MockServer` (answers, faults, window, prefix cache, body validation
+It is the shared harness (:class:`providers.fakes.harness.FakeServer`: answers, faults, window, prefix cache)
+speaking the OpenAI wire (:class:`providers.doors.openai.responses_fake.ResponsesWire`: bodies validated
 against the openai SDK's own request types) behind Azure's routing and rules:
 
 * paths ``/openai/deployments/{deployment}/chat/completions`` and ``.../completions``, and
@@ -26,7 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
-from providers import mock_server as ms
+from providers.doors.openai.responses_fake import ResponsesWire
+from providers.fakes.harness import FakeServer, MockRequest, RecordedRequest, json_response
 
 __all__ = ["API_VERSIONS", "AzureFake"]
 
@@ -46,10 +48,26 @@ _RESPONSES_PATH = "/openai/responses"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return ms._json(status, {"error": {"code": code, "message": message}}, headers)
+    return json_response(status, {"error": {"code": code, "message": message}}, headers)
 
 
-class AzureFake(ms.MockServer):
+class _AzureWire(ResponsesWire):
+    """OpenAI's bodies and answers, answering with the deployment's model; no OpenAI batch routes."""
+
+    def __init__(self, deployments: dict[str, str]) -> None:
+        self.deployments = deployments
+
+    def add_routes(self, app: web.Application, server: FakeServer) -> None:
+        """None: Azure's batch API is not part of this fake."""
+
+    def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
+        """The OpenAI answer, naming the deployment's underlying model as Azure does."""
+        data = super().answer(server, api, req, prompt_tokens)
+        data["model"] = self.deployments.get(req.model, data["model"])
+        return data
+
+
+class AzureFake(FakeServer):
     """The fake resource.
 
     Args:
@@ -57,7 +75,7 @@ class AzureFake(ms.MockServer):
         api_key: The resource key (``api-key`` header).
         ad_token: An Entra ID token accepted as ``Authorization: Bearer`` (None: none).
         filter_marker: Prompts containing it are refused by the content filter.
-        **kwargs: :class:`MockServer` options (answer, script, context_window, ...; not ``api_key``).
+        **kwargs: :class:`FakeServer` options (answer, script, context_window, ...; not ``api_key``).
     """
 
     def __init__(
@@ -69,13 +87,13 @@ class AzureFake(ms.MockServer):
         filter_marker: str = "FILTER-ME",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         self.deployments = dict(deployments)
+        super().__init__(wires=[_AzureWire(self.deployments)], **kwargs)
         self.resource_key = api_key
         self.ad_token = ad_token
         self.filter_marker = filter_marker
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _recorded(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
@@ -115,10 +133,10 @@ class AzureFake(ms.MockServer):
                 "the last 5 minutes, please wait a moment and try again.",
             )
         fault = self._next_fault(api)
-        rec = ms.RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
+        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
         self._begin(rec)
         try:
-            response = await self._azure(request, api, model, fault, raw, body, headers)
+            response = await self._azure(request, api, deployment, fault, raw, body, headers)
             rec.status = None if response.status == 499 else response.status
             return response
         finally:
@@ -129,7 +147,7 @@ class AzureFake(ms.MockServer):
         self,
         request: web.Request,
         api: str,
-        model: str,
+        deployment: str,
         fault: str,
         raw: bytes,
         body: Any,
@@ -145,17 +163,12 @@ class AzureFake(ms.MockServer):
                 f"pricing tier. Please retry after {wait:g} seconds.",
                 {"retry-after": f"{max(1, round(wait))}", "retry-after-ms": f"{int(wait * 1000)}"},
             )
+        wire = self.wires[0]
         if isinstance(body, dict) and fault == "ok":
-            prompt = ms._parse(api, None, body, headers).prompt
+            prompt = self.parse(wire, api, deployment, body, headers).prompt
             if self.filter_marker and self.filter_marker in prompt:
-                return ms._json(400, _filtered())
-        response = await ms._dispatch(self, request, api, None, fault, raw, body, headers)
-        if response.status == 200 and isinstance(response.body, bytes):
-            data = json.loads(response.body)
-            if isinstance(data, dict) and "model" in data:
-                data["model"] = model  # Azure answers with the deployment's underlying model
-                return ms._json(200, data)
-        return response
+                return json_response(400, _filtered())
+        return await self._dispatch(request, wire, api, deployment, fault, raw, body, headers)
 
 
 def _filtered() -> dict[str, Any]:

@@ -18,8 +18,8 @@
 * answers are Messages API JSON naming Anthropic's model id, with the ``x-amzn-bedrock-input-token-count``
   and ``-output-token-count`` headers.
 
-Answers, scripted faults (``429``, ``500``, ``503``, ``drop``, ``slow``, ``malformed``), latency and the
-prefix cache are :class:`providers.mock_server.MockServer`'s.
+Answers (the Anthropic wire's Messages JSON), scripted faults (``429``, ``500``, ``503``, ``drop``, ``slow``,
+``malformed``), latency and the cache are the shared harness's (:mod:`providers.fakes.harness`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from typing import Any
 
 from aiohttp import web
 
-from providers import mock_server as ms
+from providers.doors.anthropic.fake import AnthropicWire
 from providers.doors.bedrock import BEDROCK_VERSION, PROFILE_PREFIXES
+from providers.fakes.harness import FakeServer, RecordedRequest, json_response
 
 __all__ = ["BedrockFake"]
 
@@ -61,10 +62,17 @@ _FAULT_ERRORS = {
 
 def _error(status: int, kind: str, message: str) -> web.Response:
     headers = {"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
-    return ms._json(status, {"message": message}, headers)
+    return json_response(status, {"message": message}, headers)
 
 
-class BedrockFake(ms.MockServer):
+class _BedrockWire(AnthropicWire):
+    """Anthropic's bodies and answers; no first-party batch routes (Bedrock batch inference reads S3)."""
+
+    def add_routes(self, app: web.Application, server: FakeServer) -> None:
+        """None."""
+
+
+class BedrockFake(FakeServer):
     """The fake runtime.
 
     Args:
@@ -72,7 +80,7 @@ class BedrockFake(ms.MockServer):
         region: The region whose signatures are accepted.
         access_keys: ``{access key id: secret access key}`` accepted for SigV4.
         bearer_token: A Bedrock API key accepted as a bearer token (None: none).
-        **kwargs: :class:`MockServer` options (not ``api_key``).
+        **kwargs: :class:`FakeServer` options (not ``api_key``).
     """
 
     def __init__(
@@ -84,13 +92,13 @@ class BedrockFake(ms.MockServer):
         bearer_token: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(wires=[_BedrockWire()], **kwargs)
         self.models = dict(models)
         self.region = region
         self.access_keys = dict(access_keys or {})
         self.bearer_token = bearer_token
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _recorded(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
         m = _PATH.match(request.path)
@@ -106,7 +114,7 @@ class BedrockFake(ms.MockServer):
         except ValueError:
             return _error(400, "ValidationException", "Malformed input request, please reformat your input.")
         fault = self._next_fault(api)
-        rec = ms.RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
+        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
         self._begin(rec)
         try:
             response = await self._serve(request, op, model_id, fault, body)
@@ -155,8 +163,10 @@ class BedrockFake(ms.MockServer):
     async def _serve(
         self, request: web.Request, op: str, model_id: str, fault: str, body: Any
     ) -> web.Response:
-        if fault == "drop":
-            return ms._drop(request)
+        if fault == "drop":  # close the connection without an answer
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=499)
         if fault == "slow":
             await asyncio.sleep(self.slow_s)
         if fault in _FAULT_ERRORS:
@@ -176,22 +186,23 @@ class BedrockFake(ms.MockServer):
         problem = _check_invoke(body, model_id)
         if problem is not None:
             return _error(400, "ValidationException", problem)
-        req = ms._parse("anthropic", answered, body, {})
+        wire = self.wires[0]
+        req = self.parse(wire, "anthropic", answered, body, {})
         prompt_tokens = self.count_prompt(req.prompt)
         if self.context_window is not None and prompt_tokens > self.context_window:
             return _error(400, "ValidationException", "Input is too long for requested model.")
         if op == "count-tokens":
-            return ms._json(200, {"inputTokens": prompt_tokens})
+            return json_response(200, {"inputTokens": prompt_tokens})
         await asyncio.sleep(self.latency_s)
         if fault == "malformed":
-            return ms._json(200, b'{"id": "msg_broken", "content": [{"type": "text", "text": "tru')
-        data = ms._answer(self, "anthropic", req, prompt_tokens)
+            return json_response(200, b'{"id": "msg_broken", "content": [{"type": "text", "text": "tru')
+        data = wire.answer(self, "anthropic", req, prompt_tokens)
         usage = data.get("usage", {})
         counts = {
             "x-amzn-bedrock-input-token-count": str(usage.get("input_tokens", 0)),
             "x-amzn-bedrock-output-token-count": str(usage.get("output_tokens", 0)),
         }
-        return ms._json(200, data, counts)
+        return json_response(200, data, counts)
 
 
 def _invoke_body_of_count(body: Any) -> tuple[Any, str | None]:
@@ -227,7 +238,7 @@ def _check_invoke(body: Any, model_id: str) -> str | None:
     if "model" in body:
         return "extraneous key [model] is not permitted"
     typed = {k: v for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta")}
-    problem = ms.check_body("anthropic", {**typed, "model": model_id})
+    problem = AnthropicWire().check_body("anthropic", {**typed, "model": model_id})
     if problem is None:
         return None
     param, message = problem

@@ -1,61 +1,115 @@
-"""The fake server's Responses API (``POST /v1/responses``), in the real wire format.
+"""The Responses API (``POST /v1/responses``) on the OpenAI fake, in the real wire format.
 
-Hooked into :class:`providers.mock_server.MockServer` (and through it the batch mock's ``/v1/responses``
-endpoint): the request body is validated against the installed SDK's ``ResponseCreateParamsNonStreaming``
-(:mod:`providers.wire_schema`), the answer is a ``Response`` object as the SDK parses it (``status``
-``completed`` or ``incomplete`` with ``incomplete_details.reason = "max_output_tokens"``, ``message`` items
-with ``output_text`` or ``refusal`` parts, a ``reasoning`` item when reasoning tokens are reported, usage
-with cached and reasoning tokens). Chat completions asked of a Responses-only model get the API's 404
-("only supported in v1/responses"), as OpenAI answers them.
+:class:`ResponsesWire` is the OpenAI wire (:mod:`providers.doors.openai.fake`: chat and legacy completions,
+the models list, the Batch API, now also with ``/v1/responses`` batches) plus the Responses API:
+
+* request bodies validated against the installed SDK's ``ResponseCreateParamsNonStreaming`` (an unknown
+  field such as ``max_tokens`` is "Unrecognized request argument supplied");
+* answers are ``Response`` objects as the SDK parses them: ``status`` ``completed``, or ``incomplete`` with
+  ``incomplete_details.reason = "max_output_tokens"`` (or ``content_filter``); ``message`` items with
+  ``output_text`` or ``refusal`` parts; a ``reasoning`` item when reasoning tokens are reported; usage with
+  ``input_tokens_details.cached_tokens`` / ``cache_write_tokens`` and
+  ``output_tokens_details.reasoning_tokens``;
+* chat completions asked of a model the SDK lists as Responses-only are refused with the API's words
+  ("only supported in v1/responses"; OpenAI answers them with a 404, this fake's body check with a 400).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
-__all__ = ["PATHS", "answer", "chat_rejection", "prompt_and_cap"]
+from providers.doors.openai.fake import OpenAIWire, openai_error
+from providers.fakes.harness import FakeServer, MockRequest, count_tokens, text_of, truncate
+from providers.fakes.wire_schema import Problem, check_typed
+
+__all__ = ["PATHS", "ResponsesWire"]
 
 PATHS = ("/v1/responses", "/responses")
+_ONLY_RESPONSES = "This model is only supported in v1/responses and not in v1/chat/completions."
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
+@functools.cache
+def _responses_type() -> Any:
+    from openai.types.responses import response_create_params
+
+    return response_create_params.ResponseCreateParamsNonStreaming
 
 
-def prompt_and_cap(body: dict[str, Any]) -> tuple[str, int | None]:
-    """All prompt text (instructions + input) and ``max_output_tokens`` of a Responses request."""
-    items = body.get("input")
-    prompt = str(body.get("instructions") or "")
-    if isinstance(items, str):
-        prompt += items
-    elif isinstance(items, list):
-        prompt += "".join(_text(i.get("content")) for i in items if isinstance(i, dict))
-    cap = body.get("max_output_tokens")
-    return prompt, cap if isinstance(cap, int) else None
+class ResponsesWire(OpenAIWire):
+    """OpenAI's wire with the Responses API."""
+
+    fault_apis = OpenAIWire.fault_apis | {"openai-responses"}
+
+    def route(self, method: str, path: str) -> tuple[str, str | None] | None:
+        """``/v1/responses`` (and ``/responses``), else the OpenAI routes."""
+        if path in PATHS:
+            return "openai-responses", None
+        return super().route(method, path)
+
+    def parse(self, api: str, path_model: str | None, body: dict[str, Any]) -> tuple[str, int | None]:
+        """Instructions + input text, and ``max_output_tokens``."""
+        if api != "openai-responses":
+            return super().parse(api, path_model, body)
+        items = body.get("input")
+        prompt = str(body.get("instructions") or "")
+        if isinstance(items, str):
+            prompt += items
+        elif isinstance(items, list):
+            prompt += "".join(text_of(i.get("content")) for i in items if isinstance(i, dict))
+        cap = body.get("max_output_tokens")
+        return prompt, cap if isinstance(cap, int) else None
+
+    def check_body(self, api: str, body: dict[str, Any]) -> Problem | None:
+        """Against ``ResponseCreateParamsNonStreaming``; chat for a Responses-only model is refused."""
+        if api == "openai-responses":
+            return check_typed(body, _responses_type())
+        if api == "openai-chat":
+            from providers.doors.openai.responses import responses_only_models
+
+            if str(body.get("model") or "") in responses_only_models():
+                return "model", _ONLY_RESPONSES
+        return super().check_body(api, body)
+
+    def invalid_request(self, api: str, param: str, message: str) -> Any:
+        """OpenAI's words (and the Responses-only refusal as the API words it)."""
+        if message == _ONLY_RESPONSES:
+            return openai_error(message, "invalid_request_error", param=param)
+        return super().invalid_request(api, param, message)
+
+    def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
+        """A ``Response`` object (chat and completions: the OpenAI wire's answers)."""
+        if api != "openai-responses":
+            return super().answer(server, api, req, prompt_tokens)
+        n = next(server.ids)
+        reply = server.reply(req)
+        text, cut = (
+            truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
+        )
+        finish = "max_tokens" if cut else reply.finish
+        refusal = None
+        if finish == "refusal":
+            refusal, text, finish = (text or "I can't help with that."), "", "stop"
+        if finish == "blocked":
+            finish = "content_filter"
+        body: dict[str, Any] = req.body
+        cached = server.cached_prefix(api, req.prompt)
+        return _response(
+            n=n,
+            model=reply.model or req.model or server.model,
+            body=body,
+            text=text,
+            finish=finish,
+            refusal=refusal,
+            prompt_tokens=prompt_tokens,
+            out_tokens=count_tokens(text),
+            reasoning_tokens=reply.reasoning_tokens,
+            cached=cached,
+        )
 
 
-def chat_rejection(model: str) -> dict[str, Any] | None:
-    """The 404 body chat completions get for a Responses-only model (None: the model takes chat)."""
-    from providers.doors.openai.responses import responses_only_models
-
-    if model not in responses_only_models():
-        return None
-    return {
-        "error": {
-            "message": "This model is only supported in v1/responses and not in v1/chat/completions.",
-            "type": "invalid_request_error",
-            "param": "model",
-            "code": None,
-        }
-    }
-
-
-def answer(
+def _response(
     *,
     n: int,
     model: str,
@@ -68,17 +122,6 @@ def answer(
     reasoning_tokens: int,
     cached: int,
 ) -> dict[str, Any]:
-    """A ``Response`` object for one answered request.
-
-    Args:
-        n: A running number for ids.
-        model: The model that answered.
-        body: The request body (echoed fields: instructions, max_output_tokens, reasoning).
-        text: The answer (already cut to the output cap).
-        finish: ``stop``, ``max_tokens`` or ``content_filter``.
-        refusal: A refusal text (the answer is then a ``refusal`` part).
-        prompt_tokens, out_tokens, reasoning_tokens, cached: Usage figures.
-    """
     output: list[dict[str, Any]] = []
     if reasoning_tokens:
         output.append({"type": "reasoning", "id": f"rs_mock{n}", "summary": []})

@@ -1,7 +1,8 @@
 """A fake Vertex AI endpoint, strict about what Vertex checks (tests and benchmarks only).
 
-:class:`providers.mock_server.MockServer`'s Gemini answers (faults, window, body validation against the
-google-genai models, Google error bodies with ``RetryInfo``) behind Vertex's routing and auth:
+The shared harness (:class:`providers.fakes.harness.FakeServer`) speaking the Gemini wire
+(:class:`providers.doors.gemini.fake.GeminiWire`: faults, window, body validation against the google-genai
+models, Google error bodies with ``RetryInfo``) behind Vertex's routing and auth:
 
 * project mode: ``POST /{v1,v1beta1}/projects/{project}/locations/{location}/publishers/google/models/
   {model}:generateContent`` (and ``:countTokens``) with ``Authorization: Bearer <token>``; the token must be
@@ -27,7 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
-from providers import mock_server as ms
+from providers.doors.gemini.fake import GeminiWire, gemini_error
+from providers.fakes.harness import FakeServer, MockRequest, RecordedRequest, json_response
 
 __all__ = ["LOCATIONS", "VertexFake"]
 
@@ -41,10 +43,24 @@ _EXPRESS_PATH = re.compile(r"^/(v1|v1beta1)/publishers/google/models/([^/:]+):(g
 
 
 def _google(code: int, status: str, message: str, details: list[Any] | None = None) -> web.Response:
-    return ms._json(code, ms._gemini_error(code, status, message, details))
+    return json_response(code, gemini_error(code, status, message, details))
 
 
-class VertexFake(ms.MockServer):
+class _VertexWire(GeminiWire):
+    """Gemini's bodies and answers (counts with ``totalBillableCharacters``); no Gemini batch routes."""
+
+    def add_routes(self, app: web.Application, server: FakeServer) -> None:
+        """None: Vertex batch prediction (Cloud Storage / BigQuery) is not part of this fake."""
+
+    def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
+        """Gemini's answer; Vertex's count also reports billable characters."""
+        data = super().answer(server, api, req, prompt_tokens)
+        if api == "gemini-count" and isinstance(data, dict):
+            data["totalBillableCharacters"] = len("".join(req.prompt.split()))
+        return data
+
+
+class VertexFake(FakeServer):
     """The fake endpoint.
 
     Args:
@@ -52,7 +68,7 @@ class VertexFake(ms.MockServer):
         api_key: The express-mode key (None: express mode refused).
         refresh_token: The refresh token the OAuth endpoint accepts.
         models: Model ids served (None: any).
-        **kwargs: :class:`MockServer` options (not ``api_key``).
+        **kwargs: :class:`FakeServer` options (not ``api_key``).
     """
 
     def __init__(
@@ -64,7 +80,7 @@ class VertexFake(ms.MockServer):
         models: Iterable[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(wires=[_VertexWire()], **kwargs)
         self.project = project
         self.express_key = api_key
         self.refresh_token = refresh_token
@@ -101,7 +117,7 @@ class VertexFake(ms.MockServer):
             "token_uri": f"{self.url}/token",
         }
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _recorded(self, request: web.Request) -> web.StreamResponse:
         if request.method == "POST" and request.path == "/token":
             return await self._token(request)
         raw = await request.read()
@@ -167,16 +183,11 @@ class VertexFake(ms.MockServer):
             )
         api = "gemini" if method == "generateContent" else "gemini-count"
         fault = self._next_fault(api)
-        rec = ms.RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
+        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
         self._begin(rec)
         try:
-            response = await ms._dispatch(self, request, api, model, fault, raw, body, headers)
+            response = await self._dispatch(request, self.wires[0], api, model, fault, raw, body, headers)
             rec.status = None if response.status == 499 else response.status
-            if api == "gemini-count" and response.status == 200 and isinstance(response.body, bytes):
-                data = json.loads(response.body)
-                prompt = ms._parse(api, model, body, headers).prompt
-                data["totalBillableCharacters"] = len("".join(prompt.split()))
-                return ms._json(200, data)
             return response
         finally:
             rec.finished = time.monotonic()
@@ -187,12 +198,12 @@ class VertexFake(ms.MockServer):
         from google.auth import jwt
 
         form = await request.post()
-        bad = ms._json(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        bad = json_response(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
         if (
             form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
             or self._public_pem is None
         ):
-            return ms._json(
+            return json_response(
                 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
             )
         try:
@@ -202,10 +213,10 @@ class VertexFake(ms.MockServer):
         except ValueError:
             return bad
         if "https://www.googleapis.com/auth/cloud-platform" not in str(claims.get("scope", "")).split():
-            return ms._json(400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."})
+            return json_response(400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."})
         token = f"ya29.fake-{next(self._tokens)}"
         self.issued.add(token)
-        return ms._json(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        return json_response(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
 
 def _unauthenticated(message: str | None = None) -> web.Response:
