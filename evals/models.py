@@ -8,7 +8,8 @@ Examples::
     python -m evals.models --active              # leave out deprecated and retired entries
 
 Any model a vendor serves also runs without an entry, as ``openai:<id>``, ``anthropic:<id>`` or
-``gemini:<id>``. Exit codes: 0 ok, 2 bad input (one line on stderr).
+``gemini:<id>``, and through the cloud doors as ``azure:<deployment>``, ``vertex:<model>`` or
+``bedrock:<model id>``. Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "status_text"]
 
-PROVIDERS = ("local", "openai", "anthropic", "gemini", "openai-compatible")
+PROVIDERS = ("local", "openai", "anthropic", "gemini", "openai-compatible", "azure", "vertex", "bedrock")
 
 
 def status_text(info: ModelInfo) -> str:

@@ -164,3 +164,36 @@ def test_cli_runs_a_responses_only_model_end_to_end(
     assert {r["model_id"] for r in records} == {"o3-pro"}
     text = (out / "results.jsonl").read_text() + capsys.readouterr().err
     assert FAKE_KEY not in text
+
+
+async def test_registered_responses_only_entry(mock_server: Factory) -> None:
+    srv = mock_server(answer="x")
+    async with create_provider(resolve_model("gpt-5-pro"), base_url=srv.url + "/v1", api_key=FAKE_KEY) as p:
+        assert isinstance(p, OpenAIResponsesProvider)
+        await p.generate(CHAT)
+    body = srv.api_requests("openai-responses")[0].body
+    assert body["reasoning"] == {"effort": "high"} and body["model"] == "gpt-5-pro"
+
+
+async def test_api_field_sends_a_chat_model_through_responses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_server: Factory
+) -> None:
+    from providers.registry import _cached_registry
+
+    reg = tmp_path / "models.toml"
+    reg.write_text(
+        '[models."mini-responses"]\nprovider = "openai"\nmodel_id = "gpt-4o-mini"\ncontext_window = 128000\n'
+        'tokenizer = "o200k_base"\nkey_env = "OPENAI_API_KEY"\napi = "responses"\n'
+    )
+    monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+    _cached_registry.cache_clear()
+    srv = mock_server(answer="x")
+    try:
+        async with create_provider(
+            resolve_model("mini-responses"), base_url=srv.url + "/v1", api_key=FAKE_KEY
+        ) as p:
+            assert isinstance(p, OpenAIResponsesProvider)
+            await p.generate(CHAT)
+    finally:
+        _cached_registry.cache_clear()
+    assert srv.api_requests("openai-responses") and not srv.api_requests("openai-chat")
