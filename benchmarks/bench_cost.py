@@ -36,13 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evals.plan import (
     Cell,
     Grid,
-    call_cost,
     estimate_cost,
     make_cells,
     order_cells,
     vendor_cache_tokens,
 )
 from haystacks.grids import depth_grid, length_grid
+from providers.doors import door_for
+from providers.entry import cost_usd
 from providers.registry import ModelInfo, Prices, list_models, resolve_model
 
 PREFERRED = ("gpt-6.1-sol", "gemini-4-argon", "claude-sonnet-5-5")
@@ -74,15 +75,17 @@ def grid_cells(model: str, max_len: int, n: int, max_tokens: int) -> list[Cell]:
 
 def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell]) -> Costs:
     """Dollars of the four ways for ``cells`` in their order (sequential: concurrency 1)."""
-    per_cell = vendor_cache_tokens(cells, info.provider) or [(0, 0)] * len(cells)
+    caps = door_for(info).capabilities(info)
+    per_cell = vendor_cache_tokens(cells, caps.cache) or [(0, 0)] * len(cells)
+    discount = caps.batch.discount if caps.batch is not None else 1.0
     out = Costs()
     for c, (read, write) in zip(cells, per_cell, strict=True):
-        naive = call_cost(prices, c.length, 0, 0, c.max_tokens) or 0.0
-        cached = call_cost(prices, c.length, read, write, c.max_tokens) or 0.0
+        naive = cost_usd(prices, c.length, 0, 0, c.max_tokens) or 0.0
+        cached = cost_usd(prices, c.length, read, write, c.max_tokens) or 0.0
         out.naive += naive
         out.cache += cached
-        out.batch += naive / 2
-        out.both += cached / 2
+        out.batch += naive * discount
+        out.both += cached * discount
         out.cached_tokens += read
         out.written_tokens += write
     return out
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         max_len = min(1_000_000, info.context_window - args.max_tokens)
         cells = grid_cells(info.alias, max_len, args.n, args.max_tokens)
         c = cell_costs(info, prices, cells)
-        plan = estimate_cost(cells, prices, provider=info.provider)
+        plan = estimate_cost(cells, prices, info=info)
         rough = estimate_cost(cells, prices)
         assert plan.cost_usd is not None and abs(plan.cost_usd - c.naive) < 1e-6, (plan.cost_usd, c.naive)
         assert plan.cost_cached_usd is not None and abs(plan.cost_cached_usd - c.cache) < 1e-6

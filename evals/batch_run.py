@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCHES_FILE",
-    "BATCH_KINDS",
     "append_event",
     "execute_batch",
     "pending_batches",
@@ -51,8 +50,6 @@ __all__ = [
 ]
 
 BATCHES_FILE = "batches.jsonl"
-#: Adapter kinds (registry ``provider``) with a batch API.
-BATCH_KINDS = ("openai", "anthropic", "gemini")
 
 
 def append_event(run_dir: Path, event: dict[str, Any]) -> None:

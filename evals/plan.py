@@ -20,17 +20,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from evals.config import DEFAULT_DEPTHS, DEFAULT_LENGTHS, RunConfig
 from evals.errors import PlanError
 from evals.results import cell_id
 
+if TYPE_CHECKING:
+    from providers.door import CacheRules
+    from providers.entry import ModelInfo
+
 __all__ = [
-    "CACHE_RULES",
     "ORDERS",
     "PRESETS",
-    "CacheRules",
     "Cell",
     "CostEstimate",
     "Grid",
@@ -331,13 +333,14 @@ class CostEstimate:
         max_output_tokens: Upper bound of answer tokens (cells × max_tokens).
         cost_usd: Estimated cost without caching (prompt at input price, output at its max), or None when the
             model has no prices.
-        cost_cached_usd: Estimated cost with prompt caching, or None. With a ``provider`` that has
-            :data:`CACHE_RULES`, what that vendor bills (:func:`vendor_cache_tokens`: reads at the
-            cached-input price, writes at the cache-write price, minimum lengths, increments, lifetime),
-            an upper bound; without one, the old rough figure (shared tokens at the cached-input price, the
-            rest at the cache-write price where the provider charges one).
+        cost_cached_usd: Estimated cost with prompt caching, or None. For a model whose door bills a prompt
+            cache (:class:`providers.door.CacheRules`), what that vendor bills (:func:`vendor_cache_tokens`:
+            reads at the cached-input price, writes at the cache-write price, minimum lengths, increments,
+            lifetime), an upper bound; without one, the old rough figure (shared tokens at the cached-input
+            price, the rest at the cache-write price where the provider charges one).
         cache_write_tokens: Prompt tokens billed as cache writes (0 without vendor rules).
-        cache_rules: The vendor whose cache rules priced ``cost_cached_usd`` (None: the rough figure).
+        cache_rules: The door whose cache rules priced ``cost_cached_usd`` (None: the rough figure).
+        explicit_cache: Those rules set breakpoints (the cached figure is then a bound on the bill).
     """
 
     cells: int
@@ -348,88 +351,13 @@ class CostEstimate:
     cost_cached_usd: float | None
     cache_write_tokens: int = 0
     cache_rules: str | None = None
+    explicit_cache: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return dict(self.__dict__)
 
 
-def _price(prices: Any, name: str, prompt_tokens: int = 0) -> float | None:
-    """One price per 1M tokens; the ``*_long`` variant when the prompt is above ``long_context_threshold``."""
-    if prices is None:
-        return None
-    threshold = getattr(prices, "long_context_threshold", None)
-    if threshold is not None and prompt_tokens > threshold:
-        long_value = getattr(prices, f"{name}_long", None)
-        if long_value is not None:
-            return float(long_value)
-    value = getattr(prices, name, None)
-    return None if value is None else float(value)
-
-
-#: What the vendors' batch APIs charge relative to their synchronous prices (OpenAI, Anthropic, Gemini: 50%).
-BATCH_DISCOUNT = 0.5
-
-
-def call_cost(
-    prices: Any, n_in: int, n_cached: int, n_write: int, n_out: int, *, batch: bool = False
-) -> float | None:
-    """USD of one call: uncached input, cache reads, cache writes and output (None: unpriced).
-
-    The one pricing function: estimates and records both go through it.
-
-    Args:
-        prices: The registry entry's prices (per 1M tokens), or None.
-        n_in: Prompt tokens (cached and written ones included).
-        n_cached: Of those, read from the prompt cache.
-        n_write: Of those, written to the prompt cache (billed at ``cache_write`` where priced).
-        n_out: Output tokens (hidden reasoning included).
-        batch: Sent through a vendor batch API: every token at :data:`BATCH_DISCOUNT` of its price
-            (the discounts stack with caching, as Anthropic and OpenAI document).
-    """
-    p_in, p_out = _price(prices, "input", n_in), _price(prices, "output", n_in)
-    if p_in is None or p_out is None:
-        return None
-    p_cached = _price(prices, "cached_input", n_in)
-    p_write = _price(prices, "cache_write", n_in)
-    cost = (
-        (n_in - n_cached - n_write) * p_in
-        + n_cached * (p_cached if p_cached is not None else p_in)
-        + n_write * (p_write if p_write is not None else p_in)
-        + n_out * p_out
-    )
-    return cost / 1e6 * (BATCH_DISCOUNT if batch else 1.0)
-
-
-@dataclass(frozen=True)
-class CacheRules:
-    """How a vendor caches prompt prefixes and bills them.
-
-    Attributes:
-        explicit: Breakpoints the request sets (Anthropic: :func:`evals.sizing.breakpoint_cut`), written at
-            the cache-write price the first time, read later; False: automatic caching of the longest
-            prefix shared with an earlier prompt (OpenAI, Gemini), with no write premium.
-        min_tokens: Shortest cacheable prefix.
-        step: Cached tokens are counted in increments of this many (OpenAI: 128).
-        ttl_s: Lifetime of an entry from its last use.
-    """
-
-    explicit: bool
-    min_tokens: int
-    step: int = 1
-    ttl_s: float = 300.0
-
-
-#: Cache rules per adapter kind. Anthropic: 1024 tokens (the Sonnet/Opus-class minimum that
-#: ``evals.sizing.CACHE_MIN_TOKENS`` breaks at; a Haiku-class model's 2048 only removes breakpoints the sizer
-#: would not set), 5-minute entries. OpenAI: automatic above 1024 tokens, in 128-token increments. Gemini:
-#: implicit caching above 4096 tokens (ai.google.dev/gemini-api/docs/caching, 2026-10: 4096 for Gemini 3.x
-#: and 4 Argon, 2048 for 2.5; the larger is used, the conservative side).
-CACHE_RULES: dict[str, CacheRules] = {
-    "anthropic": CacheRules(explicit=True, min_tokens=1024),
-    "openai": CacheRules(explicit=False, min_tokens=1024, step=128),
-    "gemini": CacheRules(explicit=False, min_tokens=4096),
-}
 #: Assumed time a cell takes, for the cache lifetime: this many seconds plus the prompt at
 #: :data:`PREFILL_TOKENS_PER_S` (deliberately slow, so a read is only counted when it surely comes in time).
 CELL_LATENCY_S = 10.0
@@ -454,7 +382,7 @@ def cell_latency_s(cell: Cell) -> float:
 
 
 def vendor_cache_tokens(
-    cells: Sequence[Cell], provider: str, *, concurrency: int = 1
+    cells: Sequence[Cell], rules: CacheRules, *, concurrency: int = 1
 ) -> list[tuple[int, int]] | None:
     """Per cell, in execution order, the prompt tokens a vendor bills as cache reads and as cache writes.
 
@@ -479,17 +407,16 @@ def vendor_cache_tokens(
 
     Args:
         cells: Cells in execution order.
-        provider: The adapter kind (a key of :data:`CACHE_RULES`).
+        rules: The door's cache rules (``door.capabilities(info).cache``).
         concurrency: Cells in flight at once.
 
     Returns:
-        ``[(read, write), ...]``, or None for a provider without rules.
+        ``[(read, write), ...]``, or None when the door bills no cache (``mode == "none"``).
     """
     from evals.sizing import ladder_rung
     from haystacks.tasks import get_task
 
-    rules = CACHE_RULES.get(provider)
-    if rules is None:
+    if rules.mode == "none":
         return None
     lo_cpt, hi_cpt = CHARS_PER_TOKEN
     slack = POSITION_SLACK_TOKENS
@@ -499,7 +426,7 @@ def vendor_cache_tokens(
         for i, c in enumerate(cells):
             prev = cells[i - conc] if i >= conc else None
             shared = max(0, int(shared_prefix_tokens(prev, c)) - slack)
-            read = (shared // rules.step) * rules.step if shared >= rules.min_tokens else 0
+            read = (shared // rules.step) * rules.step if shared >= rules.min_prefix_tokens else 0
             out.append((read, 0))
         return out
     # the send time of each cell, cells running ``conc`` at a time, each taking its assumed latency
@@ -515,17 +442,18 @@ def vendor_cache_tokens(
         pos = needle_position(c)
         rung = ladder_rung(int(hi_cpt * (pos + slack)))
         most = min(c.length, int(rung / lo_cpt) + slack) if rung is not None else 0
-        if rung is None or most < rules.min_tokens:
+        if rung is None or most < rules.min_prefix_tokens:
             out.append((0, 0))  # surely no breakpoint
             continue
         least = int((rung - MAX_LINE_CHARS) / hi_cpt)
         sure = c.task in _SPLIT_AT_DEPTH and ladder_rung(int(lo_cpt * max(0.0, pos - slack))) == rung
-        if not sure or least < rules.min_tokens:
+        if not sure or least < rules.min_prefix_tokens:
             out.append((0, most))
             continue
         key = (_group(c), rung)
         last = alive.get(key)
-        if last is not None and i - last[0] >= conc and sent + cell_latency_s(c) - last[1] <= rules.ttl_s:
+        ttl = math.inf if rules.ttl_s is None else rules.ttl_s
+        if last is not None and i - last[0] >= conc and sent + cell_latency_s(c) - last[1] <= ttl:
             out.append((least, 0))
         else:
             out.append((0, most))
@@ -539,29 +467,32 @@ def estimate_cost(
     extra_output_tokens: int = 0,
     *,
     batch: bool = False,
-    provider: str | None = None,
+    info: ModelInfo | None = None,
     concurrency: int = 1,
 ) -> CostEstimate:
     """Estimate tokens and cost of running ``cells`` in the given order.
 
     Args:
         cells: Cells in execution order (already-done cells removed).
-        prices: The registry entry's prices (per 1M tokens: ``input``, ``output``, ``cached_input``,
-            ``cache_write``; ``*_long`` above ``long_context_threshold``), or None.
+        prices: The registry entry's :class:`providers.entry.Prices`, or None.
         extra_output_tokens: Hidden reasoning tokens a reasoning model may add per cell.
-        batch: Priced at the batch rate (``--batch``).
-        provider: The model's adapter kind: with :data:`CACHE_RULES` for it, the cached figure is what that
-            vendor bills (:func:`vendor_cache_tokens`, an upper bound); None (or a kind without rules):
-            the rough figure (every shared prefix read at the cached price).
+        batch: Sent through the door's batch API (``--batch``): priced at its discount.
+        info: The model's entry: its door's capabilities give the batch discount and the cache rules (the
+            cached figure is then what that vendor bills, :func:`vendor_cache_tokens`, an upper bound). None
+            (or a door that bills no cache): the rough figure (every shared prefix read at the cached price).
         concurrency: Cells in flight at once (a cell cannot read what one still running writes).
 
     Returns:
         The :class:`CostEstimate`; the costs are upper bounds on output (every answer at its limit).
     """
+    from providers.entry import cost_usd
+
+    caps = _capabilities(info)
+    discount = caps.batch.discount if batch and caps is not None and caps.batch is not None else 1.0
+    vendor = vendor_cache_tokens(cells, caps.cache, concurrency=concurrency) if caps is not None else None
     prompt = cached_total = write_total = out_total = 0
     cost: float | None = 0.0
     cost_cached: float | None = 0.0
-    vendor = vendor_cache_tokens(cells, provider, concurrency=concurrency) if provider else None
     prev: Cell | None = None
     for i, c in enumerate(cells):
         per_out = c.max_tokens + extra_output_tokens
@@ -569,46 +500,58 @@ def estimate_cost(
             read, write = vendor[i]
         else:
             read = round(shared_prefix_tokens(prev, c))
-            has_write = _price(prices, "cache_write", c.length) is not None
+            has_write = prices is not None and prices.price("cache_write", c.length) is not None
             write = c.length - read if has_write else 0
         prev = c
         prompt += c.length
         out_total += per_out
         cached_total += read
         write_total += write if vendor is not None else 0
-        a = call_cost(prices, c.length, 0, 0, per_out, batch=batch)
-        b = call_cost(prices, c.length, read, write, per_out, batch=batch)
+        a = cost_usd(prices, c.length, 0, 0, per_out, discount=discount)
+        b = cost_usd(prices, c.length, read, write, per_out, discount=discount)
         cost = None if a is None or cost is None else cost + a
         cost_cached = None if b is None or cost_cached is None else cost_cached + b
-    if prices is None or _price(prices, "input") is None or _price(prices, "output") is None:
+    if cost_usd(prices, 0) is None:
         cost = cost_cached = None
-    rules = provider if vendor is not None else None
-    return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached, write_total, rules)
+    if vendor is None or caps is None or info is None:
+        return CostEstimate(len(cells), prompt, cached_total, out_total, cost, cost_cached, write_total)
+    return CostEstimate(
+        len(cells),
+        prompt,
+        cached_total,
+        out_total,
+        cost,
+        cost_cached,
+        write_total,
+        info.provider,
+        caps.cache.explicit,
+    )
 
 
-def record_cost(usage: Any, prices: Any, *, batch: bool = False) -> float | None:
-    """Actual cost of one call from the provider's reported usage.
+def _capabilities(info: ModelInfo | None) -> Any:
+    if info is None:
+        return None
+    from providers.doors import door_for
+
+    return door_for(info).capabilities(info)
+
+
+def record_cost(usage: Any, info: ModelInfo, *, batch: bool = False) -> float | None:
+    """Actual cost of one call from the provider's reported usage (:func:`providers.entry.usage_cost`).
 
     Args:
-        usage: A ``providers.base.Usage`` (``input_tokens`` includes cached ones; ``cache_write_tokens`` are a
-            part of the uncached rest, billed at ``cache_write`` where priced; ``output_tokens`` includes
-            hidden reasoning).
-        prices: The registry entry's prices, or None.
-        batch: The call went through a batch API (priced at :data:`BATCH_DISCOUNT`).
+        usage: A ``providers.base.Usage``.
+        info: The model's entry (its prices; its door's batch discount).
+        batch: The call went through the door's batch API.
 
     Returns:
         USD, 0.0 for a free model with zero prices, None when prices or usage are unknown.
     """
-    if usage is None or prices is None:
-        return None
-    n_in = getattr(usage, "input_tokens", None)
-    n_out = getattr(usage, "output_tokens", None)
-    if n_in is None and n_out is None:
-        return None
-    n_in, n_out = n_in or 0, n_out or 0
-    n_cached = min(getattr(usage, "cached_input_tokens", None) or 0, n_in)
-    n_write = min(getattr(usage, "cache_write_tokens", None) or 0, n_in - n_cached)
-    return call_cost(prices, n_in, n_cached, n_write, n_out, batch=batch)
+    from providers.entry import usage_cost
+
+    caps = _capabilities(info) if batch else None
+    discount = caps.batch.discount if caps is not None and caps.batch is not None else 1.0
+    return usage_cost(usage, info.prices, discount=discount)
 
 
 def check_window(grid: Grid, window: int | None, max_tokens: int, model: str, allow_beyond: bool) -> None:

@@ -15,7 +15,6 @@ from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
 from evals.judge import check_judge
 from evals.plan import (
-    CACHE_RULES,
     Cell,
     CostEstimate,
     Grid,
@@ -103,8 +102,7 @@ def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     its spend reaches the budget either way.
     """
     assert estimate.cost_usd is not None
-    rules = CACHE_RULES.get(estimate.cache_rules or "")
-    if rules is not None and rules.explicit and estimate.cost_cached_usd is not None:
+    if estimate.explicit_cache and estimate.cost_cached_usd is not None:
         return estimate.cost_cached_usd, "with the cache breakpoints it sets, an upper bound"
     return estimate.cost_usd, "no cache assumed"
 
@@ -144,15 +142,12 @@ def _discovered(info: ModelInfo, cfg: RunConfig) -> ModelInfo:
     is chosen: two served models never share a directory, records or a leaderboard row. A dry run asks
     nothing (the plan then names the entry)."""
     base = cfg.base_url or info.base_url
-    if cfg.dry_run or not info.discover or info.model_id or not base or info.provider == "local":
+    if cfg.dry_run or not info.discover or info.model_id or not base:
         return info
-    from providers.doors.openai_compat.adapter import discover
-    from providers.endpoints import parse_base_urls
+    from providers.doors import door_for
     from providers.registry import resolve_api_key
 
-    urls = parse_base_urls(base)
-    filled, _ = discover(info, urls[0], resolve_api_key(info))  # replicas serve one model: ask the first
-    return filled
+    return door_for(info).discover(info, base, resolve_api_key(info))
 
 
 def _corpus(cfg: RunConfig) -> Corpus:
@@ -198,6 +193,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     Raises:
         EvalError, providers.errors.ConfigError: Bad input, with one-line messages.
     """
+    from providers.doors import door_for
     from providers.registry import apply_overrides, check_usable, resolve_api_key, resolve_model
 
     # Retired models are refused here, before any run directory exists or any request is made.
@@ -229,7 +225,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         resolve_api_key(info, base_url=(cfg.base_url or "").split(",")[0].strip() or None)
         if judge_info is not None:
             resolve_api_key(judge_info)
-    if cfg.base_url is None and info.provider == "openai-compatible" and not info.base_url:
+    if cfg.base_url is None and door_for(info).needs_base_url and not info.base_url:
         raise PlanError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
     style = info.mode if cfg.style == "auto" else cfg.style
     inputs = identity_inputs(cfg, grid, model_id=info.model_id, corpus_sha256=corpus.sha256)
@@ -275,9 +271,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     extra_out = info.reasoning_budget if info.reasoning else 0
     # a batch's vendor picks the order and may run every cell at once: no read is sure, every prefix a write
     in_flight = max(1, len(todo)) if cfg.batch else (cfg.concurrency or info.concurrency)
-    estimate = estimate_cost(
-        todo, info.prices, extra_out, batch=cfg.batch, provider=info.provider, concurrency=in_flight
-    )
+    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:

@@ -438,9 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EvalError, ConfigError, HaystackError) as e:
         return _fail(str(e))
     if cfg.batch:
-        from evals.batch_run import BATCH_KINDS
+        from providers.doors import door_for
 
-        if prep.info.provider not in BATCH_KINDS:
+        if door_for(prep.info).capabilities(prep.info).batch is None:
             return _fail(
                 f"--batch: {prep.info.alias} ({prep.info.provider}) has no batch API; run without --batch"
             )

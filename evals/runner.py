@@ -282,7 +282,7 @@ class _Runner:
             "attempts": res.attempts,
             "usage": UsageRecord(**res.usage.to_dict()),
             "timings": timings,
-            "cost_usd": record_cost(res.usage, self.prep.info.prices, batch=batch),
+            "cost_usd": record_cost(res.usage, self.prep.info, batch=batch),
             "model_id": model_id,
         }
 

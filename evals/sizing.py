@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from haystacks.prompts import Prompt
     from haystacks.tasks import AnswerKey
     from providers.base import GenerateRequest, Provider
+    from providers.door import CacheRules
 
 __all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer", "breakpoint_cut", "ladder_rung"]
 
@@ -35,9 +37,6 @@ MAX_FIT_ROUNDS = 4
 FIT_NEIGHBOURS = 3
 #: Then the context ends with one of these instead (see :meth:`Sizer.build`).
 FIT_PADS = ("\n", " ")
-#: Minimum cacheable prompt prefix in tokens, per adapter kind with explicit cache breakpoints (Anthropic:
-#: 1024 for Sonnet/Opus-class models, 2048 for Haiku-class ones; the larger is used for a margin-free rule).
-CACHE_MIN_TOKENS = {"anthropic": 1024}
 #: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
 CACHE_LADDER_CHARS = 2048
 _PROBE = "采访者：你好。\n"
@@ -304,13 +303,21 @@ class Sizer:
         rung all share that rung's prefix. None when the prefix would be under the model's minimum
         cacheable length (a write that nothing can read).
         """
-        minimum = CACHE_MIN_TOKENS.get(self.prep.info.provider)
-        if minimum is None or prompt is None or prompt.cache_split is None:
+        rules = self._cache_rules
+        if not rules.explicit or prompt is None or prompt.cache_split is None:
             return None
-        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, minimum)
+        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, rules.min_prefix_tokens)
+
+    @functools.cached_property
+    def _cache_rules(self) -> CacheRules:
+        """The model's prompt-cache rules, from its door."""
+        from providers.doors import door_for
+
+        info = self.prep.info
+        return door_for(info).capabilities(info).cache
 
     def _cache_fields(self, prompt: Prompt | None) -> dict[str, Any]:
-        if prompt is None or self.prep.info.provider not in CACHE_MIN_TOKENS:
+        if prompt is None or not self._cache_rules.explicit:
             return {}
         cut = self.cache_breakpoint(prompt)
         # too short to cache: no breakpoint at all (caching a prompt no other cell repeats is pure cost)

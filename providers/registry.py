@@ -4,7 +4,6 @@ prices, and :func:`create_provider`, which imports a vendor SDK only when its pr
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -13,12 +12,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from providers.doors import door_by_prefix, door_for, get_door, load_door, register
-from providers.entry import ModelInfo, Prices
+from providers.entry import ModelInfo, Prices, check_url
 from providers.errors import (
     ConfigError,
     RegistryError,
@@ -52,142 +50,16 @@ __all__ = [
 
 MODELS_FILE = Path(__file__).with_name("models.toml")
 USER_MODELS_ENV = "NIAH_MODELS_FILE"
-Lifecycle = Literal["active", "deprecated", "retired"]
-Thinking = Literal["none", "budget", "adaptive", "level"]
 
 
 # ----------------------------------------------------------------------------------------- validation
-
-
-class _PricesModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0)
-    cache_write: float | None = Field(default=None, ge=0)
-    as_of: dt.date
-    source: str = Field(min_length=1)
-    long_context_threshold: int | None = Field(default=None, gt=0)
-    input_long: float | None = Field(default=None, ge=0)
-    output_long: float | None = Field(default=None, ge=0)
-    cached_input_long: float | None = Field(default=None, ge=0)
-    cache_write_long: float | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _tiers(self) -> _PricesModel:
-        tiers = (self.input_long, self.output_long, self.cached_input_long, self.cache_write_long)
-        has_long = any(v is not None for v in tiers)
-        if has_long and self.long_context_threshold is None:
-            raise ValueError("*_long prices need long_context_threshold")
-        return self
-
-
-class _LifecycleModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Lifecycle = "active"
-    since: dt.date | None = None
-    retires: dt.date | None = None
-    successors: list[str] = Field(default_factory=list)
-    source: str = ""
-
-    @model_validator(mode="after")
-    def _dates(self) -> _LifecycleModel:
-        if self.status == "retired" and self.since is None:
-            raise ValueError("a retired model needs `since` (the retirement date)")
-        if self.status != "active" and not self.source:
-            raise ValueError("a deprecated or retired model needs `source`")
-        return self
-
-
-class _EntryModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    door: str = ""
-    provider: str
-    model_id: str
-    context_window: int = Field(ge=0)
-    tokenizer: str = Field(min_length=1)
-    tokenizer_exact: bool = True
-    count_api: bool = False
-    mode: Literal["chat", "completion"] = "chat"
-    key_env: str | list[str] | None = None
-    key_required: bool = True
-    base_url: str | None = None
-    max_output_tokens: int | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=8, ge=1)
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
-    timeout_s: float = Field(default=600.0, gt=0)
-    reasoning: bool = False
-    reasoning_budget: int = Field(default=0, ge=0)
-    reasoning_effort: str | None = None
-    thinking: Thinking = "none"
-    thinking_level: str | None = None
-    lifecycle: _LifecycleModel = Field(default_factory=_LifecycleModel)
-    supports_prefill: bool = False
-    supports_temperature: bool = True
-    served_context: int | None = Field(default=None, gt=0)
-    discover: bool = False
-    extra_headers: dict[str, str] = Field(default_factory=dict)
-    aliases: list[str] = Field(default_factory=list)
-    notes: str = ""
-    prices: _PricesModel | None = None
-    api: Literal["", "chat", "responses"] = ""
-
-    @field_validator("door")
-    @classmethod
-    def _door_module(cls, v: str) -> str:
-        if v:
-            try:
-                register(load_door(v))
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("provider")
-    @classmethod
-    def _known_door(cls, v: str) -> str:
-        try:
-            get_door(v)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v is not None:
-            _check_url(v)
-        return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> _EntryModel:
-        if self.context_window == 0 and not self.discover:
-            raise ValueError("context_window must be > 0 (or discover = true for a compatible server)")
-        if any(k.lower() in ("authorization", "x-api-key", "x-goog-api-key") for k in self.extra_headers):
-            raise ValueError("extra_headers must not carry credentials; keys come from key_env")
-        if self.thinking != "none" and self.reasoning_budget <= 0:
-            raise ValueError(
-                "a thinking model needs reasoning_budget > 0 (answer budgets leave room for thinking)"
-            )
-        info = _to_info("", self)
-        door = door_for(info)
-        if door.key_required and door.key_env and self.key_required and not self.key_env:
-            raise ValueError(f"a {self.provider} entry needs key_env")
-        door.check_entry(info)
-        return self
 
 
 class _RegistryFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_version: Literal[1] = 1
     default_model: str | None = None
-    models: dict[str, _EntryModel] = Field(default_factory=dict)
-
-
-def _check_url(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+    models: dict[str, ModelInfo] = Field(default_factory=dict)
 
 
 def _norm(name: str) -> str:
@@ -258,7 +130,7 @@ class Registry:
         if sep and model_id and _norm(head) in self.index:
             base = self.entries[self.index[_norm(head)]]
             if door_for(base).suffix_ids:
-                return dataclasses.replace(base, model_id=model_id, alias=f"{base.alias}:{model_id}")
+                return base.model_copy(update={"model_id": model_id, "alias": f"{base.alias}:{model_id}"})
             raise UnknownModelError(name, [base.alias])
         raise UnknownModelError(name, self.suggestions(name))
 
@@ -270,53 +142,6 @@ class Registry:
             if _norm(model_id) in names:
                 return info
         return door.vendor_entry(model_id)
-
-
-def _to_info(alias: str, e: _EntryModel) -> ModelInfo:
-    envs = [e.key_env] if isinstance(e.key_env, str) else list(e.key_env or [])
-    prices = None
-    if e.prices is not None:
-        prices = Prices(**e.prices.model_dump())
-    return ModelInfo(
-        alias=alias,
-        provider=e.provider,
-        door=e.door,
-        model_id=e.model_id,
-        context_window=e.context_window,
-        tokenizer=e.tokenizer,
-        mode=e.mode,
-        key_env=envs[0] if envs else None,
-        key_env_fallbacks=tuple(envs[1:]),
-        key_required=e.key_required and bool(envs),
-        base_url=e.base_url,
-        prices=prices,
-        aliases=tuple(e.aliases),
-        tokenizer_exact=e.tokenizer_exact,
-        count_api=e.count_api,
-        max_output_tokens=e.max_output_tokens,
-        concurrency=e.concurrency,
-        rpm=e.rpm,
-        tpm=e.tpm,
-        timeout_s=e.timeout_s,
-        reasoning=e.reasoning or e.thinking != "none",
-        reasoning_budget=e.reasoning_budget,
-        reasoning_effort=e.reasoning_effort,
-        supports_prefill=e.supports_prefill,
-        supports_temperature=e.supports_temperature,
-        served_context=e.served_context,
-        discover=e.discover,
-        extra_headers=tuple(sorted(e.extra_headers.items())),
-        notes=e.notes,
-        thinking=e.thinking,
-        thinking_level=e.thinking_level,
-        status=e.lifecycle.status,
-        status_since=e.lifecycle.since,
-        retires=e.lifecycle.retires,
-        successors=tuple(e.lifecycle.successors),
-        lifecycle_source=e.lifecycle.source,
-        window_source="registry" if e.context_window else "",
-        api=e.api,
-    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -332,13 +157,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _validate(path: Path, raw: dict[str, Any]) -> _RegistryFileModel:
+    models = raw.get("models")
+    if isinstance(models, dict):  # an entry's name is its table's name
+        raw = {
+            **raw,
+            "models": {k: {**v, "alias": k} if isinstance(v, dict) else v for k, v in models.items()},
+        }
     try:
-        return _RegistryFileModel.model_validate(raw)
+        file = _RegistryFileModel.model_validate(raw, context={"registry": True})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise RegistryError(f"model registry {path}: {where}: {first['msg']}{more}") from None
+    for alias, info in file.models.items():
+        _check_door(path, alias, info, models[alias])
+    return file
+
+
+def _check_door(path: Path, alias: str, info: ModelInfo, table: dict[str, Any]) -> None:
+    """The entry's door exists and accepts the entry (one-line RegistryError naming the field)."""
+    where = f"model registry {path}: models.{alias}"
+    try:
+        door = register(load_door(info.door)) if info.door else None
+    except ConfigError as exc:
+        raise RegistryError(f"{where}.door: {exc}") from None
+    try:
+        door = door or get_door(info.provider)
+    except ConfigError as exc:
+        raise RegistryError(f"{where}.provider: {exc}") from None
+    if door.name != info.provider:
+        raise RegistryError(f"{where}.provider: the door {info.door!r} is named {door.name!r}")
+    if door.key_required and door.key_env and table.get("key_required", True) and not info.key_envs:
+        raise RegistryError(f"{where}: a {info.provider} entry needs key_env")
+    try:
+        door.check_entry(info)
+    except ValueError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
 
 
 def load_registry(path: Path | str | None = None, *, user_file: Path | str | None = None) -> Registry:
@@ -356,13 +211,13 @@ def load_registry(path: Path | str | None = None, *, user_file: Path | str | Non
     """
     base_path = Path(path) if path is not None else MODELS_FILE
     base = _validate(base_path, _read_toml(base_path))
-    entries = {alias: _to_info(alias, e) for alias, e in base.models.items()}
+    entries = dict(base.models)
     default = base.default_model
     extra = user_file if user_file is not None else os.environ.get(USER_MODELS_ENV)
     if extra:
         extra_path = Path(extra)
         user = _validate(extra_path, _read_toml(extra_path))
-        entries.update({alias: _to_info(alias, e) for alias, e in user.models.items()})
+        entries.update(user.models)
         default = user.default_model or default
     if not entries:
         raise RegistryError(f"model registry {base_path} has no models")
@@ -439,14 +294,14 @@ def apply_overrides(
     if context_window is not None:
         if context_window <= 0:
             raise ConfigError(f"--context-window must be > 0, got {context_window}")
-        info = dataclasses.replace(info, context_window=context_window, window_source="override")
+        info = info.model_copy(update={"context_window": context_window, "window_source": "override"})
     if price_input is not None or price_output is not None:
         if price_input is None or price_output is None:
             raise ConfigError("give both --price-input and --price-output (USD per 1M tokens)")
         if price_input < 0 or price_output < 0:
             raise ConfigError("prices must be >= 0 USD per 1M tokens")
         prices = Prices(input=price_input, output=price_output, as_of=dt.date.today(), source="command line")
-        info = dataclasses.replace(info, prices=prices)
+        info = info.model_copy(update={"prices": prices})
     return info
 
 
@@ -454,7 +309,7 @@ def resolve_api_key(
     info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None
 ) -> str | None:
     """The API key for ``info`` from the environment (the door also checks its platform settings; a
-    ``base_url`` given for the run may stand in for an endpoint variable).
+    ``base_url`` given for the run may stand in for an endpoint variable, issue 18).
 
     Raises:
         MissingKeyError: The key is required and no variable is set (the message names them).
@@ -520,14 +375,14 @@ def create_provider(
         base_url = urls[0] if urls else None
     if base_url is not None:
         try:
-            _check_url(base_url)
+            check_url(base_url)
         except ValueError as exc:
             raise ConfigError(f"--base-url: {exc}") from None
     key = api_key if api_key else resolve_api_key(info, base_url=base_url or info.base_url)
     if mode is not None:
         if mode not in ("chat", "completion"):
             raise ConfigError(f"mode must be 'chat' or 'completion', got {mode!r}")
-        info = dataclasses.replace(info, mode=mode)
+        info = info.model_copy(update={"mode": mode})
     try:
         limits = LimitSettings(
             concurrency=concurrency if concurrency is not None else info.concurrency,

@@ -133,8 +133,9 @@ def get_door(name: str) -> Door:
 
 def door_for(info: ModelInfo) -> Door:
     """The door of a registry entry (its ``door`` module when it names one, else its ``provider``)."""
-    if info.door:
-        return register(load_door(info.door))
+    module = getattr(info, "door", "")
+    if module:
+        return register(load_door(module))
     return get_door(info.provider)
 
 

@@ -9,7 +9,6 @@ it no longer serves answers 404). A model the vendor's entries do not know gets 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,28 +40,34 @@ def borrowed_entry(door: Door, model_id: str, vendor: str, vendor_id: str) -> Mo
         names = {info.model_id.lower(), info.alias.lower(), *(a.lower() for a in info.aliases)}
         if info.provider == vendor and wanted in names:
             keys = door.key_env
-            return dataclasses.replace(
-                info,
-                alias=f"{door.name}:{model_id}",
-                provider=door.name,
-                door="",
-                model_id=model_id,
-                aliases=(),
-                key_env=keys[0] if keys else None,
-                key_env_fallbacks=tuple(keys[1:]),
-                key_required=door.key_required and bool(keys),
-                count_api=door.vendor_defaults().count_api,
-                discover=False,
-                base_url=None,
-                # The platform keeps its own lifecycle (a model retired by its maker's API may still be
-                # served here, and the reverse): the maker's is recorded, not enforced.
-                status="active",
-                status_since=None,
-                retires=None,
-                successors=(),
-                lifecycle_source=f"{door.name}'s own model lifecycle applies; {vendor} API: {info.status}"
-                + (f" ({info.lifecycle_source})" if info.lifecycle_source else ""),
-                notes=f"{vendor} entry {info.alias!r} served through {door.name}; prices are {vendor}'s list "
-                "prices (check the platform's price list; regional endpoints may cost more)",
+            lifecycle = f"{door.name}'s own model lifecycle applies; {vendor} API: {info.status}"
+            if info.lifecycle_source:
+                lifecycle += f" ({info.lifecycle_source})"
+            note = (
+                f"{vendor} entry {info.alias!r} served through {door.name}; prices: {vendor}'s list prices "
+                "(check the platform's price list; regional endpoints may cost more)"
+            )
+            return info.model_copy(
+                update={
+                    "alias": f"{door.name}:{model_id}",
+                    "provider": door.name,
+                    "door": "",
+                    "model_id": model_id,
+                    "aliases": (),
+                    "key_env": keys[0] if keys else None,
+                    "key_env_fallbacks": tuple(keys[1:]),
+                    "key_required": door.key_required and bool(keys),
+                    "count_api": door.vendor_defaults().count_api,
+                    "discover": False,
+                    "base_url": None,
+                    # The platform keeps its own lifecycle (a model retired by its maker's API may still be
+                    # served here, and the reverse): the maker's is recorded, not enforced.
+                    "status": "active",
+                    "status_since": None,
+                    "retires": None,
+                    "successors": (),
+                    "lifecycle_source": lifecycle,
+                    "notes": note,
+                }
             )
     return None

@@ -5,6 +5,7 @@ mock's bill: never below it, and within a few percent of it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.request
 from pathlib import Path
@@ -12,15 +13,23 @@ from typing import Any
 
 import pytest
 
-from evals.plan import CACHE_RULES, CacheRules, Cell, estimate_cost, order_cells, vendor_cache_tokens
+import providers.doors.anthropic as anthropic_door
+from evals.plan import Cell, estimate_cost, order_cells, vendor_cache_tokens
 from evals.run import main
+from providers.door import NO_CACHE
+from providers.doors.gemini import CACHE as GEMINI_CACHE
+from providers.doors.openai import CACHE as OPENAI_CACHE
+from providers.entry import ModelInfo, Prices
 from providers.fakes.server import MockServer
-from providers.registry import Prices
 from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
 
 #: mock-claude with Anthropic's cache prices (write 1.25x input, read 0.1x input).
 ENTRY = ANTHROPIC_ENTRY.replace("output = 15.0\n", "output = 15.0\ncached_input = 0.3\ncache_write = 3.75\n")
 PRICES = Prices(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)
+CLAUDE = ModelInfo(
+    alias="mock-claude", provider="anthropic", model_id="m", context_window=10**6, tokenizer="x"
+)
+GPT = ModelInfo(alias="mock-gpt", provider="openai", model_id="m", context_window=10**6, tokenizer="x")
 #: How far above the mock's bill the estimate may be (its bounds on breakpoint sizes and answer lengths).
 MARGIN = 0.10
 
@@ -71,13 +80,13 @@ def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: py
     assert len(recs) == 6
     cost, read, write = _billed(recs)
     cells = _cells(recs)
-    est = estimate_cost(cells, PRICES, provider="anthropic")
+    est = estimate_cost(cells, PRICES, info=CLAUDE)
     print(
         f"billed ${cost:.6f} (read {read}, write {write}); estimated ${est.cost_cached_usd:.6f} "
         f"(read {est.cached_tokens}, write {est.cache_write_tokens}); no cache ${est.cost_usd:.6f}"
     )
     # the same cells read and write: one read (the 8K-character rung of the second length), three writes
-    per_cell = vendor_cache_tokens(cells, "anthropic")
+    per_cell = vendor_cache_tokens(cells, anthropic_door.CACHE)
     assert per_cell is not None
     billed = {
         (r["length"], r["depth"]): (
@@ -98,11 +107,11 @@ def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: py
 def test_expired_entries_are_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cache lifetime of zero: the mock reads nothing, and the estimate, told the same lifetime, reads
     nothing either (every rung prefix a write)."""
-    monkeypatch.setitem(CACHE_RULES, "anthropic", CacheRules(explicit=True, min_tokens=1024, ttl_s=0.0))
+    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0))
     with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
         recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
     cost, read, write = _billed(recs)
-    est = estimate_cost(_cells(recs), PRICES, provider="anthropic")
+    est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
     assert read == 0 and write > 0 and est.cached_tokens == 0
     assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
 
@@ -120,7 +129,7 @@ def test_under_the_minimum_no_breakpoint_and_no_cache_billing(
         (msg,) = body["messages"]
         assert not any("cache_control" in b for b in msg["content"])
     cost, read, write = _billed(recs)
-    est = estimate_cost(_cells(recs), PRICES, provider="anthropic")
+    est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
     assert read == write == 0 and est.cached_tokens == est.cache_write_tokens == 0
     assert est.cost_cached_usd == est.cost_usd and cost <= est.cost_usd
 
@@ -182,11 +191,11 @@ def test_automatic_prefix_caching_rules() -> None:
     """OpenAI: the shared prefix less the position slack, in 128-token steps above 1024; Gemini: nothing
     under its 4096-token minimum; neither bills writes; concurrency 2 leaves no finished predecessor."""
     cells = order_cells([Cell("m", "single", "zh", n, 100.0, 0, max_tokens=10) for n in (3000, 4000)])
-    assert vendor_cache_tokens(cells, "openai") == [(0, 0), (2432, 0)]  # (3000 - 512) // 128 * 128
-    assert vendor_cache_tokens(cells, "gemini") == [(0, 0), (0, 0)]
-    assert vendor_cache_tokens(cells, "openai", concurrency=2) == [(0, 0), (0, 0)]
-    assert vendor_cache_tokens(cells, "local") is None
-    est = estimate_cost(cells, PRICES, provider="openai")
+    assert vendor_cache_tokens(cells, OPENAI_CACHE) == [(0, 0), (2432, 0)]  # (3000 - 512) // 128 * 128
+    assert vendor_cache_tokens(cells, GEMINI_CACHE) == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, OPENAI_CACHE, concurrency=2) == [(0, 0), (0, 0)]
+    assert vendor_cache_tokens(cells, NO_CACHE) is None
+    est = estimate_cost(cells, PRICES, info=GPT)
     assert est.cached_tokens == 2432 and est.cache_write_tokens == 0 and est.cache_rules == "openai"
 
 

@@ -23,10 +23,9 @@ from evals.plan import (
     resolve_grid,
     shared_prefix_tokens,
 )
+from providers.entry import ModelInfo, Prices
 
-PRICES = SimpleNamespace(
-    input=2.0, output=10.0, cached_input=0.5, cache_write=None, long_context_threshold=None
-)
+PRICES = Prices(input=2.0, output=10.0, cached_input=0.5)
 
 
 def grid(lengths=(1000, 2000), depths=(0.0, 50.0, 100.0), seeds=(0,), tasks=("single",)) -> Grid:
@@ -153,7 +152,7 @@ def test_cost_estimate_hand_computed() -> None:
 
 
 def test_cost_estimate_cache_write_and_long_prices() -> None:
-    prices = SimpleNamespace(
+    prices = Prices(
         input=3.0,
         output=15.0,
         cached_input=0.3,
@@ -179,7 +178,7 @@ def test_cost_unpriced_and_free() -> None:
     cells = [Cell("m", "single", "zh", 1000, 0.0, 0, max_tokens=10)]
     none = estimate_cost(cells, None)
     assert none.cost_usd is None and none.cost_cached_usd is None and none.prompt_tokens == 1000
-    free = SimpleNamespace(input=0.0, output=0.0, cached_input=0.0)
+    free = Prices(input=0.0, output=0.0, cached_input=0.0)
     assert estimate_cost(cells, free).cost_usd == 0.0
 
 
@@ -187,9 +186,14 @@ def test_record_cost() -> None:
     usage = SimpleNamespace(
         input_tokens=3000, output_tokens=20, cached_input_tokens=1000, cache_write_tokens=None
     )
-    assert record_cost(usage, PRICES) == pytest.approx((2000 * 2.0 + 1000 * 0.5 + 20 * 10.0) / 1e6)
-    assert record_cost(usage, None) is None
-    assert record_cost(SimpleNamespace(input_tokens=None, output_tokens=None), PRICES) is None
+    info = ModelInfo(
+        alias="m", provider="openai", model_id="m", context_window=10**5, tokenizer="x", prices=PRICES
+    )
+    full = (2000 * 2.0 + 1000 * 0.5 + 20 * 10.0) / 1e6
+    assert record_cost(usage, info) == pytest.approx(full)
+    assert record_cost(usage, info, batch=True) == pytest.approx(full * 0.5)  # the door's batch discount
+    assert record_cost(usage, info.model_copy(update={"prices": None})) is None
+    assert record_cost(SimpleNamespace(input_tokens=None, output_tokens=None), info) is None
 
 
 def test_check_window() -> None:

@@ -4,7 +4,6 @@ ids with window discovery, retired-model refusal, billing errors, ``python -m ev
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -261,12 +260,12 @@ async def test_anthropic_adaptive_thinking_body(mock_server: Factory) -> None:
 
 async def test_anthropic_budget_thinking_body_and_effort(mock_server: Factory) -> None:
     srv = mock_server(answer="4729183")
-    info = dataclasses.replace(
-        resolve_model("claude-haiku-4-5"), thinking="budget", reasoning=True, reasoning_budget=500
+    info = resolve_model("claude-haiku-4-5").model_copy(
+        update={"thinking": "budget", "reasoning": True, "reasoning_budget": 500}
     )
     async with make_provider("anthropic", srv, info=info) as p:
         await p.generate(CHAT)
-    eff = dataclasses.replace(resolve_model("claude-opus-5-5"), reasoning_effort="low")
+    eff = resolve_model("claude-opus-5-5").model_copy(update={"reasoning_effort": "low"})
     async with make_provider("anthropic", srv, info=eff) as p:
         await p.generate(CHAT)
     budget, effort = (r.body for r in srv.api_requests("anthropic"))
@@ -290,8 +289,8 @@ async def test_gemini_thinking_level_and_budget_bodies(mock_server: Factory) -> 
     srv = mock_server(answer="ok")
     async with make_provider("gemini", srv, info=resolve_model("gemini-4-argon")) as p:
         await p.generate(CHAT)
-    legacy = dataclasses.replace(
-        resolve_model("gemini-2.5-flash-lite"), thinking="budget", reasoning=True, reasoning_budget=1024
+    legacy = resolve_model("gemini-2.5-flash-lite").model_copy(
+        update={"thinking": "budget", "reasoning": True, "reasoning_budget": 1024}
     )
     async with make_provider("gemini", srv, info=legacy) as p:
         await p.generate(CHAT)

@@ -19,7 +19,6 @@ and ``cache_write_tokens``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -106,7 +105,7 @@ def discover_anthropic(info: ModelInfo, api_key: str | None, base_url: str | Non
     if m.lifecycle == "deprecated":
         updates["status"] = "deprecated"
         updates["retires"] = m.retires_at.date() if m.retires_at else None
-    return dataclasses.replace(info, **updates)
+    return info.model_copy(update={**updates})
 
 
 class AnthropicProvider(Provider):

@@ -14,7 +14,6 @@ bearer token come from :func:`providers.doors.azure.azure_settings`. What differ
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -100,15 +99,16 @@ class _Azure:
         found = borrowed_entry(OPENAI, model, "openai", model) if model else None
         if found is None:
             note = f"deployment of {model or 'an unknown model'} (not in the registry: tokenizer approximate)"
-            return dataclasses.replace(info, discover=False, notes=note)
-        return dataclasses.replace(
-            info,
-            discover=False,
-            tokenizer=found.tokenizer,
-            tokenizer_exact=found.tokenizer_exact,
-            prices=info.prices or found.prices,
-            max_output_tokens=info.max_output_tokens or found.max_output_tokens,
-            notes=f"deployment of {model} (OpenAI entry {found.alias!r} lends tokenizer and list prices)",
+            return info.model_copy(update={"discover": False, "notes": note})
+        return info.model_copy(
+            update={
+                "discover": False,
+                "tokenizer": found.tokenizer,
+                "tokenizer_exact": found.tokenizer_exact,
+                "prices": info.prices or found.prices,
+                "max_output_tokens": info.max_output_tokens or found.max_output_tokens,
+                "notes": f"deployment of {model} (its OpenAI entry {found.alias!r} lends tokenizer, prices)",
+            }
         )
 
     def _secrets(self) -> tuple[str, ...]:

@@ -148,12 +148,10 @@ class BedrockDoor(Door):
 
     def vendor_entry(self, model_id: str) -> ModelInfo:
         """An id naming a known Claude model borrows its Anthropic entry; any other needs a window."""
-        import dataclasses
-
         from providers.doors.cloud import borrowed_entry
 
         found = borrowed_entry(self, model_id, "anthropic", anthropic_id(model_id))
-        return found or dataclasses.replace(super().vendor_entry(model_id), discover=False)
+        return found or super().vendor_entry(model_id).model_copy(update={"discover": False})
 
     def check_usable(self, info: ModelInfo) -> None:
         """An unlisted model needs ``--context-window``."""

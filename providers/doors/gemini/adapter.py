@@ -14,7 +14,6 @@ fields the SDK knows can be sent. A ``gemini:<id>`` model not in the registry ge
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from google import genai
@@ -133,11 +132,12 @@ class GeminiProvider(Provider):
             raise ConfigError(
                 f"Gemini reports no window for {info.model_id!r}: give it with --context-window"
             )
-        return dataclasses.replace(
-            info,
-            context_window=int(m.input_token_limit),
-            max_output_tokens=m.output_token_limit or info.max_output_tokens,
-            window_source="models endpoint",
+        return info.model_copy(
+            update={
+                "context_window": int(m.input_token_limit),
+                "max_output_tokens": m.output_token_limit or info.max_output_tokens,
+                "window_source": "models endpoint",
+            }
         )
 
     def build_request(self, req: GenerateRequest) -> dict[str, Any]:

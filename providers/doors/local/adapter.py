@@ -3,7 +3,6 @@ OpenAI-compatible server in completion mode (it is a base model: prompt + answer
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -57,17 +56,17 @@ class LocalProvider(OpenAICompatibleProvider):
     ) -> None:
         if base_url:  # an already running llama.cpp server: a compatible provider that asks its window
             self.server = None
-            info = dataclasses.replace(info, context_window=0)
+            info = info.model_copy(update={"context_window": 0})
         else:
             ctx = n_ctx or info.served_context or info.context_window
             self.server = server or LocalServer(
                 n_ctx=ctx, max_ctx=info.context_window, verbose=verbose, model_alias=info.model_id
             )
             base_url = self.server.start() + "/v1"
-            info = dataclasses.replace(info, context_window=self.server.n_ctx)
+            info = info.model_copy(update={"context_window": self.server.n_ctx})
         discover = self.server is None
-        info = dataclasses.replace(
-            info, base_url=base_url, tokenizer="llamacpp:{server_url}", discover=discover
+        info = info.model_copy(
+            update={"base_url": base_url, "tokenizer": "llamacpp:{server_url}", "discover": discover}
         )
         super().__init__(info, base_url=base_url, **kwargs)
         self.is_llamacpp = True

@@ -39,7 +39,8 @@ class OpenAICompatibleDoor(Door):
         urls = parse_base_urls(base_url)
         if not urls:
             return info
-        return discover(info, urls[0], api_key)
+        filled, _ = discover(info, urls[0], api_key)  # replicas serve one model: ask the first
+        return filled
 
     def adapter(self) -> type[Provider]:
         """:class:`providers.doors.openai_compat.adapter.OpenAICompatibleProvider` (imports ``openai``)."""

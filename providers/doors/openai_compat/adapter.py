@@ -11,7 +11,6 @@ is named ``<entry>:<id>`` (``vllm:Qwen/Qwen3-8B``), so two served models never s
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -77,14 +76,15 @@ def discover(
     alias = info.alias
     if not info.model_id and ":" not in alias:
         alias = f"{alias}:{model_id}"  # the discovered id names the model (records, run names)
-    filled = dataclasses.replace(
-        info,
-        alias=alias,
-        model_id=model_id,
-        context_window=window,
-        tokenizer=tokenizer,
-        tokenizer_exact=exact,
-        window_source="models endpoint" if not info.context_window else info.window_source,
+    filled = info.model_copy(
+        update={
+            "alias": alias,
+            "model_id": model_id,
+            "context_window": window,
+            "tokenizer": tokenizer,
+            "tokenizer_exact": exact,
+            "window_source": "models endpoint" if not info.context_window else info.window_source,
+        }
     )
     return filled, is_llamacpp
 
@@ -103,8 +103,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
         if info.discover and (not info.model_id or not info.context_window):
             info = self._discover(info, base_url, kwargs.get("api_key"))
         if "{server_url}" in info.tokenizer:
-            info = dataclasses.replace(
-                info, tokenizer=info.tokenizer.format(server_url=server_root(base_url))
+            info = info.model_copy(
+                update={"tokenizer": info.tokenizer.format(server_url=server_root(base_url))}
             )
         super().__init__(info, base_url=base_url, **kwargs)
         self._http = httpx.AsyncClient(timeout=self.timeout_s, headers=self._auth_headers())

@@ -111,12 +111,10 @@ class VertexDoor(Door):
 
     def vendor_entry(self, model_id: str) -> ModelInfo:
         """A model the Gemini entries name borrows its entry; any other needs ``--context-window``."""
-        import dataclasses
-
         from providers.doors.cloud import borrowed_entry
 
         found = borrowed_entry(self, model_id, "gemini", model_id)
-        return found or dataclasses.replace(super().vendor_entry(model_id), discover=False)
+        return found or super().vendor_entry(model_id).model_copy(update={"discover": False})
 
     def check_usable(self, info: ModelInfo) -> None:
         """An unlisted model needs ``--context-window``."""

@@ -164,7 +164,7 @@ async def test_completion_cut_and_responses_api(fake: AzureFake, monkeypatch: py
     async with create_provider(info) as p:
         res = await p.generate(GenerateRequest(messages=(Message("user", "count"),), max_tokens=2))
     assert res.stop_reason is StopReason.TRUNCATED and res.text == "one two"
-    info = info.__class__(**{**info.__dict__, "api": "responses"})
+    info = info.model_copy(update={"api": "responses"})
     async with create_provider(info) as p:
         assert isinstance(p, AzureResponsesProvider)
         res = await p.generate(GenerateRequest(messages=(Message("user", "count"),), max_tokens=2))

@@ -77,7 +77,7 @@ async def test_body_fields_and_parse(mock_server: Factory) -> None:
 async def test_reasoning_effort_and_cached_tokens(mock_server: Factory) -> None:
     srv = mock_server(answer="x")
     info = apply_overrides(resolve_model("openai:o3-pro"), context_window=200_000)
-    info = info.__class__(**{**info.__dict__, "reasoning_effort": "high"})
+    info = info.model_copy(update={"reasoning_effort": "high"})
     async with create_provider(info, base_url=srv.url + "/v1", api_key=FAKE_KEY) as p:
         req = GenerateRequest(messages=(Message("user", "同一个前缀 " * 20),), max_tokens=4)
         await p.generate(req)
@@ -89,7 +89,7 @@ async def test_reasoning_effort_and_cached_tokens(mock_server: Factory) -> None:
 async def test_incomplete_max_output_tokens_is_truncated(mock_server: Factory) -> None:
     srv = mock_server(answer="one two three four five")
     info = apply_overrides(resolve_model("openai:o3-pro"), context_window=200_000)
-    info = info.__class__(**{**info.__dict__, "reasoning": False, "reasoning_budget": 0})
+    info = info.model_copy(update={"reasoning": False, "reasoning_budget": 0})
     async with create_provider(info, base_url=srv.url + "/v1", api_key=FAKE_KEY) as p:
         res = await p.generate(GenerateRequest(messages=(Message("user", "count"),), max_tokens=2))
     assert res.raw_response["status"] == "incomplete"
