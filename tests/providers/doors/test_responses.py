@@ -197,3 +197,18 @@ async def test_api_field_sends_a_chat_model_through_responses(
     finally:
         _cached_registry.cache_clear()
     assert srv.api_requests("openai-responses") and not srv.api_requests("openai-chat")
+
+
+def test_cli_batch_through_v1_responses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NIAH_MODELS_FILE", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    out = tmp_path / "run"
+    with MockServer(answer=perfect_model, api_key=FAKE_KEY) as srv:
+        argv = ["--model", "openai:o3-pro", "--context-window", "200000", "--base-url", f"{srv.url}/v1"]
+        argv += ["--lengths", "300,600", "--depths", "0,100", "--out", str(out), "--no-report"]
+        assert main([*argv, "--batch", "--batch-poll", "0.01"]) == 0
+        assert srv.batch.count("openai", "create") == 1
+        assert not srv.api_requests("openai-responses")  # every cell went through the batch
+        assert {b.endpoint for b in srv.batch.batches.values()} == {"/v1/responses"}
+    records = read_records(out / "results.jsonl")
+    assert len(records) == 4 and all(r["status"] == "ok" for r in records)
