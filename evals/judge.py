@@ -247,5 +247,5 @@ async def judge_answer(provider: Any, info: Any, key: Any, answer: str) -> dict[
         return out
     out["raw"] = res.text[:500]
     out["score"] = parse_judge_score(res.text)
-    out["cost_usd"] = record_cost(res.usage, info.prices)
+    out["cost_usd"] = record_cost(res.usage, info)
     return out

@@ -42,6 +42,7 @@ __all__ = [
     "default_run_dir",
     "estimate_cost",
     "identity_inputs",
+    "ladder_rung",
     "make_cells",
     "needle_position",
     "order_cells",
@@ -376,6 +377,22 @@ MAX_LINE_CHARS = 400
 _SPLIT_AT_DEPTH = frozenset({"single", "special_magic", "multi"})
 
 
+#: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
+CACHE_LADDER_CHARS = 2048
+
+
+def ladder_rung(split: int) -> int | None:
+    """The breakpoint ladder's rung for a cacheable prefix of ``split`` characters: the largest of 2K, 4K,
+    8K... characters (:data:`CACHE_LADDER_CHARS` doubled) that is at most ``split``; None under the first.
+    The sizer's :func:`evals.sizing.breakpoint_cut` and this plan's estimate share it."""
+    rung = CACHE_LADDER_CHARS
+    if rung > split:
+        return None
+    while rung * 2 <= split:
+        rung *= 2
+    return rung
+
+
 def cell_latency_s(cell: Cell) -> float:
     """The assumed duration of one cell (see :data:`CELL_LATENCY_S`)."""
     return CELL_LATENCY_S + cell.length / PREFILL_TOKENS_PER_S
@@ -390,7 +407,7 @@ def vendor_cache_tokens(
     fewest tokens it can be, a write at the most, a cell that may or may not read priced as a write).
 
     * Anthropic (explicit breakpoints): a cell's breakpoint is at the ladder rung of its first needle's
-      character position (:func:`evals.sizing.ladder_rung`, the sizer's own rule), which the plan knows
+      character position (:func:`ladder_rung`, the sizer's own rule), which the plan knows
       from the token position (:func:`needle_position` ± :data:`POSITION_SLACK_TOKENS`) through
       :data:`CHARS_PER_TOKEN`. No breakpoint (no cache billing) when the prefix up to the highest possible
       rung is under the minimum, and for cells with nothing inserted (closed book, no_needle). The first
@@ -413,7 +430,6 @@ def vendor_cache_tokens(
     Returns:
         ``[(read, write), ...]``, or None when the door bills no cache (``mode == "none"``).
     """
-    from evals.sizing import ladder_rung
     from haystacks.tasks import get_task
 
     if rules.mode == "none":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.errors import PlanError
+from evals.plan import ladder_rung
 
 if TYPE_CHECKING:
     from evals.plan import Cell
@@ -37,20 +38,7 @@ MAX_FIT_ROUNDS = 4
 FIT_NEIGHBOURS = 3
 #: Then the context ends with one of these instead (see :meth:`Sizer.build`).
 FIT_PADS = ("\n", " ")
-#: First rung of the breakpoint ladder in characters; rungs double (2K, 4K, 8K... characters).
-CACHE_LADDER_CHARS = 2048
 _PROBE = "采访者：你好。\n"
-
-
-def ladder_rung(split: int) -> int | None:
-    """The breakpoint ladder's rung for a cacheable prefix of ``split`` characters: the largest of 2K, 4K,
-    8K... characters (:data:`CACHE_LADDER_CHARS` doubled) that is at most ``split``; None under the first."""
-    rung = CACHE_LADDER_CHARS
-    if rung > split:
-        return None
-    while rung * 2 <= split:
-        rung *= 2
-    return rung
 
 
 def breakpoint_cut(user: str, split: int, count: Callable[[str], int], minimum: int) -> int | None:
@@ -332,10 +320,11 @@ class Sizer:
         """
         from haystacks.builder import build_haystack
         from haystacks.prompts import render_closed_book, render_prompt
+        from haystacks.tasks import get_task
 
         if cell.kind == "closed_book":
             spec = self.spec(cell, 1)
-            plan = spec.task_def.plan(spec)
+            plan = get_task(spec.task).plan(spec)
             prompt = render_closed_book(plan.question, cell.language)
             req = self._request("", prompt, cell.max_tokens)
             key = plan.answer_key(cell.task, cell.language)

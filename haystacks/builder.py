@@ -27,8 +27,9 @@ from typing import Any, Protocol
 from haystacks.corpus import Corpus
 from haystacks.errors import SpecError, TokenizerError
 from haystacks.needles import NeedlePlan, PlannedNeedle
+from haystacks.spec import CellSpec
 from haystacks.stream import CorpusStats, FillerStream, corpus_stats, filler_stream
-from haystacks.tasks import AnswerKey, Task, get_task
+from haystacks.tasks import AnswerKey, get_task
 from haystacks.tokenizers import Tokenizer, get_tokenizer
 
 __all__ = [
@@ -44,61 +45,6 @@ __all__ = [
 
 MAX_LENGTH = 50_000_000  # tokens; 10M-token haystacks are routine, this only stops typos
 _MAX_ATTEMPTS = 8  # sizing attempts for tokenizers that are verified by a full count
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What to build (model-independent): task, length, depth, seed and variant parameters.
-
-    Attributes:
-        task: ``single`` | ``multi`` | ``distractor`` | ``no_needle`` | ``changed_line``.
-        length: Target tokens of the context (haystack including needles).
-        depth: Percent 0..100; multi: the first needle's depth unless ``depths`` is given.
-        seed: Draws needle keys/values (and the paragraph order when ``shuffle``).
-        language: Needle and question language, ``zh`` or ``en``.
-        n_needles: Multi: number of needles (1 = the default of 4).
-        depths: Multi: explicit depths (default: spread from ``depth`` towards 100).
-        n_distractors: Same-template needles with other keys (0 = 3 for the distractor task).
-        shuffle: Shuffle the paragraphs of each corpus pass (seeded).
-        params: Task-specific parameters as sorted ``(name, value)`` pairs (``hops``, custom ``needles``...);
-            each task documents the ones it reads.
-    """
-
-    task: str = "single"
-    length: int = 2000
-    depth: float = 50.0
-    seed: int = 0
-    language: str = "zh"
-    n_needles: int = 1
-    depths: tuple[float, ...] | None = None
-    n_distractors: int = 0
-    shuffle: bool = False
-    params: tuple[tuple[str, Any], ...] = ()
-
-    def param(self, name: str, default: Any = None) -> Any:
-        """A task parameter (``default`` when not given)."""
-        return dict(self.params).get(name, default)
-
-    @property
-    def task_def(self) -> Task:
-        """This cell's task, from the task table."""
-        return get_task(self.task)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the spec (``params`` only when there are any)."""
-        d = asdict(self)
-        d["depths"] = list(self.depths) if self.depths is not None else None
-        if self.params:
-            d["params"] = {k: _jsonable(v) for k, v in self.params}
-        else:
-            d.pop("params")
-        return d
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ __all__ = [
     "multi_depths",
     "near_miss",
     "needle_rng",
-    "plan_needles",
 ]
 
 LANGUAGES = ("zh", "en")
@@ -290,54 +289,3 @@ def join_keys(fam: NeedleFamily, keys: list[str]) -> str:
     if len(keys) == 1:
         return keys[0]
     return fam.list_sep.join(keys[:-1]) + fam.last_sep + keys[-1]
-
-
-def plan_needles(
-    task: str,
-    seed: int,
-    language: str,
-    depth: float,
-    n_needles: int = 1,
-    depths: tuple[float, ...] | None = None,
-    n_distractors: int = 0,
-) -> NeedlePlan:
-    """Draw a cell's needles from its seed through the task table (kept for callers of the first API).
-
-    Args:
-        task: A task name (:func:`haystacks.tasks.task_names`).
-        seed: The cell's seed.
-        language: ``"zh"`` or ``"en"``.
-        depth: Requested depth in percent (multi: the first needle's, unless ``depths`` is given).
-        n_needles: Multi: number of needles (1 means the default, :data:`DEFAULT_MULTI_NEEDLES`).
-        depths: Multi: explicit depths, one per needle.
-        n_distractors: Number of distractors (0 means :data:`DEFAULT_DISTRACTORS` for the distractor task).
-
-    Returns:
-        The plan.
-
-    Raises:
-        SpecError: Unknown task or language, a depth outside 0..100, bad counts.
-    """
-    from haystacks.builder import CellSpec
-    from haystacks.tasks import get_task
-
-    spec = CellSpec(
-        task=task,
-        length=1,
-        depth=depth,
-        seed=seed,
-        language=language,
-        n_needles=n_needles,
-        depths=depths,
-        n_distractors=n_distractors,
-    )
-    return get_task(task).plan(spec)
-
-
-def __getattr__(name: str) -> Any:
-    # ``TASKS`` (the task names) is read from the task table, which imports this module.
-    if name == "TASKS":
-        from haystacks.tasks import task_names
-
-        return task_names()
-    raise AttributeError(name)

@@ -4,8 +4,16 @@
 about a task; see :mod:`haystacks.tasks.base` for the interface and one module per family beside it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from haystacks.spec import CellSpec
 from haystacks.tasks.base import OUTCOMES, AnswerKey, Fact, Grade, Task, grade_absent, grade_facts, grade_one
 from haystacks.tasks.registry import get_task, register, task_names, tasks
+
+if TYPE_CHECKING:
+    from haystacks.needles import NeedlePlan
 
 __all__ = [
     "OUTCOMES",
@@ -17,7 +25,47 @@ __all__ = [
     "grade_absent",
     "grade_facts",
     "grade_one",
+    "plan_needles",
     "register",
     "task_names",
     "tasks",
 ]
+
+
+def plan_needles(
+    task: str,
+    seed: int,
+    language: str,
+    depth: float,
+    n_needles: int = 1,
+    depths: tuple[float, ...] | None = None,
+    n_distractors: int = 0,
+) -> NeedlePlan:
+    """Draw a cell's needles from its seed through the task table (the first API's entry, once in needles).
+
+    Args:
+        task: A task name (:func:`haystacks.tasks.task_names`).
+        seed: The cell's seed.
+        language: ``"zh"`` or ``"en"``.
+        depth: Requested depth in percent (multi: the first needle's, unless ``depths`` is given).
+        n_needles: Multi: number of needles (1 means the default, :data:`DEFAULT_MULTI_NEEDLES`).
+        depths: Multi: explicit depths, one per needle.
+        n_distractors: Number of distractors (0 means :data:`DEFAULT_DISTRACTORS` for the distractor task).
+
+    Returns:
+        The plan.
+
+    Raises:
+        SpecError: Unknown task or language, a depth outside 0..100, bad counts.
+    """
+    spec = CellSpec(
+        task=task,
+        length=1,
+        depth=depth,
+        seed=seed,
+        language=language,
+        n_needles=n_needles,
+        depths=depths,
+        n_distractors=n_distractors,
+    )
+    return get_task(task).plan(spec)

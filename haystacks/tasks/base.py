@@ -32,8 +32,8 @@ from haystacks.grading import (
 )
 
 if TYPE_CHECKING:
-    from haystacks.builder import CellSpec
     from haystacks.needles import NeedlePlan
+    from haystacks.spec import CellSpec
 
 __all__ = [
     "OUTCOMES",

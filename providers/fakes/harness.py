@@ -246,6 +246,10 @@ class Wire(ABC):
         """The vendor's answer to a wrong key (echoing it, to test redaction)."""
         return 401, self.error_body(api, 401, f"Incorrect API key provided: {presented or ''}")
 
+    def presented_key(self, headers: dict[str, str], query_key: str | None) -> str | None:
+        """The credential a request presents (default: :func:`presented_key`'s headers)."""
+        return presented_key(headers, query_key)
+
     @abstractmethod
     def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
         """The success body of a valid request."""
@@ -609,7 +613,7 @@ class FakeServer:
             )
             return json_response(status, wire.error_body(api, status, message, self.retry_after), extra)
         # Authentication.
-        presented = presented_key(headers, request.query.get("key"))
+        presented = wire.presented_key(headers, request.query.get("key"))
         if fault == "401" or (self.api_key is not None and presented != self.api_key):
             return json_response(*wire.auth_error(api, presented))
         if not isinstance(body, dict):
@@ -726,7 +730,7 @@ class BatchMock:
     def denied(self, request: web.Request, wire: Wire, api: str) -> web.Response | None:
         """The wire's auth error when the request does not present the server's key (None: allowed)."""
         headers = {k.lower(): v for k, v in request.headers.items()}
-        presented = presented_key(headers, request.query.get("key"))
+        presented = wire.presented_key(headers, request.query.get("key"))
         if self.server.api_key is not None and presented != self.server.api_key:
             return json_response(*wire.auth_error(api, presented))
         return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from haystacks.errors import SpecError
-from haystacks.needles import CHANGED_PHRASES, FAMILIES, multi_depths, plan_needles
+from haystacks.needles import CHANGED_PHRASES, FAMILIES, multi_depths
+from haystacks.tasks import plan_needles
 
 TASKS = ("single", "multi", "distractor", "no_needle", "changed_line")  # the first families
 

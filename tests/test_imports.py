@@ -1,0 +1,164 @@
+"""No import cycles among the project's modules.
+
+Every ``import`` statement of ``haystacks``, ``providers`` and ``evals`` is read with :mod:`ast` — at module
+level, inside functions and under ``if TYPE_CHECKING:`` alike — and resolved to the project module it names
+(``from pkg import name`` is an edge to ``pkg.name`` when that is a module, else to ``pkg``). The implicit
+import of a parent package (``import a.b`` runs ``a/__init__.py``) is not an edge: a package's ``__init__``
+re-exporting its submodules is not a cycle. The graph's strongly connected components must all be single
+modules that do not import themselves.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("haystacks", "providers", "evals")
+#: Cycles still present, each with the reason it is left (sets of module names). Keep this short.
+KNOWN_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"haystacks.needles", "haystacks.tasks.base"}): (
+        "needles' NeedlePlan builds the grading types Fact/AnswerKey of tasks.base, which types plans with "
+        "NeedlePlan and checks depths with needles.check_depth; the fix moves Fact and AnswerKey to a leaf "
+        "module, in tasks/base.py, which the task-grading work is editing now (issue 19 also makes AnswerKey "
+        "a pydantic model): after that lands"
+    ),
+}
+
+
+def project_modules() -> dict[str, Path]:
+    """Module name -> file, for every ``.py`` file of the packages."""
+    out: dict[str, Path] = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = path
+    return out
+
+
+def _imports(module: str, path: Path, known: set[str]) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.name
+                while name and name not in known:  # ``import a.b.c`` of a non-module attribute path
+                    name = name.rpartition(".")[0]
+                if name:
+                    yield name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                if node.level > 1:
+                    base_parts = base_parts[: -(node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in known:
+                    yield full
+                elif base in known:
+                    yield base
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (anywhere in its source)."""
+    modules = project_modules()
+    known = set(modules)
+    return {m: set(_imports(m, p, known)) for m, p in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """The strongly connected components with a cycle (Tarjan), each as a set of modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[frozenset[str]] = []
+    counter = 0
+
+    def visit(v: str) -> None:
+        nonlocal counter
+        index[v] = low[v] = counter
+        counter += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1 or v in graph.get(v, ()):
+                out.append(frozenset(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def _path(graph: dict[str, set[str]], comp: frozenset[str]) -> str:
+    """One cycle through ``comp``, for the failure message."""
+    start = min(comp)
+    seen = {start: [start]}
+    todo = [start]
+    while todo:
+        v = todo.pop(0)
+        for w in sorted(graph[v] & comp):
+            if w == start:
+                return " -> ".join([*seen[v], start])
+            if w not in seen:
+                seen[w] = [*seen[v], w]
+                todo.append(w)
+    return ", ".join(sorted(comp))
+
+
+def test_the_graph_sees_every_kind_of_import() -> None:
+    graph = import_graph()
+    assert "providers.errors" in graph["providers.base"]  # module level
+    assert "providers.entry" in graph["providers.base"]  # under TYPE_CHECKING
+    assert "providers.doors.openai.adapter" in graph["providers.doors.openai"]  # inside a function
+    assert "haystacks.tasks" in graph["evals.sizing"]  # inside a method
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    toy = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert set(cycles(toy)) == {frozenset("abc"), frozenset("e")}
+    assert _path(toy, frozenset("abc")) == "a -> b -> c -> a"
+
+
+def test_no_import_cycles() -> None:
+    graph = import_graph()
+    found = cycles(graph)
+    unexpected = [c for c in found if c not in KNOWN_CYCLES]
+    assert not unexpected, "import cycles: " + "; ".join(_path(graph, c) for c in unexpected)
+    stale = [", ".join(sorted(c)) for c in KNOWN_CYCLES if c not in found]
+    assert not stale, f"known cycles that are gone (remove them from KNOWN_CYCLES): {stale}"
+
+
+def _is_fake(module: str) -> bool:
+    return (
+        module == "providers.mock_server" or module.startswith("providers.fakes") or module.endswith(".fake")
+    )
+
+
+def test_the_product_never_imports_the_fakes() -> None:
+    """The fakes (the harness, each door's fake.py) are for tests and benchmarks: no product module imports
+    them, not even inside a function."""
+    graph = import_graph()
+    offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if not _is_fake(m) for t in ts if _is_fake(t))
+    assert not offenders, offenders
