@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
-from providers.doors.azure import azure_settings
+from providers.doors.azure.settings import azure_settings
 from providers.doors.openai.adapter import OpenAIProvider, aiohttp_client, classify_openai_error
 from providers.doors.openai.responses import RESPONSES_PATH, OpenAIResponsesProvider
 from providers.errors import ConfigError

@@ -29,7 +29,7 @@ from providers.doors.anthropic.adapter import (
     classify_anthropic_error,
     parse_anthropic_message,
 )
-from providers.doors.bedrock import BEDROCK_VERSION, bedrock_settings, foundation_id
+from providers.doors.bedrock.settings import BEDROCK_VERSION, bedrock_settings, foundation_id
 from providers.errors import ContextLengthExceeded, MalformedResponse, ProviderError
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.doors.anthropic.fake import AnthropicWire
-from providers.doors.bedrock import BEDROCK_VERSION, PROFILE_PREFIXES
+from providers.doors.bedrock.settings import BEDROCK_VERSION, PROFILE_PREFIXES
 from providers.fakes.harness import FakeServer, RecordedRequest, json_response
 
 __all__ = ["BedrockFake"]

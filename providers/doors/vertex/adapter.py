@@ -16,7 +16,7 @@ from google.genai import types
 
 from providers.base import GenerateRequest, Provider
 from providers.doors.gemini.adapter import GeminiProvider
-from providers.doors.vertex import vertex_settings
+from providers.doors.vertex.settings import vertex_settings
 
 if TYPE_CHECKING:
     from providers.entry import ModelInfo
