@@ -43,6 +43,7 @@ from aiohttp import web
 __all__ = [
     "FAULTS",
     "BatchMock",
+    "BatchRoutes",
     "FakeServer",
     "MockBatch",
     "MockReply",
@@ -206,6 +207,7 @@ class Wire(ABC):
 
     Attributes:
         vendor: Name used in batch counters (``srv.batch.count(vendor, "create")``).
+        batch_routes: The vendor's batch endpoints (:class:`BatchRoutes`), or None.
         fault_apis: Request kinds that can get faults (generation and count calls).
         retry_after_header: Whether a 429 carries ``Retry-After`` (Google's carry the wait in the body).
     """
@@ -213,6 +215,8 @@ class Wire(ABC):
     vendor: str = ""
     fault_apis: frozenset[str] = frozenset()
     retry_after_header: bool = True
+    #: The vendor's batch endpoints, mounted by :meth:`add_routes` (None: no batch API).
+    batch_routes: type[BatchRoutes] | None = None
 
     @abstractmethod
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
@@ -259,8 +263,10 @@ class Wire(ABC):
         (what a real server behind ``server.upstream`` answers is left to it)."""
         return None
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:  # noqa: B027 - optional hook
-        """Mount extra routes (batch endpoints) before the catch-all."""
+    def add_routes(self, app: web.Application, server: FakeServer) -> None:
+        """Mount extra routes before the catch-all (default: :attr:`batch_routes`)."""
+        if self.batch_routes is not None:
+            self.batch_routes(self, server).mount(app)
 
 
 class FakeServer:
@@ -779,3 +785,24 @@ class BatchMock:
         """``vendor``'s batch ``bid`` (None: no such batch of this vendor)."""
         batch = self.batches.get(bid)
         return batch if batch is not None and batch.vendor == vendor else None
+
+
+class BatchRoutes(ABC):
+    """A vendor's batch endpoints over the server's shared :class:`BatchMock` (subclassed in a door's fake).
+
+    Attributes:
+        api: The wire's request kind whose auth errors the endpoints answer with.
+    """
+
+    api: str = ""
+
+    def __init__(self, wire: Wire, server: FakeServer) -> None:
+        self.wire, self.server, self.state = wire, server, server.batch
+
+    @abstractmethod
+    def mount(self, app: web.Application) -> None:
+        """Add the routes to ``app``."""
+
+    def denied(self, request: web.Request) -> web.Response | None:
+        """The wire's auth error when the request lacks the server's key (None: allowed)."""
+        return self.state.denied(request, self.wire, self.api)
