@@ -57,8 +57,7 @@ class _AzureWire(ResponsesWire):
     def __init__(self, deployments: dict[str, str]) -> None:
         self.deployments = deployments
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """None: Azure's batch API is not part of this fake."""
+    batch_routes = None  # Azure's batch API is not part of this fake
 
     def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
         """The OpenAI answer, naming the deployment's underlying model as Azure does."""

@@ -68,8 +68,7 @@ def _error(status: int, kind: str, message: str) -> web.Response:
 class _BedrockWire(AnthropicWire):
     """Anthropic's bodies and answers; no first-party batch routes (Bedrock batch inference reads S3)."""
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """None."""
+    batch_routes = None  # Bedrock batch inference reads S3: not part of this fake
 
 
 class BedrockFake(FakeServer):

@@ -49,8 +49,7 @@ def _google(code: int, status: str, message: str, details: list[Any] | None = No
 class _VertexWire(GeminiWire):
     """Gemini's bodies and answers (counts with ``totalBillableCharacters``); no Gemini batch routes."""
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """None: Vertex batch prediction (Cloud Storage / BigQuery) is not part of this fake."""
+    batch_routes = None  # Vertex batch prediction (Cloud Storage / BigQuery) is not part of this fake
 
     def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
         """Gemini's answer; Vertex's count also reports billable characters."""
