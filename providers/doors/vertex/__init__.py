@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from providers.door import Capabilities, Door, VendorDefaults
-from providers.doors.vertex.settings import KEY_ENV, VertexSettings, vertex_settings
+from providers.doors.vertex.settings import KEY_ENV, VertexSettings, check_adc, vertex_settings
 from providers.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -80,8 +80,11 @@ class VertexDoor(Door):
     def check_config(
         self, info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None
     ) -> str | None:
-        """A project (ADC) or an express-mode key is set; returns the key (None: ADC)."""
-        return vertex_settings(info, os.environ if environ is None else environ).api_key
+        """A project with application default credentials, or an express-mode key; returns the key."""
+        settings = vertex_settings(info, os.environ if environ is None else environ)
+        if not settings.express and environ is None:
+            check_adc(info)  # reads the process's environment, as google.auth does
+        return settings.api_key
 
     def adapter(self) -> type[Provider]:
         """:class:`providers.doors.vertex.adapter.VertexProvider` (imports ``google.genai``)."""

@@ -11,7 +11,15 @@ from providers.errors import ConfigError
 if TYPE_CHECKING:
     from providers.entry import ModelInfo
 
-__all__ = ["DEFAULT_LOCATION", "KEY_ENV", "LOCATION_ENV", "PROJECT_ENV", "VertexSettings", "vertex_settings"]
+__all__ = [
+    "DEFAULT_LOCATION",
+    "KEY_ENV",
+    "LOCATION_ENV",
+    "PROJECT_ENV",
+    "VertexSettings",
+    "check_adc",
+    "vertex_settings",
+]
 
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
 LOCATION_ENV = "GOOGLE_CLOUD_LOCATION"
@@ -58,3 +66,25 @@ def vertex_settings(
             f"credentials), or {KEY_ENV} for Vertex AI express mode"
         )
     return VertexSettings(None, None, key)
+
+
+def check_adc(info: ModelInfo) -> None:
+    """Application default credentials can be found (a key file, gcloud's login, or the metadata server).
+
+    Nothing is refreshed here (no token request); on a machine with none of them, ``google.auth`` pings the
+    metadata server once (a few seconds offline).
+
+    Raises:
+        ConfigError: None found (one line naming how to provide them).
+    """
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except DefaultCredentialsError:
+        raise ConfigError(
+            f"{info.alias}: no Google application default credentials: run 'gcloud auth application-default "
+            f"login' or set GOOGLE_APPLICATION_CREDENTIALS to a key file (or use {KEY_ENV} without "
+            f"{PROJECT_ENV} for express mode)"
+        ) from None

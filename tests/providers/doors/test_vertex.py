@@ -173,3 +173,17 @@ def test_cli_without_project_or_key_is_one_line(tmp_path: Path, capsys: pytest.C
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "GOOGLE_CLOUD_PROJECT" in err[0]
     assert not out.exists()
+
+
+def test_cli_project_without_credentials_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")  # no metadata server: the ping fails at once
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    out = tmp_path / "run"
+    argv = ["--model", "vertex:gemini-2.5-flash", "--out", str(out), "--lengths", "300", "--depths", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "application default credentials" in err[0] and "GOOGLE_API_KEY" in err[0]
+    assert not out.exists()
