@@ -54,7 +54,7 @@ class BedrockDoor(Door):
     key_env = (TOKEN_ENV,)
     key_required = False  # the AWS credential chain instead of a key
     default_tokenizer = "cl100k_base"
-    packages = ("anthropic", "boto3")
+    packages = ("anthropic",)
 
     def capabilities(self, info: ModelInfo) -> Capabilities:
         """Breakpoint caching, no batch here, CountTokens where the entry says, Claude's thinking controls."""
