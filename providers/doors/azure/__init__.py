@@ -86,13 +86,15 @@ class AzureDoor(Door):
         return azure_settings(info, base_url, env).api_key
 
     def create(self, info: ModelInfo, **kwargs: Any) -> Provider:
-        """Chat completions, or the Responses API for ``api = "responses"`` entries."""
+        """Chat completions, or the Responses API (``api = "responses"``, or a Responses-only model)."""
         kwargs.pop("verbose", None)
         if kwargs.pop("n_ctx", None) is not None:
             raise ConfigError("n_ctx applies only to the embedded local model")
         from providers.doors.azure.adapter import AzureOpenAIProvider, AzureResponsesProvider
+        from providers.doors.openai.responses import uses_responses
 
-        cls = AzureResponsesProvider if info.api == "responses" else AzureOpenAIProvider
+        # ``api`` decides; unset, a deployment named after a Responses-only model goes through /responses.
+        cls = AzureResponsesProvider if uses_responses(info.api, info.model_id) else AzureOpenAIProvider
         return cls(info, **kwargs)
 
     def adapter(self) -> type[Provider]:
