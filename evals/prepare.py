@@ -221,7 +221,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     corpus = _corpus(cfg)
     _check_tasks(cfg, grid)
     if not cfg.dry_run:
-        resolve_api_key(info)  # MissingKeyError names the variable
+        # MissingKeyError names the variable; a door's ConfigError names a missing endpoint/region/project.
+        resolve_api_key(info, base_url=(cfg.base_url or "").split(",")[0].strip() or None)
         if judge_info is not None:
             resolve_api_key(judge_info)
     if cfg.base_url is None and door_for(info).needs_base_url and not info.base_url:

@@ -225,8 +225,13 @@ class Door(ABC):
         """Refuse, with no network and no environment, a model that cannot be called as configured
         (raise :class:`providers.errors.ConfigError`)."""
 
-    def check_config(self, info: ModelInfo, environ: Mapping[str, str] | None = None) -> str | None:
+    def check_config(
+        self, info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None
+    ) -> str | None:
         """Check credentials and platform settings; return the API key (None: none needed or set).
+
+        ``base_url`` is the endpoint given for the run (``--base-url``), which some platforms take in place
+        of an environment variable (Azure's ``AZURE_OPENAI_ENDPOINT``).
 
         Raises:
             MissingKeyError: A required key is not set (names the variables).

@@ -228,6 +228,9 @@ class ModelInfo(BaseModel):
         window_source: Where ``context_window`` comes from (``registry``, ``models endpoint``, ``override``).
         door: The module of the entry's door when it is not a built-in one (``pkg.doors.toy``; see
             :mod:`providers.doors`); "" finds the door by ``provider``.
+        api: OpenAI-style doors (``openai``, ``azure``): ``responses`` (the Responses API), ``chat`` (chat
+            completions) or ``""``: the Responses API exactly for the models the installed SDK lists as
+            Responses-only (``providers/doors/openai/responses.py``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -269,6 +272,7 @@ class ModelInfo(BaseModel):
     lifecycle_source: str = ""
     window_source: str = "registry"
     door: str = ""
+    api: Literal["", "chat", "responses"] = ""
 
     @model_validator(mode="before")
     @classmethod

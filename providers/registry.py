@@ -305,13 +305,16 @@ def apply_overrides(
     return info
 
 
-def resolve_api_key(info: ModelInfo, environ: Mapping[str, str] | None = None) -> str | None:
-    """The API key for ``info`` from the environment.
+def resolve_api_key(
+    info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None
+) -> str | None:
+    """The API key for ``info`` from the environment (the door also checks its platform settings; a
+    ``base_url`` given for the run may stand in for an endpoint variable, issue 18).
 
     Raises:
         MissingKeyError: The key is required and no variable is set (the message names them).
     """
-    return door_for(info).check_config(info, environ)
+    return door_for(info).check_config(info, environ, base_url=base_url)
 
 
 def create_provider(
@@ -375,7 +378,7 @@ def create_provider(
             check_url(base_url)
         except ValueError as exc:
             raise ConfigError(f"--base-url: {exc}") from None
-    key = api_key if api_key else resolve_api_key(info)
+    key = api_key if api_key else resolve_api_key(info, base_url=base_url or info.base_url)
     if mode is not None:
         if mode not in ("chat", "completion"):
             raise ConfigError(f"mode must be 'chat' or 'completion', got {mode!r}")

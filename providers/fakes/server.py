@@ -28,7 +28,7 @@ from typing import Any
 
 from providers.doors.anthropic.fake import AnthropicWire
 from providers.doors.gemini.fake import GeminiWire
-from providers.doors.openai.fake import OpenAIWire
+from providers.doors.openai.responses_fake import ResponsesWire
 from providers.doors.openai_compat.fake import LlamaCppWire
 from providers.fakes.harness import (
     FAULTS,
@@ -54,7 +54,7 @@ __all__ = [
 
 def builtin_wires() -> list[Wire]:
     """The wire formats of the built-in doors (the order decides who answers an ambiguous GET)."""
-    return [OpenAIWire(), AnthropicWire(), GeminiWire(), LlamaCppWire()]
+    return [ResponsesWire(), AnthropicWire(), GeminiWire(), LlamaCppWire()]
 
 
 class MockServer(FakeServer):

@@ -104,6 +104,8 @@ def test_active_entries_are_in_the_sdks_model_lists() -> None:
     from google.genai._gaos.types.interactions import model as gemini_models
     from openai.types.shared import ChatModel
 
+    from providers.doors.openai.responses import responses_only_models
+
     def literal_values(tp: object) -> set[str]:
         out: set[str] = set()
         for a in typing.get_args(tp):
@@ -112,7 +114,8 @@ def test_active_entries_are_in_the_sdks_model_lists() -> None:
 
     lists = {
         "anthropic": literal_values(AnthropicModel),
-        "openai": literal_values(ChatModel),
+        # issue 18: Responses-only models (ResponsesModel beyond ChatModel) are served through /v1/responses.
+        "openai": literal_values(ChatModel) | responses_only_models(),
         "gemini": literal_values(gemini_models.Model),
     }
     for kind, known in lists.items():

@@ -5,7 +5,7 @@ Importing this package imports no SDK; :meth:`OpenAIDoor.adapter` does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from providers.door import BatchSupport, CacheRules, Capabilities, Door, VendorDefaults
 from providers.errors import ConfigError
@@ -50,6 +50,23 @@ class OpenAIDoor(Door):
                 f"model {info.alias!r} is not in the registry and OpenAI's models endpoint reports no "
                 "context window: give it with --context-window"
             )
+
+    def check_entry(self, info: ModelInfo) -> None:
+        """The default checks, and ``api`` is ``""``, ``chat`` or ``responses``."""
+        super().check_entry(info)
+        if info.api not in ("", "chat", "responses"):
+            raise ValueError(f"api must be 'chat' or 'responses', got {info.api!r}")
+
+    def create(self, info: ModelInfo, **kwargs: Any) -> Provider:
+        """Chat completions, or the Responses API where the entry or the SDK's model lists ask for it."""
+        from providers.doors.openai.responses import OpenAIResponsesProvider, uses_responses
+
+        if uses_responses(info.api, info.model_id):
+            for option in ("n_ctx", "verbose"):
+                if kwargs.pop(option, None) and option == "n_ctx":
+                    raise ConfigError("n_ctx applies only to the embedded local model")
+            return OpenAIResponsesProvider(info, **kwargs)
+        return super().create(info, **kwargs)
 
     def adapter(self) -> type[Provider]:
         """:class:`providers.doors.openai.adapter.OpenAIProvider` (imports ``openai``)."""

@@ -31,6 +31,14 @@ _OPENAI_STATES = {
 }
 
 
+#: Adapter endpoint -> batch endpoint (``responses``: the Responses API, responses.py).
+_BATCH_ENDPOINTS = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "responses": "/v1/responses",
+}
+
+
 class OpenAIBatchClient(BatchClient):
     """OpenAI's Batch API: one uploaded JSONL file per batch."""
 
@@ -38,7 +46,7 @@ class OpenAIBatchClient(BatchClient):
 
     def group_key(self, br: BatchRequest) -> str:
         endpoint, _ = self.provider.build_body(br.request)  # type: ignore[attr-defined]
-        return "/v1/chat/completions" if endpoint == "chat" else "/v1/completions"
+        return _BATCH_ENDPOINTS[endpoint]
 
     def item(self, br: BatchRequest) -> dict[str, Any]:
         _, body = self.provider.build_body(br.request)  # type: ignore[attr-defined]
@@ -148,6 +156,8 @@ class OpenAIBatchClient(BatchClient):
         endpoint = "completions" if raw_request.get("endpoint") == "/completions" else "chat"
         if isinstance(payload, dict) and payload.get("object") == "text_completion":
             endpoint = "completions"
+        if isinstance(payload, dict) and payload.get("object") == "response":
+            endpoint = "responses"  # the Responses API (responses.py)
         return self.provider._parse(endpoint, raw_request, payload)  # type: ignore[attr-defined]
 
     async def _cancel(self, handle: BatchHandle) -> None:

@@ -40,7 +40,11 @@ _PATHS = {
     "/v1/completions": "openai-completions",
     "/completions": "openai-completions",
 }
-_BATCH_ENDPOINTS = {"/v1/chat/completions": "openai-chat", "/v1/completions": "openai-completions"}
+_BATCH_ENDPOINTS = {
+    "/v1/chat/completions": "openai-chat",
+    "/v1/completions": "openai-completions",
+    "/v1/responses": "openai-responses",  # answered by ResponsesWire (responses_fake.py)
+}
 _TYPES = {
     400: ("invalid_request_error", None),
     401: ("invalid_request_error", "invalid_api_key"),
