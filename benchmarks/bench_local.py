@@ -35,12 +35,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from providers.local_server import THREADS_ENV, free_cores, threads_for
+from providers.doors.local.server import THREADS_ENV, free_cores, threads_for
 
 
 def _record_requests() -> tuple[list[Any], Any]:
     """Patch the local provider so that every request it is asked to generate is kept (in order)."""
-    from providers.local import LocalProvider
+    from providers.doors.local.adapter import LocalProvider
 
     seen: list[Any] = []
     original = LocalProvider.generate
@@ -58,7 +58,7 @@ def run_grid(threads: str, lengths: str, depths: str, out: Path) -> dict[str, An
     import json
 
     from evals.run import main
-    from providers.local import LocalProvider
+    from providers.doors.local.adapter import LocalProvider
 
     if threads == "auto":
         os.environ.pop(THREADS_ENV, None)
@@ -85,8 +85,8 @@ def run_grid(threads: str, lengths: str, depths: str, out: Path) -> dict[str, An
 
 async def raw_compute(requests: list[Any], n_threads: int, n_ctx: int) -> dict[str, float]:
     """Send the requests to a fresh server with no prompt cache; sum the server's own compute times."""
-    from providers.local import LocalProvider
-    from providers.local_server import LocalServer
+    from providers.doors.local.adapter import LocalProvider
+    from providers.doors.local.server import LocalServer
     from providers.registry import default_model
 
     info = default_model()

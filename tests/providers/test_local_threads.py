@@ -6,9 +6,9 @@ from collections import namedtuple
 
 import pytest
 
-from providers import local_server
+from providers.doors.local import server as local_server
+from providers.doors.local.server import free_cores, threads_for
 from providers.errors import LocalModelError
-from providers.local_server import free_cores, threads_for
 
 CpuTimes = namedtuple("CpuTimes", "user system idle iowait")
 ProcTimes = namedtuple("ProcTimes", "user system children_user children_system")
