@@ -70,7 +70,7 @@ def grid_cells(model: str, max_len: int, n: int, max_tokens: int) -> list[Cell]:
         seeds=(0,),
         language="zh",
     )
-    return order_cells(make_cells(model, grid, max_tokens=max_tokens), "shared")
+    return order_cells(make_cells(model, grid, max_tokens=max_tokens), "shared", rules=rules)
 
 
 def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell]) -> Costs:

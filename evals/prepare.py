@@ -5,6 +5,7 @@ Nothing here writes a file or calls a model, so every bad input is refused befor
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -103,6 +104,9 @@ def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     """
     assert estimate.cost_usd is not None
     if estimate.explicit_cache and estimate.cost_cached_usd is not None:
+        if estimate.cost_worst_usd is not None:
+            bound = max(estimate.cost_usd, estimate.cost_worst_usd)
+            return bound, "batch: no cache read sure, every breakpoint a write"
         return estimate.cost_cached_usd, "with the cache breakpoints it sets, an upper bound"
     return estimate.cost_usd, "no cache assumed"
 
@@ -256,7 +260,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if existing:
         store.load()
     done_ids = store.done_ids()
-    cells = order_cells(cells, cfg.order)
+    cells = order_cells(cells, cfg.order, rules=door_for(info).capabilities(info).cache)
     if cfg.shard_of() is not None:
         index, count = cfg.shard_of()  # type: ignore[misc]
         cells = shard_cells(cells, index, count)
@@ -268,9 +272,16 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         else []
     )
     extra_out = info.reasoning_budget if info.reasoning else 0
-    # a batch's vendor picks the order and may run every cell at once: no read is sure, every prefix a write
-    in_flight = max(1, len(todo)) if cfg.batch else (cfg.concurrency or info.concurrency)
+    in_flight = cfg.concurrency or info.concurrency
     estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
+    if cfg.batch:
+        # a batch's vendor picks the order and may run every request at once: the cache reads the layout
+        # plans are expected (and the fake, which answers a batch in order, bills them), not sure; the worst
+        # case reads nothing and pays every write
+        worst = estimate_cost(
+            todo, info.prices, extra_out, batch=True, info=info, concurrency=in_flight, sure_reads=False
+        )
+        estimate = dataclasses.replace(estimate, cost_worst_usd=worst.cost_cached_usd)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:

@@ -446,10 +446,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if cfg.base_url is not None and "," in cfg.base_url:
             return _fail("--batch: give one --base-url (a batch is submitted to one endpoint)")
-        if cfg.adaptive:
-            return _fail(
-                "--batch and --adaptive do not combine: each adaptive round needs the last one's answers"
-            )
     if cfg.compare_with is not None and not cfg.dry_run:
         return _fail("--compare-with goes with --dry-run (the report compares finished runs)")
     if cfg.dry_run:
@@ -507,7 +503,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cfg.batch:
             from evals.batch_run import execute_batch
 
-            main_task = loop.create_task(execute_batch(prep, err, verbose=ns.verbose))
+            main_task = loop.create_task(
+                execute_batch(
+                    prep,
+                    err,
+                    verbose=ns.verbose,
+                    rounds=adaptive.next_round if adaptive is not None else None,
+                    sampling=sampling_header(cfg),
+                )
+            )
         else:
             main_task = loop.create_task(
                 execute(

@@ -92,10 +92,11 @@ class GenerateRequest:
             continuation, without the prefill.
         cache_prefix: Ask for prompt caching where the API has a switch (Anthropic ``cache_control``,
             llama.cpp ``cache_prompt``); OpenAI and Gemini cache prefixes on their own.
-        cache_breakpoint: Chat mode: a character offset into the last user message where a cacheable
-            prefix ends (the caller checked it is long enough to cache). Anthropic sends the message as two
-            text blocks split there, ``cache_control`` on the first only; the other APIs ignore it. None:
-            no split (Anthropic then marks the whole last user block when ``cache_prefix``).
+        cache_breakpoints: Chat mode: character offsets into the last user message where cacheable
+            prefixes end, ascending (the caller checked each is long enough to cache; Anthropic takes at
+            most 4). Anthropic sends the message as text blocks split there, ``cache_control`` on each
+            block that ends at one; the other APIs ignore them. Empty: no split (Anthropic then marks the
+            whole last user block when ``cache_prefix``).
         seed: Sampling seed where the API accepts one.
         stop: Stop sequences.
         reasoning_budget: Hidden-reasoning tokens allowed on top of ``max_tokens`` for reasoning
@@ -111,7 +112,7 @@ class GenerateRequest:
     temperature: float = 0.0
     prefill: str | None = None
     cache_prefix: bool = True
-    cache_breakpoint: int | None = None
+    cache_breakpoints: tuple[int, ...] = ()
     seed: int | None = None
     stop: tuple[str, ...] = ()
     reasoning_budget: int | None = None

@@ -8,9 +8,11 @@ cannot starve the answer, and an answer cut by ``max_tokens`` comes back as ``St
 A ``reasoning_effort`` goes out as ``output_config.effort``. A ``<vendor>:<id>`` model not in the registry
 gets its window (``max_input_tokens``), output cap and thinking support from ``models.retrieve``.
 
-Prompt caching: with ``cache_prefix`` the last user block (and the system prompt) carry
-``cache_control: {"type": "ephemeral"}``, so a repeated prompt, or one that extends a cached prefix, is read
-from the cache at the cached-input price (writes cost the ``cache_write`` price). Prefill: the prefill is
+Prompt caching: ``cache_breakpoints`` split the last user message into text blocks, each ending at a
+breakpoint carrying ``cache_control: {"type": "ephemeral"}`` (at most 4, ascending; the evals layout puts
+them at earlier cells' needles, to read, and at this cell's, to write); without breakpoints, ``cache_prefix``
+marks the whole last user block (or the system prompt). A prompt that extends a cached prefix reads it at the
+cached-input price; writes cost the ``cache_write`` price. Prefill: the prefill is
 sent as the final assistant turn (trailing whitespace removed, as the API requires) and the result's text
 is the continuation. ``usage.input_tokens`` sums Anthropic's three counters (uncached + cache read + cache
 write) so it means "prompt tokens" as for every other provider; the parts are in ``cached_input_tokens``
@@ -139,18 +141,26 @@ class AnthropicProvider(Provider):
         extra = budget if info.reasoning else 0
         messages: list[dict[str, Any]] = []
         last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
-        split = req.cache_breakpoint if req.prompt is None else None
+        cuts = tuple(req.cache_breakpoints) if req.prompt is None else ()
+        split = bool(cuts)
         for i, (role, content) in enumerate(turns):
-            if i == last_user and split is not None and 0 < split < len(content):
-                # the cacheable prefix (e.g. the context before the needle) and the rest: only the prefix
-                # is written to the cache, so later prompts that share it read it
-                head: dict[str, Any] = {"type": "text", "text": content[:split]}
-                if req.cache_prefix:
-                    head["cache_control"] = dict(_EPHEMERAL)
-                messages.append({"role": role, "content": [head, {"type": "text", "text": content[split:]}]})
+            if i == last_user and split:
+                # the message in blocks ending at each breakpoint (cacheable prefixes, e.g. the context up to
+                # earlier cells' needles and up to this one's); the rest after the last one is not cached
+                blocks: list[dict[str, Any]] = []
+                start = 0
+                for cut in cuts:
+                    if start < cut < len(content):
+                        head: dict[str, Any] = {"type": "text", "text": content[start:cut]}
+                        if req.cache_prefix:
+                            head["cache_control"] = dict(_EPHEMERAL)
+                        blocks.append(head)
+                        start = cut
+                blocks.append({"type": "text", "text": content[start:]})
+                messages.append({"role": role, "content": blocks})
                 continue
             block: dict[str, Any] = {"type": "text", "text": content}
-            if req.cache_prefix and i == last_user and split is None:
+            if req.cache_prefix and i == last_user:
                 block["cache_control"] = dict(_EPHEMERAL)
             messages.append({"role": role, "content": [block]})
         prefill = (req.prefill or "").rstrip()
@@ -163,7 +173,7 @@ class AnthropicProvider(Provider):
         }
         if req.system:
             system: dict[str, Any] = {"type": "text", "text": req.system}
-            if req.cache_prefix and last_user < 0 and split is None:
+            if req.cache_prefix and last_user < 0 and not split:
                 system["cache_control"] = dict(_EPHEMERAL)
             body["system"] = [system]
         if req.stop:
