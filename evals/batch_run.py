@@ -298,4 +298,3 @@ async def execute_batch(
         runner.outcome.retries = retries.count
     runner.outcome.wall_s = time.monotonic() - t0
     return runner.outcome
-

@@ -286,7 +286,9 @@ def _group(cell: Cell) -> tuple[str, str, int]:
     return (cell.task, cell.language, cell.seed)
 
 
-def order_cells(cells: Iterable[Cell], order: Order = "shared", *, rules: CacheRules | None = None) -> list[Cell]:
+def order_cells(
+    cells: Iterable[Cell], order: Order = "shared", *, rules: CacheRules | None = None
+) -> list[Cell]:
     """Order cells for execution.
 
     Args:
@@ -463,6 +465,7 @@ def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int =
     for i, c in enumerate(cells):
         if c.kind == "cell" and c.task in _SPLIT_AT_DEPTH and get_task(c.task).has_depth:
             chains.setdefault(_group(c), []).append(i)
+
     def can_write(i: int) -> bool:
         # a needle at the very end (depth 100) follows a context cut to its length, which longer cells
         # do not share: its prefix is nobody else's

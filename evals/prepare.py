@@ -369,6 +369,8 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
             f"{est.cached_tokens:,} read ({share:.0%}), {est.cache_write_tokens:,} written"
             f" ({est.cache_rules} rules, order: {prep.order})",
         )
+        if est.explicit_cache:
+            t.add_row("cache breakpoints", _breakpoint_choice(prep))
     else:
         t.add_row("shared with previous prompt", f"{est.cached_tokens:,} ({share:.0%}, order: {prep.order})")
     t.add_row("answer tokens (max)", f"{est.max_output_tokens:,}")
@@ -385,11 +387,23 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
         "estimated cost, cached",
         _usd(est.cost_cached_usd)
         + (
-            f"  (the vendor's cache billing, an upper bound{rate})"
+            "  (the vendor's cache billing, expected: a batch's cache reads are best effort, batch prices)"
+            if est.cache_rules is not None and prep.cfg.batch
+            else f"  (the vendor's cache billing, an upper bound{rate})"
             if est.cache_rules is not None
             else f"  (shared prefixes at the cached price{rate})"
         ),
     )
+    if est.cost_worst_usd is not None:
+        t.add_row(
+            "estimated cost, worst case",
+            _usd(est.cost_worst_usd)
+            + "  (the batch's vendor reads no cache"
+            + (", every breakpoint a write)" if est.explicit_cache else ")"),
+        )
+    if prep.cfg.adaptive:
+        for name, value in _adaptive_rows(prep):
+            t.add_row(name, value)
     if prep.spent_before:
         t.add_row("already spent", _usd(prep.spent_before))
     if prep.cfg.max_cost is not None:
@@ -397,3 +411,47 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     if prep.judge_info is not None:
         t.add_row("judge", f"{prep.judge_info.alias} ({prep.judge_info.model_id}); not in the estimate")
     console.print(t)
+
+
+def _breakpoint_choice(prep: PreparedRun) -> str:
+    """The dry run's line on the explicit cache layout (:func:`evals.plan.cache_layout`)."""
+    est = prep.estimate
+    if not est.breakpoints:
+        return "caching cannot pay here, no breakpoints (no prefix a later cell reads reaches the minimum)"
+    conc = prep.cfg.concurrency or prep.info.concurrency
+    return (
+        f"{est.breakpoints} of {est.cells} cells write one at their needle (needle position ascending per "
+        f"task, language and seed); each reads the prefix the cell {conc} place(s) before it wrote, with up "
+        "to 2 earlier ones as fallbacks; none where nobody reads it"
+    )
+
+
+def _adaptive_rows(prep: PreparedRun) -> list[tuple[str, str]]:
+    """The dry run's expected and worst-case cost of ``--adaptive`` (:mod:`evals.adaptive_cost`)."""
+    from evals.adaptive_cost import adaptive_cost
+
+    cfg, info = prep.cfg, prep.info
+    todo = {c.cell_id for c in prep.todo}
+    ac = adaptive_cost(
+        [c for c in prep.cells if c.cell_id in todo],
+        info,
+        threshold=cfg.threshold,
+        confidence=cfg.confidence,
+        assume_monotone=not cfg.adaptive_strict,
+        batch=cfg.batch,
+        concurrency=cfg.concurrency or info.concurrency,
+        order=prep.order,
+        extra_output_tokens=info.reasoning_budget if info.reasoning else 0,
+    )
+    per = "batch" if cfg.batch else "round"
+    return [
+        (
+            "adaptive, expected",
+            f"{_usd(ac.expected_usd)}  ({ac.expected_cells:.0f} of {ac.candidates} cells in "
+            f"{ac.expected_rounds:.1f} {per}es; mean over {ac.scenarios} sharp cliffs, cache within rounds)"
+            if cfg.batch
+            else f"{_usd(ac.expected_usd)}  ({ac.expected_cells:.0f} of {ac.candidates} cells in "
+            f"{ac.expected_rounds:.1f} rounds; mean over {ac.scenarios} sharp cliffs)",
+        ),
+        ("adaptive, worst case", f"{_usd(ac.worst_usd)}  (every candidate cell, no cache read)"),
+    ]
