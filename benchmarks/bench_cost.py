@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             f" {(adaptive.expected_usd or 0) / c.naive:>9.3f} {(adaptive.worst_usd or 0) / c.naive:>7.3f}"
         )
         notes.append(
-            f"{info.alias}: --adaptive --batch expected {adaptive.expected_cells:.0f} of {adaptive.candidates} "
-            f"cells in {adaptive.expected_rounds:.1f} batches (mean over {adaptive.scenarios} cliffs), "
+            f"{info.alias}: --adaptive --batch expected {adaptive.expected_cells:.0f} of "
+            f"{adaptive.candidates} cells in {adaptive.expected_rounds:.1f} batches "
+            f"(mean over {adaptive.scenarios} cliffs), "
             f"concurrency {info.concurrency}"
         )
         p = prices

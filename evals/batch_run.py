@@ -28,8 +28,8 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.runner import RunOutcome, _provider_logging, _Runner, open_run, say

@@ -420,7 +420,7 @@ def _position_band(cell: Cell) -> tuple[int, int]:
     """Least and most prompt tokens before a cell's first needle."""
     pos = needle_position(cell)
     lo = max(0, int(pos) - POSITION_SLACK_TOKENS)
-    return lo, min(cell.length, int(math.ceil(pos)) + POSITION_SLACK_TOKENS)
+    return lo, min(cell.length, math.ceil(pos) + POSITION_SLACK_TOKENS)
 
 
 def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int = 1) -> list[CacheSlot]:
@@ -487,7 +487,7 @@ def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int =
     slots: list[CacheSlot] = [CacheSlot() for _ in cells]
     spare = max(0, rules.max_breakpoints - 2)
     for chain in chains.values():
-        for j, i in enumerate(chain):
+        for i in chain:
             first = source.get(i)
             reads: list[str] = []
             read_tokens = 0

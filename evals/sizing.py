@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
