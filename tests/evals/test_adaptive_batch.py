@@ -71,7 +71,9 @@ def srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]
     with MockServer(answer=cliff_model) as s:
         reg = tmp_path / "models.toml"
         reg.write_text(
-            OPENAI_ENTRY.format(url=s.url) + ANTHROPIC_ENTRY.format(url=s.url) + GEMINI_ENTRY.format(url=s.url)
+            OPENAI_ENTRY.format(url=s.url)
+            + ANTHROPIC_ENTRY.format(url=s.url)
+            + GEMINI_ENTRY.format(url=s.url)
         )
         monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
         monkeypatch.setenv("MOCK_OPENAI_KEY", "sk-test-123456789")
@@ -117,7 +119,9 @@ def _submitted(run_dir: Path) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("model,vendor", VENDORS)
-def test_adaptive_rounds_through_the_batch_api(srv: MockServer, tmp_path: Path, model: str, vendor: str) -> None:
+def test_adaptive_rounds_through_the_batch_api(
+    srv: MockServer, tmp_path: Path, model: str, vendor: str
+) -> None:
     out = tmp_path / "run"
     assert main(_args(model, out)) == 0
     sampling = json.loads((out / "sampling.json").read_text())
