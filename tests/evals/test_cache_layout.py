@@ -14,7 +14,7 @@ from haystacks.corpus import load_corpus
 from haystacks.prompts import render_prompt
 from haystacks.tokenizers import get_tokenizer
 from providers.fakes.server import MockServer
-from tests.evals.test_run_mock import ANTHROPIC_ENTRY, perfect_model, read_records
+from tests.evals.test_run_mock import perfect_model, read_records
 
 
 def test_prompt_exposes_the_needle_boundary() -> None:
