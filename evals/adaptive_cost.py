@@ -129,11 +129,20 @@ def adaptive_cost(
             n_rounds += 1
     discount = caps.batch.discount if batch and caps.batch is not None else 1.0
     worst: float | None = 0.0
-    explicit = caps.cache.explicit and any(s.write for s in cache_layout(list(cells), caps.cache))
+    long = batch and caps.cache.long_ttl_s is not None
+    layout = cache_layout(list(cells), caps.cache, long=long)
+    explicit = caps.cache.explicit and any(s.write for s in layout)
     for c in cells:
         write = _position_band(c)[1] if explicit and c.kind == "cell" else 0
         one: Any = cost_usd(
-            info.prices, c.length, 0, write, c.max_tokens + extra_output_tokens, discount=discount
+            info.prices,
+            c.length,
+            0,
+            write,
+            c.max_tokens + extra_output_tokens,
+            discount=discount,
+            n_write_1h=write if long else 0,
+            write_1h_factor=caps.cache.long_write_factor,
         )
         worst = None if one is None or worst is None else worst + one
     return AdaptiveCost(

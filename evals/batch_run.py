@@ -130,7 +130,7 @@ class _BatchRun:
 
         assert self.runner.sizer is not None and self.runner.provider is not None
         # the cache layout of this submission: the vendor answers it in about this order (best effort)
-        self.runner.sizer.plan_cache(cells, self.runner.provider.limit_settings.concurrency)
+        self.runner.sizer.plan_cache(cells, self.runner.provider.limit_settings.concurrency, batch=True)
         await self.build(cells)
         requests = [BatchRequest(c.cell_id, self.built[c.cell_id].request) for c in cells]
         handles = []

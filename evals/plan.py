@@ -44,6 +44,7 @@ __all__ = [
     "default_run_dir",
     "estimate_cost",
     "identity_inputs",
+    "long_ttl",
     "make_cells",
     "needle_position",
     "order_cells",
@@ -355,6 +356,7 @@ class CostEstimate:
             cannot pay on these cells and none is set).
         cost_worst_usd: Batch: the cached figure with no read sure (the vendor may run every request of a
             batch at once), None otherwise.
+        long_ttl: The breakpoints ask for the longer lifetime (:func:`long_ttl`).
     """
 
     cells: int
@@ -368,6 +370,7 @@ class CostEstimate:
     explicit_cache: bool = False
     breakpoints: int = 0
     cost_worst_usd: float | None = None
+    long_ttl: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -403,12 +406,14 @@ class CacheSlot:
         write: The cell sets a breakpoint at its own first needle, which a later cell reads.
         read_tokens: Prompt tokens the cell surely reads (the least the first read can be).
         write_tokens: Prompt tokens it may write (the most: from its read to its own needle).
+        long: The layout's breakpoints ask for the longer lifetime (:attr:`CacheRules.long_ttl_s`).
     """
 
     reads: tuple[str, ...] = ()
     write: bool = False
     read_tokens: int = 0
     write_tokens: int = 0
+    long: bool = False
 
     @property
     def breakpoints(self) -> int:
@@ -423,7 +428,9 @@ def _position_band(cell: Cell) -> tuple[int, int]:
     return lo, min(cell.length, math.ceil(pos) + POSITION_SLACK_TOKENS)
 
 
-def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int = 1) -> list[CacheSlot]:
+def cache_layout(
+    cells: Sequence[Cell], rules: CacheRules, *, concurrency: int = 1, long: bool = False
+) -> list[CacheSlot]:
     """Where a run with explicit breakpoints (Anthropic) writes and reads its prompt cache, per cell.
 
     Cells are expected in :func:`order_cells` order for explicit caching: each (task, language, seed)
@@ -446,6 +453,8 @@ def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int =
         cells: Cells in execution order.
         rules: The door's cache rules (explicit breakpoints).
         concurrency: Cells in flight at once.
+        long: Entries written with the longer lifetime (:attr:`CacheRules.long_ttl_s`; see
+            :func:`long_ttl`).
 
     Returns:
         One :class:`CacheSlot` per cell, in order.
@@ -453,7 +462,9 @@ def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int =
     from haystacks.tasks import get_task
 
     conc = max(1, concurrency)
-    ttl = math.inf if rules.ttl_s is None else rules.ttl_s
+    life = rules.long_ttl_s if long and rules.long_ttl_s is not None else rules.ttl_s
+    long = long and rules.long_ttl_s is not None
+    ttl = math.inf if life is None else life
     lanes = [0.0] * conc
     sent: list[float] = []
     for c in cells:
@@ -499,12 +510,51 @@ def cache_layout(cells: Sequence[Cell], rules: CacheRules, *, concurrency: int =
                 reads.extend(cells[x].cell_id for x in back[:spare])
             write = i in writes
             write_tokens = max(0, _position_band(cells[i])[1] - read_tokens) if write else 0
-            slots[i] = CacheSlot(tuple(reads), write, read_tokens, write_tokens)
+            slots[i] = CacheSlot(tuple(reads), write, read_tokens, write_tokens, long)
     return slots
 
 
+def long_ttl(
+    cells: Sequence[Cell], rules: CacheRules, prices: Any, *, concurrency: int = 1, batch: bool = False
+) -> bool:
+    """Whether a layout's breakpoints ask for the longer lifetime (Anthropic's 1 hour, written at twice the
+    input price instead of 1.25 times).
+
+    A batch: yes (its requests may be answered over hours, in any order; the vendor advises the 1-hour cache
+    for batches). Otherwise where it is cheaper: the cells' upper-bound cost with 1-hour entries (reads that
+    come too late for 5 minutes kept) against 5-minute ones.
+    """
+    if not rules.explicit or rules.long_ttl_s is None:
+        return False
+    if batch:
+        return True
+    from providers.entry import cost_usd
+
+    def total(long: bool) -> float:
+        out = 0.0
+        for c, s in zip(cells, cache_layout(cells, rules, concurrency=concurrency, long=long), strict=True):
+            one = cost_usd(
+                prices,
+                c.length,
+                s.read_tokens,
+                s.write_tokens,
+                0,
+                n_write_1h=s.write_tokens if long else 0,
+                write_1h_factor=rules.long_write_factor,
+            )
+            out += one or 0.0
+        return out
+
+    return total(True) < total(False)
+
+
 def vendor_cache_tokens(
-    cells: Sequence[Cell], rules: CacheRules, *, concurrency: int = 1, sure_reads: bool = True
+    cells: Sequence[Cell],
+    rules: CacheRules,
+    *,
+    concurrency: int = 1,
+    sure_reads: bool = True,
+    long: bool = False,
 ) -> list[tuple[int, int]] | None:
     """Per cell, in execution order, the prompt tokens a vendor bills as cache reads and as cache writes.
 
@@ -522,6 +572,7 @@ def vendor_cache_tokens(
         rules: The door's cache rules (``door.capabilities(info).cache``).
         concurrency: Cells in flight at once.
         sure_reads: Count the reads the layout plans (False: the worst case, none).
+        long: Explicit breakpoints with the longer lifetime (:func:`long_ttl`).
 
     Returns:
         ``[(read, write), ...]``, or None when the door bills no cache (``mode == "none"``).
@@ -538,7 +589,7 @@ def vendor_cache_tokens(
             read = (shared // rules.step) * rules.step if shared >= rules.min_prefix_tokens else 0
             out.append((read if sure_reads else 0, 0))
         return out
-    for c, slot in zip(cells, cache_layout(cells, rules, concurrency=conc), strict=True):
+    for c, slot in zip(cells, cache_layout(cells, rules, concurrency=conc, long=long), strict=True):
         if sure_reads:
             out.append((slot.read_tokens, slot.write_tokens))
         else:
@@ -576,13 +627,15 @@ def estimate_cost(
 
     caps = _capabilities(info)
     discount = caps.batch.discount if batch and caps is not None and caps.batch is not None else 1.0
+    long = caps is not None and long_ttl(cells, caps.cache, prices, concurrency=concurrency, batch=batch)
+    factor = caps.cache.long_write_factor if caps is not None else None
     vendor = (
-        vendor_cache_tokens(cells, caps.cache, concurrency=concurrency, sure_reads=sure_reads)
+        vendor_cache_tokens(cells, caps.cache, concurrency=concurrency, sure_reads=sure_reads, long=long)
         if caps is not None
         else None
     )
     writers = (
-        sum(s.write for s in cache_layout(cells, caps.cache, concurrency=concurrency))
+        sum(s.write for s in cache_layout(cells, caps.cache, concurrency=concurrency, long=long))
         if caps is not None and caps.cache.explicit
         else 0
     )
@@ -604,7 +657,16 @@ def estimate_cost(
         cached_total += read
         write_total += write if vendor is not None else 0
         a = cost_usd(prices, c.length, 0, 0, per_out, discount=discount)
-        b = cost_usd(prices, c.length, read, write, per_out, discount=discount)
+        b = cost_usd(
+            prices,
+            c.length,
+            read,
+            write,
+            per_out,
+            discount=discount,
+            n_write_1h=write if long else 0,
+            write_1h_factor=factor,
+        )
         cost = None if a is None or cost is None else cost + a
         cost_cached = None if b is None or cost_cached is None else cost_cached + b
     if cost_usd(prices, 0) is None:
@@ -622,6 +684,7 @@ def estimate_cost(
         info.provider,
         caps.cache.explicit,
         writers,
+        long_ttl=long,
     )
 
 
@@ -646,9 +709,9 @@ def record_cost(usage: Any, info: ModelInfo, *, batch: bool = False) -> float | 
     """
     from providers.entry import usage_cost
 
-    caps = _capabilities(info) if batch else None
-    discount = caps.batch.discount if caps is not None and caps.batch is not None else 1.0
-    return usage_cost(usage, info.prices, discount=discount)
+    caps = _capabilities(info)
+    discount = caps.batch.discount if batch and caps.batch is not None else 1.0
+    return usage_cost(usage, info.prices, discount=discount, write_1h_factor=caps.cache.long_write_factor)
 
 
 def check_window(grid: Grid, window: int | None, max_tokens: int, model: str, allow_beyond: bool) -> None:

@@ -419,10 +419,11 @@ def _breakpoint_choice(prep: PreparedRun) -> str:
     if not est.breakpoints:
         return "caching cannot pay here, no breakpoints (no prefix a later cell reads reaches the minimum)"
     conc = prep.cfg.concurrency or prep.info.concurrency
+    life = "1-hour entries (written at 2x input)" if est.long_ttl else "5-minute entries"
     return (
         f"{est.breakpoints} of {est.cells} cells write one at their needle (needle position ascending per "
         f"task, language and seed); each reads the prefix the cell {conc} place(s) before it wrote, with up "
-        "to 2 earlier ones as fallbacks; none where nobody reads it"
+        f"to 2 earlier ones as fallbacks; none where nobody reads it; {life}"
     )
 
 

@@ -270,15 +270,18 @@ class Sizer:
             **self._cache_fields(cell, prompt, hay),
         )
 
-    def plan_cache(self, cells: list[Cell], concurrency: int) -> None:
+    def plan_cache(self, cells: list[Cell], concurrency: int, *, batch: bool = False) -> None:
         """Lay out the explicit cache breakpoints of ``cells`` (in execution order; a door with
-        breakpoints only, see :func:`evals.plan.cache_layout`); cells planned before keep their marks."""
-        from evals.plan import cache_layout
+        breakpoints only, see :func:`evals.plan.cache_layout`, with the lifetime :func:`evals.plan.long_ttl`
+        picks); cells planned before keep their marks."""
+        from evals.plan import cache_layout, long_ttl
 
         rules = self._cache_rules
         if not rules.explicit:
             return
-        for cell, slot in zip(cells, cache_layout(cells, rules, concurrency=concurrency), strict=True):
+        long = long_ttl(cells, rules, self.prep.info.prices, concurrency=concurrency, batch=batch)
+        layout = cache_layout(cells, rules, concurrency=concurrency, long=long)
+        for cell, slot in zip(cells, layout, strict=True):
             self.cache_slots[cell.cell_id] = slot
 
     def cache_breakpoints(self, cell: Cell, prompt: Prompt | None, hay: Haystack | None) -> tuple[int, ...]:
@@ -337,8 +340,11 @@ class Sizer:
         if not self._cache_rules.explicit:
             return {}
         cuts = self.cache_breakpoints(cell, prompt, hay) if cell is not None else ()
-        # nothing to read or write: no breakpoint at all (caching a prompt no other cell repeats is pure cost)
-        return {"cache_breakpoints": cuts} if cuts else {"cache_prefix": False}
+        if not cuts:
+            # nothing to read or write: no breakpoint at all (caching what no other cell reads is pure cost)
+            return {"cache_prefix": False}
+        slot = self.cache_slots.get(cell.cell_id) if cell is not None else None
+        return {"cache_breakpoints": cuts, "cache_ttl": "1h" if slot is not None and slot.long else None}
 
     def build(self, cell: Cell, context_length: int | None = None, pad: str = "") -> Built:
         """Build a cell (CPU/tokenizer work; run it in a thread).

@@ -97,6 +97,7 @@ class GenerateRequest:
             most 4). Anthropic sends the message as text blocks split there, ``cache_control`` on each
             block that ends at one; the other APIs ignore them. Empty: no split (Anthropic then marks the
             whole last user block when ``cache_prefix``).
+        cache_ttl: The lifetime the breakpoints ask for (Anthropic: ``"1h"``; None: the default, 5 minutes).
         seed: Sampling seed where the API accepts one.
         stop: Stop sequences.
         reasoning_budget: Hidden-reasoning tokens allowed on top of ``max_tokens`` for reasoning
@@ -113,6 +114,7 @@ class GenerateRequest:
     prefill: str | None = None
     cache_prefix: bool = True
     cache_breakpoints: tuple[int, ...] = ()
+    cache_ttl: str | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
     reasoning_budget: int | None = None
@@ -154,6 +156,7 @@ class Usage:
         cached_input_tokens: Prompt tokens served from the provider's prefix cache.
         reasoning_tokens: Hidden reasoning tokens (a part of ``output_tokens``).
         cache_write_tokens: Prompt tokens written to the cache (Anthropic; billed at a premium).
+        cache_write_1h_tokens: Of those, written with the 1-hour lifetime (Anthropic; a higher premium).
     """
 
     input_tokens: int | None
@@ -161,6 +164,7 @@ class Usage:
     cached_input_tokens: int | None = None
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
 
     def to_dict(self) -> dict[str, int | None]:
         """Plain dict (for JSONL)."""

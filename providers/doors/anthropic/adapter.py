@@ -53,6 +53,11 @@ _STOP = {
 _EPHEMERAL = {"type": "ephemeral"}
 
 
+def _cache_control(req: GenerateRequest) -> dict[str, Any]:
+    """``{"type": "ephemeral"}``, with ``"ttl": "1h"`` when the request asks for the 1-hour lifetime."""
+    return {**_EPHEMERAL, "ttl": req.cache_ttl} if req.cache_ttl == "1h" else dict(_EPHEMERAL)
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -153,7 +158,7 @@ class AnthropicProvider(Provider):
                     if start < cut < len(content):
                         head: dict[str, Any] = {"type": "text", "text": content[start:cut]}
                         if req.cache_prefix:
-                            head["cache_control"] = dict(_EPHEMERAL)
+                            head["cache_control"] = _cache_control(req)
                         blocks.append(head)
                         start = cut
                 blocks.append({"type": "text", "text": content[start:]})
@@ -232,6 +237,8 @@ def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider:
     uncached = _int(usage.get("input_tokens"))
     read = _int(usage.get("cache_read_input_tokens"))
     write = _int(usage.get("cache_creation_input_tokens"))
+    creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    write_1h = _int(creation.get("ephemeral_1h_input_tokens"))
     total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
     return GenerateResult(
         text=text,
@@ -241,6 +248,7 @@ def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider:
             output_tokens=_int(usage.get("output_tokens")),
             cached_input_tokens=read,
             cache_write_tokens=write,
+            cache_write_1h_tokens=write_1h,
         ),
         latency_s=0.0,
         model=str(data.get("model") or provider.info.model_id),
