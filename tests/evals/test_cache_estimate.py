@@ -108,13 +108,36 @@ def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: py
 def test_expired_entries_are_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cache lifetime of zero: no read can come in time, so caching cannot pay: the layout sets no
     breakpoint, the fake bills no read and no write, and the estimate is the uncached cost."""
-    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0))
+    no_long = dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0, long_ttl_s=None)
+    monkeypatch.setattr(anthropic_door, "CACHE", no_long)
     with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
         recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
     cost, read, write = _billed(recs)
     est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
     assert read == write == 0 and est.cached_tokens == est.cache_write_tokens == est.breakpoints == 0
     assert est.cost_cached_usd == est.cost_usd and cost <= est.cost_usd
+
+
+def test_one_hour_entries_where_five_minutes_are_too_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads that come too late for the 5-minute lifetime (here zero) but within the hour: the layout asks
+    for 1-hour entries (cheaper than none), the fake bills their writes as such, and the estimate, pricing
+    them at twice the input price, bounds the bill."""
+    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0))
+    with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
+        bodies = [r.body for r in srv.api_requests("anthropic") if r.body and r.body["max_tokens"] > 1]
+    marks = [
+        b["cache_control"] for body in bodies for b in body["messages"][0]["content"] if "cache_control" in b
+    ]
+    assert marks and all(m == {"type": "ephemeral", "ttl": "1h"} for m in marks)
+    cost, read, write = _billed(recs)
+    assert read > 0 and write > 0
+    assert sum(r["usage"]["cache_write_1h_tokens"] or 0 for r in recs) == write
+    est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
+    assert est.long_ttl and est.cost_cached_usd is not None and est.cost_usd is not None
+    assert cost <= est.cost_cached_usd <= cost * (1 + MARGIN) and est.cost_cached_usd < est.cost_usd
 
 
 def test_under_the_minimum_no_breakpoint_and_no_cache_billing(
