@@ -72,3 +72,34 @@ def _needles(recs: list[dict], text: str) -> list[str]:
     found = [n["text"] for r in recs for n in r["needles"] if n["text"] in text]
     assert found
     return found
+
+
+def test_sizer_repeats_an_earlier_breakpoint_only_over_the_same_text() -> None:
+    """The read breakpoint goes where the earlier cell put its own, when this prompt has the same text up to
+    it (by hash); a prefix that differs (e.g. a context cut to its own length) gets none."""
+    from types import SimpleNamespace
+
+    from evals.plan import Cell
+    from evals.sizing import Sizer, _digest
+    from providers.entry import ModelInfo
+
+    info = ModelInfo(
+        alias="c", provider="anthropic", model_id="m", context_window=10**6, tokenizer="cl100k_base"
+    )
+    tok = get_tokenizer("cl100k_base")
+    sizer = Sizer(None, SimpleNamespace(info=info), tok, True)  # type: ignore[arg-type]
+    corpus = load_corpus()
+    cells = [Cell("c", "single", "zh", n, 50.0, 0) for n in (6000, 9000)]
+    hays = [build_haystack(CellSpec(length=c.length, depth=50, seed=0), tok, corpus) for c in cells]
+    prompts = [render_prompt(h) for h in hays]
+    sizer.plan_cache(cells, 1)
+    first, last = (sizer.cache_slots[c.cell_id] for c in cells)
+    assert first.write and not first.reads and not last.write and last.reads == (cells[0].cell_id,)
+    split = prompts[0].cache_split
+    assert split is not None
+    assert sizer.cache_breakpoints(cells[0], prompts[0], hays[0]) == (split,)
+    sizer.cache_marks[cells[0].cell_id] = (split, _digest(prompts[0].user[:split]))
+    assert sizer.cache_breakpoints(cells[1], prompts[1], hays[1]) == (split,)
+    assert prompts[1].user[:split] == prompts[0].user[:split]
+    sizer.cache_marks[cells[0].cell_id] = (split, _digest(prompts[0].user[: split - 1] + "x"))
+    assert sizer.cache_breakpoints(cells[1], prompts[1], hays[1]) == ()
