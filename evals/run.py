@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="treat the grid as candidates and sample it in rounds until the effective context length of "
         "the full grid is known at --confidence (assumes recall does not rise with length, checked on the "
-        "data; docs/adaptive.md); stops early at --max-cost",
+        "data; docs/adaptive.md); stops early at --max-cost; with --batch each round is one batch",
     )
     g.add_argument(
         "--adaptive-strict",
