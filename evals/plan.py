@@ -492,6 +492,8 @@ def cache_layout(
                 last = chain[j - conc]
             if last is None or rules.max_breakpoints < 2:
                 continue
+            if needle_position(cells[last]) > needle_position(cells[k]):
+                continue  # another order than ascending: that prefix is not this prompt's
             if sent[k] + cell_latency_s(cells[k]) - sent[last] <= ttl:
                 source[k] = last
                 writes.add(last)
