@@ -269,3 +269,46 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
     # automatic caching is not promised: there the uncached estimate is the bound
     auto = CostEstimate(6, 1000, 500, 32, 1.0, 0.6, cache_rules="openai")
     assert budget_bound(auto) == (1.0, "no cache assumed")
+
+
+def test_layout_reads_concurrency_back_with_fallbacks_and_no_write_nobody_reads() -> None:
+    """Pure layout (ascending order, concurrency 2): each cell reads the writer two places back, the writers
+    before it as fallbacks (up to two), writes only where a cell two places on reads it; depth 100 (a
+    context cut to its own length) never writes; the last two cells write nothing."""
+    from evals.plan import CacheSlot, cache_layout
+
+    cells = order_cells(
+        [Cell("m", "single", "zh", n, d, 0) for n in (20000, 40000) for d in (10.0, 50.0, 90.0, 100.0)],
+        rules=anthropic_door.CACHE,
+    )
+    assert [(c.length, c.depth) for c in cells] == [
+        (20000, 10.0), (40000, 10.0), (20000, 50.0), (20000, 90.0),
+        (20000, 100.0), (40000, 50.0), (40000, 90.0), (40000, 100.0),
+    ]  # fmt: skip
+    ids = [c.cell_id for c in cells]
+    slots = cache_layout(cells, anthropic_door.CACHE, concurrency=2)
+    assert slots == [
+        CacheSlot((), True, 0, 2512),
+        CacheSlot((), True, 0, 4512),
+        CacheSlot((ids[0],), True, 1488, 9024),
+        CacheSlot((ids[1], ids[0]), True, 3488, 15024),
+        CacheSlot((ids[2], ids[1], ids[0]), False, 9488, 0),  # depth 100: never a writer
+        CacheSlot((ids[3], ids[2], ids[1]), True, 17488, 3024),
+        CacheSlot((ids[3], ids[2], ids[1]), False, 17488, 0),  # two back is depth 100: reads the one before
+        CacheSlot((ids[5], ids[3], ids[2]), False, 19488, 0),
+    ]
+    assert all(s.breakpoints <= 4 for s in slots)
+
+
+def test_dry_run_says_when_caching_cannot_pay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        cmd = ["--model", "mock-claude", "--lengths", "1000,1500", "--depths", "0,50,100", "--dry-run"]
+        assert main([*cmd, "--out", str(tmp_path / "run")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "caching cannot pay here, no breakpoints" in out
