@@ -312,3 +312,39 @@ def test_dry_run_says_when_caching_cannot_pay(
         assert main([*cmd, "--out", str(tmp_path / "run")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "caching cannot pay here, no breakpoints" in out
+
+
+def test_batch_sets_one_hour_breakpoints_and_bills_within_its_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--batch``: the same layout with 1-hour entries; the fake answers a batch in order, so the reads the
+    layout plans happen, and the bill lies between nothing read (the worst case) and the expected figure."""
+    from evals.config import build_config
+    from evals.prepare import budget_bound, prepare
+
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        grid = {"lengths": "11000,22000", "depths": "0,50,100", "concurrency": 1, "batch": True}
+        est = prepare(build_config(None, {"model": "mock-claude", **grid}), tmp_path).estimate
+        out = tmp_path / "run"
+        cmd = ["--model", "mock-claude", "--lengths", "11000,22000", "--depths", "0,50,100"]
+        cmd += ["--concurrency", "1", "--batch", "--batch-poll", "0.01", "--out", str(out), "--no-report"]
+        assert main(cmd) == 0
+        assert srv.batch.count("anthropic", "create") == 1
+        (batch,) = srv.batch.batches.values()
+        marks = [
+            b["cache_control"]
+            for params in batch.bodies.values()
+            for b in params["messages"][0]["content"]
+            if "cache_control" in b
+        ]
+    assert marks and all(m == {"type": "ephemeral", "ttl": "1h"} for m in marks)
+    recs = read_records(out / "results.jsonl")
+    cost, read, write = _billed(recs)
+    assert read > 0 and write == sum(r["usage"]["cache_write_1h_tokens"] or 0 for r in recs) > 0
+    assert est.long_ttl and est.cost_cached_usd is not None and est.cost_worst_usd is not None
+    assert cost <= est.cost_cached_usd <= cost * (1 + MARGIN) < est.cost_worst_usd
+    assert budget_bound(est)[0] == est.cost_worst_usd
