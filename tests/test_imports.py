@@ -148,3 +148,17 @@ def test_no_import_cycles() -> None:
     assert not unexpected, "import cycles: " + "; ".join(_path(graph, c) for c in unexpected)
     stale = [", ".join(sorted(c)) for c in KNOWN_CYCLES if c not in found]
     assert not stale, f"known cycles that are gone (remove them from KNOWN_CYCLES): {stale}"
+
+
+def _is_fake(module: str) -> bool:
+    return (
+        module == "providers.mock_server" or module.startswith("providers.fakes") or module.endswith(".fake")
+    )
+
+
+def test_the_product_never_imports_the_fakes() -> None:
+    """The fakes (the harness, each door's fake.py) are for tests and benchmarks: no product module imports
+    them, not even inside a function."""
+    graph = import_graph()
+    offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if not _is_fake(m) for t in ts if _is_fake(t))
+    assert not offenders, offenders

@@ -4,7 +4,7 @@ A door is a package whose ``__init__.py`` defines ``DOOR`` (a :class:`providers.
 nothing heavy (its SDK is imported by ``DOOR.adapter()``). Doors are found in three places, lazily (a
 door package is imported the first time any door is looked up; no SDK is imported then):
 
-* the built-in doors, :data:`BUILTIN` (sub-packages of this package);
+* the built-in doors: every sub-package of this package (:func:`builtin_modules`; a new folder is found);
 * installed plugins: the entry-point group :data:`ENTRY_POINT_GROUP` (``name = "pkg.module"``);
 * a registry entry's ``door = "pkg.module"`` field (the recipe for a new door in docs/ARCHITECTURE.md:
   one folder plus one registry entry), registered when the registry loads that entry.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import pkgutil
 import threading
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
     from providers.entry import ModelInfo
 
 __all__ = [
-    "BUILTIN",
     "ENTRY_POINT_GROUP",
     "all_doors",
     "batch_client",
+    "builtin_modules",
     "door_by_prefix",
     "door_for",
     "get_door",
@@ -39,14 +40,6 @@ __all__ = [
     "supports_batch",
 ]
 
-#: The built-in doors, as module paths (order: how ``python -m evals.models`` lists them).
-BUILTIN: tuple[str, ...] = (
-    "providers.doors.local",
-    "providers.doors.openai",
-    "providers.doors.anthropic",
-    "providers.doors.gemini",
-    "providers.doors.openai_compat",
-)
 #: Entry-point group of doors installed by other distributions.
 ENTRY_POINT_GROUP = "niah_suite.doors"
 
@@ -72,10 +65,16 @@ def load_door(module: str) -> Door:
     return door
 
 
+def builtin_modules() -> tuple[str, ...]:
+    """The built-in doors' packages (every sub-package of :mod:`providers.doors`), by name."""
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg)
+    return tuple(f"{__name__}.{name}" for name in found)
+
+
 @functools.cache
 def _found() -> dict[str, Door]:
     doors: dict[str, Door] = {}
-    modules = list(BUILTIN)
+    modules = list(builtin_modules())
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         modules.append(ep.value.partition(":")[0])
     for module in modules:
@@ -88,7 +87,7 @@ def _found() -> dict[str, Door]:
 
 
 def register(door: Door) -> Door:
-    """Add a door found outside :data:`BUILTIN` and the entry points (a registry entry's ``door`` field).
+    """Add a door found outside this package and the entry points (a registry entry's ``door`` field).
 
     Registering the same door class again is a no-op; a different door under a taken name is refused.
 

@@ -43,6 +43,7 @@ from aiohttp import web
 __all__ = [
     "FAULTS",
     "BatchMock",
+    "BatchRoutes",
     "FakeServer",
     "MockBatch",
     "MockReply",
@@ -206,6 +207,7 @@ class Wire(ABC):
 
     Attributes:
         vendor: Name used in batch counters (``srv.batch.count(vendor, "create")``).
+        batch_routes: The vendor's batch endpoints (:class:`BatchRoutes`), or None.
         fault_apis: Request kinds that can get faults (generation and count calls).
         retry_after_header: Whether a 429 carries ``Retry-After`` (Google's carry the wait in the body).
     """
@@ -213,6 +215,8 @@ class Wire(ABC):
     vendor: str = ""
     fault_apis: frozenset[str] = frozenset()
     retry_after_header: bool = True
+    #: The vendor's batch endpoints, mounted by :meth:`add_routes` (None: no batch API).
+    batch_routes: type[BatchRoutes] | None = None
 
     @abstractmethod
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
@@ -246,6 +250,10 @@ class Wire(ABC):
         """The vendor's answer to a wrong key (echoing it, to test redaction)."""
         return 401, self.error_body(api, 401, f"Incorrect API key provided: {presented or ''}")
 
+    def presented_key(self, headers: dict[str, str], query_key: str | None) -> str | None:
+        """The credential a request presents (default: :func:`presented_key`'s headers)."""
+        return presented_key(headers, query_key)
+
     @abstractmethod
     def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
         """The success body of a valid request."""
@@ -255,8 +263,10 @@ class Wire(ABC):
         (what a real server behind ``server.upstream`` answers is left to it)."""
         return None
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:  # noqa: B027 - optional hook
-        """Mount extra routes (batch endpoints) before the catch-all."""
+    def add_routes(self, app: web.Application, server: FakeServer) -> None:
+        """Mount extra routes before the catch-all (default: :attr:`batch_routes`)."""
+        if self.batch_routes is not None:
+            self.batch_routes(self, server).mount(app)
 
 
 class FakeServer:
@@ -612,7 +622,7 @@ class FakeServer:
             )
             return json_response(status, wire.error_body(api, status, message, self.retry_after), extra)
         # Authentication.
-        presented = presented_key(headers, request.query.get("key"))
+        presented = wire.presented_key(headers, request.query.get("key"))
         if fault == "401" or (self.api_key is not None and presented != self.api_key):
             return json_response(*wire.auth_error(api, presented))
         if not isinstance(body, dict):
@@ -729,7 +739,7 @@ class BatchMock:
     def denied(self, request: web.Request, wire: Wire, api: str) -> web.Response | None:
         """The wire's auth error when the request does not present the server's key (None: allowed)."""
         headers = {k.lower(): v for k, v in request.headers.items()}
-        presented = presented_key(headers, request.query.get("key"))
+        presented = wire.presented_key(headers, request.query.get("key"))
         if self.server.api_key is not None and presented != self.server.api_key:
             return json_response(*wire.auth_error(api, presented))
         return None
@@ -778,3 +788,24 @@ class BatchMock:
         """``vendor``'s batch ``bid`` (None: no such batch of this vendor)."""
         batch = self.batches.get(bid)
         return batch if batch is not None and batch.vendor == vendor else None
+
+
+class BatchRoutes(ABC):
+    """A vendor's batch endpoints over the server's shared :class:`BatchMock` (subclassed in a door's fake).
+
+    Attributes:
+        api: The wire's request kind whose auth errors the endpoints answer with.
+    """
+
+    api: str = ""
+
+    def __init__(self, wire: Wire, server: FakeServer) -> None:
+        self.wire, self.server, self.state = wire, server, server.batch
+
+    @abstractmethod
+    def mount(self, app: web.Application) -> None:
+        """Add the routes to ``app``."""
+
+    def denied(self, request: web.Request) -> web.Response | None:
+        """The wire's auth error when the request lacks the server's key (None: allowed)."""
+        return self.state.denied(request, self.wire, self.api)

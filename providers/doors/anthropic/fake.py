@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.fakes.harness import (
+    BatchRoutes,
     FakeServer,
     MockBatch,
     MockRequest,
@@ -118,11 +119,119 @@ def breakpoint_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+class _BatchRoutes(BatchRoutes):
+    """Anthropic's Message Batches over the server's shared batch state."""
+
+    api = "anthropic"
+
+    def mount(self, app: web.Application) -> None:
+        r = app.router
+        r.add_post("/v1/messages/batches", self.create)
+        r.add_get("/v1/messages/batches", self.list)
+        r.add_get("/v1/messages/batches/{bid}", self.retrieve)
+        r.add_get("/v1/messages/batches/{bid}/results", self.results)
+        r.add_post("/v1/messages/batches/{bid}/cancel", self.cancel)
+
+    @staticmethod
+    def _not_found() -> web.Response:
+        return json_response(404, anthropic_error("not_found_error", "batch not found"))
+
+    def _batch(self, b: MockBatch, ended: bool, base: str) -> dict[str, Any]:
+        n = len(b.custom_ids)
+        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if ended and b.canceled:
+            counts.update(processing=0, canceled=n)
+        elif ended:
+            counts.update(processing=0, succeeded=ok, errored=n - ok)
+        return {
+            "id": b.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts,
+            "created_at": iso_time(b.created),
+            "expires_at": iso_time(b.created + 86400),
+            "ended_at": iso_time(time.time()) if ended else None,
+            "cancel_initiated_at": iso_time(time.time()) if b.canceled else None,
+            "archived_at": None,
+            "results_url": f"{base}/v1/messages/batches/{b.id}/results" if ended else None,
+        }
+
+    async def create(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        state = self.state
+        body = await request.json()
+        items = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            return json_response(400, anthropic_error("invalid_request_error", "requests: a non-empty list"))
+        ids = [str(i.get("custom_id")) for i in items]
+        if len(set(ids)) != len(ids):
+            return json_response(400, anthropic_error("invalid_request_error", "duplicate custom_id"))
+        outcomes = {
+            str(i["custom_id"]): state.answer_one(
+                self.wire, "anthropic", None, i.get("params"), str(i["custom_id"])
+            )
+            for i in items
+        }
+        bid = state.new_id("msgbatch_mock")
+        b = MockBatch("anthropic", bid, time.time(), ids, outcomes)
+        b.bodies = {str(i["custom_id"]): i.get("params") for i in items}
+        state.batches[bid] = b
+        state.calls[("anthropic", "create")] += 1
+        return json_response(200, self._batch(b, False, server_base(request)))
+
+    async def list(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        base = server_base(request)
+        batches = self.state.newest_first("anthropic", request, "limit")
+        data = [self._batch(b, self.state.ended(b), base) for b in batches]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return json_response(200, {"data": data, "has_more": False, "first_id": first, "last_id": last})
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        b = self.state.get(request.match_info["bid"], "anthropic")
+        if b is None:
+            return self._not_found()
+        return json_response(200, self._batch(b, self.state.poll(b, "anthropic"), server_base(request)))
+
+    async def results(self, request: web.Request) -> web.StreamResponse:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        b = self.state.get(request.match_info["bid"], "anthropic")
+        if b is None:
+            return self._not_found()
+        self.state.calls[("anthropic", "results")] += 1
+        lines = []
+        for cid in b.custom_ids:
+            status, payload = b.outcomes[cid]
+            if b.canceled:
+                result: dict[str, Any] = {"type": "canceled"}
+            elif status == 200:
+                result = {"type": "succeeded", "message": payload}
+            else:
+                result = {"type": "errored", "error": payload}
+            lines.append(json.dumps({"custom_id": cid, "result": result}, ensure_ascii=False))
+        return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        b = self.state.get(request.match_info["bid"], "anthropic")
+        if b is None:
+            return self._not_found()
+        b.canceled = True
+        self.state.calls[("anthropic", "cancel")] += 1
+        return json_response(200, self._batch(b, True, server_base(request)))
+
+
 class AnthropicWire(Wire):
     """Messages, token counting, models.retrieve and Message Batches."""
 
     vendor = "anthropic"
     fault_apis = frozenset({"anthropic", "anthropic-count"})
+    batch_routes = _BatchRoutes
 
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
         """``/v1/messages`` and ``/v1/messages/count_tokens``."""
@@ -245,10 +354,6 @@ class AnthropicWire(Wire):
             },
         }
 
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """Message Batches."""
-        _BatchRoutes(self, server).mount(app)
-
 
 def bill_cache(server: FakeServer, body: dict[str, Any]) -> tuple[int, dict[str, int]]:
     """Prompt-cache reads and writes of one request, as Anthropic bills them, and the cache updated.
@@ -288,114 +393,3 @@ def bill_cache(server: FakeServer, body: dict[str, Any]) -> tuple[int, dict[str,
                 before = n
             server.explicit_cache[key] = max(server.explicit_cache.get(key, -math.inf), now + lifetime[ttl])
     return read, written
-
-
-class _BatchRoutes:
-    """Anthropic's Message Batches over the server's shared batch state."""
-
-    def __init__(self, wire: AnthropicWire, server: FakeServer) -> None:
-        self.wire, self.server, self.state = wire, server, server.batch
-
-    def mount(self, app: web.Application) -> None:
-        r = app.router
-        r.add_post("/v1/messages/batches", self.create)
-        r.add_get("/v1/messages/batches", self.list)
-        r.add_get("/v1/messages/batches/{bid}", self.retrieve)
-        r.add_get("/v1/messages/batches/{bid}/results", self.results)
-        r.add_post("/v1/messages/batches/{bid}/cancel", self.cancel)
-
-    def _denied(self, request: web.Request) -> web.Response | None:
-        return self.state.denied(request, self.wire, "anthropic")
-
-    @staticmethod
-    def _not_found() -> web.Response:
-        return json_response(404, anthropic_error("not_found_error", "batch not found"))
-
-    def _batch(self, b: MockBatch, ended: bool, base: str) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
-        counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-        if ended and b.canceled:
-            counts.update(processing=0, canceled=n)
-        elif ended:
-            counts.update(processing=0, succeeded=ok, errored=n - ok)
-        return {
-            "id": b.id,
-            "type": "message_batch",
-            "processing_status": "ended" if ended else "in_progress",
-            "request_counts": counts,
-            "created_at": iso_time(b.created),
-            "expires_at": iso_time(b.created + 86400),
-            "ended_at": iso_time(time.time()) if ended else None,
-            "cancel_initiated_at": iso_time(time.time()) if b.canceled else None,
-            "archived_at": None,
-            "results_url": f"{base}/v1/messages/batches/{b.id}/results" if ended else None,
-        }
-
-    async def create(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        state = self.state
-        body = await request.json()
-        items = body.get("requests") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items:
-            return json_response(400, anthropic_error("invalid_request_error", "requests: a non-empty list"))
-        ids = [str(i.get("custom_id")) for i in items]
-        if len(set(ids)) != len(ids):
-            return json_response(400, anthropic_error("invalid_request_error", "duplicate custom_id"))
-        outcomes = {
-            str(i["custom_id"]): state.answer_one(
-                self.wire, "anthropic", None, i.get("params"), str(i["custom_id"])
-            )
-            for i in items
-        }
-        bid = state.new_id("msgbatch_mock")
-        b = MockBatch("anthropic", bid, time.time(), ids, outcomes)
-        b.bodies = {str(i["custom_id"]): i.get("params") for i in items}
-        state.batches[bid] = b
-        state.calls[("anthropic", "create")] += 1
-        return json_response(200, self._batch(b, False, server_base(request)))
-
-    async def list(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        base = server_base(request)
-        batches = self.state.newest_first("anthropic", request, "limit")
-        data = [self._batch(b, self.state.ended(b), base) for b in batches]
-        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-        return json_response(200, {"data": data, "has_more": False, "first_id": first, "last_id": last})
-
-    async def retrieve(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        b = self.state.get(request.match_info["bid"], "anthropic")
-        if b is None:
-            return self._not_found()
-        return json_response(200, self._batch(b, self.state.poll(b, "anthropic"), server_base(request)))
-
-    async def results(self, request: web.Request) -> web.StreamResponse:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        b = self.state.get(request.match_info["bid"], "anthropic")
-        if b is None:
-            return self._not_found()
-        self.state.calls[("anthropic", "results")] += 1
-        lines = []
-        for cid in b.custom_ids:
-            status, payload = b.outcomes[cid]
-            if b.canceled:
-                result: dict[str, Any] = {"type": "canceled"}
-            elif status == 200:
-                result = {"type": "succeeded", "message": payload}
-            else:
-                result = {"type": "errored", "error": payload}
-            lines.append(json.dumps({"custom_id": cid, "result": result}, ensure_ascii=False))
-        return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
-
-    async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get(request.match_info["bid"], "anthropic")
-        if b is None:
-            return self._not_found()
-        b.canceled = True
-        self.state.calls[("anthropic", "cancel")] += 1
-        return json_response(200, self._batch(b, True, server_base(request)))

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.fakes.harness import (
+    BatchRoutes,
     FakeServer,
     MockBatch,
     MockRequest,
@@ -94,11 +95,201 @@ def _rpc_error(status: int, payload: Any) -> dict[str, Any]:
     return {"code": _HTTP_TO_RPC.get(status, 13), "message": err.get("message", "")}
 
 
+class _BatchRoutes(BatchRoutes):
+    """Gemini batch mode over the server's shared batch state."""
+
+    api = "gemini"
+
+    def mount(self, app: web.Application) -> None:
+        r = app.router
+        r.add_post(rf"/{_VERSION}/models/{{model:[^/:]+}}:batchGenerateContent", self.create)
+        r.add_post(rf"/upload/{_VERSION}/files", self.upload)
+        r.add_get(rf"/{_VERSION}/files/{{fid:[^/:]+}}:download", self.download)
+        r.add_get(rf"/{_VERSION}/batches", self.list)
+        r.add_get(rf"/{_VERSION}/batches/{{bid:[^/:]+}}", self.get)
+        r.add_post(rf"/{_VERSION}/batches/{{bid:[^/:]+}}:cancel", self.cancel)
+
+    @staticmethod
+    def _error(status: int, message: str) -> web.Response:
+        return json_response(status, gemini_error(status, _STATUS[status], message))
+
+    def _op(self, b: MockBatch, ended: bool) -> dict[str, Any]:
+        n = len(b.custom_ids)
+        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        if b.canceled:
+            state = "BATCH_STATE_CANCELLED"
+        elif ended:
+            state = "BATCH_STATE_SUCCEEDED"
+        else:
+            state = "BATCH_STATE_PENDING" if b.polls < 1 else "BATCH_STATE_RUNNING"
+        meta: dict[str, Any] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+            "model": f"models/{b.model}",
+            "displayName": b.extra.get("displayName", ""),
+            "createTime": iso_time(b.created),
+            "updateTime": iso_time(time.time()),
+            "batchStats": {"requestCount": str(n), "pendingRequestCount": str(0 if ended else n)},
+            "state": state,
+            "name": b.id,
+        }
+        op: dict[str, Any] = {"name": b.id, "metadata": meta}
+        if ended and not b.canceled:
+            meta["endTime"] = iso_time(time.time())
+            meta["batchStats"].update(successfulRequestCount=str(ok), failedRequestCount=str(n - ok))
+            responses = []
+            for cid in b.custom_ids:
+                status, payload = b.outcomes[cid]
+                entry: dict[str, Any] = {"metadata": b.extra["metadata"][cid]}
+                if status == 200:
+                    entry["response"] = payload
+                else:
+                    entry["error"] = _rpc_error(status, payload)
+                responses.append(entry)
+            output: dict[str, Any] = (
+                {"responsesFile": b.output_file_id}
+                if b.output_file_id
+                else {"inlinedResponses": {"inlinedResponses": responses}}
+            )
+            meta["output"] = output
+            op["done"] = True
+            op["response"] = {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
+                **output,
+            }
+        return op
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The Files API's resumable upload: ``start`` (metadata, returns the upload URL), then chunks
+        (``upload``; the last one ``upload, finalize``) to that URL, answered with the file resource."""
+        state = self.state
+        command = request.headers.get("X-Goog-Upload-Command", "")
+        if command == "start":
+            if (denied := self.denied(request)) is not None:
+                return denied
+            meta = (await request.json() or {}).get("file") or {}
+            uid = state.new_id("upload-")
+            state.uploads[uid] = {
+                "size": int(request.headers.get("X-Goog-Upload-Header-Content-Length", "0") or 0),
+                "mime": request.headers.get("X-Goog-Upload-Header-Content-Type", ""),
+                "display": meta.get("displayName", ""),
+                "data": bytearray(),
+            }
+            url = str(request.url.with_query({"upload_id": uid}))
+            return json_response(
+                200, {}, headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"}
+            )
+        up = state.uploads.get(request.query.get("upload_id", ""))
+        if up is None or "upload" not in command:
+            return self._error(400, "unknown upload session")
+        if int(request.headers.get("X-Goog-Upload-Offset", "-1")) != len(up["data"]):
+            return self._error(400, "upload offset mismatch")
+        up["data"] += await request.read()
+        if "finalize" not in command:
+            return json_response(200, {}, headers={"X-Goog-Upload-Status": "active"})
+        if len(up["data"]) != up["size"]:
+            return self._error(400, "upload size mismatch")
+        fid = state.new_id("files/mock")
+        state.files[fid] = bytes(up["data"])
+        state.calls[("gemini", "upload")] += 1
+        now = time.time()
+        file = {
+            "name": fid,
+            "displayName": up["display"],
+            "mimeType": up["mime"],
+            "sizeBytes": str(len(up["data"])),
+            "createTime": iso_time(now),
+            "updateTime": iso_time(now),
+            "expirationTime": iso_time(now + 48 * 3600),
+            "uri": f"{server_base(request)}/{request.match_info['ver']}/{fid}",
+            "state": "ACTIVE",
+            "source": "UPLOADED",
+        }
+        return json_response(200, {"file": file}, headers={"X-Goog-Upload-Status": "final"})
+
+    async def download(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        fid = "files/" + request.match_info["fid"]
+        if fid not in self.state.files or request.query.get("alt") != "media":
+            return self._error(404, f"file {fid} not found")
+        self.state.calls[("gemini", "download")] += 1
+        return web.Response(body=self.state.files[fid], content_type="application/octet-stream")
+
+    async def create(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        state = self.state
+        model = request.match_info["model"]
+        body = await request.json()
+        batch = body.get("batch") if isinstance(body, dict) else None
+        source = (batch or {}).get("inputConfig") or {}
+        items = (source.get("requests") or {}).get("requests")
+        from_file = source.get("fileName")
+        if from_file is not None:
+            if from_file not in state.files:
+                return self._error(404, f"file {from_file} not found")
+            lines = [json.loads(x) for x in state.files[from_file].decode().splitlines() if x.strip()]
+            items = [{"request": x.get("request"), "metadata": {"key": x.get("key")}} for x in lines]
+        if not isinstance(items, list) or not items:
+            return self._error(400, "batch.inputConfig: requests.requests (a non-empty list) or fileName")
+        ids, metadata, outcomes = [], {}, {}
+        for i, item in enumerate(items):
+            meta = item.get("metadata") or {}
+            cid = str(meta.get("key", i))
+            ids.append(cid)
+            metadata[cid] = meta
+            req_body = item.get("request") or {}
+            req_model = str(req_body.get("model") or model).removeprefix("models/")
+            outcomes[cid] = state.answer_one(self.wire, "gemini", req_model, req_body, cid)
+        bid = state.new_id("batches/mock")
+        b = MockBatch("gemini", bid, time.time(), ids, outcomes, model=model)
+        b.extra = {"metadata": metadata, "displayName": (batch or {}).get("displayName", "")}
+        if from_file is not None:
+            out = []
+            for cid in ids:
+                status, payload = outcomes[cid]
+                if status == 200:
+                    out.append({"key": cid, "response": payload})
+                else:
+                    out.append({"key": cid, "error": _rpc_error(status, payload)})
+            b.output_file_id = state.new_id("files/mockout")
+            state.files[b.output_file_id] = "".join(
+                json.dumps(x, ensure_ascii=False) + "\n" for x in out
+            ).encode()
+        b.bodies = {cid: (item.get("request") or {}) for cid, item in zip(ids, items, strict=True)}
+        state.batches[bid] = b
+        state.calls[("gemini", "create")] += 1
+        return json_response(200, self._op(b, ended=False))
+
+    async def list(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        batches = self.state.newest_first("gemini", request, "pageSize")
+        return json_response(200, {"operations": [self._op(b, self.state.ended(b)) for b in batches]})
+
+    async def get(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        b = self.state.get("batches/" + request.match_info["bid"], "gemini")
+        if b is None:
+            return self._error(404, "batch not found")
+        return json_response(200, self._op(b, ended=self.state.poll(b, "gemini")))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        b = self.state.get("batches/" + request.match_info["bid"], "gemini")
+        if b is None:
+            return self._error(404, "batch not found")
+        b.canceled = True
+        self.state.calls[("gemini", "cancel")] += 1
+        return json_response(200, {})
+
+
 class GeminiWire(Wire):
     """generateContent, countTokens, models.get and batch mode."""
 
     vendor = "gemini"
     fault_apis = frozenset({"gemini", "gemini-count"})
+    batch_routes = _BatchRoutes
     retry_after_header = False  # Google sends the wait in the body (RetryInfo)
 
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
@@ -272,200 +463,3 @@ class GeminiWire(Wire):
             "modelVersion": model,
             "responseId": f"mock-{n}",
         }
-
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """Batch mode and the Files API's upload and download."""
-        _BatchRoutes(self, server).mount(app)
-
-
-class _BatchRoutes:
-    """Gemini batch mode over the server's shared batch state."""
-
-    def __init__(self, wire: GeminiWire, server: FakeServer) -> None:
-        self.wire, self.server, self.state = wire, server, server.batch
-
-    def mount(self, app: web.Application) -> None:
-        r = app.router
-        r.add_post(rf"/{_VERSION}/models/{{model:[^/:]+}}:batchGenerateContent", self.create)
-        r.add_post(rf"/upload/{_VERSION}/files", self.upload)
-        r.add_get(rf"/{_VERSION}/files/{{fid:[^/:]+}}:download", self.download)
-        r.add_get(rf"/{_VERSION}/batches", self.list)
-        r.add_get(rf"/{_VERSION}/batches/{{bid:[^/:]+}}", self.get)
-        r.add_post(rf"/{_VERSION}/batches/{{bid:[^/:]+}}:cancel", self.cancel)
-
-    def _denied(self, request: web.Request) -> web.Response | None:
-        return self.state.denied(request, self.wire, "gemini")
-
-    @staticmethod
-    def _error(status: int, message: str) -> web.Response:
-        return json_response(status, gemini_error(status, _STATUS[status], message))
-
-    def _op(self, b: MockBatch, ended: bool) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
-        if b.canceled:
-            state = "BATCH_STATE_CANCELLED"
-        elif ended:
-            state = "BATCH_STATE_SUCCEEDED"
-        else:
-            state = "BATCH_STATE_PENDING" if b.polls < 1 else "BATCH_STATE_RUNNING"
-        meta: dict[str, Any] = {
-            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
-            "model": f"models/{b.model}",
-            "displayName": b.extra.get("displayName", ""),
-            "createTime": iso_time(b.created),
-            "updateTime": iso_time(time.time()),
-            "batchStats": {"requestCount": str(n), "pendingRequestCount": str(0 if ended else n)},
-            "state": state,
-            "name": b.id,
-        }
-        op: dict[str, Any] = {"name": b.id, "metadata": meta}
-        if ended and not b.canceled:
-            meta["endTime"] = iso_time(time.time())
-            meta["batchStats"].update(successfulRequestCount=str(ok), failedRequestCount=str(n - ok))
-            responses = []
-            for cid in b.custom_ids:
-                status, payload = b.outcomes[cid]
-                entry: dict[str, Any] = {"metadata": b.extra["metadata"][cid]}
-                if status == 200:
-                    entry["response"] = payload
-                else:
-                    entry["error"] = _rpc_error(status, payload)
-                responses.append(entry)
-            output: dict[str, Any] = (
-                {"responsesFile": b.output_file_id}
-                if b.output_file_id
-                else {"inlinedResponses": {"inlinedResponses": responses}}
-            )
-            meta["output"] = output
-            op["done"] = True
-            op["response"] = {
-                "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
-                **output,
-            }
-        return op
-
-    async def upload(self, request: web.Request) -> web.Response:
-        """The Files API's resumable upload: ``start`` (metadata, returns the upload URL), then chunks
-        (``upload``; the last one ``upload, finalize``) to that URL, answered with the file resource."""
-        state = self.state
-        command = request.headers.get("X-Goog-Upload-Command", "")
-        if command == "start":
-            if (denied := self._denied(request)) is not None:
-                return denied
-            meta = (await request.json() or {}).get("file") or {}
-            uid = state.new_id("upload-")
-            state.uploads[uid] = {
-                "size": int(request.headers.get("X-Goog-Upload-Header-Content-Length", "0") or 0),
-                "mime": request.headers.get("X-Goog-Upload-Header-Content-Type", ""),
-                "display": meta.get("displayName", ""),
-                "data": bytearray(),
-            }
-            url = str(request.url.with_query({"upload_id": uid}))
-            return json_response(
-                200, {}, headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"}
-            )
-        up = state.uploads.get(request.query.get("upload_id", ""))
-        if up is None or "upload" not in command:
-            return self._error(400, "unknown upload session")
-        if int(request.headers.get("X-Goog-Upload-Offset", "-1")) != len(up["data"]):
-            return self._error(400, "upload offset mismatch")
-        up["data"] += await request.read()
-        if "finalize" not in command:
-            return json_response(200, {}, headers={"X-Goog-Upload-Status": "active"})
-        if len(up["data"]) != up["size"]:
-            return self._error(400, "upload size mismatch")
-        fid = state.new_id("files/mock")
-        state.files[fid] = bytes(up["data"])
-        state.calls[("gemini", "upload")] += 1
-        now = time.time()
-        file = {
-            "name": fid,
-            "displayName": up["display"],
-            "mimeType": up["mime"],
-            "sizeBytes": str(len(up["data"])),
-            "createTime": iso_time(now),
-            "updateTime": iso_time(now),
-            "expirationTime": iso_time(now + 48 * 3600),
-            "uri": f"{server_base(request)}/{request.match_info['ver']}/{fid}",
-            "state": "ACTIVE",
-            "source": "UPLOADED",
-        }
-        return json_response(200, {"file": file}, headers={"X-Goog-Upload-Status": "final"})
-
-    async def download(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        fid = "files/" + request.match_info["fid"]
-        if fid not in self.state.files or request.query.get("alt") != "media":
-            return self._error(404, f"file {fid} not found")
-        self.state.calls[("gemini", "download")] += 1
-        return web.Response(body=self.state.files[fid], content_type="application/octet-stream")
-
-    async def create(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        state = self.state
-        model = request.match_info["model"]
-        body = await request.json()
-        batch = body.get("batch") if isinstance(body, dict) else None
-        source = (batch or {}).get("inputConfig") or {}
-        items = (source.get("requests") or {}).get("requests")
-        from_file = source.get("fileName")
-        if from_file is not None:
-            if from_file not in state.files:
-                return self._error(404, f"file {from_file} not found")
-            lines = [json.loads(x) for x in state.files[from_file].decode().splitlines() if x.strip()]
-            items = [{"request": x.get("request"), "metadata": {"key": x.get("key")}} for x in lines]
-        if not isinstance(items, list) or not items:
-            return self._error(400, "batch.inputConfig: requests.requests (a non-empty list) or fileName")
-        ids, metadata, outcomes = [], {}, {}
-        for i, item in enumerate(items):
-            meta = item.get("metadata") or {}
-            cid = str(meta.get("key", i))
-            ids.append(cid)
-            metadata[cid] = meta
-            req_body = item.get("request") or {}
-            req_model = str(req_body.get("model") or model).removeprefix("models/")
-            outcomes[cid] = state.answer_one(self.wire, "gemini", req_model, req_body, cid)
-        bid = state.new_id("batches/mock")
-        b = MockBatch("gemini", bid, time.time(), ids, outcomes, model=model)
-        b.extra = {"metadata": metadata, "displayName": (batch or {}).get("displayName", "")}
-        if from_file is not None:
-            out = []
-            for cid in ids:
-                status, payload = outcomes[cid]
-                if status == 200:
-                    out.append({"key": cid, "response": payload})
-                else:
-                    out.append({"key": cid, "error": _rpc_error(status, payload)})
-            b.output_file_id = state.new_id("files/mockout")
-            state.files[b.output_file_id] = "".join(
-                json.dumps(x, ensure_ascii=False) + "\n" for x in out
-            ).encode()
-        b.bodies = {cid: (item.get("request") or {}) for cid, item in zip(ids, items, strict=True)}
-        state.batches[bid] = b
-        state.calls[("gemini", "create")] += 1
-        return json_response(200, self._op(b, ended=False))
-
-    async def list(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        batches = self.state.newest_first("gemini", request, "pageSize")
-        return json_response(200, {"operations": [self._op(b, self.state.ended(b)) for b in batches]})
-
-    async def get(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        b = self.state.get("batches/" + request.match_info["bid"], "gemini")
-        if b is None:
-            return self._error(404, "batch not found")
-        return json_response(200, self._op(b, ended=self.state.poll(b, "gemini")))
-
-    async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get("batches/" + request.match_info["bid"], "gemini")
-        if b is None:
-            return self._error(404, "batch not found")
-        b.canceled = True
-        self.state.calls[("gemini", "cancel")] += 1
-        return json_response(200, {})

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.fakes.harness import (
+    BatchRoutes,
     FakeServer,
     MockBatch,
     MockRequest,
@@ -69,11 +70,196 @@ def _types() -> dict[str, Any]:
     }
 
 
+class _BatchRoutes(BatchRoutes):
+    """OpenAI's Batch API over the server's shared batch state."""
+
+    api = "openai-chat"
+
+    def mount(self, app: web.Application) -> None:
+        r = app.router
+        r.add_post("/v1/files", self.upload)
+        r.add_get("/v1/files/{fid}/content", self.content)
+        r.add_post("/v1/batches", self.create)
+        r.add_get("/v1/batches", self.list)
+        r.add_get("/v1/batches/{bid}", self.retrieve)
+        r.add_post("/v1/batches/{bid}/cancel", self.cancel)
+
+    @staticmethod
+    def _bad(status: int, message: str) -> web.Response:
+        return json_response(status, openai_error(message, "invalid_request_error"))
+
+    async def upload(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        if not request.content_type.startswith("multipart/"):
+            return self._bad(400, "expected multipart/form-data")
+        fields: dict[str, Any] = {}
+        filename = "upload"
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "file":
+                filename = part.filename or filename
+                fields["file"] = await part.read(decode=False)  # type: ignore[union-attr]
+            elif part.name:
+                fields[part.name] = (await part.read(decode=True)).decode()  # type: ignore[union-attr]
+        data, purpose = fields.get("file"), fields.get("purpose")
+        if data is None or purpose != "batch":
+            return self._bad(400, "a 'file' part and purpose 'batch' are required")
+        fid = self.state.new_id("file-mock")
+        self.state.files[fid] = bytes(data)
+        self.state.calls[("openai", "upload")] += 1
+        return json_response(
+            200,
+            {
+                "id": fid,
+                "object": "file",
+                "bytes": len(data),
+                "created_at": int(time.time()),
+                "filename": filename,
+                "purpose": "batch",
+                "status": "processed",
+                "expires_at": None,
+                "status_details": None,
+            },
+        )
+
+    async def content(self, request: web.Request) -> web.StreamResponse:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        fid = request.match_info["fid"]
+        if fid not in self.state.files:
+            return self._bad(404, f"No such File object: {fid}")
+        return web.Response(body=self.state.files[fid], content_type="application/octet-stream")
+
+    def _batch(self, b: MockBatch, ended: bool) -> dict[str, Any]:
+        n = len(b.custom_ids)
+        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        if b.canceled:
+            status = "cancelled"
+        else:
+            status = "completed" if ended else ("validating" if b.polls <= 1 else "in_progress")
+        done = ended
+        return {
+            "id": b.id,
+            "object": "batch",
+            "endpoint": b.endpoint,
+            "errors": None,
+            "input_file_id": b.input_file_id,
+            "completion_window": "24h",
+            "status": status,
+            "output_file_id": b.output_file_id if done else None,
+            "error_file_id": b.error_file_id if done else None,
+            "created_at": int(b.created),
+            "in_progress_at": int(b.created),
+            "expires_at": int(b.created) + 86400,
+            "finalizing_at": int(time.time()) if done else None,
+            "completed_at": int(time.time()) if done and not b.canceled else None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": int(time.time()) if b.canceled else None,
+            "request_counts": {
+                "total": n,
+                "completed": ok if done and not b.canceled else 0,
+                "failed": n - ok if done and not b.canceled else 0,
+            },
+            "metadata": b.extra.get("metadata"),
+        }
+
+    async def create(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        state = self.state
+        body = await request.json()
+        endpoint, fid = body.get("endpoint"), body.get("input_file_id")
+        bad = None
+        if endpoint not in _BATCH_ENDPOINTS:
+            bad = f"unsupported endpoint {endpoint!r}"
+        elif body.get("completion_window") != "24h":
+            bad = "completion_window must be '24h'"
+        elif fid not in state.files:
+            bad = f"No such File object: {fid}"
+        if bad:
+            return self._bad(400, bad)
+        lines = [json.loads(x) for x in state.files[fid].decode().splitlines() if x.strip()]
+        ids = [str(x.get("custom_id")) for x in lines]
+        if len(set(ids)) != len(ids):
+            return self._bad(400, "duplicate custom_id")
+        for x in lines:
+            if x.get("method") != "POST" or x.get("url") != endpoint:
+                return self._bad(400, f"line {x.get('custom_id')}: method/url must be POST {endpoint}")
+        api = _BATCH_ENDPOINTS[endpoint]
+        outcomes = {
+            x["custom_id"]: state.answer_one(self.wire, api, None, x.get("body"), x["custom_id"])
+            for x in lines
+        }
+        metadata = body.get("metadata")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and len(metadata) <= 16
+            and all(isinstance(k, str) and len(k) <= 64 for k in metadata)
+            and all(isinstance(v, str) and len(v) <= 512 for v in metadata.values())
+        ):
+            return self._bad(
+                400, "metadata: at most 16 string pairs, keys up to 64 and values up to 512 characters"
+            )
+        bid = state.new_id("batch_mock")
+        b = MockBatch("openai", bid, time.time(), ids, outcomes, endpoint=endpoint, input_file_id=fid)
+        b.extra["metadata"] = metadata
+        b.bodies = {x["custom_id"]: x.get("body") for x in lines}
+        out, err = [], []
+        for cid in ids:
+            status, payload = outcomes[cid]
+            line = {
+                "id": f"batch_req_{cid}",
+                "custom_id": cid,
+                "response": {"status_code": status, "request_id": f"req_{cid}", "body": payload},
+                "error": None,
+            }
+            (out if status == 200 else err).append(json.dumps(line, ensure_ascii=False))
+        if out:
+            b.output_file_id = state.new_id("file-out")
+            state.files[b.output_file_id] = ("\n".join(out) + "\n").encode()
+        if err:
+            b.error_file_id = state.new_id("file-err")
+            state.files[b.error_file_id] = ("\n".join(err) + "\n").encode()
+        state.batches[bid] = b
+        state.calls[("openai", "create")] += 1
+        return json_response(200, self._batch(b, ended=False))
+
+    async def list(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        batches = self.state.newest_first("openai", request, "limit")
+        data = [self._batch(b, self.state.ended(b)) for b in batches]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return json_response(
+            200, {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": False}
+        )
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        if (denied := self.denied(request)) is not None:
+            return denied
+        b = self.state.get(request.match_info["bid"], "openai")
+        if b is None:
+            return self._bad(404, "No such batch")
+        return json_response(200, self._batch(b, ended=self.state.poll(b, "openai")))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        b = self.state.get(request.match_info["bid"], "openai")
+        if b is None:
+            return self._bad(404, "No such batch")
+        b.canceled = True
+        self.state.calls[("openai", "cancel")] += 1
+        return json_response(200, self._batch(b, ended=True))
+
+
 class OpenAIWire(Wire):
     """Chat completions, legacy completions, the models list and the Batch API."""
 
     vendor = "openai"
     fault_apis = frozenset({"openai-chat", "openai-completions"})
+    batch_routes = _BatchRoutes
 
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
         """Chat and legacy completions, with or without ``/v1``."""
@@ -180,195 +366,3 @@ class OpenAIWire(Wire):
             "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": reason}],
             "usage": usage,
         }
-
-    def add_routes(self, app: web.Application, server: FakeServer) -> None:
-        """The Batch API and its files."""
-        _BatchRoutes(self, server).mount(app)
-
-
-class _BatchRoutes:
-    """OpenAI's Batch API over the server's shared batch state."""
-
-    def __init__(self, wire: OpenAIWire, server: FakeServer) -> None:
-        self.wire, self.server, self.state = wire, server, server.batch
-
-    def mount(self, app: web.Application) -> None:
-        r = app.router
-        r.add_post("/v1/files", self.upload)
-        r.add_get("/v1/files/{fid}/content", self.content)
-        r.add_post("/v1/batches", self.create)
-        r.add_get("/v1/batches", self.list)
-        r.add_get("/v1/batches/{bid}", self.retrieve)
-        r.add_post("/v1/batches/{bid}/cancel", self.cancel)
-
-    def _denied(self, request: web.Request) -> web.Response | None:
-        return self.state.denied(request, self.wire, "openai-chat")
-
-    @staticmethod
-    def _bad(status: int, message: str) -> web.Response:
-        return json_response(status, openai_error(message, "invalid_request_error"))
-
-    async def upload(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        if not request.content_type.startswith("multipart/"):
-            return self._bad(400, "expected multipart/form-data")
-        fields: dict[str, Any] = {}
-        filename = "upload"
-        reader = await request.multipart()
-        async for part in reader:
-            if part.name == "file":
-                filename = part.filename or filename
-                fields["file"] = await part.read(decode=False)  # type: ignore[union-attr]
-            elif part.name:
-                fields[part.name] = (await part.read(decode=True)).decode()  # type: ignore[union-attr]
-        data, purpose = fields.get("file"), fields.get("purpose")
-        if data is None or purpose != "batch":
-            return self._bad(400, "a 'file' part and purpose 'batch' are required")
-        fid = self.state.new_id("file-mock")
-        self.state.files[fid] = bytes(data)
-        self.state.calls[("openai", "upload")] += 1
-        return json_response(
-            200,
-            {
-                "id": fid,
-                "object": "file",
-                "bytes": len(data),
-                "created_at": int(time.time()),
-                "filename": filename,
-                "purpose": "batch",
-                "status": "processed",
-                "expires_at": None,
-                "status_details": None,
-            },
-        )
-
-    async def content(self, request: web.Request) -> web.StreamResponse:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        fid = request.match_info["fid"]
-        if fid not in self.state.files:
-            return self._bad(404, f"No such File object: {fid}")
-        return web.Response(body=self.state.files[fid], content_type="application/octet-stream")
-
-    def _batch(self, b: MockBatch, ended: bool) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
-        if b.canceled:
-            status = "cancelled"
-        else:
-            status = "completed" if ended else ("validating" if b.polls <= 1 else "in_progress")
-        done = ended
-        return {
-            "id": b.id,
-            "object": "batch",
-            "endpoint": b.endpoint,
-            "errors": None,
-            "input_file_id": b.input_file_id,
-            "completion_window": "24h",
-            "status": status,
-            "output_file_id": b.output_file_id if done else None,
-            "error_file_id": b.error_file_id if done else None,
-            "created_at": int(b.created),
-            "in_progress_at": int(b.created),
-            "expires_at": int(b.created) + 86400,
-            "finalizing_at": int(time.time()) if done else None,
-            "completed_at": int(time.time()) if done and not b.canceled else None,
-            "failed_at": None,
-            "expired_at": None,
-            "cancelling_at": None,
-            "cancelled_at": int(time.time()) if b.canceled else None,
-            "request_counts": {
-                "total": n,
-                "completed": ok if done and not b.canceled else 0,
-                "failed": n - ok if done and not b.canceled else 0,
-            },
-            "metadata": b.extra.get("metadata"),
-        }
-
-    async def create(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        state = self.state
-        body = await request.json()
-        endpoint, fid = body.get("endpoint"), body.get("input_file_id")
-        bad = None
-        if endpoint not in _BATCH_ENDPOINTS:
-            bad = f"unsupported endpoint {endpoint!r}"
-        elif body.get("completion_window") != "24h":
-            bad = "completion_window must be '24h'"
-        elif fid not in state.files:
-            bad = f"No such File object: {fid}"
-        if bad:
-            return self._bad(400, bad)
-        lines = [json.loads(x) for x in state.files[fid].decode().splitlines() if x.strip()]
-        ids = [str(x.get("custom_id")) for x in lines]
-        if len(set(ids)) != len(ids):
-            return self._bad(400, "duplicate custom_id")
-        for x in lines:
-            if x.get("method") != "POST" or x.get("url") != endpoint:
-                return self._bad(400, f"line {x.get('custom_id')}: method/url must be POST {endpoint}")
-        api = _BATCH_ENDPOINTS[endpoint]
-        outcomes = {
-            x["custom_id"]: state.answer_one(self.wire, api, None, x.get("body"), x["custom_id"])
-            for x in lines
-        }
-        metadata = body.get("metadata")
-        if metadata is not None and not (
-            isinstance(metadata, dict)
-            and len(metadata) <= 16
-            and all(isinstance(k, str) and len(k) <= 64 for k in metadata)
-            and all(isinstance(v, str) and len(v) <= 512 for v in metadata.values())
-        ):
-            return self._bad(
-                400, "metadata: at most 16 string pairs, keys up to 64 and values up to 512 characters"
-            )
-        bid = state.new_id("batch_mock")
-        b = MockBatch("openai", bid, time.time(), ids, outcomes, endpoint=endpoint, input_file_id=fid)
-        b.extra["metadata"] = metadata
-        b.bodies = {x["custom_id"]: x.get("body") for x in lines}
-        out, err = [], []
-        for cid in ids:
-            status, payload = outcomes[cid]
-            line = {
-                "id": f"batch_req_{cid}",
-                "custom_id": cid,
-                "response": {"status_code": status, "request_id": f"req_{cid}", "body": payload},
-                "error": None,
-            }
-            (out if status == 200 else err).append(json.dumps(line, ensure_ascii=False))
-        if out:
-            b.output_file_id = state.new_id("file-out")
-            state.files[b.output_file_id] = ("\n".join(out) + "\n").encode()
-        if err:
-            b.error_file_id = state.new_id("file-err")
-            state.files[b.error_file_id] = ("\n".join(err) + "\n").encode()
-        state.batches[bid] = b
-        state.calls[("openai", "create")] += 1
-        return json_response(200, self._batch(b, ended=False))
-
-    async def list(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        batches = self.state.newest_first("openai", request, "limit")
-        data = [self._batch(b, self.state.ended(b)) for b in batches]
-        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-        return json_response(
-            200, {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": False}
-        )
-
-    async def retrieve(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        b = self.state.get(request.match_info["bid"], "openai")
-        if b is None:
-            return self._bad(404, "No such batch")
-        return json_response(200, self._batch(b, ended=self.state.poll(b, "openai")))
-
-    async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get(request.match_info["bid"], "openai")
-        if b is None:
-            return self._bad(404, "No such batch")
-        b.canceled = True
-        self.state.calls[("openai", "cancel")] += 1
-        return json_response(200, self._batch(b, ended=True))
