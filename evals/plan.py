@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 ORDERS = ("shared", "grid", "depth_major")
+
 Order = Literal["shared", "grid", "depth_major"]
 
 
@@ -629,16 +630,23 @@ def estimate_cost(
 
     caps = _capabilities(info)
     discount = caps.batch.discount if batch and caps is not None and caps.batch is not None else 1.0
-    long = caps is not None and long_ttl(cells, caps.cache, prices, concurrency=concurrency, batch=batch)
+    no_batch_cache = caps is not None and batch and caps.cache.mode != "none" and not caps.cache.in_batch
+    long = (
+        caps is not None
+        and not no_batch_cache
+        and long_ttl(cells, caps.cache, prices, concurrency=concurrency, batch=batch)
+    )
     factor = caps.cache.long_write_factor if caps is not None else None
     vendor = (
         vendor_cache_tokens(cells, caps.cache, concurrency=concurrency, sure_reads=sure_reads, long=long)
-        if caps is not None
+        if caps is not None and not no_batch_cache
+        else [(0, 0)] * len(cells)  # the vendor caches nothing in batches
+        if no_batch_cache
         else None
     )
     writers = (
         sum(s.write for s in cache_layout(cells, caps.cache, concurrency=concurrency, long=long))
-        if caps is not None and caps.cache.explicit
+        if caps is not None and caps.cache.explicit and not no_batch_cache
         else 0
     )
     prompt = cached_total = write_total = out_total = 0
@@ -684,7 +692,7 @@ def estimate_cost(
         cost_cached,
         write_total,
         info.provider,
-        caps.cache.explicit,
+        caps.cache.explicit and not no_batch_cache,
         writers,
         long_ttl=long,
     )

@@ -277,7 +277,7 @@ class Sizer:
         from evals.plan import cache_layout, long_ttl
 
         rules = self._cache_rules
-        if not rules.explicit:
+        if not rules.explicit or (batch and not rules.in_batch):
             return
         long = long_ttl(cells, rules, self.prep.info.prices, concurrency=concurrency, batch=batch)
         layout = cache_layout(cells, rules, concurrency=concurrency, long=long)

@@ -175,3 +175,26 @@ def test_dry_run_shows_expected_and_worst_case(
     out = " ".join(capsys.readouterr().out.split())
     assert "adaptive, expected" in out and "adaptive, worst case" in out and "sharp cliffs" in out
     assert not srv.api_requests()
+
+
+def test_budget_stop_between_rounds_then_resume_submits_nothing_twice(
+    srv: MockServer, tmp_path: Path
+) -> None:
+    """A run stopped at --max-cost after its first round (exit 3) resumes with a higher budget: the next
+    rounds go out, no cell twice, one batch per round, and the answer is an uninterrupted run's."""
+    out = tmp_path / "run"
+    assert main([*_args("mock-gpt", out), "--max-cost", "0.000001"]) == 3
+    (first,) = _submitted(out)
+    stopped = json.loads((out / "sampling.json").read_text())
+    assert stopped["stopped"] == "stopped at --max-cost" and not stopped["groups"][0]["settled"]
+    assert main([*_args("mock-gpt", out), "--max-cost", "100"]) == 0
+    batches = _submitted(out)
+    assert batches[0] == first and len(batches) >= 2
+    assert srv.batch.count("openai", "create") == len(batches)
+    ids = [cid for b in batches for cid in b]
+    assert len(ids) == len(set(ids))
+    resumed = json.loads((out / "sampling.json").read_text())["groups"][0]
+    assert main(_args("mock-gpt", tmp_path / "straight")) == 0
+    straight = json.loads((tmp_path / "straight" / "sampling.json").read_text())["groups"][0]
+    assert resumed["effective_length"] == straight["effective_length"]
+    assert resumed["n_observed"] == straight["n_observed"]

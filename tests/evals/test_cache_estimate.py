@@ -348,3 +348,15 @@ def test_batch_sets_one_hour_breakpoints_and_bills_within_its_bounds(
     assert est.long_ttl and est.cost_cached_usd is not None and est.cost_worst_usd is not None
     assert cost <= est.cost_cached_usd <= cost * (1 + MARGIN) < est.cost_worst_usd
     assert budget_bound(est)[0] == est.cost_worst_usd
+
+
+def test_no_cache_in_batches_where_the_vendor_caches_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = order_cells(
+        [Cell("m", "single", "zh", n, d, 0) for n in (20000, 40000) for d in (10.0, 50.0, 90.0)],
+        rules=anthropic_door.CACHE,
+    )
+    assert estimate_cost(cells, PRICES, info=CLAUDE, batch=True).cached_tokens > 0
+    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, in_batch=False))
+    est = estimate_cost(cells, PRICES, info=CLAUDE, batch=True)
+    assert est.cache_write_tokens == 0 and est.breakpoints == 0 and not est.explicit_cache
+    assert est.cost_cached_usd == est.cost_usd
