@@ -277,13 +277,19 @@ async def execute_batch(
             while True:
                 done = prep.store.done_ids()
                 fresh = [c for c in todo if c.cell_id not in in_flight and c.cell_id not in done]
+                over = bool(fresh) and rounds is not None and budget is not None
+                if over and _over_budget(prep, fresh, budget):  # type: ignore[arg-type]
+                    # a round goes out whole: it is not sent when its bound could pass the budget
+                    runner.outcome.budget_stopped = True
+                    say(console, f"--max-cost: the next round ({len(fresh)} cells) could pass the budget")
+                    fresh = []
                 if fresh and not runner.stop:
                     handles += await run.submit(fresh)
                 for handle in handles:
                     await run.collect(handle)
                     if runner.stop:
                         break
-                if rounds is None or runner.stop:
+                if rounds is None or runner.stop or runner.outcome.budget_stopped:
                     break
                 if budget is not None and prep.store.spent >= budget:
                     runner.outcome.budget_stopped = True
@@ -298,3 +304,14 @@ async def execute_batch(
         runner.outcome.retries = retries.count
     runner.outcome.wall_s = time.monotonic() - t0
     return runner.outcome
+
+
+def _over_budget(prep: PreparedRun, cells: list[Cell], budget: float) -> bool:
+    """Whether the spend so far plus the round's bound (:func:`evals.prepare.budget_bound` of its batch
+    estimate: the worst case for a batch with breakpoints) passes ``budget``."""
+    from evals.prepare import budget_bound, plan_estimate
+
+    est = plan_estimate(cells, prep.info, prep.cfg)
+    if est.cost_usd is None:
+        return False
+    return prep.store.spent + budget_bound(est)[0] > budget

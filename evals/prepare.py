@@ -40,7 +40,15 @@ if TYPE_CHECKING:
     from haystacks.corpus import Corpus
     from providers.registry import ModelInfo
 
-__all__ = ["RESULTS_ROOT", "PreparedRun", "budget_bound", "check_output_dir", "prepare", "print_plan"]
+__all__ = [
+    "RESULTS_ROOT",
+    "PreparedRun",
+    "budget_bound",
+    "check_output_dir",
+    "plan_estimate",
+    "prepare",
+    "print_plan",
+]
 
 RESULTS_ROOT = Path("results")
 
@@ -91,6 +99,22 @@ class PreparedRun:
     style: str
     store: ResultsStore = field(repr=False, default=None)  # type: ignore[assignment]
     judge_todo: list[ResultRecord] = field(default_factory=list)
+
+
+def plan_estimate(cells: list[Cell], info: ModelInfo, cfg: RunConfig) -> CostEstimate:
+    """The cost estimate of sending ``cells`` (in order) as ``cfg`` says: at its concurrency, through the
+    batch API with ``--batch`` (then with the worst case too: the batch's vendor may run every request at
+    once, so the cache reads the layout plans are expected, not sure; the worst case reads nothing and
+    pays every write)."""
+    extra_out = info.reasoning_budget if info.reasoning else 0
+    in_flight = cfg.concurrency or info.concurrency
+    estimate = estimate_cost(cells, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
+    if cfg.batch:
+        worst = estimate_cost(
+            cells, info.prices, extra_out, batch=True, info=info, concurrency=in_flight, sure_reads=False
+        )
+        estimate = dataclasses.replace(estimate, cost_worst_usd=worst.cost_cached_usd)
+    return estimate
 
 
 def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
@@ -271,17 +295,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         if judge_info is not None and existing
         else []
     )
-    extra_out = info.reasoning_budget if info.reasoning else 0
-    in_flight = cfg.concurrency or info.concurrency
-    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
-    if cfg.batch:
-        # a batch's vendor picks the order and may run every request at once: the cache reads the layout
-        # plans are expected (and the fake, which answers a batch in order, bills them), not sure; the worst
-        # case reads nothing and pays every write
-        worst = estimate_cost(
-            todo, info.prices, extra_out, batch=True, info=info, concurrency=in_flight, sure_reads=False
-        )
-        estimate = dataclasses.replace(estimate, cost_worst_usd=worst.cost_cached_usd)
+    estimate = plan_estimate(todo, info, cfg)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:

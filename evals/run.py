@@ -548,6 +548,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in describe(adaptive.statuses()):
             say(err, line)
     if not (prep.run_dir / RESULTS_FILE).exists():
+        if outcome.budget_stopped:  # a batch round refused before anything was sent
+            return _fail(
+                f"stopped at --max-cost ${cfg.max_cost:.4f}: the next round could pass it", EXIT_BUDGET
+            )
         return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
     summary = summarize(prep.run_dir)
     summary["run_identity"] = prep.identity

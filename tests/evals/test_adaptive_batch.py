@@ -177,20 +177,21 @@ def test_dry_run_shows_expected_and_worst_case(
     assert not srv.api_requests()
 
 
-def test_budget_stop_between_rounds_then_resume_submits_nothing_twice(
-    srv: MockServer, tmp_path: Path
+def test_a_round_over_the_budget_is_not_sent_and_a_resume_continues(
+    srv: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A run stopped at --max-cost after its first round (exit 3) resumes with a higher budget: the next
-    rounds go out, no cell twice, one batch per round, and the answer is an uninterrupted run's."""
+    """A round goes out whole, so it is not sent when its bound could pass --max-cost (exit 3, nothing
+    submitted); rerun with a higher budget, the rounds go out, no cell twice, one batch per round, and the
+    answer is an uninterrupted run's."""
     out = tmp_path / "run"
     assert main([*_args("mock-gpt", out), "--max-cost", "0.000001"]) == 3
-    (first,) = _submitted(out)
+    assert "could pass the budget" in capsys.readouterr().err
+    assert not (out / BATCHES_FILE).exists() and srv.batch.count("openai", "create") == 0
     stopped = json.loads((out / "sampling.json").read_text())
-    assert stopped["stopped"] == "stopped at --max-cost" and not stopped["groups"][0]["settled"]
+    assert stopped["stopped"] == "stopped at --max-cost" and stopped["groups"][0]["n_observed"] == 0
     assert main([*_args("mock-gpt", out), "--max-cost", "100"]) == 0
     batches = _submitted(out)
-    assert batches[0] == first and len(batches) >= 2
-    assert srv.batch.count("openai", "create") == len(batches)
+    assert len(batches) >= 2 and srv.batch.count("openai", "create") == len(batches)
     ids = [cid for b in batches for cid in b]
     assert len(ids) == len(set(ids))
     resumed = json.loads((out / "sampling.json").read_text())["groups"][0]
