@@ -10,7 +10,10 @@ one run: the calls ratio (adaptive / full), how often the adaptive effective len
 default sampler (recall assumed not to rise with length) and for ``assume_monotone=False`` (every length up
 to the boundary decided on its own data).
 
-The last column is the yardstick: how often the full grid agrees with *itself*, i.e. a second full grid with
+The rounds columns count the sampler's rounds: with ``--adaptive --batch`` each is one batch (the same
+cells, so the same answers and calls ratio; what batching adds is one batch turnaround per round).
+
+The yardstick column: how often the full grid agrees with *itself*, i.e. a second full grid with
 fresh draws from the same surface gives the same effective length. Where recall hovers near the threshold
 over several lengths, the full grid's effective length is a noisy number, and no sampler can agree with one
 realisation of it more often than the data allow. A second table compares each answer with the effective
@@ -83,17 +86,19 @@ def _full_index(truth: dict[Cell, float]) -> int:
     return -1 if eff is None else _INDEX[eff]
 
 
-def _adaptive(truth: dict[Cell, float], assume_monotone: bool) -> tuple[int, int, bool, bool]:
+def _adaptive(truth: dict[Cell, float], assume_monotone: bool) -> tuple[int, int, bool, bool, int]:
     sampler = AdaptiveSampler(
         LENGTHS, DEPTHS, SEEDS, threshold=THRESHOLD, confidence=0.95, assume_monotone=assume_monotone
     )
     observed: dict[Cell, float] = {}
+    rounds = 0
     while batch := sampler.next_batch(observed):
+        rounds += 1
         for cell in batch:
             observed[cell] = truth[cell]
     st = sampler.status(observed)
     eff = -1 if st.effective_length is None else _INDEX[st.effective_length]
-    return len(observed), eff, st.settled, not st.assumption_ok
+    return len(observed), eff, st.settled, not st.assumption_ok, rounds
 
 
 def _surface_index(surface: Surface) -> int:
@@ -115,8 +120,9 @@ def simulate(surface: Surface, sim: int, name: str) -> dict[str, float]:
         "full_curve": full == curve,
     }
     for mode, monotone in (("mono", True), ("free", False)):
-        calls, eff, settled, flagged = _adaptive(truth, monotone)
+        calls, eff, settled, flagged, rounds = _adaptive(truth, monotone)
         out[f"{mode}_calls"] = calls
+        out[f"{mode}_rounds"] = rounds
         out[f"{mode}_same"] = eff == full
         out[f"{mode}_near"] = abs(eff - full) <= 1
         out[f"{mode}_settled"] = settled
@@ -139,9 +145,10 @@ def main() -> None:
     print()
     print(
         "| surface | calls ratio | same length | within 1 step | assumption flagged "
-        "| calls ratio, no assumption | same length, no assumption | full grid vs fresh full grid |"
+        "| calls ratio, no assumption | same length, no assumption | full grid vs fresh full grid "
+        "| rounds (batches with --batch) | rounds, no assumption |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     results = {
         name: [simulate(surface, sim, name) for sim in range(args.sims)] for name, surface in SURFACES.items()
     }
@@ -157,7 +164,7 @@ def main() -> None:
         print(
             f"| {name} | {mean('mono_calls') / n_full:.3f} | {pct('mono_same')} | {pct('mono_near')} "
             f"| {pct('mono_flagged')} | {mean('free_calls') / n_full:.3f} | {pct('free_same')} "
-            f"| {pct('repeat_same')} |"
+            f"| {pct('repeat_same')} | {mean('mono_rounds'):.1f} | {mean('free_rounds'):.1f} |"
         )
     print()
     print("| surface | its own effective length | full grid finds it | adaptive | adaptive, no assumption |")

@@ -11,7 +11,12 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
   tokens in 128-token steps; Gemini's implicit caching above 4096 tokens;
 * ``batch``: every token at half price (the three vendors' batch APIs);
 * ``batch+cache``: both discounts (Anthropic documents that they stack; in a batch the vendor picks the
-  order, so cache hits are likelier with the shared order but not guaranteed);
+  order, so cache hits are likelier with the shared order but not guaranteed: the expected figure the dry
+  run prints for ``--batch``; Anthropic's breakpoints then ask for 1-hour entries, written at 2x input);
+* ``adapt+b+c``: ``--adaptive --batch``, the expected cost the dry run prints
+  (:func:`evals.adaptive_cost.adaptive_cost`: the sampler simulated on a sharp cliff at each boundary of
+  the grid, each round one batch priced with the door's cache rules at the entry's concurrency; mean over
+  the cliffs), and ``worst``, its worst case (every cell, no cache read);
 
 long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at
 ``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, the
@@ -30,9 +35,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from evals.adaptive_cost import adaptive_cost
 from evals.plan import (
     Cell,
     Grid,
@@ -61,8 +68,8 @@ class Costs:
     written_tokens: int = 0
 
 
-def grid_cells(model: str, max_len: int, n: int, max_tokens: int) -> list[Cell]:
-    """The n x n grid (log lengths 1K..max_len, linear depths 0..100) in the shared order."""
+def grid_cells(model: str, max_len: int, n: int, max_tokens: int, rules: Any = None) -> list[Cell]:
+    """The n x n grid (log lengths 1K..max_len, linear depths 0..100) in the shared order (for ``rules``)."""
     grid = Grid(
         tasks=("single",),
         lengths=tuple(length_grid(1000, max_len, n, "log")),
@@ -70,7 +77,7 @@ def grid_cells(model: str, max_len: int, n: int, max_tokens: int) -> list[Cell]:
         seeds=(0,),
         language="zh",
     )
-    return order_cells(make_cells(model, grid, max_tokens=max_tokens), "shared")
+    return order_cells(make_cells(model, grid, max_tokens=max_tokens), "shared", rules=rules)
 
 
 def cell_costs(info: ModelInfo, prices: Prices, cells: list[Cell]) -> Costs:
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     header = (
         f"{'model':<20} {'max len':>9} {'naive $':>10} {'cache':>7} {'batch':>7} {'both':>7}"
-        f" {'read tok':>9} {'written':>8} {'rough':>7}"
+        f" {'read tok':>9} {'written':>8} {'rough':>7} {'adapt+b+c':>9} {'worst':>7}"
     )
     print(
         f"grid: {args.n} x {args.n}, lengths 1K..1M log-spaced, depths 0..100 linear, "
@@ -126,17 +133,30 @@ def main(argv: list[str] | None = None) -> int:
         if info.prices is None:
             notes.append(f"{info.alias}: no registry prices, used {EXAMPLE.source}")
         max_len = min(1_000_000, info.context_window - args.max_tokens)
-        cells = grid_cells(info.alias, max_len, args.n, args.max_tokens)
+        caps = door_for(info).capabilities(info)
+        cells = grid_cells(info.alias, max_len, args.n, args.max_tokens, caps.cache)
+        adaptive = adaptive_cost(
+            cells, info.model_copy(update={"prices": prices}), batch=True, concurrency=info.concurrency
+        )
         c = cell_costs(info, prices, cells)
         plan = estimate_cost(cells, prices, info=info)
         rough = estimate_cost(cells, prices)
         assert plan.cost_usd is not None and abs(plan.cost_usd - c.naive) < 1e-6, (plan.cost_usd, c.naive)
         assert plan.cost_cached_usd is not None and abs(plan.cost_cached_usd - c.cache) < 1e-6
+        # batch + cache as the dry run prices it (a batch's breakpoints ask for 1-hour entries)
+        c.both = estimate_cost(cells, prices, info=info, batch=True).cost_cached_usd or 0.0
         total_in = sum(x.length for x in cells)
         print(
             f"{info.alias:<20} {max_len:>9,} {c.naive:>10,.2f} {c.cache / c.naive:>7.3f}"
             f" {c.batch / c.naive:>7.3f} {c.both / c.naive:>7.3f} {c.cached_tokens / total_in:>9.1%}"
             f" {c.written_tokens / total_in:>8.1%} {(rough.cost_cached_usd or 0) / c.naive:>7.3f}"
+            f" {(adaptive.expected_usd or 0) / c.naive:>9.3f} {(adaptive.worst_usd or 0) / c.naive:>7.3f}"
+        )
+        notes.append(
+            f"{info.alias}: --adaptive --batch expected {adaptive.expected_cells:.0f} of "
+            f"{adaptive.candidates} cells in {adaptive.expected_rounds:.1f} batches "
+            f"(mean over {adaptive.scenarios} cliffs), "
+            f"concurrency {info.concurrency}"
         )
         p = prices
         tier = (

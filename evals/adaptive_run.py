@@ -194,7 +194,12 @@ class AdaptiveRun:
             chosen.extend(g.cells[p] for p in g.sampler.next_batch(self.observed(g)))
         if chosen:
             self.rounds += 1
-        return order_cells(chosen, self.prep.order) if chosen else []
+        if not chosen:
+            return []
+        from providers.doors import door_for
+
+        rules = door_for(self.prep.info).capabilities(self.prep.info).cache
+        return order_cells(chosen, self.prep.order, rules=rules)
 
     def first_round(self) -> PreparedRun:
         """The prepared run with ``todo`` = the first round (plus any closed-book question not yet asked)."""

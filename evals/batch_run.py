@@ -28,6 +28,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,9 @@ class _BatchRun:
         """Submit ``cells`` as few batches as the vendor's limits allow; record each handle at once."""
         from providers.batch import BatchRequest
 
+        assert self.runner.sizer is not None and self.runner.provider is not None
+        # the cache layout of this submission: the vendor answers it in about this order (best effort)
+        self.runner.sizer.plan_cache(cells, self.runner.provider.limit_settings.concurrency, batch=True)
         await self.build(cells)
         requests = [BatchRequest(c.cell_id, self.built[c.cell_id].request) for c in cells]
         handles = []
@@ -220,13 +224,28 @@ class _BatchRun:
         )
 
 
-async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = False) -> RunOutcome:
+async def execute_batch(
+    prep: PreparedRun,
+    console: Console,
+    *,
+    verbose: bool = False,
+    rounds: Callable[[], Sequence[Cell]] | None = None,
+    sampling: dict[str, Any] | None = None,
+) -> RunOutcome:
     """Run the todo cells through the vendor's batch API (see the module docstring).
+
+    With ``rounds`` (``--adaptive --batch``) each round is one submission (split only at vendor limits):
+    once a round's batches are collected, ``rounds()`` reads the store and returns the next round's cells
+    (none: the samplers are settled), until ``--max-cost`` is spent or the run is stopped. A resumed run
+    first collects the batches a killed one submitted; the sampler, deterministic, then asks for the same
+    round again, whose cells are done or in flight, so nothing is submitted twice.
 
     Args:
         prep: From :func:`evals.prepare.prepare` with ``cfg.batch`` (not a dry run).
         console: Where progress lines go (one per poll).
         verbose: Print retries.
+        rounds: Adaptive sampling: the next round's cells (see :mod:`evals.adaptive_run`).
+        sampling: The header's ``sampling``, for a new run directory.
 
     Returns:
         The :class:`RunOutcome`.
@@ -245,7 +264,7 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
             await runner.start()
             assert runner.provider is not None
             client = batch_client(runner.provider)  # refuses before the header is written
-            await open_run(runner, prep, console)
+            await open_run(runner, prep, console, sampling=sampling)
             run = _BatchRun(runner, client, console)
             await run.reconcile()
             pending = pending_batches(prep.run_dir)
@@ -253,12 +272,31 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
             if pending:
                 say(console, f"resuming {len(pending)} submitted batch(es): {len(in_flight)} cells")
             handles = [BatchHandle.from_dict(ev["handle"]) for ev in pending]
-            fresh = [c for c in prep.todo if c.cell_id not in in_flight]
-            if fresh:
-                handles += await run.submit(fresh)
-            for handle in handles:
-                await run.collect(handle)
-                if runner.stop:
+            todo: Sequence[Cell] = prep.todo
+            budget = prep.cfg.max_cost
+            while True:
+                done = prep.store.done_ids()
+                fresh = [c for c in todo if c.cell_id not in in_flight and c.cell_id not in done]
+                over = bool(fresh) and rounds is not None and budget is not None
+                if over and _over_budget(prep, fresh, budget):  # type: ignore[arg-type]
+                    # a round goes out whole: it is not sent when its bound could pass the budget
+                    runner.outcome.budget_stopped = True
+                    say(console, f"--max-cost: the next round ({len(fresh)} cells) could pass the budget")
+                    fresh = []
+                if fresh and not runner.stop:
+                    handles += await run.submit(fresh)
+                for handle in handles:
+                    await run.collect(handle)
+                    if runner.stop:
+                        break
+                if rounds is None or runner.stop or runner.outcome.budget_stopped:
+                    break
+                if budget is not None and prep.store.spent >= budget:
+                    runner.outcome.budget_stopped = True
+                    break
+                handles, in_flight = [], set()
+                todo = rounds()
+                if not todo:
                     break
         finally:
             prep.store.close()
@@ -266,3 +304,14 @@ async def execute_batch(prep: PreparedRun, console: Console, *, verbose: bool = 
         runner.outcome.retries = retries.count
     runner.outcome.wall_s = time.monotonic() - t0
     return runner.outcome
+
+
+def _over_budget(prep: PreparedRun, cells: list[Cell], budget: float) -> bool:
+    """Whether the spend so far plus the round's bound (:func:`evals.prepare.budget_bound` of its batch
+    estimate: the worst case for a batch with breakpoints) passes ``budget``."""
+    from evals.prepare import budget_bound, plan_estimate
+
+    est = plan_estimate(cells, prep.info, prep.cfg)
+    if est.cost_usd is None:
+        return False
+    return prep.store.spent + budget_bound(est)[0] > budget

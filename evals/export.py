@@ -87,6 +87,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "usage_cached_input_tokens": ("int64", "input tokens served from the provider's cache"),
     "usage_reasoning_tokens": ("int64", "reasoning tokens"),
     "usage_cache_write_tokens": ("int64", "input tokens written to the provider's cache"),
+    "usage_cache_write_1h_tokens": ("int64", "of those, written with the 1-hour lifetime (Anthropic)"),
     "prompt_tokens_counted": ("int64", "our own tokenizer count of the request"),
     "timings_json": ("string", "server timings (llama.cpp prompt_n, cache_n...) as JSON"),
     "model_id": ("string", "model id the provider says answered"),
@@ -190,6 +191,7 @@ def flatten_record(rec: ResultRecord, run: str) -> dict[str, Any]:
         "cached_input_tokens",
         "reasoning_tokens",
         "cache_write_tokens",
+        "cache_write_1h_tokens",
     ):
         row[f"usage_{k}"] = usage.get(k)
     detail = rec.score_detail or {}

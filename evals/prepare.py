@@ -5,6 +5,7 @@ Nothing here writes a file or calls a model, so every bad input is refused befor
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -39,7 +40,15 @@ if TYPE_CHECKING:
     from haystacks.corpus import Corpus
     from providers.registry import ModelInfo
 
-__all__ = ["RESULTS_ROOT", "PreparedRun", "budget_bound", "check_output_dir", "prepare", "print_plan"]
+__all__ = [
+    "RESULTS_ROOT",
+    "PreparedRun",
+    "budget_bound",
+    "check_output_dir",
+    "plan_estimate",
+    "prepare",
+    "print_plan",
+]
 
 RESULTS_ROOT = Path("results")
 
@@ -92,6 +101,22 @@ class PreparedRun:
     judge_todo: list[ResultRecord] = field(default_factory=list)
 
 
+def plan_estimate(cells: list[Cell], info: ModelInfo, cfg: RunConfig) -> CostEstimate:
+    """The cost estimate of sending ``cells`` (in order) as ``cfg`` says: at its concurrency, through the
+    batch API with ``--batch`` (then with the worst case too: the batch's vendor may run every request at
+    once, so the cache reads the layout plans are expected, not sure; the worst case reads nothing and
+    pays every write)."""
+    extra_out = info.reasoning_budget if info.reasoning else 0
+    in_flight = cfg.concurrency or info.concurrency
+    estimate = estimate_cost(cells, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
+    if cfg.batch:
+        worst = estimate_cost(
+            cells, info.prices, extra_out, batch=True, info=info, concurrency=in_flight, sure_reads=False
+        )
+        estimate = dataclasses.replace(estimate, cost_worst_usd=worst.cost_cached_usd)
+    return estimate
+
+
 def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     """The figure ``--max-cost`` holds the grid to before it starts, and what it is.
 
@@ -103,6 +128,9 @@ def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     """
     assert estimate.cost_usd is not None
     if estimate.explicit_cache and estimate.cost_cached_usd is not None:
+        if estimate.cost_worst_usd is not None:
+            bound = max(estimate.cost_usd, estimate.cost_worst_usd)
+            return bound, "batch: no cache read sure, every breakpoint a write"
         return estimate.cost_cached_usd, "with the cache breakpoints it sets, an upper bound"
     return estimate.cost_usd, "no cache assumed"
 
@@ -257,7 +285,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     if existing:
         store.load()
     done_ids = store.done_ids()
-    cells = order_cells(cells, cfg.order)
+    cells = order_cells(cells, cfg.order, rules=door_for(info).capabilities(info).cache)
     if cfg.shard_of() is not None:
         index, count = cfg.shard_of()  # type: ignore[misc]
         cells = shard_cells(cells, index, count)
@@ -268,10 +296,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
         if judge_info is not None and existing
         else []
     )
-    extra_out = info.reasoning_budget if info.reasoning else 0
-    # a batch's vendor picks the order and may run every cell at once: no read is sure, every prefix a write
-    in_flight = max(1, len(todo)) if cfg.batch else (cfg.concurrency or info.concurrency)
-    estimate = estimate_cost(todo, info.prices, extra_out, batch=cfg.batch, info=info, concurrency=in_flight)
+    estimate = plan_estimate(todo, info, cfg)
     spent_before = store.spent if existing else 0.0
     if cfg.max_cost is not None and todo:
         if estimate.cost_usd is None:
@@ -359,6 +384,8 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
             f"{est.cached_tokens:,} read ({share:.0%}), {est.cache_write_tokens:,} written"
             f" ({est.cache_rules} rules, order: {prep.order})",
         )
+        if est.explicit_cache:
+            t.add_row("cache breakpoints", _breakpoint_choice(prep))
     else:
         t.add_row("shared with previous prompt", f"{est.cached_tokens:,} ({share:.0%}, order: {prep.order})")
     t.add_row("answer tokens (max)", f"{est.max_output_tokens:,}")
@@ -375,11 +402,23 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
         "estimated cost, cached",
         _usd(est.cost_cached_usd)
         + (
-            f"  (the vendor's cache billing, an upper bound{rate})"
+            "  (the vendor's cache billing, expected: a batch's cache reads are best effort, batch prices)"
+            if est.cache_rules is not None and prep.cfg.batch
+            else f"  (the vendor's cache billing, an upper bound{rate})"
             if est.cache_rules is not None
             else f"  (shared prefixes at the cached price{rate})"
         ),
     )
+    if est.cost_worst_usd is not None:
+        t.add_row(
+            "estimated cost, worst case",
+            _usd(est.cost_worst_usd)
+            + "  (the batch's vendor reads no cache"
+            + (", every breakpoint a write)" if est.explicit_cache else ")"),
+        )
+    if prep.cfg.adaptive:
+        for name, value in _adaptive_rows(prep):
+            t.add_row(name, value)
     if prep.spent_before:
         t.add_row("already spent", _usd(prep.spent_before))
     if prep.cfg.max_cost is not None:
@@ -387,3 +426,48 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
     if prep.judge_info is not None:
         t.add_row("judge", f"{prep.judge_info.alias} ({prep.judge_info.model_id}); not in the estimate")
     console.print(t)
+
+
+def _breakpoint_choice(prep: PreparedRun) -> str:
+    """The dry run's line on the explicit cache layout (:func:`evals.plan.cache_layout`)."""
+    est = prep.estimate
+    if not est.breakpoints:
+        return "caching cannot pay here, no breakpoints (no prefix a later cell reads reaches the minimum)"
+    conc = prep.cfg.concurrency or prep.info.concurrency
+    life = "1-hour entries (written at 2x input)" if est.long_ttl else "5-minute entries"
+    return (
+        f"{est.breakpoints} of {est.cells} cells write one at their needle (needle position ascending per "
+        f"task, language and seed); each reads the prefix the cell {conc} place(s) before it wrote, with up "
+        f"to 2 earlier ones as fallbacks; none where nobody reads it; {life}"
+    )
+
+
+def _adaptive_rows(prep: PreparedRun) -> list[tuple[str, str]]:
+    """The dry run's expected and worst-case cost of ``--adaptive`` (:mod:`evals.adaptive_cost`)."""
+    from evals.adaptive_cost import adaptive_cost
+
+    cfg, info = prep.cfg, prep.info
+    todo = {c.cell_id for c in prep.todo}
+    ac = adaptive_cost(
+        [c for c in prep.cells if c.cell_id in todo],
+        info,
+        threshold=cfg.threshold,
+        confidence=cfg.confidence,
+        assume_monotone=not cfg.adaptive_strict,
+        batch=cfg.batch,
+        concurrency=cfg.concurrency or info.concurrency,
+        order=prep.order,
+        extra_output_tokens=info.reasoning_budget if info.reasoning else 0,
+    )
+    per = "batch" if cfg.batch else "round"
+    return [
+        (
+            "adaptive, expected",
+            f"{_usd(ac.expected_usd)}  ({ac.expected_cells:.0f} of {ac.candidates} cells in "
+            f"{ac.expected_rounds:.1f} {per}es; mean over {ac.scenarios} sharp cliffs, cache within rounds)"
+            if cfg.batch
+            else f"{_usd(ac.expected_usd)}  ({ac.expected_cells:.0f} of {ac.candidates} cells in "
+            f"{ac.expected_rounds:.1f} rounds; mean over {ac.scenarios} sharp cliffs)",
+        ),
+        ("adaptive, worst case", f"{_usd(ac.worst_usd)}  (every candidate cell, no cache read)"),
+    ]

@@ -80,6 +80,7 @@ class UsageRecord(_Model):
     cached_input_tokens: int | None = None
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
 
 
 class JudgeResult(_Model):

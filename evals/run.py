@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="treat the grid as candidates and sample it in rounds until the effective context length of "
         "the full grid is known at --confidence (assumes recall does not rise with length, checked on the "
-        "data; docs/adaptive.md); stops early at --max-cost",
+        "data; docs/adaptive.md); stops early at --max-cost; with --batch each round is one batch",
     )
     g.add_argument(
         "--adaptive-strict",
@@ -447,10 +447,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if cfg.base_url is not None and "," in cfg.base_url:
             return _fail("--batch: give one --base-url (a batch is submitted to one endpoint)")
-        if cfg.adaptive:
-            return _fail(
-                "--batch and --adaptive do not combine: each adaptive round needs the last one's answers"
-            )
     if cfg.compare_with is not None and not cfg.dry_run:
         return _fail("--compare-with goes with --dry-run (the report compares finished runs)")
     if cfg.dry_run:
@@ -508,7 +504,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cfg.batch:
             from evals.batch_run import execute_batch
 
-            main_task = loop.create_task(execute_batch(prep, err, verbose=ns.verbose))
+            main_task = loop.create_task(
+                execute_batch(
+                    prep,
+                    err,
+                    verbose=ns.verbose,
+                    rounds=adaptive.next_round if adaptive is not None else None,
+                    sampling=sampling_header(cfg),
+                )
+            )
         else:
             main_task = loop.create_task(
                 execute(
@@ -545,6 +549,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in describe(adaptive.statuses()):
             say(err, line)
     if not (prep.run_dir / RESULTS_FILE).exists():
+        if outcome.budget_stopped:  # a batch round refused before anything was sent
+            return _fail(
+                f"stopped at --max-cost ${cfg.max_cost:.4f}: the next round could pass it", EXIT_BUDGET
+            )
         return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
     summary = summarize(prep.run_dir)
     summary["run_identity"] = prep.identity

@@ -349,6 +349,7 @@ class _Runner:
         try:
             todo: Sequence[Cell] = self.prep.todo
             while todo and not self.stop:
+                self.sizer.plan_cache(list(todo), self.provider.limit_settings.concurrency)
                 for cell in todo:
                     if self.stop:
                         break

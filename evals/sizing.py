@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Callable
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.errors import PlanError
-from evals.plan import ladder_rung
 
 if TYPE_CHECKING:
-    from evals.plan import Cell
+    from evals.plan import CacheSlot, Cell
     from evals.prepare import PreparedRun
     from haystacks.builder import CellSpec, Haystack
     from haystacks.prompts import Prompt
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from providers.base import GenerateRequest, Provider
     from providers.door import CacheRules
 
-__all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer", "breakpoint_cut", "ladder_rung"]
+__all__ = ["FIT_NEIGHBOURS", "FIT_PADS", "MAX_FIT_ROUNDS", "Built", "Sizer"]
 
 #: Rebuilds a cell may take to land on its exact length.
 MAX_FIT_ROUNDS = 4
@@ -39,26 +38,6 @@ FIT_NEIGHBOURS = 3
 #: Then the context ends with one of these instead (see :meth:`Sizer.build`).
 FIT_PADS = ("\n", " ")
 _PROBE = "采访者：你好。\n"
-
-
-def breakpoint_cut(user: str, split: int, count: Callable[[str], int], minimum: int) -> int | None:
-    """The one breakpoint rule (:meth:`Sizer.cache_breakpoint`, and through :func:`ladder_rung` the plan's
-    estimate): the end of the last line before the rung of ``split``, or None when there is no rung, no line
-    end before it, or ``count(user[:cut])`` is under ``minimum`` tokens.
-
-    Args:
-        user: The user message.
-        split: Characters of ``user`` before its first needle (:attr:`Prompt.cache_split`).
-        count: Tokens of a text in the model's tokenizer.
-        minimum: The minimum cacheable prefix in tokens.
-    """
-    rung = ladder_rung(split)
-    if rung is None:
-        return None
-    cut = user.rfind("\n", 0, rung) + 1
-    if cut <= 0 or count(user[:cut]) < minimum:
-        return None
-    return cut
 
 
 @dataclass(frozen=True)
@@ -107,6 +86,10 @@ class Sizer:
         self.counter: Any = None
         self.overheads: dict[tuple[str, str, int], int] = {}
         self.tokenizer_name = tokenizer.name
+        #: Explicit caching: each planned cell's part (:func:`evals.plan.cache_layout`), and where each
+        #: built cell that writes a breakpoint put it: (offset in its user message, sha256 of the prefix).
+        self.cache_slots: dict[str, CacheSlot] = {}
+        self.cache_marks: dict[str, tuple[int, str]] = {}
 
     @classmethod
     async def create(cls, provider: Provider, prep: PreparedRun, *, use_count_api: bool = True) -> Sizer:
@@ -260,7 +243,14 @@ class Sizer:
 
     # -- building
 
-    def _request(self, text: str, prompt: Prompt | None, max_tokens: int) -> GenerateRequest:
+    def _request(
+        self,
+        text: str,
+        prompt: Prompt | None,
+        max_tokens: int,
+        cell: Cell | None = None,
+        hay: Haystack | None = None,
+    ) -> GenerateRequest:
         from providers.base import GenerateRequest, Message
 
         cfg, info = self.prep.cfg, self.prep.info
@@ -277,24 +267,66 @@ class Sizer:
             max_tokens=max_tokens,
             temperature=cfg.temperature,
             prefill=prefill or None,
-            **self._cache_fields(prompt),
+            **self._cache_fields(cell, prompt, hay),
         )
 
-    def cache_breakpoint(self, prompt: Prompt | None) -> int | None:
-        """Where a cacheable prefix of ``prompt.user`` ends, for APIs with explicit breakpoints (Anthropic).
+    def plan_cache(self, cells: list[Cell], concurrency: int, *, batch: bool = False) -> None:
+        """Lay out the explicit cache breakpoints of ``cells`` (in execution order; a door with
+        breakpoints only, see :func:`evals.plan.cache_layout`, with the lifetime :func:`evals.plan.long_ttl`
+        picks); cells planned before keep their marks."""
+        from evals.plan import cache_layout, long_ttl
 
-        The breakpoint lies at or before the first needle (:attr:`Prompt.cache_split`): the text before it is
-        instructions plus filler, identical for every cell of the same task, language and seed whose needle
-        lies further in. It is put on a ladder (the last line end before 2K, 4K, 8K... characters) rather
-        than at the needle itself: a cache hit needs the *same* prefix up to the breakpoint, and cells of
-        different lengths and depths have their needles at different places, but their needles past one
-        rung all share that rung's prefix. None when the prefix would be under the model's minimum
-        cacheable length (a write that nothing can read).
-        """
         rules = self._cache_rules
-        if not rules.explicit or prompt is None or prompt.cache_split is None:
-            return None
-        return breakpoint_cut(prompt.user, prompt.cache_split, self._own_count, rules.min_prefix_tokens)
+        if not rules.explicit or (batch and not rules.in_batch):
+            return
+        long = long_ttl(cells, rules, self.prep.info.prices, concurrency=concurrency, batch=batch)
+        layout = cache_layout(cells, rules, concurrency=concurrency, long=long)
+        for cell, slot in zip(cells, layout, strict=True):
+            self.cache_slots[cell.cell_id] = slot
+
+    def cache_breakpoints(self, cell: Cell, prompt: Prompt | None, hay: Haystack | None) -> tuple[int, ...]:
+        """Character offsets into ``prompt.user`` where the cell's cacheable prefixes end (Anthropic).
+
+        The cell's slot (:meth:`plan_cache`) names the earlier cells whose prefixes it reads: each such
+        cell's breakpoint is repeated where it lies in this prompt (checked: the same text up to it, by
+        hash), and, when the slot says so, one more goes at the cell's own first needle
+        (:attr:`Prompt.cache_split`) if the prefix there reaches the minimum cacheable length. Empty when
+        there is no slot or nothing to read or write (no breakpoint at all: caching what nobody reads is
+        pure cost).
+        """
+        slot = self.cache_slots.get(cell.cell_id)
+        if slot is None or prompt is None or prompt.cache_split is None:
+            return ()
+        user, split = prompt.user, prompt.cache_split
+        offsets: set[int] = set()
+        for rid in slot.reads:
+            mark = self.cache_marks.get(rid)
+            if mark is not None and 0 < mark[0] <= split and _digest(user[: mark[0]]) == mark[1]:
+                offsets.add(mark[0])
+        if slot.write and split > 0 and self._prefix_cacheable(user, split, hay):
+            offsets.add(split)
+        keep = sorted(offsets)
+        limit = self._cache_rules.max_breakpoints
+        if len(keep) > limit:  # the longest ones: a read of a longer prefix makes shorter ones moot
+            keep = keep[-limit:]
+        return tuple(keep)
+
+    def _prefix_cacheable(self, user: str, split: int, hay: Haystack | None) -> bool:
+        minimum = self._cache_rules.min_prefix_tokens
+        first = hay.needles[0].token_offset if hay is not None and hay.needles else 0
+        if first >= minimum + 16:  # the context before the needle alone is long enough
+            return True
+        return self._own_count(user[:split]) >= minimum
+
+    def _mark(self, built: Built) -> Built:
+        """Remember where a cell that writes a breakpoint put it (the one sent: the fitted build)."""
+        req, prompt = built.request, built.prompt
+        split = prompt.cache_split
+        if req.cache_breakpoints and split is not None and req.cache_breakpoints[-1] == split:
+            slot = self.cache_slots.get(built.cell.cell_id)
+            if slot is not None and slot.write:
+                self.cache_marks[built.cell.cell_id] = (split, _digest(prompt.user[:split]))
+        return built
 
     @functools.cached_property
     def _cache_rules(self) -> CacheRules:
@@ -304,12 +336,15 @@ class Sizer:
         info = self.prep.info
         return door_for(info).capabilities(info).cache
 
-    def _cache_fields(self, prompt: Prompt | None) -> dict[str, Any]:
-        if prompt is None or not self._cache_rules.explicit:
+    def _cache_fields(self, cell: Cell | None, prompt: Prompt | None, hay: Haystack | None) -> dict[str, Any]:
+        if not self._cache_rules.explicit:
             return {}
-        cut = self.cache_breakpoint(prompt)
-        # too short to cache: no breakpoint at all (caching a prompt no other cell repeats is pure cost)
-        return {"cache_breakpoint": cut} if cut is not None else {"cache_prefix": False}
+        cuts = self.cache_breakpoints(cell, prompt, hay) if cell is not None else ()
+        if not cuts:
+            # nothing to read or write: no breakpoint at all (caching what no other cell reads is pure cost)
+            return {"cache_prefix": False}
+        slot = self.cache_slots.get(cell.cell_id) if cell is not None else None
+        return {"cache_breakpoints": cuts, "cache_ttl": "1h" if slot is not None and slot.long else None}
 
     def build(self, cell: Cell, context_length: int | None = None, pad: str = "") -> Built:
         """Build a cell (CPU/tokenizer work; run it in a thread).
@@ -346,7 +381,7 @@ class Sizer:
             context = hay.context.rstrip("\n") + pad
             hay = dataclasses.replace(hay, context=context, context_tokens=self.tokenizer.count(context))
         prompt = render_prompt(hay, self.prep.style)
-        req = self._request("", prompt, cell.max_tokens)
+        req = self._request("", prompt, cell.max_tokens, cell, hay)
         assert hay.answer_key is not None
         exact = bool(hay.tokens_exact and self.exact)
         note = None if exact else "lengths measured with a stand-in tokenizer (the model's is not public)"
@@ -366,6 +401,9 @@ class Sizer:
         The prompt is counted by the server (llama.cpp) or by the model's own tokenizer; a count-API model is
         not recounted per cell (its generation call reports the count, and the record says when it is off).
         """
+        return self._mark(await self._fit(cell))
+
+    async def _fit(self, cell: Cell) -> Built:
         built = await asyncio.to_thread(self.build, cell)
         if cell.kind != "cell" or not built.exact:
             return built
@@ -416,6 +454,10 @@ class Sizer:
     async def aclose(self) -> None:
         if self.counter is not None:
             await self.counter.aclose()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _llamacpp_name(provider: Provider) -> str:

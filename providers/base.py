@@ -92,10 +92,12 @@ class GenerateRequest:
             continuation, without the prefill.
         cache_prefix: Ask for prompt caching where the API has a switch (Anthropic ``cache_control``,
             llama.cpp ``cache_prompt``); OpenAI and Gemini cache prefixes on their own.
-        cache_breakpoint: Chat mode: a character offset into the last user message where a cacheable
-            prefix ends (the caller checked it is long enough to cache). Anthropic sends the message as two
-            text blocks split there, ``cache_control`` on the first only; the other APIs ignore it. None:
-            no split (Anthropic then marks the whole last user block when ``cache_prefix``).
+        cache_breakpoints: Chat mode: character offsets into the last user message where cacheable
+            prefixes end, ascending (the caller checked each is long enough to cache; Anthropic takes at
+            most 4). Anthropic sends the message as text blocks split there, ``cache_control`` on each
+            block that ends at one; the other APIs ignore them. Empty: no split (Anthropic then marks the
+            whole last user block when ``cache_prefix``).
+        cache_ttl: The lifetime the breakpoints ask for (Anthropic: ``"1h"``; None: the default, 5 minutes).
         seed: Sampling seed where the API accepts one.
         stop: Stop sequences.
         reasoning_budget: Hidden-reasoning tokens allowed on top of ``max_tokens`` for reasoning
@@ -111,7 +113,8 @@ class GenerateRequest:
     temperature: float = 0.0
     prefill: str | None = None
     cache_prefix: bool = True
-    cache_breakpoint: int | None = None
+    cache_breakpoints: tuple[int, ...] = ()
+    cache_ttl: str | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
     reasoning_budget: int | None = None
@@ -153,6 +156,7 @@ class Usage:
         cached_input_tokens: Prompt tokens served from the provider's prefix cache.
         reasoning_tokens: Hidden reasoning tokens (a part of ``output_tokens``).
         cache_write_tokens: Prompt tokens written to the cache (Anthropic; billed at a premium).
+        cache_write_1h_tokens: Of those, written with the 1-hour lifetime (Anthropic; a higher premium).
     """
 
     input_tokens: int | None
@@ -160,6 +164,7 @@ class Usage:
     cached_input_tokens: int | None = None
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
 
     def to_dict(self) -> dict[str, int | None]:
         """Plain dict (for JSONL)."""

@@ -47,6 +47,9 @@ class CacheRules:
         max_breakpoints: Breakpoints one request may carry (Anthropic: 4).
         ttl_s: Lifetime of an entry from its last use (None: unknown / vendor-managed).
         in_batch: Whether batch requests may read and write the cache.
+        long_ttl_s: A longer lifetime a breakpoint may ask for (Anthropic's ``ttl: "1h"``; None: none).
+        long_write_factor: Price of a token written with the longer lifetime, relative to the input price
+            (Anthropic: 2.0; the default lifetime's writes cost the entry's ``cache_write`` price).
     """
 
     mode: Literal["none", "automatic", "breakpoints"] = "none"
@@ -55,6 +58,8 @@ class CacheRules:
     max_breakpoints: int = 0
     ttl_s: float | None = None
     in_batch: bool = False
+    long_ttl_s: float | None = None
+    long_write_factor: float = 1.0
 
     @property
     def explicit(self) -> bool:

@@ -107,7 +107,15 @@ class Prices(BaseModel):
 
 
 def cost_usd(
-    prices: Any, n_in: int, n_cached: int = 0, n_write: int = 0, n_out: int = 0, *, discount: float = 1.0
+    prices: Any,
+    n_in: int,
+    n_cached: int = 0,
+    n_write: int = 0,
+    n_out: int = 0,
+    *,
+    discount: float = 1.0,
+    n_write_1h: int = 0,
+    write_1h_factor: float | None = None,
 ) -> float | None:
     """USD of one call: uncached input, cache reads, cache writes and output. The one pricing function.
 
@@ -119,6 +127,9 @@ def cost_usd(
         n_out: Output tokens (hidden reasoning included).
         discount: Price ratio of every token (a batch API's :attr:`providers.door.BatchSupport.discount`;
             the discounts stack with caching, as the vendors document).
+        n_write_1h: Of the written tokens, those written with the longer lifetime (Anthropic's 1 hour).
+        write_1h_factor: Their price relative to the input price
+            (:attr:`providers.door.CacheRules.long_write_factor`; None: the ``cache_write`` price).
 
     Returns:
         USD, or None when ``prices`` is None or has no input or output price. Each price is its ``*_long``
@@ -131,16 +142,22 @@ def cost_usd(
         return None
     p_cached = prices.price("cached_input", n_in)
     p_write = prices.price("cache_write", n_in)
+    p_write = p_write if p_write is not None else p_in
+    n_long = min(max(0, n_write_1h), n_write)
+    p_long = p_in * write_1h_factor if write_1h_factor is not None else p_write
     cost = (
         max(0, n_in - n_cached - n_write) * p_in
         + n_cached * (p_cached if p_cached is not None else p_in)
-        + n_write * (p_write if p_write is not None else p_in)
+        + (n_write - n_long) * p_write
+        + n_long * p_long
         + n_out * p_out
     )
     return cost / 1e6 * discount
 
 
-def usage_cost(usage: Any, prices: Any, *, discount: float = 1.0) -> float | None:
+def usage_cost(
+    usage: Any, prices: Any, *, discount: float = 1.0, write_1h_factor: float | None = None
+) -> float | None:
     """:func:`cost_usd` of a provider's reported ``Usage``.
 
     ``input_tokens`` includes cached ones; ``cache_write_tokens`` are a part of the uncached rest;
@@ -158,7 +175,17 @@ def usage_cost(usage: Any, prices: Any, *, discount: float = 1.0) -> float | Non
     n_in, n_out = n_in or 0, n_out or 0
     n_cached = min(getattr(usage, "cached_input_tokens", None) or 0, n_in)
     n_write = min(getattr(usage, "cache_write_tokens", None) or 0, n_in - n_cached)
-    return cost_usd(prices, n_in, n_cached, n_write, n_out, discount=discount)
+    n_long = min(getattr(usage, "cache_write_1h_tokens", None) or 0, n_write)
+    return cost_usd(
+        prices,
+        n_in,
+        n_cached,
+        n_write,
+        n_out,
+        discount=discount,
+        n_write_1h=n_long,
+        write_1h_factor=write_1h_factor,
+    )
 
 
 class Lifecycle(BaseModel):

@@ -293,6 +293,7 @@ class FakeServer:
         vendor_models: ``{model id: {"window": int, "max_output": int, "lifecycle": str,
             "adaptive": bool}}`` served by the vendors' models endpoints (others: 404).
         cache_ttl_s: Lifetime of an explicit cache entry, refreshed by each read (Anthropic's 5 minutes).
+        cache_ttl_long_s: Lifetime of an entry written with ``ttl: "1h"``.
         cache_min_tokens: The minimum cacheable prefix of explicit breakpoints (Anthropic's 1024 tokens).
         tokenizer: Counts a request's prompt tokens, for generation and count endpoints alike (default:
             :func:`mock_tokens`); e.g. a real BPE's count to test sizing against a vocabulary whose counts
@@ -321,6 +322,7 @@ class FakeServer:
         strict: bool = True,
         vendor_models: dict[str, dict[str, Any]] | None = None,
         cache_ttl_s: float = 300.0,
+        cache_ttl_long_s: float = 3600.0,
         cache_min_tokens: int = 1024,
         tokenizer: Callable[[str], int] | None = None,
     ) -> None:
@@ -357,6 +359,7 @@ class FakeServer:
         self.ids = itertools.count(1)
         self._last_prompt: dict[str, str] = {}
         self.cache_ttl_s = cache_ttl_s
+        self.cache_ttl_long_s = cache_ttl_long_s
         self.cache_min_tokens = cache_min_tokens
         #: Explicit cache entries (Anthropic breakpoints): cached prefix -> when it expires (monotonic).
         self.explicit_cache: dict[str, float] = {}

@@ -64,7 +64,7 @@ def _cells(recs: list[dict[str, Any]]) -> list[Cell]:
         )
         for r in recs
     ]
-    return order_cells(cells, "shared")
+    return order_cells(cells, "shared", rules=anthropic_door.CACHE)
 
 
 def _billed(recs: list[dict[str, Any]]) -> tuple[float, int, int]:
@@ -85,7 +85,7 @@ def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: py
         f"billed ${cost:.6f} (read {read}, write {write}); estimated ${est.cost_cached_usd:.6f} "
         f"(read {est.cached_tokens}, write {est.cache_write_tokens}); no cache ${est.cost_usd:.6f}"
     )
-    # the same cells read and write: one read (the 8K-character rung of the second length), three writes
+    # the cells the layout says read and write do so, reading at least and writing at most the estimate
     per_cell = vendor_cache_tokens(cells, anthropic_door.CACHE)
     assert per_cell is not None
     billed = {
@@ -99,21 +99,45 @@ def test_estimate_bounds_the_mocks_cache_billing(tmp_path: Path, monkeypatch: py
         r_mock, w_mock = billed[(c.length, c.depth)]
         assert (r_est > 0) == (r_mock > 0) and (w_est > 0) == (w_mock > 0), c
         assert r_est <= r_mock and w_est >= w_mock, c
+    assert est.cost_cached_usd is not None and est.cost_usd is not None
+    assert est.cost_cached_usd < est.cost_usd  # caching pays
     assert read > 0 and write > 0
     assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
-    # (on a grid this small caching does not pay: three rung prefixes written, one read)
 
 
 def test_expired_entries_are_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cache lifetime of zero: the mock reads nothing, and the estimate, told the same lifetime, reads
-    nothing either (every rung prefix a write)."""
-    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0))
+    """A cache lifetime of zero: no read can come in time, so caching cannot pay: the layout sets no
+    breakpoint, the fake bills no read and no write, and the estimate is the uncached cost."""
+    no_long = dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0, long_ttl_s=None)
+    monkeypatch.setattr(anthropic_door, "CACHE", no_long)
     with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
         recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
     cost, read, write = _billed(recs)
     est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
-    assert read == 0 and write > 0 and est.cached_tokens == 0
-    assert est.cost_cached_usd is not None and cost <= est.cost_cached_usd <= cost * (1 + MARGIN)
+    assert read == write == 0 and est.cached_tokens == est.cache_write_tokens == est.breakpoints == 0
+    assert est.cost_cached_usd == est.cost_usd and cost <= est.cost_usd
+
+
+def test_one_hour_entries_where_five_minutes_are_too_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads that come too late for the 5-minute lifetime (here zero) but within the hour: the layout asks
+    for 1-hour entries (cheaper than none), the fake bills their writes as such, and the estimate, pricing
+    them at twice the input price, bounds the bill."""
+    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, ttl_s=0.0))
+    with MockServer(answer=perfect_model, cache_ttl_s=0.0) as srv:
+        recs = _run(tmp_path, monkeypatch, srv, "11000,22000", "0,50,100")
+        bodies = [r.body for r in srv.api_requests("anthropic") if r.body and r.body["max_tokens"] > 1]
+    marks = [
+        b["cache_control"] for body in bodies for b in body["messages"][0]["content"] if "cache_control" in b
+    ]
+    assert marks and all(m == {"type": "ephemeral", "ttl": "1h"} for m in marks)
+    cost, read, write = _billed(recs)
+    assert read > 0 and write > 0
+    assert sum(r["usage"]["cache_write_1h_tokens"] or 0 for r in recs) == write
+    est = estimate_cost(_cells(recs), PRICES, info=CLAUDE)
+    assert est.long_ttl and est.cost_cached_usd is not None and est.cost_usd is not None
+    assert cost <= est.cost_cached_usd <= cost * (1 + MARGIN) and est.cost_cached_usd < est.cost_usd
 
 
 def test_under_the_minimum_no_breakpoint_and_no_cache_billing(
@@ -184,7 +208,8 @@ def test_dry_run_prints_the_vendor_estimate(
         assert main([*cmd, "--out", str(tmp_path / "run"), "--concurrency", "1", "--dry-run"]) == 0
         assert not srv.api_requests("anthropic")
     out = " ".join(capsys.readouterr().out.split())
-    assert "anthropic rules" in out and "5,993 read" in out and "33,393 written" in out
+    assert "anthropic rules" in out and "20,464 read" in out and "12,536 written" in out
+    assert "2 of 6 cells write one at their needle" in out
 
 
 def test_automatic_prefix_caching_rules() -> None:
@@ -203,8 +228,8 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the breakpoints the run sets, the bill includes their write premiums, and the cached estimate is
-    its upper bound: ``--max-cost`` holds the grid to that figure (on this small grid, above the uncached
-    one: writes outweigh reads), and the bill stays under it."""
+    its upper bound: ``--max-cost`` holds the grid to that figure (here below the uncached one: the layout
+    pays), and the bill stays under it."""
     from evals.config import build_config
     from evals.plan import CostEstimate
     from evals.prepare import budget_bound, prepare
@@ -221,7 +246,7 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
             est.cost_cached_usd,
             "with the cache breakpoints it sets, an upper bound",
         )
-        assert est.cost_usd < est.cost_cached_usd
+        assert est.cost_cached_usd < est.cost_usd
         cmd = [
             "--model",
             "mock-claude",
@@ -233,7 +258,7 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
             "1",
         ]
         between = tmp_path / "between"
-        budget = f"{(est.cost_cached_usd + est.cost_usd) / 2:.6f}"
+        budget = f"{est.cost_cached_usd * 0.99:.6f}"
         assert main([*cmd, "--out", str(between), "--max-cost", budget]) == 2
         assert not between.exists()
         out = tmp_path / "run"
@@ -244,3 +269,94 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
     # automatic caching is not promised: there the uncached estimate is the bound
     auto = CostEstimate(6, 1000, 500, 32, 1.0, 0.6, cache_rules="openai")
     assert budget_bound(auto) == (1.0, "no cache assumed")
+
+
+def test_layout_reads_concurrency_back_with_fallbacks_and_no_write_nobody_reads() -> None:
+    """Pure layout (ascending order, concurrency 2): each cell reads the writer two places back, the writers
+    before it as fallbacks (up to two), writes only where a cell two places on reads it; depth 100 (a
+    context cut to its own length) never writes; the last two cells write nothing."""
+    from evals.plan import CacheSlot, cache_layout
+
+    cells = order_cells(
+        [Cell("m", "single", "zh", n, d, 0) for n in (20000, 40000) for d in (10.0, 50.0, 90.0, 100.0)],
+        rules=anthropic_door.CACHE,
+    )
+    assert [(c.length, c.depth) for c in cells] == [
+        (20000, 10.0), (40000, 10.0), (20000, 50.0), (20000, 90.0),
+        (20000, 100.0), (40000, 50.0), (40000, 90.0), (40000, 100.0),
+    ]  # fmt: skip
+    ids = [c.cell_id for c in cells]
+    slots = cache_layout(cells, anthropic_door.CACHE, concurrency=2)
+    assert slots == [
+        CacheSlot((), True, 0, 2512),
+        CacheSlot((), True, 0, 4512),
+        CacheSlot((ids[0],), True, 1488, 9024),
+        CacheSlot((ids[1], ids[0]), True, 3488, 15024),
+        CacheSlot((ids[2], ids[1], ids[0]), False, 9488, 0),  # depth 100: never a writer
+        CacheSlot((ids[3], ids[2], ids[1]), True, 17488, 3024),
+        CacheSlot((ids[3], ids[2], ids[1]), False, 17488, 0),  # two back is depth 100: reads the one before
+        CacheSlot((ids[5], ids[3], ids[2]), False, 19488, 0),
+    ]
+    assert all(s.breakpoints <= 4 for s in slots)
+
+
+def test_dry_run_says_when_caching_cannot_pay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        cmd = ["--model", "mock-claude", "--lengths", "1000,1500", "--depths", "0,50,100", "--dry-run"]
+        assert main([*cmd, "--out", str(tmp_path / "run")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "caching cannot pay here, no breakpoints" in out
+
+
+def test_batch_sets_one_hour_breakpoints_and_bills_within_its_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--batch``: the same layout with 1-hour entries; the fake answers a batch in order, so the reads the
+    layout plans happen, and the bill lies between nothing read (the worst case) and the expected figure."""
+    from evals.config import build_config
+    from evals.prepare import budget_bound, prepare
+
+    with MockServer(answer=perfect_model) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(ENTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        monkeypatch.setenv("MOCK_ANTHROPIC_KEY", "test-key-123456")
+        grid = {"lengths": "11000,22000", "depths": "0,50,100", "concurrency": 1, "batch": True}
+        est = prepare(build_config(None, {"model": "mock-claude", **grid}), tmp_path).estimate
+        out = tmp_path / "run"
+        cmd = ["--model", "mock-claude", "--lengths", "11000,22000", "--depths", "0,50,100"]
+        cmd += ["--concurrency", "1", "--batch", "--batch-poll", "0.01", "--out", str(out), "--no-report"]
+        assert main(cmd) == 0
+        assert srv.batch.count("anthropic", "create") == 1
+        (batch,) = srv.batch.batches.values()
+        marks = [
+            b["cache_control"]
+            for params in batch.bodies.values()
+            for b in params["messages"][0]["content"]
+            if "cache_control" in b
+        ]
+    assert marks and all(m == {"type": "ephemeral", "ttl": "1h"} for m in marks)
+    recs = read_records(out / "results.jsonl")
+    cost, read, write = _billed(recs)
+    assert read > 0 and write == sum(r["usage"]["cache_write_1h_tokens"] or 0 for r in recs) > 0
+    assert est.long_ttl and est.cost_cached_usd is not None and est.cost_worst_usd is not None
+    assert cost <= est.cost_cached_usd <= cost * (1 + MARGIN) < est.cost_worst_usd
+    assert budget_bound(est)[0] == est.cost_worst_usd
+
+
+def test_no_cache_in_batches_where_the_vendor_caches_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = order_cells(
+        [Cell("m", "single", "zh", n, d, 0) for n in (20000, 40000) for d in (10.0, 50.0, 90.0)],
+        rules=anthropic_door.CACHE,
+    )
+    assert estimate_cost(cells, PRICES, info=CLAUDE, batch=True).cached_tokens > 0
+    monkeypatch.setattr(anthropic_door, "CACHE", dataclasses.replace(anthropic_door.CACHE, in_batch=False))
+    est = estimate_cost(cells, PRICES, info=CLAUDE, batch=True)
+    assert est.cache_write_tokens == 0 and est.breakpoints == 0 and not est.explicit_cache
+    assert est.cost_cached_usd == est.cost_usd

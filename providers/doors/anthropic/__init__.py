@@ -19,9 +19,18 @@ __all__ = ["DOOR", "REASONING_EFFORTS", "AnthropicDoor"]
 #: ``output_config.effort`` values as ``anthropic.types.OutputConfigParam`` types them (tests check it).
 REASONING_EFFORTS = ("low", "medium", "high", "xhigh", "max")
 #: Explicit breakpoints (``cache_control``), at most 4 per request; 1024 tokens is the Sonnet/Opus-class
-#: minimum (a Haiku-class model's 2048 only removes breakpoints the sizer would not set); 5-minute entries;
-#: batches may read and write the cache (docs.anthropic.com, prompt caching).
-CACHE = CacheRules(mode="breakpoints", min_prefix_tokens=1024, max_breakpoints=4, ttl_s=300.0, in_batch=True)
+#: minimum (a Haiku-class model's 2048 only removes breakpoints the sizer would not set); 5-minute entries
+#: (written at 1.25x the input price, the entry's ``cache_write``) or 1-hour ones (``ttl: "1h"``, written at
+#: 2x); batches may read and write the cache (docs.anthropic.com, prompt caching).
+CACHE = CacheRules(
+    mode="breakpoints",
+    min_prefix_tokens=1024,
+    max_breakpoints=4,
+    ttl_s=300.0,
+    in_batch=True,
+    long_ttl_s=3600.0,
+    long_write_factor=2.0,
+)
 #: 100,000 requests / 256 MB per batch, half price (docs.anthropic.com, message batches).
 BATCH = BatchSupport(
     max_requests=100_000, max_bytes=256 * 1024 * 1024, discount=0.5, endpoint="/v1/messages/batches"

@@ -8,9 +8,11 @@ cannot starve the answer, and an answer cut by ``max_tokens`` comes back as ``St
 A ``reasoning_effort`` goes out as ``output_config.effort``. A ``<vendor>:<id>`` model not in the registry
 gets its window (``max_input_tokens``), output cap and thinking support from ``models.retrieve``.
 
-Prompt caching: with ``cache_prefix`` the last user block (and the system prompt) carry
-``cache_control: {"type": "ephemeral"}``, so a repeated prompt, or one that extends a cached prefix, is read
-from the cache at the cached-input price (writes cost the ``cache_write`` price). Prefill: the prefill is
+Prompt caching: ``cache_breakpoints`` split the last user message into text blocks, each ending at a
+breakpoint carrying ``cache_control: {"type": "ephemeral"}`` (at most 4, ascending; the evals layout puts
+them at earlier cells' needles, to read, and at this cell's, to write); without breakpoints, ``cache_prefix``
+marks the whole last user block (or the system prompt). A prompt that extends a cached prefix reads it at the
+cached-input price; writes cost the ``cache_write`` price. Prefill: the prefill is
 sent as the final assistant turn (trailing whitespace removed, as the API requires) and the result's text
 is the continuation. ``usage.input_tokens`` sums Anthropic's three counters (uncached + cache read + cache
 write) so it means "prompt tokens" as for every other provider; the parts are in ``cached_input_tokens``
@@ -49,6 +51,11 @@ _STOP = {
     "model_context_window_exceeded": StopReason.MODEL_LENGTH,
 }
 _EPHEMERAL = {"type": "ephemeral"}
+
+
+def _cache_control(req: GenerateRequest) -> dict[str, Any]:
+    """``{"type": "ephemeral"}``, with ``"ttl": "1h"`` when the request asks for the 1-hour lifetime."""
+    return {**_EPHEMERAL, "ttl": req.cache_ttl} if req.cache_ttl == "1h" else dict(_EPHEMERAL)
 
 
 def _int(value: Any) -> int | None:
@@ -139,18 +146,26 @@ class AnthropicProvider(Provider):
         extra = budget if info.reasoning else 0
         messages: list[dict[str, Any]] = []
         last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
-        split = req.cache_breakpoint if req.prompt is None else None
+        cuts = tuple(req.cache_breakpoints) if req.prompt is None else ()
+        split = bool(cuts)
         for i, (role, content) in enumerate(turns):
-            if i == last_user and split is not None and 0 < split < len(content):
-                # the cacheable prefix (e.g. the context before the needle) and the rest: only the prefix
-                # is written to the cache, so later prompts that share it read it
-                head: dict[str, Any] = {"type": "text", "text": content[:split]}
-                if req.cache_prefix:
-                    head["cache_control"] = dict(_EPHEMERAL)
-                messages.append({"role": role, "content": [head, {"type": "text", "text": content[split:]}]})
+            if i == last_user and split:
+                # the message in blocks ending at each breakpoint (cacheable prefixes, e.g. the context up to
+                # earlier cells' needles and up to this one's); the rest after the last one is not cached
+                blocks: list[dict[str, Any]] = []
+                start = 0
+                for cut in cuts:
+                    if start < cut < len(content):
+                        head: dict[str, Any] = {"type": "text", "text": content[start:cut]}
+                        if req.cache_prefix:
+                            head["cache_control"] = _cache_control(req)
+                        blocks.append(head)
+                        start = cut
+                blocks.append({"type": "text", "text": content[start:]})
+                messages.append({"role": role, "content": blocks})
                 continue
             block: dict[str, Any] = {"type": "text", "text": content}
-            if req.cache_prefix and i == last_user and split is None:
+            if req.cache_prefix and i == last_user:
                 block["cache_control"] = dict(_EPHEMERAL)
             messages.append({"role": role, "content": [block]})
         prefill = (req.prefill or "").rstrip()
@@ -163,7 +178,7 @@ class AnthropicProvider(Provider):
         }
         if req.system:
             system: dict[str, Any] = {"type": "text", "text": req.system}
-            if req.cache_prefix and last_user < 0 and split is None:
+            if req.cache_prefix and last_user < 0 and not split:
                 system["cache_control"] = dict(_EPHEMERAL)
             body["system"] = [system]
         if req.stop:
@@ -222,6 +237,8 @@ def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider:
     uncached = _int(usage.get("input_tokens"))
     read = _int(usage.get("cache_read_input_tokens"))
     write = _int(usage.get("cache_creation_input_tokens"))
+    creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    write_1h = _int(creation.get("ephemeral_1h_input_tokens"))
     total_in = None if uncached is None else uncached + (read or 0) + (write or 0)
     return GenerateResult(
         text=text,
@@ -231,6 +248,7 @@ def parse_anthropic_message(data: Any, raw_request: dict[str, Any], *, provider:
             output_tokens=_int(usage.get("output_tokens")),
             cached_input_tokens=read,
             cache_write_tokens=write,
+            cache_write_1h_tokens=write_1h,
         ),
         latency_s=0.0,
         model=str(data.get("model") or provider.info.model_id),

@@ -4,8 +4,10 @@
   SDK's ``MessageCreateParamsNonStreaming`` / ``MessageCountTokensParams`` (no ``temperature`` in 2.x);
 * ``GET /v1/models/{id}`` (``models.retrieve``: ``max_input_tokens``, lifecycle, thinking support) for the
   server's ``vendor_models``, asked with an ``anthropic-version`` header;
-* prompt caching as billed: the prefix up to the last ``cache_control`` block is written, then read while
-  alive (``cache_ttl_s``, refreshed by reads), never below ``cache_min_tokens``;
+* prompt caching as billed (:func:`bill_cache`): at most 4 ``cache_control`` blocks (1-hour ones before
+  5-minute ones), the longest cached prefix at a breakpoint read, the rest up to the last breakpoint written,
+  entries alive ``cache_ttl_s`` (``1h``: ``cache_ttl_long_s``) from their last use, nothing below
+  ``cache_min_tokens``; ``usage.cache_creation`` splits the writes by ttl;
 * Message Batches: ``POST /v1/messages/batches``, ``GET /v1/messages/batches`` (newest first),
   ``GET /v1/messages/batches/{id}``, ``GET .../results`` (JSONL), ``POST .../cancel``;
 * errors as ``{"type": "error", "error": {"type", "message"}}`` (``overloaded_error`` for 529, "prompt is too
@@ -67,24 +69,54 @@ def _types() -> dict[str, Any]:
     }
 
 
-def cached_text(body: dict[str, Any]) -> str | None:
-    """Prompt text up to and including the last block marked ``cache_control`` (None if none is)."""
-    pieces: list[tuple[str, bool]] = []
+#: Breakpoints one request may carry (the API answers more with a 400).
+MAX_BREAKPOINTS = 4
+
+
+def breakpoints(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The prompt text up to and including each block marked ``cache_control``, in prompt order (system,
+    then messages), with the entry's ttl (``5m`` or ``1h``)."""
+    pieces: list[tuple[str, str | None]] = []
+
+    def add(block: Any) -> None:
+        if isinstance(block, dict):
+            cc = block.get("cache_control")
+            ttl = (cc.get("ttl") or "5m") if isinstance(cc, dict) else None
+            pieces.append((str(block.get("text", "")), ttl))
+
     system = body.get("system")
     if isinstance(system, list):
-        pieces.extend((b.get("text", ""), "cache_control" in b) for b in system if isinstance(b, dict))
+        for b in system:
+            add(b)
     elif isinstance(system, str):
-        pieces.append((system, False))
+        pieces.append((system, None))
     for m in body.get("messages") or []:
         content = m.get("content") if isinstance(m, dict) else None
         if isinstance(content, list):
-            pieces.extend((b.get("text", ""), "cache_control" in b) for b in content if isinstance(b, dict))
+            for b in content:
+                add(b)
         elif isinstance(content, str):
-            pieces.append((content, False))
-    marks = [i for i, (_, cached) in enumerate(pieces) if cached]
-    if not marks:
-        return None
-    return "".join(text for text, _ in pieces[: marks[-1] + 1])
+            pieces.append((content, None))
+    out: list[tuple[str, str]] = []
+    text = ""
+    for piece, ttl in pieces:
+        text += piece
+        if ttl is not None:
+            out.append((text, ttl))
+    return out
+
+
+def breakpoint_problem(body: dict[str, Any]) -> str | None:
+    """The API's refusal of a request's breakpoints (too many; a 1-hour one after a 5-minute one)."""
+    marks = breakpoints(body)
+    if len(marks) > MAX_BREAKPOINTS:
+        return (
+            f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(marks)}."
+        )
+    ttls = [ttl for _, ttl in marks]
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
+        return "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block"
+    return None
 
 
 class _BatchRoutes(BatchRoutes):
@@ -218,8 +250,14 @@ class AnthropicWire(Wire):
         return prompt, body.get("max_tokens")
 
     def check_body(self, api: str, body: dict[str, Any]) -> Problem | None:
-        """Against ``MessageCreateParamsNonStreaming`` / ``MessageCountTokensParams``."""
-        return check_typed(body, _types()[api])
+        """Against ``MessageCreateParamsNonStreaming`` / ``MessageCountTokensParams``, then the breakpoints'
+        rules."""
+        problem = check_typed(body, _types()[api])
+        if problem is None and api == "anthropic":
+            message = breakpoint_problem(body)
+            if message is not None:
+                return "messages", message
+        return problem
 
     def error_body(self, api: str, status: int, message: str, retry_after: float | None = None) -> Any:
         """``{"type": "error", "error": {...}}`` with Anthropic's error type for the status."""
@@ -293,18 +331,8 @@ class AnthropicWire(Wire):
             finish = "content_filter"
             if reply.finish == "refusal":
                 text = ""
-        read = write = 0
-        breakpoint_text = cached_text(req.body)
-        cacheable = count_tokens(breakpoint_text) if breakpoint_text is not None else 0
-        if breakpoint_text is not None and cacheable >= server.cache_min_tokens:
-            now = time.monotonic()
-            with server.lock:
-                hit = server.explicit_cache.get(breakpoint_text, -math.inf) > now
-                server.explicit_cache[breakpoint_text] = now + server.cache_ttl_s  # written or refreshed
-            if hit:
-                read = cacheable
-            else:
-                write = cacheable
+        read, written = bill_cache(server, req.body)
+        write = sum(written.values())
         reason = {"stop": "end_turn", "max_tokens": "max_tokens", "content_filter": "refusal"}[finish]
         return {
             "id": f"msg_mock{n}",
@@ -319,5 +347,49 @@ class AnthropicWire(Wire):
                 "output_tokens": count_tokens(text),
                 "cache_creation_input_tokens": write,
                 "cache_read_input_tokens": read,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": written.get("5m", 0),
+                    "ephemeral_1h_input_tokens": written.get("1h", 0),
+                },
             },
         }
+
+
+def bill_cache(server: FakeServer, body: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """Prompt-cache reads and writes of one request, as Anthropic bills them, and the cache updated.
+
+    Only breakpoints whose prefix reaches ``server.cache_min_tokens`` are cached. The read is the longest
+    such prefix held and alive; the write is the rest up to the last breakpoint, each piece under the ttl
+    of the breakpoint that ends it; every breakpoint from the read on is (re)written with its ttl
+    (``5m``: ``server.cache_ttl_s``; ``1h``: ``server.cache_ttl_long_s``), and reads refresh their entry.
+
+    Returns:
+        ``(read tokens, {ttl: written tokens})``.
+    """
+    import hashlib
+
+    marks = []
+    for text, ttl in breakpoints(body):
+        n = server.count_prompt(text)
+        if n >= server.cache_min_tokens:
+            marks.append((n, hashlib.sha256(text.encode("utf-8")).hexdigest(), ttl))
+    if not marks:
+        return 0, {}
+    now = time.monotonic()
+    lifetime = {"5m": server.cache_ttl_s, "1h": server.cache_ttl_long_s}
+    with server.lock:
+        hit = -1
+        for i, (_, key, _ttl) in enumerate(marks):
+            if server.explicit_cache.get(key, -math.inf) > now:
+                hit = i
+        read = marks[hit][0] if hit >= 0 else 0
+        written: dict[str, int] = {}
+        before = read
+        for i, (n, key, ttl) in enumerate(marks):
+            if i < hit:
+                continue
+            if i > hit and n > before:
+                written[ttl] = written.get(ttl, 0) + n - before
+                before = n
+            server.explicit_cache[key] = max(server.explicit_cache.get(key, -math.inf), now + lifetime[ttl])
+    return read, written
