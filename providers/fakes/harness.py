@@ -238,6 +238,10 @@ class Wire(ABC):
         """A rejected request body in the vendor's own 400 format."""
         return self.error_body(api, 400, f"{param}: {message}")
 
+    def invalid_status(self, api: str, param: str, message: str) -> int:
+        """The HTTP status the vendor answers a rejected body with (400; some refusals are 404s)."""
+        return 400
+
     def context_error(self, api: str, prompt_tokens: int, window: int) -> Any:
         """The vendor's error for a prompt over the window (a 400)."""
         return self.error_body(api, 400, f"prompt of {prompt_tokens} tokens exceeds the window of {window}")
@@ -630,7 +634,7 @@ class FakeServer:
         if self.strict:
             problem = wire.check_body(api, body)
             if problem is not None:
-                return json_response(400, wire.invalid_request(api, *problem))
+                return json_response(wire.invalid_status(api, *problem), wire.invalid_request(api, *problem))
         req = self.parse(wire, api, path_model, body, headers)
         prompt_tokens = self.count_prompt(req.prompt)
         too_long = self.context_window is not None and prompt_tokens > self.context_window
@@ -755,7 +759,7 @@ class BatchMock:
         if self.server.strict:  # a batched request meets the same contract as a synchronous one
             problem = wire.check_body(api, body)
             if problem is not None:
-                return 400, wire.invalid_request(api, *problem)
+                return wire.invalid_status(api, *problem), wire.invalid_request(api, *problem)
         req = self.server.parse(wire, api, model, body, {})
         prompt_tokens = count_tokens(req.prompt)
         window = self.server.context_window

@@ -11,7 +11,7 @@ the models list, the Batch API, now also with ``/v1/responses`` batches) plus th
   ``input_tokens_details.cached_tokens`` / ``cache_write_tokens`` and
   ``output_tokens_details.reasoning_tokens``;
 * chat completions asked of a model the SDK lists as Responses-only are refused with the API's words
-  ("only supported in v1/responses"; OpenAI answers them with a 404, this fake's body check with a 400).
+  ("only supported in v1/responses", a 404 as OpenAI answers it).
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ class ResponsesWire(OpenAIWire):
         if message == _ONLY_RESPONSES:
             return openai_error(message, "invalid_request_error", param=param)
         return super().invalid_request(api, param, message)
+
+    def invalid_status(self, api: str, param: str, message: str) -> int:
+        """OpenAI answers chat for a Responses-only model with a 404."""
+        return 404 if message == _ONLY_RESPONSES else super().invalid_status(api, param, message)
 
     def answer(self, server: FakeServer, api: str, req: MockRequest, prompt_tokens: int) -> Any:
         """A ``Response`` object (chat and completions: the OpenAI wire's answers)."""
