@@ -7,7 +7,8 @@ Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.record`):
 * a cell is *done* when it has an ``ok``, ``model_length`` or ``truncated`` record; ``error`` cells are
   retried on resume;
 * readers take the last non-error record per ``cell_id`` (else the last error) and skip unparseable lines
-  (a line torn by a crash; the next append always starts on a fresh line, so a torn line may sit mid-file);
+  (a line torn by a crash); the next writer cuts an unreadable torn tail off before it appends (a whole
+  record that only lacks its newline is kept), so every line it leaves parses;
 * a write that fails (full disk, quota, read-only file system, permissions) is cut back to the last whole
   line and raised as one :class:`~evals.errors.ResultsWriteError` naming what is safe; the cell it was for
   is not done, so the next run sends it again;
