@@ -521,9 +521,11 @@ async def execute(
                 TextColumn("• errors {task.fields[errors]} • retries {task.fields[retries]}"),
             )
             with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
+                # adaptive: the cells the sampler asks for (the total grows with each round), not the grid
+                total = len(prep.cells) if rounds is None else prep.done + len(prep.todo)
                 bar = progress.add_task(
                     f"{prep.info.alias} {'+'.join(prep.grid.tasks)}",
-                    total=len(prep.cells),
+                    total=total,
                     completed=prep.done,
                     errors=0,
                     retries=0,
@@ -532,7 +534,15 @@ async def execute(
                 def on_record(rec: ResultRecord) -> None:
                     progress.update(bar, advance=1, errors=runner.outcome.errors, retries=retries.count)
 
-                await runner.run(on_record, rounds)
+                def next_round() -> Sequence[Cell]:
+                    nonlocal total
+                    assert rounds is not None
+                    cells = rounds()
+                    total += len(cells)
+                    progress.update(bar, total=total)
+                    return cells
+
+                await runner.run(on_record, next_round if rounds is not None else None)
                 await runner.judge_done(lambda rec: None)
         finally:
             prep.store.close()
