@@ -28,6 +28,7 @@ import shlex
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,17 +188,24 @@ class RunLock:
             self._lease.acquire(timeout=0)
         except filelock.Timeout:
             holder = read_holder(self.run_dir) or before
-            if not wait:
+            if not wait and self._expired_elsewhere(holder):
+                # a holder on another host whose heartbeat stopped a lease ago: watch it stay unrefreshed
+                # for one lease (on this host's clock) and take it over
+                with contextlib.suppress(filelock.Timeout):
+                    self._lease.acquire(timeout=self.lease_s * 1.5, poll_interval=0.2)
+                    self.took_over = holder
+            if not self._lease.is_locked and not wait:
                 self._cleanup_dir()
                 raise RunLockedError(self._busy_message(holder), holder) from None
-            if on_wait is not None:
-                on_wait(holder)
-            try:
-                self._lease.acquire(timeout=-1 if timeout_s is None else timeout_s, poll_interval=0.2)
-            except filelock.Timeout:
-                holder = read_holder(self.run_dir) or holder
-                self._cleanup_dir()
-                raise RunLockedError(self._busy_message(holder, waited=timeout_s), holder) from None
+            if not self._lease.is_locked:
+                if on_wait is not None:
+                    on_wait(holder)
+                try:
+                    self._lease.acquire(timeout=-1 if timeout_s is None else timeout_s, poll_interval=0.2)
+                except filelock.Timeout:
+                    holder = read_holder(self.run_dir) or holder
+                    self._cleanup_dir()
+                    raise RunLockedError(self._busy_message(holder, waited=timeout_s), holder) from None
         else:
             if before is not None and not (before.pid == os.getpid() and before.host == _host()):
                 self.took_over = before
@@ -207,6 +215,16 @@ class RunLock:
         except BaseException:
             self.release()
             raise
+
+    def _expired_elsewhere(self, holder: Holder | None) -> bool:
+        """A holder on another host whose lease marker has not been refreshed for a lease duration."""
+        if holder is None or holder.host == _host():
+            return False
+        try:
+            age = time.time() - (self.run_dir / LOCK_FILE).stat().st_mtime
+        except OSError:
+            return False
+        return age > self.lease_s
 
     def _busy_message(self, holder: Holder | None, waited: float | None = None) -> str:
         who = holder.describe() if holder is not None else "another invocation"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.errors import OutputDirError
+from evals.errors import EvalError, OutputDirError
 from evals.judge import judge_answer
 from evals.meta import build_header, now_utc
 from evals.plan import Cell, check_window, record_cost
@@ -122,6 +122,7 @@ class _Runner:
         self.sizer: Sizer | None = None
         self.outcome = RunOutcome(served_models={})
         self.stop = False
+        self.failure: EvalError | None = None
 
     # -- setup
 
@@ -343,6 +344,9 @@ class _Runner:
                     self.outcome.budget_stopped = True
                     self.stop = True
                 progress_cb(rec)
+            except EvalError as e:  # the run directory cannot be written: stop, raised once all have ended
+                self.failure = self.failure or e
+                self.stop = True
             finally:
                 sem.release()
 
@@ -363,6 +367,8 @@ class _Runner:
                 if in_flight:
                     await asyncio.gather(*in_flight)
                 todo = rounds() if rounds is not None and not self.stop else ()
+            if self.failure is not None:
+                raise self.failure
         finally:
             # Interrupted (Ctrl-C, SIGTERM) or failed: cancel what is in flight; finished records are on disk.
             pending = [t for t in in_flight if not t.done()]
