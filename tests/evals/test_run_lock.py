@@ -206,3 +206,33 @@ def test_full_disk_stops_with_one_line_whole_lines_and_a_rerun_completes(
     assert_every_cell_once(out)
     # the cell that could not be recorded was sent again: at most one answer paid twice
     assert len(slow_mock.api_requests()) <= N + 1
+
+
+def test_a_holder_whose_lease_was_taken_over_stops_before_its_next_write(tmp_path: Path) -> None:
+    from evals.errors import EvalError
+    from evals.lock import LockLostError
+    from evals.record import ResultRecord
+    from evals.results import ResultsStore
+
+    run = tmp_path / "run"
+    lock = RunLock(run, lease_s=30)
+    lock.acquire()
+    store = ResultsStore(run)
+    store.guard = lock.check
+    record = ResultRecord(cell_id="a", status="ok", score=1.0, model="m", task="single", length=1, depth=0.0)
+    store.append(record)
+    lock._lost.set()  # what the heartbeat does when it finds another claim in the marker
+    with pytest.raises(LockLostError, match="taken over"):
+        store.append(record.model_copy(update={"cell_id": "b"}))
+    assert isinstance(LockLostError("x"), EvalError)
+    store.close()
+    lock.release()
+    assert [r.cell_id for r in read_records(run / "results.jsonl")] == ["a"]
+    assert read_holder(run) is None and not (run / HOLDER_FILE).exists()
+
+
+def test_a_lock_on_a_new_directory_leaves_nothing_when_nothing_was_written(tmp_path: Path) -> None:
+    run = tmp_path / "new" / "run"
+    with RunLock(run):
+        assert run.is_dir() and (run / LOCK_FILE).exists() and read_holder(run).pid == os.getpid()
+    assert not run.exists()
