@@ -82,7 +82,7 @@ def test_supplementary_planes_the_cause_and_the_fix() -> None:
     c = "\U00010940"
     assert list(_QT.encode(c + "'s")) != _TT.encode_ordinary(c + "'s")  # the cause (quicktok 0.4)
     assert _ROUTE.encode_ordinary(c + "'s") == _TT.encode_ordinary(c + "'s")
-    plane1 = _supplementary_probe(1)[: 2_000_000]
+    plane1 = _supplementary_probe(1)[:2_000_000]
     assert _ROUTE.encode_ordinary(plane1) == _TT.encode_ordinary(plane1)
     everywhere = _supplementary_probe(17)
     assert _ROUTE.encode_ordinary(everywhere) == _TT.encode_ordinary(everywhere)
