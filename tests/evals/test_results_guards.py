@@ -13,7 +13,16 @@ import pytest
 
 from evals.errors import ResultsWriteError
 from evals.record import NeedleRecord, ResultRecord
-from evals.results import ResultsStore, append_line, expand_run_dirs, latest_by_cell, load, read_records
+from evals.results import (
+    ResultsStore,
+    append_line,
+    expand_run_dirs,
+    latest_by_cell,
+    load,
+    read_records,
+    write_failure,
+    write_json_atomic,
+)
 
 
 def rec(cid: str, status: str = "ok", score: float | None = 1.0, **kw: object) -> ResultRecord:
@@ -185,3 +194,168 @@ def test_unwritable_results_file_is_one_typed_error(tmp_path: Path) -> None:
     s.load()
     with pytest.raises(ResultsWriteError, match="EACCES"):
         s.append(rec("b"))
+
+
+# -- the exact words and bytes (what a user reads and what other tools parse)
+
+
+@pytest.mark.parametrize(
+    ("code", "todo"),
+    [
+        (errno.ENOSPC, "free some space"),
+        (errno.EDQUOT, "free some space or raise the quota"),
+        (errno.EROFS, "make the file system writable"),
+        (errno.EACCES, "fix the permissions"),
+        (errno.EPERM, "fix the permissions"),
+        (errno.EIO, "fix the cause"),
+    ],
+)
+def test_write_failure_message_exactly(tmp_path: Path, code: int, todo: str) -> None:
+    e = write_failure(tmp_path / "f", OSError(code, os.strerror(code)), safe_cells=3)
+    name = errno.errorcode[code]
+    assert str(e) == (
+        f"cannot write {tmp_path / 'f'}: {os.strerror(code)} ({name}); 3 cell(s) are safely recorded; {todo} "
+        "and rerun the same command to resume"
+    )
+    assert e.path == str(tmp_path / "f") and e.errno == code and e.safe_cells == 3 and e.unrecorded is None
+
+
+def test_write_failure_without_an_errno_and_with_a_lost_cell(tmp_path: Path) -> None:
+    e = write_failure(
+        tmp_path / "f", OSError("boom"), safe_cells=0, unrecorded="0123456789abcdef", hint=" (h)"
+    )
+    assert str(e) == (
+        f"cannot write {tmp_path / 'f'}: boom; 0 cell(s) are safely recorded; the cell being recorded "
+        "(0123456789ab) was not and runs again on the next run (h); fix the cause and rerun the same command "
+        "to resume"
+    )
+    assert e.errno is None and e.unrecorded == "0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        ("a" * 60, " (its answer was '" + "a" * 60 + "')"),
+        ("b" * 61, " (its answer was '" + "b" * 60 + "'...)"),
+        ("  line one\nline two  ", " (its answer was 'line one line two')"),
+        (None, ""),
+    ],
+)
+def test_the_lost_answer_is_in_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str | None, hint: str
+) -> None:
+    s = ResultsStore(tmp_path / "run")
+    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(ResultsWriteError) as info:
+        s.append(rec("c" * 64, answer=answer))
+    assert f"({'c' * 12}) was not and runs again on the next run{hint}; free some space" in str(info.value)
+    with pytest.raises(ResultsWriteError) as info:
+        s.append(rec("d" * 64, "error", answer=answer))
+    assert "the cell being recorded" not in str(info.value)  # an error record loses no answer
+    assert info.value.unrecorded is None
+    s.close()
+
+
+def test_a_record_is_one_compact_utf8_line(tmp_path: Path) -> None:
+    r = rec("a", answer="上海的神秘数字是4729183。")
+    write(tmp_path / "run", r)
+    raw = (tmp_path / "run" / "results.jsonl").read_bytes()
+    assert raw == (json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def test_short_writes_still_make_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))
+    write(tmp_path / "run", rec("a"), rec("b"))
+    monkeypatch.undo()
+    assert [r.cell_id for r in read_records(tmp_path / "run" / "results.jsonl")] == ["a", "b"]
+
+
+def test_results_file_mode_and_handle(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        s = ResultsStore(tmp_path / "run")
+        assert s.stats.records == 0 and s.stats.skipped == 0  # readable before load()
+        s.append(rec("a"))
+        fd = s._fd
+        assert fd is not None
+        s.close()
+        with pytest.raises(OSError):
+            os.fstat(fd)  # really closed
+        s.close()  # twice is fine
+        s.append(rec("b"))  # reopened
+        s.close()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "run" / "results.jsonl").stat().st_mode & 0o777 == 0o644
+    assert [r.cell_id for r in read_records(tmp_path / "run" / "results.jsonl")] == ["a", "b"]
+
+
+@pytest.mark.parametrize("tail_size", [10, 70_000, 140_000])
+def test_torn_tails_of_any_size_are_cut_at_the_last_whole_line(tmp_path: Path, tail_size: int) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    path = run / "results.jsonl"
+    whole = json.dumps(rec("a").to_json()) + "\n"
+    path.write_text(whole + '{"cell_id": "b", "answer": "' + "x" * tail_size)
+    s = ResultsStore(run)
+    s.append(rec("c"))
+    s.close()
+    assert (
+        path.read_text()
+        == whole + json.dumps(rec("c").to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
+
+
+def test_a_file_that_is_only_a_torn_fragment_is_emptied_first(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_text('{"cell_id": "b", "st')
+    write(run, rec("c"))
+    assert [r.cell_id for r in read_records(run / "results.jsonl")] == ["c"]
+    assert (run / "results.jsonl").read_text().count("\n") == 1
+
+
+def test_a_long_whole_record_without_its_newline_is_kept(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    first = json.dumps(rec("a").to_json()) + "\n"
+    long_one = json.dumps(rec("b", answer="y" * 150_000).to_json())
+    (run / "results.jsonl").write_text(first + long_one)
+    write(run, rec("c"))
+    text = (run / "results.jsonl").read_text()
+    assert text.startswith(first + long_one + "\n")
+    assert [r.cell_id for r in read_records(run / "results.jsonl")] == ["a", "b", "c"]
+
+
+def test_a_file_ending_on_a_whole_line_is_left_alone(tmp_path: Path) -> None:
+    run = write(tmp_path / "run", rec("a"))
+    before = (run / "results.jsonl").read_bytes()
+    write(run, rec("b"))
+    assert (run / "results.jsonl").read_bytes().startswith(before)
+    assert len(read_records(run / "results.jsonl")) == 2
+
+
+def test_write_json_atomic_bytes_place_and_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    obj = {"z": "上海", "a": [1, 2]}
+    nested = tmp_path / "a" / "b" / "x.json"
+    seen: list[str] = []
+    real_replace = os.replace
+
+    def spy(src: str, dst: object) -> None:
+        seen.append(str(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    write_json_atomic(nested, obj)
+    write_json_atomic(nested, obj)  # the directory exists now
+    monkeypatch.undo()
+    assert nested.read_text(encoding="utf-8") == json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    (tmp,) = set(seen)
+    assert (
+        Path(tmp).parent == nested.parent and Path(tmp).name.startswith(".x.json.") and tmp.endswith(".tmp")
+    )
+    with pytest.raises(TypeError):
+        write_json_atomic(nested, {"bad": object()})
+    assert nested.read_text(encoding="utf-8") == json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    assert sorted(p.name for p in nested.parent.iterdir()) == ["x.json"]  # no temporary left
