@@ -56,16 +56,23 @@ BATCH_KINDS = ("openai", "anthropic", "gemini")
 
 
 def append_event(run_dir: Path, event: dict[str, Any]) -> None:
-    """Append one event line to ``batches.jsonl`` (one write, fsynced)."""
+    """Append one event line to ``batches.jsonl`` (one write, fsynced).
+
+    Raises:
+        evals.errors.ResultsWriteError: It could not be written (the file keeps its whole lines).
+    """
+    from evals.results import RESULTS_FILE, append_line, latest_by_cell, read_records, write_failure
+
     data = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        written = 0
-        while written < len(data):
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            append_line(fd, data)  # cut back to the last whole line if it fails
+        finally:
+            os.close(fd)
+    except OSError as e:
+        safe = sum(r.done for r in latest_by_cell(read_records(run_dir / RESULTS_FILE)).values())
+        raise write_failure(run_dir / BATCHES_FILE, e, safe_cells=safe) from e
 
 
 def read_events(run_dir: Path) -> list[dict[str, Any]]:

@@ -7,22 +7,28 @@ Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.record`):
 * a cell is *done* when it has an ``ok``, ``model_length`` or ``truncated`` record; ``error`` cells are
   retried on resume;
 * readers take the last non-error record per ``cell_id`` (else the last error) and skip unparseable lines
-  (a line torn by a crash; the next append always starts on a fresh line, so a torn line may sit mid-file).
+  (a line torn by a crash); the next writer cuts an unreadable torn tail off before it appends (a whole
+  record that only lacks its newline is kept), so every line it leaves parses;
+* a write that fails (full disk, quota, read-only file system, permissions) is cut back to the last whole
+  line and raised as one :class:`~evals.errors.ResultsWriteError` naming what is safe; the cell it was for
+  is not done, so the next run sends it again;
+* one writer per run directory (:class:`evals.lock.RunLock`, taken by the CLI); readers take no lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno as errno_codes
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.errors import ResultsError
+from evals.errors import ResultsError, ResultsWriteError
 from evals.record import (
     DONE_STATUSES,
     SCHEMA_VERSION,
@@ -40,6 +46,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "ResultsStore",
+    "append_line",
     "cell_id",
     "expand_run_dirs",
     "frame_row",
@@ -107,6 +114,72 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+
+
+def _errno_name(e: OSError) -> str:
+    return errno_codes.errorcode.get(e.errno or 0, "") if e.errno else ""
+
+
+def write_failure(
+    path: Path, e: OSError, *, safe_cells: int, unrecorded: str | None = None, hint: str = ""
+) -> ResultsWriteError:
+    """The one-line error of a failed write in a run directory: what failed, what is safe, what to do.
+
+    Args:
+        path: The file being written.
+        e: The OS error.
+        safe_cells: Cells recorded as done.
+        unrecorded: The cell whose record was lost, if any (it runs again on the next run).
+        hint: Extra words for the unrecorded cell (its answer, cut short).
+
+    Returns:
+        The :class:`~evals.errors.ResultsWriteError` to raise.
+    """
+    name = _errno_name(e)
+    what = f"{e.strerror or e}" + (f" ({name})" if name else "")
+    lost = ""
+    if unrecorded is not None:
+        lost = f"; the cell being recorded ({unrecorded[:12]}) was not and runs again on the next run{hint}"
+    todo = {
+        errno_codes.ENOSPC: "free some space",
+        errno_codes.EDQUOT: "free some space or raise the quota",
+        errno_codes.EROFS: "make the file system writable",
+        errno_codes.EACCES: "fix the permissions",
+        errno_codes.EPERM: "fix the permissions",
+    }.get(e.errno or 0, "fix the cause")
+    return ResultsWriteError(
+        f"cannot write {path}: {what}; {safe_cells} cell(s) are safely recorded{lost}; {todo} and rerun the "
+        "same command to resume",
+        path=str(path),
+        errno=e.errno,
+        safe_cells=safe_cells,
+        unrecorded=unrecorded,
+    )
+
+
+def append_line(fd: int, data: bytes) -> None:
+    """Append ``data`` (one whole line) to ``fd`` and fsync; on failure cut the file back to where it was.
+
+    Args:
+        fd: A file descriptor opened with ``O_APPEND``.
+        data: The bytes of one line, newline included.
+
+    Raises:
+        OSError: The write or the fsync failed; the file holds what it held before (unless the file system
+            refuses the cut too, e.g. read-only: then the torn tail is skipped by readers and the next append
+            starts on a fresh line).
+    """
+    size = os.fstat(fd).st_size
+    try:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+            os.fsync(fd)
         raise
 
 
@@ -199,6 +272,36 @@ def _keep_latest(index: dict[str, ResultRecord], rec: ResultRecord) -> None:
         index[rec.cell_id] = rec
 
 
+def _mend_tail(path: Path, fd: int) -> None:
+    """A crash (or a write this module could not cut back) may have left a torn last line: cut it off when it
+    is no record (nothing of it can be read), else end it with a newline, so the next append starts whole."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return
+    with path.open("rb") as f:
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        start, block = size, 1 << 16
+        while start > 0:
+            start = max(0, start - block)
+            f.seek(start)
+            chunk = f.read(size - start)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                start += nl + 1
+                break
+        f.seek(start)
+        tail = f.read()
+    try:
+        parse_record(json.loads(tail))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        return
+    append_line(fd, b"\n")
+
+
 class ResultsStore:
     """Append-only JSONL store of one run directory, written by one writer.
 
@@ -217,6 +320,8 @@ class ResultsStore:
         self.stats = ReadStats()
         self.spent = 0.0
         self._fd: int | None = None
+        #: Called before every write; raises to stop writing (:meth:`evals.lock.RunLock.check`).
+        self.guard: Callable[[], None] | None = None
 
     def load(self) -> dict[str, ResultRecord]:
         """Read the file once and index the latest record per cell.
@@ -236,7 +341,7 @@ class ResultsStore:
         return self.latest
 
     def done_ids(self) -> set[str]:
-        """Cells with an ``ok`` or ``model_length`` record (skipped on resume)."""
+        """Cells with an ``ok``, ``model_length`` or ``truncated`` record (skipped on resume)."""
         return {cid for cid, r in self.latest.items() if r.done}
 
     def error_ids(self) -> set[str]:
@@ -252,20 +357,26 @@ class ResultsStore:
 
         Args:
             header: The run header.
+
+        Raises:
+            ResultsWriteError: It could not be written (nothing is left half-written).
         """
-        write_json_atomic(self.run_dir / HEADER_FILE, header.to_json())
+        if self.guard is not None:
+            self.guard()
+        try:
+            write_json_atomic(self.run_dir / HEADER_FILE, header.to_json())
+        except OSError as e:
+            raise write_failure(self.run_dir / HEADER_FILE, e, safe_cells=len(self.done_ids())) from e
 
     def _open(self) -> int:
         if self._fd is None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            # A crash may have torn the last line: start ours on a fresh line.
-            size = os.fstat(fd).st_size
-            if size:
-                with self.path.open("rb") as f:
-                    f.seek(size - 1)
-                    if f.read(1) != b"\n":
-                        os.write(fd, b"\n")
+            try:
+                _mend_tail(self.path, fd)
+            except OSError:
+                os.close(fd)
+                raise
             self._fd = fd
         return self._fd
 
@@ -274,15 +385,29 @@ class ResultsStore:
 
         Args:
             record: The typed record (validated when it was made).
+
+        Raises:
+            ResultsWriteError: The line could not be written whole (full disk, quota, read-only, permissions):
+                the file is cut back to its last whole line and the record is not counted, so its cell runs
+                again on the next run.
         """
+        if self.guard is not None:
+            self.guard()
         data = (json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode(
             "utf-8"
         )
-        fd = self._open()
-        written = 0
-        while written < len(data):
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
+        try:
+            append_line(self._open(), data)
+        except OSError as e:
+            answer = (record.answer or "").strip().replace("\n", " ")
+            hint = f" (its answer was {answer[:60]!r}{'...' if len(answer) > 60 else ''})" if answer else ""
+            raise write_failure(
+                self.path,
+                e,
+                safe_cells=len(self.done_ids()),
+                unrecorded=record.cell_id if record.status != "error" else None,
+                hint=hint,
+            ) from e
         self.spent += record.spend
         _keep_latest(self.latest, record)
 

@@ -6,8 +6,14 @@ sized to the requested *prompt* length, call the model, score, append one JSONL 
 summary.json, reports.
 
 Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a
-fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written); 3 stopped at
-``--max-cost``; 130 interrupted.
+fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written), or the run
+directory is in use by another invocation (:mod:`evals.lock`); 3 stopped at ``--max-cost``; 4 the run
+directory could not be written (full disk, quota, read-only file system, permissions: what was recorded is
+whole and kept, rerun once fixed); 130 interrupted.
+
+One invocation at a time per run directory: the lock is taken here, once planning has passed and before
+anything is written or called, and held to the end (cells, batch polling, adaptive rounds, judge, summary,
+reports).
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from evals.config import (
     build_config,
     load_config_file,
 )
-from evals.errors import ConfigFileError, EvalError
+from evals.errors import ConfigFileError, EvalError, ResultsWriteError
+from evals.lock import Holder, RunLock
 from evals.plan import ORDERS, PRESETS
 from evals.prepare import PreparedRun, prepare, print_plan
-from evals.results import RESULTS_FILE, SUMMARY_FILE, write_json_atomic
+from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, write_failure, write_json_atomic
 from evals.runner import RunOutcome, execute, say
 from evals.summary import print_summary, summarize
 from haystacks.tasks import tasks
@@ -46,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "config_from_args", "main"]
 
 EXIT_OK, EXIT_CELL_ERRORS, EXIT_USAGE, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: The run directory could not be written (ENOSPC, EDQUOT, EROFS, EACCES...): recorded cells are kept whole.
+EXIT_WRITE = 4
 
 # ------------------------------------------------------------------------------------------------ CLI
 
@@ -74,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
             "A config file (--config) holds the same keys as the long options ('max-tokens' or "
             "'max_tokens'); "
             "options given on the command line win. Exit codes: 0 done, 1 cells ended in error (rerun to "
-            "retry), 2 bad input, 3 stopped at --max-cost, 130 interrupted."
+            "retry), 2 bad input or the run directory in use by another run, 3 stopped at --max-cost, 4 "
+            "the run directory could not be written (disk full, quota, read-only, permissions; rerun once "
+            "fixed), 130 interrupted."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -345,12 +356,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-report", action="store_const", const=True, default=None, help="do not build reports at the end"
     )
+    g.add_argument(
+        "--wait",
+        action="store_true",
+        default=False,
+        help="the run directory is in use by another invocation: wait for it to finish (then resume what is "
+        "left) instead of refusing",
+    )
     a("--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options")
     a("--verbose", "-v", action="store_true", help="print each retry as it happens")
     return p
 
 
-_NOT_CONFIG = {"config", "verbose", "needle", "question", "answer", "needles_file"}
+_NOT_CONFIG = {"config", "verbose", "needle", "question", "answer", "needles_file", "wait"}
 
 
 def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
@@ -423,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from haystacks.errors import HaystackError
-    from providers.errors import ConfigError, ProviderError
+    from providers.errors import ConfigError
 
     err = Console(stderr=True)
     out = Console()
@@ -457,6 +475,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cfg.compare_with is not None:
             return _print_guidance(prep, Path(cfg.compare_with), out)
         return EXIT_OK
+    return _locked(cfg, ns, prep, err)
+
+
+def _dir_state(run_dir: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What a resume read from a run directory: size, mtime and inode of its header and results."""
+    out = []
+    for name in (HEADER_FILE, RESULTS_FILE):
+        try:
+            st = (run_dir / name).stat()
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
+def _locked(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console) -> int:
+    """Take the run directory's lock (refuse, or wait with ``--wait``), then run; release at the end."""
+    from haystacks.errors import HaystackError
+    from providers.errors import ConfigError
+
+    state = _dir_state(prep.run_dir)
+    lock = RunLock(prep.run_dir)
+    waited: list[Holder | None] = []
+
+    def on_wait(holder: Holder | None) -> None:
+        waited.append(holder)
+        who = holder.describe() if holder is not None else "another invocation"
+        say(err, f"{prep.run_dir} is in use by {who}; waiting for it (--wait)")
+
+    try:
+        lock.acquire(wait=ns.wait, on_wait=on_wait)
+    except EvalError as e:  # RunLockedError: in use
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(
+            f"cannot take the lock of {prep.run_dir}: {e.strerror or e}; nothing was written; fix the cause "
+            "(disk full, read-only, permissions) and rerun",
+            EXIT_WRITE,
+        )
+    try:
+        if lock.took_over is not None:
+            gone = lock.took_over.describe()
+            say(err, f"took over the lock of {prep.run_dir} left by {gone}, which is no longer running")
+        if waited or _dir_state(prep.run_dir) != state:
+            # another invocation wrote here since this one read the directory: read it again
+            try:
+                prep = prepare(cfg)
+            except (EvalError, ConfigError, HaystackError) as e:
+                return _fail(str(e))
+        prep.store.guard = lock.check
+        try:
+            return _run(cfg, ns, prep, err)
+        except ResultsWriteError as e:
+            return _fail(str(e), EXIT_WRITE)
+        except EvalError as e:  # LockLostError
+            return _fail(str(e))
+    finally:
+        lock.release()
+
+
+def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console) -> int:
+    """The run itself, under the lock (see :func:`main`)."""
+    from haystacks.errors import HaystackError
+    from providers.errors import ConfigError, ProviderError
+
     adaptive = None
     if cfg.adaptive:
         from evals.adaptive_run import AdaptiveRun
@@ -531,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _interrupted(prep, adaptive)
         except asyncio.CancelledError:
             return _interrupted(prep, adaptive)
+        except ResultsWriteError as e:
+            return _fail(str(e), EXIT_WRITE)
         except (EvalError, ConfigError, HaystackError) as e:
             return _fail(str(e))
         except ProviderError as e:
@@ -547,7 +633,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
     summary = summarize(prep.run_dir)
     summary["run_identity"] = prep.identity
-    write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
+    try:
+        write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
+    except OSError as e:
+        raise write_failure(prep.run_dir / SUMMARY_FILE, e, safe_cells=len(prep.store.done_ids())) from e
     print_summary(summary, prep, outcome, err)
     if not cfg.no_report:
         _reports(prep.run_dir, err, cfg.threshold)
@@ -597,7 +686,7 @@ def _print_guidance(prep: PreparedRun, run_dir: Path, console: Console) -> int:
 
 def _interrupted(prep: PreparedRun, adaptive: AdaptiveRun | None = None) -> int:
     if adaptive is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, EvalError):
             adaptive.write(stop_reason(False, None, interrupted=True))
     sys.stderr.write(
         f"interrupted: finished cells are saved in {prep.run_dir}; rerun the same command to resume\n"
