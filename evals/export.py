@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from evals import __version__
 from evals.record import ResultRecord
 from evals.report_data import ReportError, final_records, load_runs, one_line, sourced_records
 from evals.results import expand_run_dirs
+from haystacks.files import place_dir
 
 __all__ = ["COLUMNS", "export_results", "flatten_record"]
 
@@ -255,22 +255,13 @@ def _card(n_rows: int, runs: Sequence[str], all_records: bool) -> str:
 
 
 def _place(tmp: Path, out_dir: Path) -> None:
-    """Move the finished temporary directory to ``out_dir``, replacing a previous export."""
+    """Move the finished temporary directory to ``out_dir``, replacing a previous export (only one)."""
     if out_dir.exists():
         if not out_dir.is_dir():
             raise ReportError(f"export target exists and is not a directory: {out_dir}")
         if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
             raise ReportError(f"refusing to overwrite {out_dir}: not empty and not a previous dataset export")
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-        try:
-            os.replace(tmp, out_dir)
-        except OSError:
-            os.replace(old, out_dir)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
+    place_dir(tmp, out_dir)
 
 
 def export_results(
@@ -325,9 +316,6 @@ def export_results(
             _card(len(rows), [r.name for r in runs if r.records], all_records), encoding="utf-8"
         )
         (tmp / MARKER).write_text(__version__ + "\n", encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it the usual directory mode
         _place(tmp, out_dir)
     except OSError as exc:
         raise ReportError(f"cannot write the dataset to {out_dir}: {one_line(exc)}") from exc

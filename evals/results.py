@@ -22,7 +22,6 @@ import errno as errno_codes
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from evals.record import (
     parse_header,
     parse_record,
 )
+from haystacks.files import write_json_atomic
 
 __all__ = [
     "DONE_STATUSES",
@@ -93,28 +93,6 @@ def cell_id(
     if kind != "cell":
         ident["kind"] = kind
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as pretty JSON to ``path`` via a temporary file and a rename (never half-written).
-
-    Args:
-        path: Destination file.
-        obj: JSON-serializable object.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=2, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _errno_name(e: OSError) -> str:
