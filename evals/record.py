@@ -7,7 +7,8 @@ DataFrame loader (:func:`evals.results.load`) — reads them through :func:`pars
 Files of schema version 1 (the first release) are upgraded on read.
 
 Adding a field: add it here (with a default, so older files still read), fill it in the runner, and it
-reaches the DataFrame (:data:`FRAME_COLUMNS` names the flat columns) and the export.
+reaches the export (in ``extra_json`` until :data:`evals.rows.COLUMNS` gives it a column of its own:
+one line there puts it in the DataFrame, the reports' frame and the export).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "DONE_STATUSES",
-    "FRAME_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",
     "JudgeResult",
@@ -291,45 +291,3 @@ def parse_header(obj: Any) -> RunHeader:
     except ValidationError as e:
         err = e.errors()[0]
         raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
-
-
-#: The DataFrame's flat columns (see :func:`evals.results.load`), in order: identity, sizing, outcome, cost.
-FRAME_COLUMNS: tuple[str, ...] = (
-    "run",
-    "model",
-    "model_id",
-    "provider",
-    "task",
-    "kind",
-    "language",
-    "length",
-    "depth",
-    "seed",
-    "cell_id",
-    "status",
-    "score",
-    "outcome",
-    "found",
-    "hallucinated",
-    "abstained",
-    "truncated",
-    "target_tokens",
-    "prompt_tokens",
-    "context_tokens",
-    "tokens_exact",
-    "needle_depth",
-    "n_needles",
-    "max_tokens",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cost_usd",
-    "latency_s",
-    "attempts",
-    "judge_score",
-    "answer",
-    "scored_answer",
-    "question",
-    "error",
-    "timestamp",
-)

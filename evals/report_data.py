@@ -4,13 +4,13 @@ Reads ``header.json`` and ``results.jsonl`` of each run (never writes them), tol
 directory, a missing header, corrupt lines and a torn last line each become a warning naming the file (and
 line), and the rest is used. Every line is read through :func:`evals.record.parse_record` (the one schema);
 the final record per cell (:func:`evals.results.latest_by_cell`) becomes one row of a pandas DataFrame built
-with :func:`evals.results.frame_row` (the same rows as :func:`evals.results.load`), and every number of the
+with :func:`evals.rows.frame_row` (the same rows as :func:`evals.results.load`), and every number of the
 leaderboard and the dashboard is an aggregation of that frame.
 
 The leaderboard's per-(model, task) fields are one table, :data:`ENTRY_COLUMNS`: a field is a name, an
 aggregation of the group's frames, and (optionally) a dashboard column header and display kind. Adding a
 leaderboard column is one row there (plus, for a new record field, the field in :mod:`evals.record` and its
-DataFrame column in :func:`evals.results.frame_row`).
+DataFrame column, one line in :data:`evals.rows.COLUMNS`).
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import Any
 
 from evals import __version__
 from evals.errors import EvalError, ResultsError
-from evals.record import FRAME_COLUMNS, ResultRecord, RunHeader, parse_record
+from evals.record import ResultRecord, RunHeader, parse_record
 from evals.results import (
     HEADER_FILE,
     RESULTS_FILE,
     expand_run_dirs,
-    frame_row,
     is_run_dir,
     latest_by_cell,
     read_header,
 )
+from evals.rows import frame_row, typed_frame
 from evals.stats import (
     DEFAULT_THRESHOLD,
     Z95,
@@ -78,8 +78,8 @@ SAMPLE_CHARS = 300
 UNSCORED = ("error", "model_length", "truncated")
 #: The error taxonomy of a (model, task): every grade outcome, then the unscored statuses.
 TAXONOMY: tuple[str, ...] = (*OUTCOMES, "truncated", "error", "model_length")
-#: Columns the report adds to :data:`evals.record.FRAME_COLUMNS` (what ``load`` does not carry).
-EXTRA_COLUMNS = ("spend", "line")
+#: Columns the report adds to :func:`evals.rows.frame_columns` (what ``load`` does not carry).
+EXTRA_COLUMNS = (("spend", "float64"), ("line", "int64"))
 
 
 class ReportError(EvalError):
@@ -244,26 +244,15 @@ def one_line(exc: BaseException) -> str:
 
 
 def records_frame(rows: Sequence[dict[str, Any]]) -> Any:
-    """A DataFrame of :func:`evals.results.frame_row` rows typed as :func:`evals.results.load` types them.
+    """A DataFrame of :func:`evals.rows.frame_row` rows typed as :func:`evals.results.load` types them.
 
     Args:
         rows: ``frame_row`` dicts, optionally with the :data:`EXTRA_COLUMNS` (``spend``, ``line``).
 
     Returns:
-        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` plus the extras.
+        A ``pandas.DataFrame`` with the columns of :func:`evals.rows.frame_columns` plus the extras.
     """
-    import pandas as pd
-
-    df = pd.DataFrame(list(rows), columns=[*FRAME_COLUMNS, *EXTRA_COLUMNS])
-    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
-    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score", "line")
-    for col in ints:
-        df[col] = df[col].astype("Int64")
-    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
-        df[col] = df[col].astype("boolean")
-    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s", "spend"):
-        df[col] = df[col].astype("float64")
-    return df
+    return typed_frame(rows, EXTRA_COLUMNS)
 
 
 def _row(s: Sourced) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from evals.record import (
     parse_header,
     parse_record,
 )
+from evals.rows import frame_row, typed_frame
 from haystacks.files import write_json_atomic
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "append_line",
     "cell_id",
     "expand_run_dirs",
-    "frame_row",
     "is_run_dir",
     "latest_by_cell",
     "load",
@@ -435,52 +435,6 @@ def expand_run_dirs(paths: Iterable[Path | str]) -> list[Path]:
     return unique
 
 
-def frame_row(rec: ResultRecord, run: str) -> dict[str, Any]:
-    """One record as a flat DataFrame row (the columns of :data:`evals.record.FRAME_COLUMNS`)."""
-    usage = rec.usage
-    first = rec.needles[0] if rec.needles else None
-    detail = rec.score_detail or {}
-    return {
-        "run": run,
-        "model": rec.model,
-        "model_id": rec.model_id,
-        "provider": rec.provider,
-        "task": rec.task,
-        "kind": rec.kind,
-        "language": rec.language,
-        "length": rec.length,
-        "depth": rec.depth,
-        "seed": rec.seed,
-        "cell_id": rec.cell_id,
-        "status": rec.status,
-        "score": rec.score,
-        "outcome": rec.outcome if rec.status == "ok" else rec.status,
-        "found": (rec.score == 1.0) if rec.status == "ok" else None,
-        "hallucinated": rec.hallucinated,
-        "abstained": bool(detail.get("abstained")) if rec.status == "ok" else None,
-        "truncated": rec.status == "truncated",
-        "target_tokens": rec.target_tokens,
-        "prompt_tokens": rec.prompt_tokens,
-        "context_tokens": rec.context_tokens,
-        "tokens_exact": rec.tokens_exact,
-        "needle_depth": first.actual_depth if first is not None else None,
-        "n_needles": len(rec.needles),
-        "max_tokens": rec.max_tokens,
-        "input_tokens": usage.input_tokens if usage is not None else None,
-        "output_tokens": usage.output_tokens if usage is not None else None,
-        "cached_input_tokens": usage.cached_input_tokens if usage is not None else None,
-        "cost_usd": rec.cost_usd,
-        "latency_s": rec.latency_s,
-        "attempts": rec.attempts,
-        "judge_score": rec.judge.score if rec.judge is not None else None,
-        "answer": rec.answer,
-        "scored_answer": rec.scored_answer,
-        "question": rec.question,
-        "error": rec.error,
-        "timestamp": rec.timestamp,
-    }
-
-
 def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False) -> Any:
     """Results as a pandas DataFrame: one row per final cell of every run named (or every attempt).
 
@@ -489,14 +443,12 @@ def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False)
         all_records: Every line (retries and superseded errors too) instead of one row per cell.
 
     Returns:
-        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` (typed: nullable
+        A ``pandas.DataFrame`` with the columns of :func:`evals.rows.frame_columns` (typed: nullable
         integers and booleans, floats, strings); ``score`` is null unless ``status == "ok"``.
 
     Raises:
         ResultsError: A path that does not exist.
     """
-    import pandas as pd
-
     if isinstance(paths, (str, Path)):
         paths = [paths]
     rows: list[dict[str, Any]] = []
@@ -504,15 +456,4 @@ def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False)
         records = read_records(run_dir / RESULTS_FILE)
         chosen = records if all_records else list(latest_by_cell(records).values())
         rows.extend(frame_row(r, run_dir.name) for r in chosen)
-    from evals.record import FRAME_COLUMNS
-
-    df = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
-    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score")
-    for col in ints:
-        df[col] = df[col].astype("Int64")
-    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
-        df[col] = df[col].astype("boolean")
-    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s"):
-        df[col] = df[col].astype("float64")
-    return df
+    return typed_frame(rows)

@@ -12,6 +12,11 @@ Normalisations (only what legitimately differs between then and now; nothing els
 - ``leaderboard.json``: ``generated_at`` (the moment the report was made) and ``suite_version`` (top
   level: the version of the code making the report).
 - ``summary.json``: ``updated`` (the moment the summary was made).
+- the export's rows (issue 19: the export takes the frame's columns, :data:`evals.rows.COLUMNS`): the five
+  ``usage_<x>`` columns are named ``<x>`` as in the frame; ``outcome`` of an unscored record is its status
+  (as in the frame; it was null for errors); the frame's derived columns the export did not have (``found``,
+  ``hallucinated``, ``abstained``, ``truncated``, ``needle_depth``, ``n_needles``, ``judge_score``) are
+  compared with the frame's values instead of the old file; the column order is the frame's first.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from evals.batch_run import pending_batches
@@ -32,6 +38,10 @@ from evals.results import load, read_header, read_records
 from evals.summary import summarize
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "round2_runs"
+#: The export's columns renamed after the frame's (they were ``usage_<name>``).
+RENAMED = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cache_write_tokens")
+#: The frame's columns the round-2 export did not have.
+DERIVED = ("found", "hallucinated", "abstained", "truncated", "needle_depth", "n_needles", "judge_score")
 RUN_NAMES = ["adaptive", "batch_gpt", "local_gemma", "sync_en", "sync_tasks"]
 
 
@@ -76,6 +86,19 @@ def test_export_rows_are_identical(runs: list[Path]) -> None:
         expected = [json.loads(line) for line in fh]
     final = sorted(final_records(sourced_records(load_runs(runs))), key=lambda s: (s.run, s.line))
     rows = [json.loads(json.dumps(flatten_record(s.record, s.run), ensure_ascii=False)) for s in final]
+    frame = load(runs)
+    assert list(rows[0])[: len(frame.columns)] == list(frame.columns)  # the frame's columns first
+    by_cell = {(r["run"], r["cell_id"]): r for r in frame.astype(object).to_dict("records")}
+    for row in rows:
+        framed = by_cell[(row["run"], row["cell_id"])]
+        for col in DERIVED:
+            value = framed[col]
+            assert row.pop(col) == (None if value is pd.NA or value != value else value), col  # NaN/NA: null
+    for old in expected:
+        for name in RENAMED:
+            old[name] = old.pop(f"usage_{name}")
+        if old["status"] != "ok":
+            old["outcome"] = old["status"]
     assert rows == expected
 
 
