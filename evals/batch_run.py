@@ -75,20 +75,18 @@ def append_event(run_dir: Path, event: dict[str, Any]) -> None:
         raise write_failure(run_dir / BATCHES_FILE, e, safe_cells=safe) from e
 
 
+def _event(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    return obj
+
+
 def read_events(run_dir: Path) -> list[dict[str, Any]]:
-    """The events of ``batches.jsonl`` in order (unparsable lines, e.g. a torn last one, skipped)."""
-    path = run_dir / BATCHES_FILE
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            ev = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(ev, dict):
-            out.append(ev)
-    return out
+    """The events of ``batches.jsonl`` in order; damaged lines (a torn last one) are skipped under the
+    results' rule (:func:`evals.results.scan_jsonl`)."""
+    from evals.results import scan_jsonl
+
+    return [line.value for line in scan_jsonl(run_dir / BATCHES_FILE, _event) if line.value is not None]
 
 
 def unconfirmed_submissions(run_dir: Path) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from evals.results import (
     is_run_dir,
     latest_by_cell,
     read_header,
+    scan_jsonl,
 )
 from evals.rows import frame_row, typed_frame
 from evals.stats import (
@@ -169,34 +170,16 @@ def load_run(path: Path) -> RunData:
         run.warnings.append(f"{path}: {what}; nothing to report from it")
         return run
     try:
-        raw = results_path.read_bytes()
+        for line in scan_jsonl(results_path, parse_record):
+            if line.value is None:
+                run.skipped_lines += 1
+                run.warnings.append(f"{results_path}: line {line.number}: {line.problem}, skipped")
+                continue
+            run.records.append(line.value)
+            run.lines.append(line.number)
     except OSError as exc:
         run.warnings.append(f"{results_path}: unreadable ({one_line(exc)})")
         return run
-    lines = raw.split(b"\n")
-    torn_candidate = len(lines) - 1 if lines and lines[-1] else None  # last line without a newline
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            run.skipped_lines += 1
-            what = (
-                "torn last line (interrupted write)"
-                if i == torn_candidate
-                else "corrupt JSON (a write torn by a crash?)"
-            )
-            run.warnings.append(f"{results_path}: line {i + 1}: {what}, skipped")
-            continue
-        try:
-            rec = parse_record(obj)
-        except ValueError as exc:
-            run.skipped_lines += 1
-            run.warnings.append(f"{results_path}: line {i + 1}: {one_line(exc)}, skipped")
-            continue
-        run.records.append(rec)
-        run.lines.append(i + 1)
     if not run.records:
         run.warnings.append(f"{results_path}: no valid records; nothing to report from it")
     return run

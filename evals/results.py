@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from evals.errors import ResultsError, ResultsWriteError
 from evals.record import (
@@ -41,11 +41,14 @@ from evals.rows import frame_row, typed_frame
 from haystacks.files import write_json_atomic
 
 __all__ = [
+    "CORRUPT_LINE",
     "DONE_STATUSES",
     "HEADER_FILE",
     "RESULTS_FILE",
     "SCHEMA_VERSION",
     "STATUSES",
+    "TORN_LINE",
+    "JsonlLine",
     "ResultsStore",
     "append_line",
     "cell_id",
@@ -55,6 +58,7 @@ __all__ = [
     "load",
     "read_header",
     "read_records",
+    "scan_jsonl",
     "write_json_atomic",
 ]
 
@@ -186,6 +190,64 @@ def read_header(run_dir: Path) -> RunHeader | None:
         raise ResultsError(f"{path} is not a run header ({e})") from None
 
 
+T = TypeVar("T")
+
+#: Why a damaged line was skipped (besides the schema's own reason for a line that is JSON but no record).
+TORN_LINE = "torn last line (interrupted write)"
+CORRUPT_LINE = "corrupt JSON (a write torn by a crash?)"
+
+
+@dataclass(frozen=True)
+class JsonlLine(Generic[T]):
+    """One non-blank line of a JSONL file: its value, or why it was skipped.
+
+    Attributes:
+        number: The line number (1-based).
+        value: The parsed and typed value; None when the line is damaged.
+        problem: Why the line was skipped (:data:`TORN_LINE`, :data:`CORRUPT_LINE`, or the parser's reason);
+            None for a good line.
+    """
+
+    number: int
+    value: T | None
+    problem: str | None = None
+
+
+def scan_jsonl(path: Path, parse: Callable[[Any], T]) -> Iterator[JsonlLine[T]]:
+    """Read a JSONL file line by line under the suite's one rule for damaged lines.
+
+    The rule (``results.jsonl``, ``batches.jsonl``): blank lines are ignored; every other line must be
+    strict UTF-8 JSON that ``parse`` accepts. A line that is not is skipped with its reason, never guessed
+    at: the last line without a newline is a torn write (:data:`TORN_LINE`), another undecodable line is
+    :data:`CORRUPT_LINE`, and a JSON value ``parse`` refuses carries the ``ValueError``'s message.
+
+    Args:
+        path: The file (a missing file yields nothing).
+        parse: Types one parsed JSON value; raises ``ValueError`` for a value that is not one.
+
+    Yields:
+        Each non-blank line, in file order.
+
+    Raises:
+        OSError: The file exists but cannot be read.
+    """
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                yield JsonlLine(number, None, CORRUPT_LINE if raw.endswith(b"\n") else TORN_LINE)
+                continue
+            try:
+                yield JsonlLine(number, parse(obj))
+            except ValueError as e:
+                yield JsonlLine(number, None, str(e))
+
+
 @dataclass
 class ReadStats:
     """What :func:`read_records` met while reading: parsed records and skipped (torn or corrupt) lines."""
@@ -196,32 +258,24 @@ class ReadStats:
 
 
 def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[ResultRecord]:
-    """Yield the records of a ``results.jsonl``, skipping blank and unparseable lines.
+    """Yield the records of a ``results.jsonl``, skipping damaged lines (the rule of :func:`scan_jsonl`).
 
     Args:
         path: The JSONL file (a missing file yields nothing).
-        stats: Optional counters to fill.
+        stats: Optional counters to fill (``problems``: ``line N: why`` of each skipped line).
 
     Yields:
         Each record, typed (schema 1 lines are upgraded); a line that is no record counts as skipped.
     """
-    if not path.exists():
-        return
-    with path.open("rb") as f:
-        for raw in f:
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                rec = parse_record(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
-                if stats is not None:
-                    stats.skipped += 1
-                    stats.problems.append(str(e))
-                continue
+    for line in scan_jsonl(path, parse_record):
+        if line.value is None:
             if stats is not None:
-                stats.records += 1
-            yield rec
+                stats.skipped += 1
+                stats.problems.append(f"line {line.number}: {line.problem}")
+            continue
+        if stats is not None:
+            stats.records += 1
+        yield line.value
 
 
 def read_records(path: Path, stats: ReadStats | None = None) -> list[ResultRecord]:
