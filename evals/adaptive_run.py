@@ -39,6 +39,7 @@ from evals.adaptive import Cell as Point
 from evals.config import RunConfig
 from evals.plan import Cell, order_cells
 from evals.prepare import PreparedRun
+from evals.record import SAMPLING_SCHEMA, Sampling, parse_sampling
 from evals.results import write_failure, write_json_atomic
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 SAMPLING_FILE = "sampling.json"
-SAMPLING_SCHEMA = "niah-sampling/1"
 ASSUMPTION = "recall does not rise with context length (averaged over depths and seeds); checked on the data"
 NO_ASSUMPTION = "none: every length up to the boundary is decided on its own data (--adaptive-strict)"
 
@@ -113,26 +113,25 @@ def status_json(st: AdaptiveStatus) -> dict[str, Any]:
     }
 
 
-def read_sampling(run_dir: Path) -> dict[str, Any] | None:
-    """``sampling.json`` of a run directory, or None when absent or unreadable."""
+def read_sampling(run_dir: Path) -> Sampling | None:
+    """``sampling.json`` of a run directory, typed; None when absent, unreadable or of another schema."""
     try:
-        obj = json.loads((Path(run_dir) / SAMPLING_FILE).read_text(encoding="utf-8"))
+        return parse_sampling(json.loads((Path(run_dir) / SAMPLING_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
-    return obj if isinstance(obj, dict) else None
 
 
 def full_grid_sampling(run_dir: Path) -> None:
     """A plain (full-grid) run over a directory that an adaptive run started: say so in ``sampling.json``."""
     old = read_sampling(run_dir)
-    if old is not None and old.get("method") == "adaptive":
+    if old is not None and old.method == "adaptive":
         write_json_atomic(
             Path(run_dir) / SAMPLING_FILE,
             {
                 "schema": SAMPLING_SCHEMA,
                 "method": "full",
                 "note": "a full-grid run continued this directory after adaptive sampling",
-                "previous": old,
+                "previous": old.to_json(),
             },
         )
 
@@ -257,7 +256,7 @@ class AdaptiveRun:
         }
         if self.prep.run_dir.is_dir():
             try:
-                write_json_atomic(self.prep.run_dir / SAMPLING_FILE, doc)
+                write_json_atomic(self.prep.run_dir / SAMPLING_FILE, parse_sampling(doc).to_json())
             except OSError as e:
                 path = self.prep.run_dir / SAMPLING_FILE
                 raise write_failure(path, e, safe_cells=len(self.prep.store.done_ids())) from e

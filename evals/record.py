@@ -15,19 +15,36 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = [
     "DONE_STATUSES",
+    "SAMPLING_SCHEMA",
     "SCHEMA_VERSION",
     "STATUSES",
+    "GridRecord",
     "JudgeResult",
+    "LengthStatus",
+    "ModelRecord",
     "NeedleRecord",
     "ResultRecord",
     "RunHeader",
+    "SamplerStatus",
+    "Sampling",
+    "SamplingSettings",
     "UsageRecord",
     "parse_header",
     "parse_record",
+    "parse_sampling",
 ]
 
 SCHEMA_VERSION = 2
@@ -243,6 +260,130 @@ def parse_record(obj: Any) -> ResultRecord:
         raise ValueError(f"{where}: {err.get('msg')}") from None
 
 
+class _Sparse(BaseModel):
+    """A typed view of a JSON object that writes back exactly the keys it was given: fields not set are left
+    out (not written as null) and keys it does not declare are kept, so older and newer files round-trip."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=(), populate_by_name=True)
+
+    @model_serializer(mode="wrap")
+    def _given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        unset = {
+            (f.alias or name)
+            for name, f in type(self).model_fields.items()
+            if name not in self.model_fields_set
+        }
+        return {k: v for k, v in out.items() if k not in unset}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object (the keys it was made with)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ModelRecord(_Sparse):
+    """The header's ``model``: the registry entry the run used (the providers' ``ModelInfo.to_dict()``);
+    the fields the reports read are typed, every other key is kept as written."""
+
+    alias: str | None = None
+    provider: str | None = None
+    model_id: str | None = None
+    context_window: int | None = None
+    tokenizer: str | None = None
+    tokenizer_exact: bool | None = None
+    mode: str | None = None
+
+
+class GridRecord(_Sparse):
+    """The header's ``grid``: the axes of the planned grid."""
+
+    lengths: list[int] = Field(default_factory=list)
+    depths: list[float] = Field(default_factory=list)
+    tasks: list[str] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=list)
+    language: str | None = None
+
+
+#: ``sampling.json``'s schema and version (the header's ``sampling`` is the same object without statuses).
+SAMPLING_SCHEMA = "niah-sampling/1"
+
+
+class SamplingSettings(_Sparse):
+    """How the adaptive sampler was set."""
+
+    threshold: float | None = None
+    confidence: float | None = None
+    assume_monotone: bool | None = None
+    coarse_per_length: int | None = None
+    verify_below: bool | None = None
+    per: str | None = None
+    max_cost: float | None = None
+
+
+class LengthStatus(_Sparse):
+    """One length of a sampler's status."""
+
+    length: int
+    n_cells: int = 0
+    n_observed: int = 0
+    n_scored: int = 0
+    mean: float | None = None
+    low: float | None = None
+    high: float | None = None
+    decision: str | None = None
+
+
+class SamplerStatus(_Sparse):
+    """One sampler's status (per model, task and language) in ``sampling.json``."""
+
+    model: str | None = None
+    task: str | None = None
+    language: str | None = None
+    effective_length: int | None = None
+    lower: int | None = None
+    upper: int | None = None
+    settled: bool = False
+    reason: str = ""
+    assumption_ok: bool | None = None
+    assumption_note: str = ""
+    n_observed: int = 0
+    n_cells: int = 0
+    by_length: list[LengthStatus] = Field(default_factory=list)
+
+
+class Sampling(_Sparse):
+    """How a run sampled its grid: the header's ``sampling`` (method, settings, assumption) and
+    ``sampling.json`` (the same, with ``schema`` = :data:`SAMPLING_SCHEMA`, the rounds, why it stopped and
+    every sampler's status; ``previous`` when a full-grid run continued an adaptive one)."""
+
+    schema_: str | None = Field(default=None, alias="schema")
+    method: str = "full"
+    settings: SamplingSettings | None = None
+    assumption: str | None = None
+    note: str | None = None
+    rounds: int | None = None
+    stopped: str | None = None
+    groups: list[SamplerStatus] = Field(default_factory=list)
+    previous: Sampling | None = None
+
+
+def parse_sampling(obj: Any) -> Sampling:
+    """``sampling.json`` (or a header's ``sampling``) from parsed JSON.
+
+    Raises:
+        ValueError: Not a sampling document, or one of a schema this code does not read.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    if obj.get("schema", SAMPLING_SCHEMA) != SAMPLING_SCHEMA:
+        raise ValueError(f"unknown sampling schema {obj.get('schema')!r} (this code reads {SAMPLING_SCHEMA})")
+    try:
+        return Sampling.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+
+
 class RunHeader(_Model):
     """``header.json``: what a run was, written once before its first call.
 
@@ -261,21 +402,21 @@ class RunHeader(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
     order: str | None = None
     prompt_style: str | None = None
-    model: dict[str, Any] = Field(default_factory=dict)
-    judge: dict[str, Any] | None = None
+    model: ModelRecord = Field(default_factory=ModelRecord)
+    judge: ModelRecord | None = None
     tokenizer: str | None = None
     tokens_exact: bool | None = None
     corpus_sha256: str | None = None
     corpus_files: list[str] | None = None
     corpus_seeds: list[str] | None = None
     packages: dict[str, str | None] = Field(default_factory=dict)
-    grid: dict[str, Any] = Field(default_factory=dict)
+    grid: GridRecord = Field(default_factory=GridRecord)
     seeds: list[int] = Field(default_factory=list)
     n_cells: int | None = None
-    sampling: dict[str, Any] | None = None
+    sampling: Sampling | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def parse_header(obj: Any) -> RunHeader:

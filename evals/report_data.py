@@ -27,7 +27,7 @@ from typing import Any
 
 from evals import __version__
 from evals.errors import EvalError, ResultsError
-from evals.record import ResultRecord, RunHeader, parse_record
+from evals.record import ModelRecord, ResultRecord, RunHeader, SamplerStatus, Sampling, parse_record
 from evals.results import (
     HEADER_FILE,
     RESULTS_FILE,
@@ -138,7 +138,7 @@ class RunData:
     lines: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped_lines: int = 0
-    sampling: dict[str, Any] | None = None
+    sampling: Sampling | None = None
 
 
 def load_run(path: Path) -> RunData:
@@ -387,7 +387,7 @@ class GroupView:
     closed_attempts: Any
     threshold: float
     runs: list[dict[str, Any]] = field(default_factory=list)
-    sampling: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+    sampling: list[tuple[Sampling, list[SamplerStatus] | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -748,16 +748,16 @@ def answered_by_other(requested: str | None, answered: Iterable[str]) -> list[st
 
 def _run_json(run: RunData) -> dict[str, Any]:
     h = run.header
-    model = h.model if h is not None else {}
+    model = h.model if h is not None else ModelRecord()
     answered = sorted({r.model_id for r in run.records if r.model_id})
     return {
         "run": run.name,
         "created": h.created if h else None,
         "git_commit": h.git_commit if h else None,
         "suite_version": h.suite_version if h else None,
-        "model_alias": model.get("alias"),
-        "model_id": model.get("model_id"),
-        "provider": model.get("provider"),
+        "model_alias": model.alias,
+        "model_id": model.model_id,
+        "provider": model.provider,
         "tokenizer": h.tokenizer if h else None,
         "tokens_exact": h.tokens_exact if h else None,
         "corpus_sha256": h.corpus_sha256 if h else None,
@@ -767,28 +767,26 @@ def _run_json(run: RunData) -> dict[str, Any]:
         "n_skipped_lines": run.skipped_lines,
         "header_found": h is not None,
         "answered_by": answered,
-        "answered_by_other": answered_by_other(model.get("model_id"), answered),
+        "answered_by_other": answered_by_other(model.model_id, answered),
     }
 
 
 # ---------------------------------------------------------------------------------------------- sampling
 
 
-def _run_sampling(run: RunData, model: str, task: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _run_sampling(run: RunData, model: str, task: str) -> tuple[Sampling, list[SamplerStatus] | None]:
     """How a run sampled its grid (``sampling.json``, else the header's ``sampling``, else a full grid)
     and its sampler statuses for this (model, task): ``(how, statuses)``; statuses None for a full grid."""
     doc = run.sampling
-    if doc is None or doc.get("method") != "adaptive":
-        how = (doc or (run.header.sampling if run.header is not None else None)) or {"method": "full"}
-        if how.get("method") == "adaptive":  # header says adaptive, but no sampling.json was left
-            return ({**how, "note": "sampling.json missing: the sampler's status is unknown"}, None)
-        return (
-            {"method": how.get("method", "full"), **({"note": how["note"]} if "note" in how else {})},
-            None,
-        )
-    groups = [g for g in doc.get("groups", []) if g.get("task") == task and g.get("model") in (model, None)]
-    how = {k: doc.get(k) for k in ("method", "settings", "assumption", "stopped", "rounds")}
-    return (how, {"groups": groups})
+    if doc is None or doc.method != "adaptive":
+        how = doc or (run.header.sampling if run.header is not None else None) or Sampling()
+        if how.method == "adaptive":  # header says adaptive, but no sampling.json was left
+            return (
+                how.model_copy(update={"note": "sampling.json missing: the sampler's status is unknown"}),
+                None,
+            )
+        return (how, None)
+    return (doc, [g for g in doc.groups if g.task == task and g.model in (model, None)])
 
 
 def sampling_json(v: GroupView) -> dict[str, Any]:
@@ -803,37 +801,37 @@ def sampling_json(v: GroupView) -> dict[str, Any]:
     """
     if not v.sampling:
         return {"method": "full"}
-    methods = sorted({how.get("method", "full") for how, _ in v.sampling})
-    adaptive = [(how, st) for how, st in v.sampling if how.get("method") == "adaptive"]
+    methods = sorted({how.method for how, _ in v.sampling})
+    adaptive = [(how, st) for how, st in v.sampling if how.method == "adaptive"]
     if not adaptive:
         out: dict[str, Any] = {"method": methods[0] if len(methods) == 1 else "mixed"}
-        notes = [how["note"] for how, _ in v.sampling if "note" in how]
+        notes = [how.note for how, _ in v.sampling if how.note is not None]
         return out | ({"note": "; ".join(notes)} if notes else {})
     how, _ = adaptive[0]
-    groups = [g for _, st in adaptive if st is not None for g in st["groups"]]
+    groups = [g for _, st in adaptive if st is not None for g in st]
     out = {
         "method": "adaptive" if len(methods) == 1 else "mixed",
-        "settings": how.get("settings"),
-        "assumption": how.get("assumption"),
-        "stopped": "; ".join(sorted({h["stopped"] for h, _ in adaptive if h.get("stopped")})) or None,
+        "settings": how.settings.to_json() if how.settings is not None else None,
+        "assumption": how.assumption,
+        "stopped": "; ".join(sorted({h.stopped for h, _ in adaptive if h.stopped})) or None,
     }
     if not groups:
-        return out | {"settled": False, "reason": how.get("note", "no sampler status"), "samplers": []}
+        return out | {"settled": False, "reason": how.note or "no sampler status", "samplers": []}
     one = len(groups) == 1
-    tag = (lambda g: "") if one else (lambda g: f"{g.get('language')}: ")
+    tag = (lambda g: "") if one else (lambda g: f"{g.language}: ")
     return out | {
-        "settled": all(g["settled"] for g in groups),
-        "reason": "; ".join(tag(g) + g["reason"] for g in groups),
-        "assumption_ok": all(g["assumption_ok"] for g in groups),
-        "assumption_note": "; ".join(tag(g) + g["assumption_note"] for g in groups),
-        "effective_length": groups[0]["effective_length"] if one else None,
-        "lower": groups[0]["lower"] if one else None,
-        "upper": groups[0]["upper"] if one else None,
-        "n_observed": sum(g["n_observed"] for g in groups),
-        "n_candidates": sum(g["n_cells"] for g in groups),
+        "settled": all(g.settled for g in groups),
+        "reason": "; ".join(tag(g) + g.reason for g in groups),
+        "assumption_ok": all(g.assumption_ok for g in groups),
+        "assumption_note": "; ".join(tag(g) + g.assumption_note for g in groups),
+        "effective_length": groups[0].effective_length if one else None,
+        "lower": groups[0].lower if one else None,
+        "upper": groups[0].upper if one else None,
+        "n_observed": sum(g.n_observed for g in groups),
+        "n_candidates": sum(g.n_cells for g in groups),
         "samplers": [
             {
-                k: g[k]
+                k: getattr(g, k)
                 for k in (
                     "language",
                     "effective_length",

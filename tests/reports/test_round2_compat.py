@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from evals.adaptive_run import read_sampling
 from evals.batch_run import pending_batches
 from evals.export import flatten_record
 from evals.report import main as report_main
@@ -125,4 +126,9 @@ def test_batches_and_sampling_read(runs: list[Path]) -> None:
     assert pending_batches(runs[1]) == []  # every submitted batch of the round-2 file is finished
     header = read_header(runs[0])
     assert header is not None and header.sampling is not None
-    assert header.sampling["method"] == "adaptive"
+    assert header.sampling.method == "adaptive" and header.sampling.settings is not None
+    assert header.sampling.settings.threshold == 0.85
+    sampling = read_sampling(runs[0])
+    assert sampling is not None and sampling.groups[0].by_length[0].length == 300
+    raw = json.loads((runs[0] / "sampling.json").read_text(encoding="utf-8"))
+    assert sampling.to_json() == raw  # the typed document writes back exactly what was read
