@@ -12,8 +12,9 @@ Cells that came back in error are not done, so the next run submits them again.
 ``{"event": "submitting", "token": ..., "cell_ids": [...], "time": ...}`` before the vendor is asked,
 ``{"event": "submitted", "token": ..., "handle": {...}, "cell_ids": [...], "time": ...}`` once it answered,
 ``{"event": "collected", "batch_id": ..., "time": ...}``, and on a resume
-``{"event": "abandoned", "token": ...}`` for a submission that never reached the vendor. A torn last line (a
-kill mid-write) is ignored.
+``{"event": "abandoned", "token": ...}`` for a submission that never reached the vendor. Each line also
+carries its version ``v`` (:data:`evals.record.BATCHES_VERSION`; absent, 1) and is read through
+:class:`evals.record.BatchEvent`; a damaged line (a torn last one) is skipped under the results' rule.
 
 The token closes the one window a kill could still double a submission in: after the vendor accepted a batch
 but before its id was written. The batch carries the token (OpenAI batch metadata, Gemini display name), so a
@@ -61,8 +62,10 @@ def append_event(run_dir: Path, event: dict[str, Any]) -> None:
     Raises:
         evals.errors.ResultsWriteError: It could not be written (the file keeps its whole lines).
     """
+    from evals.record import BATCHES_VERSION
     from evals.results import RESULTS_FILE, append_line, latest_by_cell, read_records, write_failure
 
+    event = {"v": BATCHES_VERSION, **event}
     data = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
     try:
         fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -76,9 +79,9 @@ def append_event(run_dir: Path, event: dict[str, Any]) -> None:
 
 
 def _event(obj: Any) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    return obj
+    from evals.record import parse_batch_event
+
+    return parse_batch_event(obj).to_json()  # validated against the line schema; the keys as written
 
 
 def read_events(run_dir: Path) -> list[dict[str, Any]]:

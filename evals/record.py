@@ -27,10 +27,12 @@ from pydantic import (
 )
 
 __all__ = [
+    "BATCHES_VERSION",
     "DONE_STATUSES",
     "SAMPLING_SCHEMA",
     "SCHEMA_VERSION",
     "STATUSES",
+    "BatchEvent",
     "GridRecord",
     "JudgeResult",
     "LengthStatus",
@@ -42,6 +44,7 @@ __all__ = [
     "Sampling",
     "SamplingSettings",
     "UsageRecord",
+    "parse_batch_event",
     "parse_header",
     "parse_record",
     "parse_sampling",
@@ -379,6 +382,41 @@ def parse_sampling(obj: Any) -> Sampling:
         raise ValueError(f"unknown sampling schema {obj.get('schema')!r} (this code reads {SAMPLING_SCHEMA})")
     try:
         return Sampling.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+
+
+#: ``batches.jsonl``'s line version (``v``; lines of round 2 have none and are version 1).
+BATCHES_VERSION = 1
+
+
+class BatchEvent(_Sparse):
+    """One line of ``batches.jsonl`` (see :mod:`evals.batch_run`): ``submitting`` (token, cell_ids, time)
+    before the vendor is asked, ``submitted`` (token, handle, cell_ids, time) once it answered, ``collected``
+    (batch_id, time), ``abandoned`` (token, time). Kinds this code does not know are kept (a newer writer)."""
+
+    v: int = BATCHES_VERSION
+    event: str
+    token: str | None = None
+    cell_ids: list[str] | None = None
+    handle: dict[str, Any] | None = None
+    batch_id: str | None = None
+    time: float | None = None
+
+
+def parse_batch_event(obj: Any) -> BatchEvent:
+    """One ``batches.jsonl`` line from parsed JSON.
+
+    Raises:
+        ValueError: Not an event, or one of a newer version than this code reads.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    if isinstance(obj.get("v"), int) and obj["v"] > BATCHES_VERSION:
+        raise ValueError(f"batches.jsonl line version {obj['v']} (this code reads {BATCHES_VERSION})")
+    try:
+        return BatchEvent.model_validate(obj)
     except ValidationError as e:
         err = e.errors()[0]
         raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None

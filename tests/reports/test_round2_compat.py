@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from evals.adaptive_run import read_sampling
-from evals.batch_run import pending_batches
+from evals.batch_run import pending_batches, read_events
 from evals.export import flatten_record
 from evals.report import main as report_main
 from evals.report_data import final_records, load_runs, sourced_records
@@ -124,6 +124,8 @@ def test_leaderboard_is_identical(runs: list[Path], tmp_path: Path) -> None:
 
 def test_batches_and_sampling_read(runs: list[Path]) -> None:
     assert pending_batches(runs[1]) == []  # every submitted batch of the round-2 file is finished
+    lines = (runs[1] / "batches.jsonl").read_text(encoding="utf-8").splitlines()
+    assert read_events(runs[1]) == [json.loads(x) for x in lines]  # every line reads (version 1, no "v")
     header = read_header(runs[0])
     assert header is not None and header.sampling is not None
     assert header.sampling.method == "adaptive" and header.sampling.settings is not None
