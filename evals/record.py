@@ -21,10 +21,13 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
 )
+
+from evals.config import RunConfig
 
 __all__ = [
     "BATCHES_VERSION",
@@ -38,11 +41,13 @@ __all__ = [
     "LengthStatus",
     "ModelRecord",
     "NeedleRecord",
+    "RecordedConfig",
     "ResultRecord",
     "RunHeader",
     "SamplerStatus",
     "Sampling",
     "SamplingSettings",
+    "Sparse",
     "UsageRecord",
     "parse_batch_event",
     "parse_header",
@@ -263,7 +268,7 @@ def parse_record(obj: Any) -> ResultRecord:
         raise ValueError(f"{where}: {err.get('msg')}") from None
 
 
-class _Sparse(BaseModel):
+class Sparse(BaseModel):
     """A typed view of a JSON object that writes back exactly the keys it was given: fields not set are left
     out (not written as null) and keys it does not declare are kept, so older and newer files round-trip."""
 
@@ -284,7 +289,23 @@ class _Sparse(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class ModelRecord(_Sparse):
+def _recorded_config() -> type[Sparse]:
+    fields: dict[str, Any] = {name: (f.annotation | None, None) for name, f in RunConfig.model_fields.items()}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "RecordedConfig",
+        __base__=Sparse,
+        __doc__="The header's ``config``: the run's RunConfig as written (see RecordedConfig).",
+        **fields,
+    )
+
+
+#: The header's ``config``: the run's :class:`evals.config.RunConfig` (less ``dry_run``, ``force``,
+#: ``no_report``, ``compare_with``), typed by RunConfig's own field declarations (one source): every field
+#: optional and unconstrained (a recorded config is read as written, never re-validated), keys as given.
+RecordedConfig = _recorded_config()
+
+
+class ModelRecord(Sparse):
     """The header's ``model``: the registry entry the run used (the providers' ``ModelInfo.to_dict()``);
     the fields the reports read are typed, every other key is kept as written."""
 
@@ -297,7 +318,7 @@ class ModelRecord(_Sparse):
     mode: str | None = None
 
 
-class GridRecord(_Sparse):
+class GridRecord(Sparse):
     """The header's ``grid``: the axes of the planned grid."""
 
     lengths: list[int] = Field(default_factory=list)
@@ -311,7 +332,7 @@ class GridRecord(_Sparse):
 SAMPLING_SCHEMA = "niah-sampling/1"
 
 
-class SamplingSettings(_Sparse):
+class SamplingSettings(Sparse):
     """How the adaptive sampler was set."""
 
     threshold: float | None = None
@@ -323,7 +344,7 @@ class SamplingSettings(_Sparse):
     max_cost: float | None = None
 
 
-class LengthStatus(_Sparse):
+class LengthStatus(Sparse):
     """One length of a sampler's status."""
 
     length: int
@@ -336,7 +357,7 @@ class LengthStatus(_Sparse):
     decision: str | None = None
 
 
-class SamplerStatus(_Sparse):
+class SamplerStatus(Sparse):
     """One sampler's status (per model, task and language) in ``sampling.json``."""
 
     model: str | None = None
@@ -354,7 +375,7 @@ class SamplerStatus(_Sparse):
     by_length: list[LengthStatus] = Field(default_factory=list)
 
 
-class Sampling(_Sparse):
+class Sampling(Sparse):
     """How a run sampled its grid: the header's ``sampling`` (method, settings, assumption) and
     ``sampling.json`` (the same, with ``schema`` = :data:`SAMPLING_SCHEMA`, the rounds, why it stopped and
     every sampler's status; ``previous`` when a full-grid run continued an adaptive one)."""
@@ -391,7 +412,7 @@ def parse_sampling(obj: Any) -> Sampling:
 BATCHES_VERSION = 1
 
 
-class BatchEvent(_Sparse):
+class BatchEvent(Sparse):
     """One line of ``batches.jsonl`` (see :mod:`evals.batch_run`): ``submitting`` (token, cell_ids, time)
     before the vendor is asked, ``submitted`` (token, handle, cell_ids, time) once it answered, ``collected``
     (batch_id, time), ``abandoned`` (token, time). Kinds this code does not know are kept (a newer writer)."""
@@ -437,7 +458,7 @@ class RunHeader(_Model):
     created: str | None = None
     run_identity: str | None = None
     identity_inputs: dict[str, Any] | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RecordedConfig = Field(default_factory=lambda: RecordedConfig())
     order: str | None = None
     prompt_style: str | None = None
     model: ModelRecord = Field(default_factory=ModelRecord)

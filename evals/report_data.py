@@ -734,7 +734,7 @@ def entry_json(view: GroupView) -> dict[str, Any]:
 def _config_hash(header: RunHeader | None) -> str | None:
     if header is None:
         return None
-    canon = json.dumps(header.config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canon = json.dumps(header.config.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 

@@ -33,6 +33,7 @@ import pytest
 from evals.adaptive_run import read_sampling
 from evals.batch_run import pending_batches, read_events
 from evals.export import flatten_record
+from evals.record import GridRecord, ModelRecord, RecordedConfig
 from evals.report import main as report_main
 from evals.report_data import final_records, load_runs, sourced_records
 from evals.results import load, read_header, read_records
@@ -134,3 +135,15 @@ def test_batches_and_sampling_read(runs: list[Path]) -> None:
     assert sampling is not None and sampling.groups[0].by_length[0].length == 300
     raw = json.loads((runs[0] / "sampling.json").read_text(encoding="utf-8"))
     assert sampling.to_json() == raw  # the typed document writes back exactly what was read
+
+
+def test_headers_are_typed_and_write_back_as_read(runs: list[Path]) -> None:
+    for run in runs:
+        raw = json.loads((run / "header.json").read_text(encoding="utf-8"))
+        header = read_header(run)
+        assert header is not None
+        assert isinstance(header.config, RecordedConfig) and isinstance(header.model, ModelRecord)
+        assert isinstance(header.grid, GridRecord) and header.grid.lengths == raw["grid"]["lengths"]
+        assert header.config.tasks == tuple(raw["config"]["tasks"])
+        assert header.model.alias == raw["model"]["alias"]
+        assert header.to_json() == raw  # nothing added, dropped or coerced
