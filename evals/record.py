@@ -13,7 +13,7 @@ one line there puts it in the DataFrame, the reports' frame and the export).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -63,6 +63,9 @@ STATUSES = ("ok", "error", "model_length", "truncated")
 DONE_STATUSES = frozenset({"ok", "model_length", "truncated"})
 
 Status = Literal["ok", "error", "model_length", "truncated"]
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Model(BaseModel):
@@ -252,6 +255,18 @@ def _upgrade(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _validate(model: type[_M], obj: Any) -> _M:
+    """``model`` from one parsed JSON value; a ``ValueError`` naming the first bad field otherwise."""
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return model.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ())) or model.__name__
+        raise ValueError(f"{where}: {err.get('msg')}") from None
+
+
 def parse_record(obj: Any) -> ResultRecord:
     """A record from one parsed JSON line (schema 1 or 2).
 
@@ -260,12 +275,7 @@ def parse_record(obj: Any) -> ResultRecord:
     """
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
-    try:
-        return ResultRecord.model_validate(_upgrade(obj))
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ())) or "record"
-        raise ValueError(f"{where}: {err.get('msg')}") from None
+    return _validate(ResultRecord, _upgrade(obj))
 
 
 class Sparse(BaseModel):
@@ -401,11 +411,7 @@ def parse_sampling(obj: Any) -> Sampling:
         raise ValueError("not a JSON object")
     if obj.get("schema", SAMPLING_SCHEMA) != SAMPLING_SCHEMA:
         raise ValueError(f"unknown sampling schema {obj.get('schema')!r} (this code reads {SAMPLING_SCHEMA})")
-    try:
-        return Sampling.model_validate(obj)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+    return _validate(Sampling, obj)
 
 
 #: ``batches.jsonl``'s line version (``v``; lines of round 2 have none and are version 1).
@@ -436,11 +442,7 @@ def parse_batch_event(obj: Any) -> BatchEvent:
         raise ValueError("not a JSON object")
     if isinstance(obj.get("v"), int) and obj["v"] > BATCHES_VERSION:
         raise ValueError(f"batches.jsonl line version {obj['v']} (this code reads {BATCHES_VERSION})")
-    try:
-        return BatchEvent.model_validate(obj)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+    return _validate(BatchEvent, obj)
 
 
 class RunHeader(_Model):
@@ -484,10 +486,4 @@ def parse_header(obj: Any) -> RunHeader:
     Raises:
         ValueError: Not a header.
     """
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    try:
-        return RunHeader.model_validate(obj)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
+    return _validate(RunHeader, obj)
