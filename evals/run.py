@@ -25,25 +25,23 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.config import (
     DEFAULT_DEPTHS,
     DEFAULT_LENGTHS,
-    DEFAULT_MODEL,
     RunConfig,
+    add_run_options,
     build_config,
     load_config_file,
 )
 from evals.errors import ConfigFileError, EvalError, ResultsWriteError
 from evals.lock import Holder, RunLock
-from evals.plan import ORDERS, PRESETS
 from evals.prepare import PreparedRun, prepare, print_plan
 from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, write_failure, write_json_atomic
 from evals.runner import RunOutcome, execute, say
 from evals.summary import print_summary, summarize
-from haystacks.tasks import tasks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,282 +87,36 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    a = p.add_argument
-    g = p.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        "-m",
-        default=None,
-        help=f"registry name or alias of the model under test (default {DEFAULT_MODEL})",
+
+    def custom_needles_options(g: Any) -> None:
+        g.add_argument(
+            "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"
+        )
+        g.add_argument(
+            "--question", action="append", default=None, help="custom task: its question (repeatable)"
+        )
+        g.add_argument("--answer", action="append", default=None, help="custom task: its answer (repeatable)")
+        g.add_argument(
+            "--needles-file",
+            default=None,
+            help="custom task: needles as TOML [[needle]] tables or JSONL rows",
+        )
+
+    def wait_option(g: Any) -> None:
+        g.add_argument(
+            "--wait",
+            action="store_true",
+            default=False,
+            help="the run directory is in use by another invocation: wait for it to finish (then resume what "
+            "is left) instead of refusing",
+        )
+
+    # the run's options are declared once, with their RunConfig fields (evals.config.Flag)
+    add_run_options(p, after={"haystack": custom_needles_options, "no_report": wait_option})
+    p.add_argument(
+        "--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options"
     )
-    g.add_argument(
-        "--base-url",
-        default=None,
-        help="endpoint override (required for openai-compatible servers without one)",
-    )
-    g.add_argument(
-        "--style",
-        choices=["auto", "chat", "completion"],
-        default=None,
-        help="prompt style: chat messages, or one completion string with an answer prefix "
-        "(default: the registry's)",
-    )
-    g.add_argument(
-        "--max-tokens",
-        type=int,
-        default=None,
-        help="answer token limit per cell (default: each task's budget, sized to its expected answer)",
-    )
-    g.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0)")
-    g = p.add_argument_group("grid")
-    g.add_argument(
-        "--task",
-        "--tasks",
-        dest="tasks",
-        default=None,
-        help="task(s), comma-separated: "
-        + "; ".join(f"{name} ({t.summary})" for name, t in tasks().items())
-        + ". Default single (custom when --needle is given)",
-    )
-    g.add_argument("--hops", type=int, default=None, help="chain: hops from the start to the asked end (2)")
-    g.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default=None,
-        help="gemini-1.5: the Gemini 1.5 report's text haystack grid and needle for this model (lengths to "
-        "1M tokens and beyond where the window allows; see --dry-run for its cost)",
-    )
-    g = p.add_argument_group("your own haystack and needle")
-    g.add_argument(
-        "--haystack",
-        default=None,
-        help="your own text as the haystack: a UTF-8 file or a folder of .txt files (default: the seeds)",
-    )
-    g.add_argument(
-        "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"
-    )
-    g.add_argument("--question", action="append", default=None, help="custom task: its question (repeatable)")
-    g.add_argument("--answer", action="append", default=None, help="custom task: its answer (repeatable)")
-    g.add_argument(
-        "--needles-file", default=None, help="custom task: needles as TOML [[needle]] tables or JSONL rows"
-    )
-    g.add_argument(
-        "--lengths",
-        "-l",
-        default=None,
-        help="prompt lengths in the model's tokens (list or range). Default 1000,2000,4000",
-    )
-    g.add_argument(
-        "--min-length", type=int, default=None, help="with --max-length: generate lengths in a range"
-    )
-    g.add_argument("--max-length", type=int, default=None, help="upper end of the generated length range")
-    g.add_argument(
-        "--n-lengths", type=int, default=None, help="points in the generated length range (default 5)"
-    )
-    g.add_argument(
-        "--length-spacing",
-        choices=["linear", "log"],
-        default=None,
-        help="spacing of generated lengths (linear)",
-    )
-    g.add_argument(
-        "--depths",
-        "-d",
-        default=None,
-        help="needle depths in percent, 0 = start, 100 = end (default 0,25,50,75,100)",
-    )
-    g.add_argument(
-        "--n-depths", type=int, default=None, help="generate N depths from 0 to 100 instead of --depths"
-    )
-    g.add_argument(
-        "--depth-spacing",
-        choices=["linear", "sigmoid"],
-        default=None,
-        help="spacing of generated depths (sigmoid crowds them at both ends)",
-    )
-    g.add_argument("--language", choices=["zh", "en"], default=None, help="needle and question language (zh)")
-    g.add_argument("--repeats", type=int, default=None, help="seeds per cell: runs seeds 0..N-1 (default 1)")
-    g.add_argument("--seeds", default=None, help="explicit seeds, e.g. '0,1,2' (instead of --repeats)")
-    g.add_argument("--n-needles", type=int, default=None, help="multi: needles per haystack (default 3)")
-    g.add_argument("--n-distractors", type=int, default=None, help="distractor: decoy needles (default 3)")
-    g.add_argument(
-        "--shuffle",
-        action="store_const",
-        const=True,
-        default=None,
-        help="shuffle the transcript paragraphs (seeded) instead of reading them in order",
-    )
-    g.add_argument(
-        "--allow-beyond-window",
-        action="store_const",
-        const=True,
-        default=None,
-        help="probe lengths beyond the model's window: those cells end 'model_length' instead of being "
-        "refused",
-    )
-    g.add_argument(
-        "--no-count-api",
-        dest="count_api",
-        action="store_const",
-        const=False,
-        default=None,
-        help="for models without a public tokenizer (Claude, Gemini): size haystacks with the proxy "
-        "tokenizer (approximate lengths, tokens_exact=false) instead of the provider's token-count API",
-    )
-    g = p.add_argument_group("execution")
-    g.add_argument(
-        "--concurrency",
-        "-j",
-        type=int,
-        default=None,
-        help="requests in flight (default: the registry's; 1 for the local model)",
-    )
-    g.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
-    g.add_argument(
-        "--timeout", type=float, default=None, help="seconds one request may take (default: the registry's)"
-    )
-    g.add_argument(
-        "--max-attempts",
-        type=int,
-        default=None,
-        help="attempts per request, first included, on 429/5xx/timeouts (default 6)",
-    )
-    g.add_argument(
-        "--backoff",
-        type=float,
-        default=None,
-        help="first retry wait in seconds when the server names none (doubles each retry; default 1)",
-    )
-    g.add_argument("--tpm", type=int, default=None, help="tokens-per-minute limit")
-    g.add_argument(
-        "--batch",
-        action="store_const",
-        const=True,
-        default=None,
-        help="send the cells through the vendor's batch API (OpenAI, Anthropic, Gemini: half price, answers "
-        "within 24 h); the batches are recorded in the run directory, so a rerun resumes polling and never "
-        "submits a cell twice",
-    )
-    g.add_argument(
-        "--batch-poll", type=float, default=None, help="--batch: seconds between status polls (default 30)"
-    )
-    g.add_argument(
-        "--shard",
-        default=None,
-        help="'i/n': run the i-th of n shards of the cells (balanced by prompt tokens; each shard in its own "
-        "run directory; evals.report over the shard directories merges them)",
-    )
-    g.add_argument(
-        "--order",
-        choices=list(ORDERS),
-        default=None,
-        help="request order: shared = prompts sharing a prefix back to back (prompt caching; default), "
-        "grid = for each length every depth (the classic nested loops), depth_major = for each depth every "
-        "length",
-    )
-    g.add_argument(
-        "--out",
-        "-o",
-        default=None,
-        help="run directory (default results/<model>-<tasks>-<config hash>)",
-    )
-    g.add_argument(
-        "--max-cost",
-        type=float,
-        default=None,
-        help="budget in USD for the run directory: refuse to start when the estimate (without caching) "
-        "exceeds it, "
-        "stop cleanly when the actual spend reaches it",
-    )
-    g.add_argument(
-        "--context-window",
-        type=int,
-        default=None,
-        help="the model's window in tokens, for a model the registry lacks (e.g. openai:<id>) or to "
-        "override the registry's",
-    )
-    g.add_argument(
-        "--price-input",
-        type=float,
-        default=None,
-        help="USD per 1M input tokens, overriding the registry (give with --price-output)",
-    )
-    g.add_argument(
-        "--price-output",
-        type=float,
-        default=None,
-        help="USD per 1M output tokens, overriding the registry (give with --price-input)",
-    )
-    g.add_argument(
-        "--judge",
-        default=None,
-        help="also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); "
-        "the deterministic score stays the score, agreement is reported",
-    )
-    g = p.add_argument_group("adaptive sampling and comparisons")
-    g.add_argument(
-        "--adaptive",
-        action="store_const",
-        const=True,
-        default=None,
-        help="treat the grid as candidates and sample it in rounds until the effective context length of "
-        "the full grid is known at --confidence (assumes recall does not rise with length, checked on the "
-        "data; docs/adaptive.md); stops early at --max-cost",
-    )
-    g.add_argument(
-        "--adaptive-strict",
-        action="store_const",
-        const=True,
-        default=None,
-        help="--adaptive without the monotonicity inference: every length up to the boundary is decided "
-        "on its own data (more calls)",
-    )
-    g.add_argument(
-        "--confidence",
-        type=float,
-        default=None,
-        help="confidence of the adaptive answer (default 0.95)",
-    )
-    g.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="recall threshold of the effective context length, for --adaptive and the reports (0.85)",
-    )
-    g.add_argument(
-        "--compare-with",
-        default=None,
-        metavar="RUN_DIR",
-        help="with --dry-run: a finished run of another model on the same task; prints the seeds "
-        "(--repeats) this grid needs to detect recall differences of 5, 10 and 20 points against it",
-    )
-    g.add_argument(
-        "--dry-run",
-        action="store_const",
-        const=True,
-        default=None,
-        help="print the plan (cells, prompt tokens, estimated cost with and without caching); call nothing",
-    )
-    g.add_argument(
-        "--force",
-        action="store_const",
-        const=True,
-        default=None,
-        help="the run directory holds a different run: move its results aside (superseded-<time>/) and "
-        "start over",
-    )
-    g.add_argument(
-        "--no-report", action="store_const", const=True, default=None, help="do not build reports at the end"
-    )
-    g.add_argument(
-        "--wait",
-        action="store_true",
-        default=False,
-        help="the run directory is in use by another invocation: wait for it to finish (then resume what is "
-        "left) instead of refusing",
-    )
-    a("--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options")
-    a("--verbose", "-v", action="store_true", help="print each retry as it happens")
+    p.add_argument("--verbose", "-v", action="store_true", help="print each retry as it happens")
     return p
 
 

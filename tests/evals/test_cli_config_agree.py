@@ -2,8 +2,9 @@
 config names a field, every field has an option (or is listed here with why not), the choices are the field's
 ``Literal`` values, the types match, and no option has a default of its own (the config's defaults rule).
 
-A new run option is a :class:`RunConfig` field and its flag in :func:`evals.run.build_parser`; this test fails
-until both exist and agree. (Declaring both from one table is issue 19's remaining step.)"""
+A run option is declared once: a :class:`RunConfig` field annotated with its :class:`evals.config.Flag`
+(section, help text, names); :func:`evals.config.add_run_options` builds the parser from those. These tests
+hold the parser to the config (and to the options that are deliberately not config: ``_NOT_CONFIG``)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ def test_choices_types_and_defaults_agree() -> None:
             assert _args(ann) == {bool} and action.const is not fields[dest].default, dest
         elif action.type in (int, float):
             assert action.type in _args(ann), f"--{dest}: {action.type} vs {ann}"
+
+
+def test_every_option_is_declared_with_its_field() -> None:
+    from evals.config import Flag
+
+    declared = {
+        name for name, f in RunConfig.model_fields.items() if any(isinstance(m, Flag) for m in f.metadata)
+    }
+    assert declared == set(RunConfig.model_fields) - set(NO_FLAG)
+    actions = _actions()
+    for name in declared:  # the help the parser shows is the one declared with the field
+        flag = next(m for m in RunConfig.model_fields[name].metadata if isinstance(m, Flag))
+        assert actions[name].help == (flag.help() if callable(flag.help) else flag.help)
 
 
 def test_every_flag_reaches_the_config() -> None:
