@@ -160,7 +160,9 @@ class RunConfig(BaseModel):
     haystack: Annotated[
         Path | None,
         Flag(
-            _OWN, "your own text as the haystack: a UTF-8 file or a folder of .txt files (default: the seeds)"
+            _OWN,
+            "your own text as the haystack: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
+            "(default: the seeds)",
         ),
     ] = Field(None)
     lengths: Annotated[
