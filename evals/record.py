@@ -255,15 +255,15 @@ def _upgrade(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validate(model: type[_M], obj: Any) -> _M:
-    """``model`` from one parsed JSON value; a ``ValueError`` naming the first bad field otherwise."""
+def _validate(model: type[_M], obj: Any, what: str) -> _M:
+    """``model`` from one parsed JSON value; a ``ValueError`` naming the first bad field (else ``what``)."""
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     try:
         return model.model_validate(obj)
     except ValidationError as e:
         err = e.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ())) or model.__name__
+        where = ".".join(str(x) for x in err.get("loc", ())) or what
         raise ValueError(f"{where}: {err.get('msg')}") from None
 
 
@@ -275,7 +275,7 @@ def parse_record(obj: Any) -> ResultRecord:
     """
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
-    return _validate(ResultRecord, _upgrade(obj))
+    return _validate(ResultRecord, _upgrade(obj), "record")
 
 
 class Sparse(BaseModel):
@@ -411,7 +411,7 @@ def parse_sampling(obj: Any) -> Sampling:
         raise ValueError("not a JSON object")
     if obj.get("schema", SAMPLING_SCHEMA) != SAMPLING_SCHEMA:
         raise ValueError(f"unknown sampling schema {obj.get('schema')!r} (this code reads {SAMPLING_SCHEMA})")
-    return _validate(Sampling, obj)
+    return _validate(Sampling, obj, "sampling")
 
 
 #: ``batches.jsonl``'s line version (``v``; lines of round 2 have none and are version 1).
@@ -442,7 +442,7 @@ def parse_batch_event(obj: Any) -> BatchEvent:
         raise ValueError("not a JSON object")
     if isinstance(obj.get("v"), int) and obj["v"] > BATCHES_VERSION:
         raise ValueError(f"batches.jsonl line version {obj['v']} (this code reads {BATCHES_VERSION})")
-    return _validate(BatchEvent, obj)
+    return _validate(BatchEvent, obj, "event")
 
 
 class RunHeader(_Model):
@@ -486,4 +486,4 @@ def parse_header(obj: Any) -> RunHeader:
     Raises:
         ValueError: Not a header.
     """
-    return _validate(RunHeader, obj)
+    return _validate(RunHeader, obj, "header")
