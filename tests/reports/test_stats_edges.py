@@ -100,3 +100,11 @@ def test_seeds_needed_rounds_an_exact_count_down_not_up() -> None:
 def test_seeds_needed_refuses_out_of_range_arguments(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}$"):
         seeds_needed(**kwargs)  # type: ignore[arg-type]
+
+
+def test_mean_or_none() -> None:
+    from evals.stats import mean_or_none
+
+    assert mean_or_none([]) is None
+    assert mean_or_none([0.25, 0.5, 1.0]) == 1.75 / 3
+    assert mean_or_none([2.0]) == 2.0
