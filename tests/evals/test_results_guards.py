@@ -441,3 +441,40 @@ def test_write_header_is_guarded_and_one_typed_error(tmp_path: Path, monkeypatch
         "safely recorded; make the file system writable and rerun the same command to resume"
     )
     s.close()
+
+
+def test_the_failure_names_the_results_file_and_load_names_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = write(tmp_path / "my-run", rec("a"))
+    assert load(run)["run"].tolist() == ["my-run"]
+    s = ResultsStore(run)
+    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(ResultsWriteError) as info:
+        s.append(rec("b"))
+    assert info.value.path == str(run / "results.jsonl")
+    assert str(info.value).startswith(f"cannot write {run / 'results.jsonl'}: full (ENOSPC); ")
+    s.close()
+
+
+def test_a_failing_cut_back_still_reports_the_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b"")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    monkeypatch.setattr(os, "write", lambda fd_, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(os, "ftruncate", lambda fd_, n: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
+    with pytest.raises(OSError) as info:
+        append_line(fd, b"{}\n")
+    assert info.value.errno == errno.ENOSPC  # the cause, not the failed cut
+    monkeypatch.undo()
+    os.close(fd)
+
+
+def test_a_failing_cleanup_still_reports_the_json_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "unlink", lambda p: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
+    with pytest.raises(TypeError):
+        write_json_atomic(tmp_path / "x.json", {"bad": object()})
