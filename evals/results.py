@@ -100,7 +100,7 @@ def cell_id(
 
 
 def _errno_name(e: OSError) -> str:
-    return errno_codes.errorcode.get(e.errno or 0, "") if e.errno else ""
+    return errno_codes.errorcode.get(e.errno or 0, "")
 
 
 def write_failure(
@@ -304,27 +304,33 @@ def _keep_latest(index: dict[str, ResultRecord], rec: ResultRecord) -> None:
         index[rec.cell_id] = rec
 
 
+_BLOCK = 1 << 16
+
+
+def _last_line_start(path: Path, size: int) -> int:
+    """Offset just past the last newline among the first ``size`` bytes of ``path`` (0 when there is none)."""
+    with path.open("rb") as f:
+        end = size
+        while end > 0:
+            begin = max(0, end - _BLOCK)
+            f.seek(begin)
+            nl = f.read(end - begin).rfind(b"\n")
+            if nl != -1:
+                return begin + nl + 1
+            end = begin
+    return 0
+
+
 def _mend_tail(path: Path, fd: int) -> None:
     """A crash (or a write this module could not cut back) may have left a torn last line: cut it off when it
     is no record (nothing of it can be read), else end it with a newline, so the next append starts whole."""
     size = os.fstat(fd).st_size
-    if not size:
+    start = _last_line_start(path, size)
+    if start == size:
         return
     with path.open("rb") as f:
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return
-        start, block = size, 1 << 16
-        while start > 0:
-            start = max(0, start - block)
-            f.seek(start)
-            chunk = f.read(size - start)
-            nl = chunk.rfind(b"\n")
-            if nl >= 0:
-                start += nl + 1
-                break
         f.seek(start)
-        tail = f.read()
+        tail = f.read(size - start)
     try:
         parse_record(json.loads(tail))
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):

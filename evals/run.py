@@ -261,6 +261,10 @@ def _locked(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Cons
         lock.acquire(wait=ns.wait, on_wait=on_wait)
     except EvalError as e:  # RunLockedError: in use
         return _fail(str(e))
+    except KeyboardInterrupt:
+        lock.release()
+        sys.stderr.write(f"interrupted while waiting for {prep.run_dir}; nothing was run\n")
+        return EXIT_INTERRUPTED
     except OSError as e:
         return _fail(
             f"cannot take the lock of {prep.run_dir}: {e.strerror or e}; nothing was written; fix the cause "

@@ -359,3 +359,122 @@ def test_write_json_atomic_bytes_place_and_failure(tmp_path: Path, monkeypatch: 
         write_json_atomic(nested, {"bad": object()})
     assert nested.read_text(encoding="utf-8") == json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
     assert sorted(p.name for p in nested.parent.iterdir()) == ["x.json"]  # no temporary left
+
+
+@pytest.mark.parametrize("tail_size", [10, 70_000])
+def test_many_whole_lines_before_a_torn_tail_are_all_kept(tmp_path: Path, tail_size: int) -> None:
+    run = write(tmp_path / "run", *(rec(f"c{i:03d}", answer="z" * 1500) for i in range(100)))  # ~170 KB
+    with (run / "results.jsonl").open("a") as f:
+        f.write('{"cell_id": "torn", "answer": "' + "x" * tail_size)
+    write(run, rec("last"))
+    ids = [json.loads(x)["cell_id"] for x in (run / "results.jsonl").read_text().splitlines()]
+    assert ids == [f"c{i:03d}" for i in range(100)] + ["last"]
+
+
+def test_a_file_starting_with_a_newline_then_a_torn_fragment(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_text('\n{"cell_id": "b"')
+    write(run, rec("c"))
+    assert (run / "results.jsonl").read_text().splitlines()[0] == ""
+    assert [r.cell_id for r in read_records(run / "results.jsonl")] == ["c"]
+
+
+def test_an_unknown_errno_is_named_by_its_text_only(tmp_path: Path) -> None:
+    e = write_failure(tmp_path / "f", OSError(99999, "odd failure"), safe_cells=1, unrecorded="u" * 64)
+    assert str(e) == (
+        f"cannot write {tmp_path / 'f'}: odd failure; 1 cell(s) are safely recorded; the cell being recorded "
+        f"({'u' * 12}) was not and runs again on the next run; fix the cause and rerun the same command to "
+        "resume"
+    )
+
+
+def test_a_results_file_that_cannot_be_mended_is_closed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evals.results as R
+
+    run = write(tmp_path / "run", rec("a"))
+    fds_before = len(os.listdir("/proc/self/fd"))
+
+    def broken(path: Path, fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(R, "_mend_tail", broken)
+    s = ResultsStore(run)
+    with pytest.raises(ResultsWriteError, match="EIO"):
+        s.append(rec("b"))
+    assert s._fd is None and len(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_write_header_is_guarded_and_one_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.record import RunHeader
+
+    header = RunHeader.model_construct()
+    monkeypatch.setattr(RunHeader, "to_json", lambda self: {"schema": "h", "run_identity": "x"})
+    s = ResultsStore(tmp_path / "run")
+    calls: list[int] = []
+    s.guard = lambda: calls.append(1)
+    s.write_header(header)
+    assert json.loads((tmp_path / "run" / "header.json").read_text()) == {"schema": "h", "run_identity": "x"}
+    assert calls == [1]
+    s.append(rec("a"))
+    assert calls == [1, 1]
+    s.close()
+
+    def stop() -> None:
+        raise RuntimeError("lost")
+
+    s.guard = stop
+    with pytest.raises(RuntimeError):
+        s.write_header(header)
+    with pytest.raises(RuntimeError):
+        s.append(rec("b"))
+    s.guard = None
+    monkeypatch.setattr(
+        os, "replace", lambda *a: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system"))
+    )
+    with pytest.raises(ResultsWriteError) as info:
+        s.write_header(header)
+    assert str(info.value) == (
+        f"cannot write {tmp_path / 'run' / 'header.json'}: Read-only file system (EROFS); 1 cell(s) are "
+        "safely recorded; make the file system writable and rerun the same command to resume"
+    )
+    s.close()
+
+
+def test_the_failure_names_the_results_file_and_load_names_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = write(tmp_path / "my-run", rec("a"))
+    assert load(run)["run"].tolist() == ["my-run"]
+    s = ResultsStore(run)
+    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(ResultsWriteError) as info:
+        s.append(rec("b"))
+    assert info.value.path == str(run / "results.jsonl")
+    assert str(info.value).startswith(f"cannot write {run / 'results.jsonl'}: full (ENOSPC); ")
+    s.close()
+
+
+def test_a_failing_cut_back_still_reports_the_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b"")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    monkeypatch.setattr(os, "write", lambda fd_, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(os, "ftruncate", lambda fd_, n: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
+    with pytest.raises(OSError) as info:
+        append_line(fd, b"{}\n")
+    assert info.value.errno == errno.ENOSPC  # the cause, not the failed cut
+    monkeypatch.undo()
+    os.close(fd)
+
+
+def test_a_failing_cleanup_still_reports_the_json_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "unlink", lambda p: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
+    with pytest.raises(TypeError):
+        write_json_atomic(tmp_path / "x.json", {"bad": object()})

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -81,24 +82,48 @@ def assert_every_cell_once(run: Path) -> None:
     assert all(r.status == "ok" for r in recs)
 
 
-def test_second_invocation_refused_third_waits_every_cell_once(slow_mock: MockServer, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    first = spawn(out)
-    wait_for_records(out / "results.jsonl", 1, first)
-    second = spawn(out)
-    _, err2 = second.communicate(timeout=60)
-    assert second.returncode == 2
-    (line,) = error_lines(err2)
-    assert f"in use by pid {first.pid} on {socket.gethostname()} since 20" in line and "--wait" in line
-    third = spawn(out, "--wait")
-    _, err1 = first.communicate(timeout=120)
-    _, err3 = third.communicate(timeout=120)
-    assert first.returncode == 0, err1
-    assert third.returncode == 0, err3
-    assert "waiting for it (--wait)" in err3 and "nothing to run" in err3
-    assert_every_cell_once(out)
-    assert len(slow_mock.api_requests()) == N  # nothing paid twice
-    assert not (out / LOCK_FILE).exists() and not (out / HOLDER_FILE).exists()
+def test_second_invocation_refused_third_waits_every_cell_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    answered = []
+
+    def held(req: object) -> str:
+        answered.append(req)
+        if len(answered) > 3:  # the first invocation is held mid-run until the test lets it go
+            gate.wait(timeout=120)
+        return "OK"
+
+    with MockServer(answer=held) as srv:
+        reg = tmp_path / "models.toml"
+        reg.write_text(REGISTRY.format(url=srv.url))
+        monkeypatch.setenv("NIAH_MODELS_FILE", str(reg))
+        out = tmp_path / "run"
+        first = spawn(out)
+        wait_for_records(out / "results.jsonl", 1, first)
+        second = spawn(out)
+        _, err2 = second.communicate(timeout=120)
+        assert second.returncode == 2
+        (line,) = error_lines(err2)
+        assert f"in use by pid {first.pid} on {socket.gethostname()} since 20" in line and "--wait" in line
+        third = spawn(out, "--wait")
+        err3: list[str] = []
+        reader = threading.Thread(target=lambda: err3.extend(third.stderr or ()), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while not any("waiting for it (--wait)" in x for x in err3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gate.set()
+        _, err1 = first.communicate(timeout=120)
+        third.wait(timeout=120)
+        reader.join(timeout=10)
+        assert first.returncode == 0, err1
+        assert third.returncode == 0, err3
+        text = "".join(err3)
+        assert "waiting for it (--wait)" in text and "nothing to run" in text
+        assert_every_cell_once(out)
+        assert len(srv.api_requests()) == N  # nothing paid twice
+        assert not (out / LOCK_FILE).exists() and not (out / HOLDER_FILE).exists()
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(slow_mock: MockServer, tmp_path: Path) -> None:
