@@ -9,8 +9,10 @@ spent, or the run is stopped.
 
 * **What is observed.** A cell is observed once the run directory has a record for it: its ``score`` when
   the status is ``ok``, None (run, but no score) for ``error``, ``model_length`` and ``truncated``. So a
-  resumed run (after Ctrl-C, a crash or a budget stop) continues where it was and never sends a cell twice;
-  an errored cell is not retried by an adaptive run (a plain rerun without ``--adaptive`` retries it).
+  resumed run (after Ctrl-C, a crash or a budget stop) continues where it was and never sends a done cell
+  twice. Cells that ended ``error`` in an earlier invocation are retried once in the first round, as a plain
+  rerun retries them (the sampler asked for them; their answers are missing); a cell that errs again in this
+  invocation waits for the next one.
 * **Assumption.** By default the sampler assumes that recall does not rise with context length (averaged
   over depths and seeds), so one passing length vouches for every shorter one. The assumption is checked on
   the data (a significant rise, i.e. non-overlapping bounds with the longer length above, switches the
@@ -37,7 +39,8 @@ from evals.adaptive import Cell as Point
 from evals.config import RunConfig
 from evals.plan import Cell, order_cells
 from evals.prepare import PreparedRun
-from evals.results import write_json_atomic
+from evals.record import SAMPLING_SCHEMA, Sampling, parse_sampling
+from evals.results import write_failure, write_json_atomic
 
 __all__ = [
     "ASSUMPTION",
@@ -50,7 +53,6 @@ __all__ = [
 ]
 
 SAMPLING_FILE = "sampling.json"
-SAMPLING_SCHEMA = "niah-sampling/1"
 ASSUMPTION = "recall does not rise with context length (averaged over depths and seeds); checked on the data"
 NO_ASSUMPTION = "none: every length up to the boundary is decided on its own data (--adaptive-strict)"
 
@@ -111,26 +113,25 @@ def status_json(st: AdaptiveStatus) -> dict[str, Any]:
     }
 
 
-def read_sampling(run_dir: Path) -> dict[str, Any] | None:
-    """``sampling.json`` of a run directory, or None when absent or unreadable."""
+def read_sampling(run_dir: Path) -> Sampling | None:
+    """``sampling.json`` of a run directory, typed; None when absent, unreadable or of another schema."""
     try:
-        obj = json.loads((Path(run_dir) / SAMPLING_FILE).read_text(encoding="utf-8"))
+        return parse_sampling(json.loads((Path(run_dir) / SAMPLING_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
-    return obj if isinstance(obj, dict) else None
 
 
 def full_grid_sampling(run_dir: Path) -> None:
     """A plain (full-grid) run over a directory that an adaptive run started: say so in ``sampling.json``."""
     old = read_sampling(run_dir)
-    if old is not None and old.get("method") == "adaptive":
+    if old is not None and old.method == "adaptive":
         write_json_atomic(
             Path(run_dir) / SAMPLING_FILE,
             {
                 "schema": SAMPLING_SCHEMA,
                 "method": "full",
                 "note": "a full-grid run continued this directory after adaptive sampling",
-                "previous": old,
+                "previous": old.to_json(),
             },
         )
 
@@ -172,6 +173,13 @@ class AdaptiveRun:
             self.groups.append(_Group(task, language, sampler, cells))
         self.rounds = 0
         self.stopped: str | None = None
+        #: Candidate cells that ended ``error`` in an earlier invocation: retried in the first round.
+        self.retry = [
+            c
+            for g in self.groups
+            for c in g.cells.values()
+            if (r := prep.store.latest.get(c.cell_id)) is not None and r.status == "error"
+        ]
 
     def observed(self, group: _Group) -> dict[Point, float | None]:
         """The group's cells with a record: the score of ``ok`` ones, None for unscored ones."""
@@ -202,9 +210,19 @@ class AdaptiveRun:
         return order_cells(chosen, self.prep.order, rules=rules)
 
     def first_round(self) -> PreparedRun:
-        """The prepared run with ``todo`` = the first round (plus any closed-book question not yet asked)."""
+        """The prepared run with ``todo`` = the first round: closed-book questions not yet asked, the cells
+        that ended ``error`` in an earlier invocation (retried, as a plain rerun does), then the sampler's."""
         closed = [c for c in self.prep.todo if c.kind != "cell"]
-        return replace(self.prep, todo=closed + self.next_round())
+        chosen = self.next_round()
+        retry_ids = {c.cell_id for c in self.retry}
+        if self.retry and not chosen:
+            self.rounds += 1
+        return replace(
+            self.prep,
+            todo=closed
+            + order_cells(self.retry, self.prep.order)
+            + [c for c in chosen if c.cell_id not in retry_ids],
+        )
 
     def statuses(self) -> list[dict[str, Any]]:
         """One status per (task, language), in the grid's task order."""
@@ -242,7 +260,11 @@ class AdaptiveRun:
             "groups": self.statuses(),
         }
         if self.prep.run_dir.is_dir():
-            write_json_atomic(self.prep.run_dir / SAMPLING_FILE, doc)
+            try:
+                write_json_atomic(self.prep.run_dir / SAMPLING_FILE, parse_sampling(doc).to_json())
+            except OSError as e:
+                path = self.prep.run_dir / SAMPLING_FILE
+                raise write_failure(path, e, safe_cells=len(self.prep.store.done_ids())) from e
         return doc
 
 

@@ -12,8 +12,9 @@ Cells that came back in error are not done, so the next run submits them again.
 ``{"event": "submitting", "token": ..., "cell_ids": [...], "time": ...}`` before the vendor is asked,
 ``{"event": "submitted", "token": ..., "handle": {...}, "cell_ids": [...], "time": ...}`` once it answered,
 ``{"event": "collected", "batch_id": ..., "time": ...}``, and on a resume
-``{"event": "abandoned", "token": ...}`` for a submission that never reached the vendor. A torn last line (a
-kill mid-write) is ignored.
+``{"event": "abandoned", "token": ...}`` for a submission that never reached the vendor. Each line also
+carries its version ``v`` (:data:`evals.record.BATCHES_VERSION`; absent, 1) and is read through
+:class:`evals.record.BatchEvent`; a damaged line (a torn last one) is skipped under the results' rule.
 
 The token closes the one window a kill could still double a submission in: after the vendor accepted a batch
 but before its id was written. The batch carries the token (OpenAI batch metadata, Gemini display name), so a
@@ -54,32 +55,39 @@ BATCHES_FILE = "batches.jsonl"
 
 
 def append_event(run_dir: Path, event: dict[str, Any]) -> None:
-    """Append one event line to ``batches.jsonl`` (one write, fsynced)."""
+    """Append one event line to ``batches.jsonl`` (one write, fsynced).
+
+    Raises:
+        evals.errors.ResultsWriteError: It could not be written (the file keeps its whole lines).
+    """
+    from evals.record import BATCHES_VERSION
+    from evals.results import RESULTS_FILE, append_line, latest_by_cell, read_records, write_failure
+
+    event = {"v": BATCHES_VERSION, **event}
     data = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        written = 0
-        while written < len(data):
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(run_dir / BATCHES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            append_line(fd, data)  # cut back to the last whole line if it fails
+        finally:
+            os.close(fd)
+    except OSError as e:
+        safe = sum(r.done for r in latest_by_cell(read_records(run_dir / RESULTS_FILE)).values())
+        raise write_failure(run_dir / BATCHES_FILE, e, safe_cells=safe) from e
+
+
+def _event(obj: Any) -> dict[str, Any]:
+    from evals.record import parse_batch_event
+
+    return parse_batch_event(obj).to_json()  # validated against the line schema; the keys as written
 
 
 def read_events(run_dir: Path) -> list[dict[str, Any]]:
-    """The events of ``batches.jsonl`` in order (unparsable lines, e.g. a torn last one, skipped)."""
-    path = run_dir / BATCHES_FILE
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            ev = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(ev, dict):
-            out.append(ev)
-    return out
+    """The events of ``batches.jsonl`` in order; damaged lines (a torn last one) are skipped under the
+    results' rule (:func:`evals.results.scan_jsonl`)."""
+    from evals.results import scan_jsonl
+
+    return [line.value for line in scan_jsonl(run_dir / BATCHES_FILE, _event) if line.value is not None]
 
 
 def unconfirmed_submissions(run_dir: Path) -> list[dict[str, Any]]:

@@ -7,11 +7,15 @@ keys are refused with one clear line.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -28,7 +32,9 @@ __all__ = [
     "DEFAULT_DEPTHS",
     "DEFAULT_LENGTHS",
     "DEFAULT_MODEL",
+    "Flag",
     "RunConfig",
+    "add_run_options",
     "build_config",
     "load_config_file",
     "validation_message",
@@ -59,69 +65,313 @@ def _split(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Flag:
+    """How a :class:`RunConfig` field appears on the ``python -m evals.run`` command line, declared with the
+    field (``Annotated[type, Flag(...)]``): the parser is built from these (:func:`add_run_options`), so a
+    run option is declared once, with its help text.
+
+    The option's type comes from the field: an ``int``/``float`` field takes a number, a ``Literal`` its
+    values as choices, a ``bool`` is a switch setting ``const``; anything else is taken as text and
+    validated by the field.
+
+    Attributes:
+        group: The help section.
+        help: The help text (or a function of nothing that makes it, for text drawn from tables).
+        names: The option strings (default ``--<field-name>`` with ``-`` for ``_``).
+        const: What a switch sets (``--no-count-api`` sets False).
+        metavar: The value's name in the help.
+    """
+
+    group: str
+    help: str | Callable[[], str]
+    names: tuple[str, ...] = ()
+    const: Any = True
+    metavar: str | None = None
+
+
+_MODEL = "model"
+_GRID = "grid"
+_OWN = "your own haystack and needle"
+_EXEC = "execution"
+_ADAPT = "adaptive sampling and comparisons"
+
+
+def _tasks_help() -> str:
+    from haystacks.tasks import tasks
+
+    return (
+        "task(s), comma-separated: "
+        + "; ".join(f"{name} ({t.summary})" for name, t in tasks().items())
+        + ". Default single (custom when --needle is given)"
+    )
+
+
 class RunConfig(BaseModel):
     """Everything a run needs, validated. Grid specs stay as given; :mod:`evals.plan` resolves them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(DEFAULT_MODEL, min_length=1, description="registry alias of the model under test")
-    tasks: tuple[str, ...] = Field(("single",), min_length=1, description="task variants")
-    language: Literal["zh", "en"] = "zh"
-    lengths: tuple[float, ...] | str | None = None
-    min_length: int | None = Field(None, gt=0)
-    max_length: int | None = Field(None, gt=0)
-    n_lengths: int | None = Field(None, gt=0, le=200)
-    length_spacing: Literal["linear", "log"] = "linear"
-    depths: tuple[float, ...] | str | None = None
-    n_depths: int | None = Field(None, gt=0, le=201)
-    depth_spacing: Literal["linear", "sigmoid"] = "linear"
-    seeds: tuple[int, ...] | None = None
-    repeats: int = Field(1, gt=0, le=1000)
-    n_needles: int = Field(3, ge=1, le=100)
-    n_distractors: int = Field(3, ge=0, le=100)
-    hops: int = Field(2, ge=1, le=20, description="chain task: hops from the start to the asked end")
-    haystack: Path | None = Field(
-        None, description="your own text: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them"
+    # model
+    model: Annotated[
+        str,
+        Flag(
+            _MODEL,
+            f"registry name or alias of the model under test (default {DEFAULT_MODEL})",
+            ("--model", "-m"),
+        ),
+    ] = Field(DEFAULT_MODEL, min_length=1)
+    base_url: Annotated[
+        str | None, Flag(_MODEL, "endpoint override (required for openai-compatible servers without one)")
+    ] = None
+    style: Annotated[
+        Literal["auto", "chat", "completion"],
+        Flag(
+            _MODEL,
+            "prompt style: chat messages, or one completion string with an answer prefix (default: the "
+            "registry's)",
+        ),
+    ] = "auto"
+    max_tokens: Annotated[
+        int | None,
+        Flag(
+            _MODEL, "answer token limit per cell (default: each task's budget, sized to its expected answer)"
+        ),
+    ] = Field(None, gt=0, le=32768)
+    temperature: Annotated[float, Flag(_MODEL, "sampling temperature (default 0)")] = Field(
+        0.0, ge=0.0, le=2.0
     )
-    needles: tuple[tuple[str, str, str], ...] = Field(
-        (), description="custom task: (needle, question, answer)"
+    # grid
+    tasks: Annotated[tuple[str, ...], Flag(_GRID, _tasks_help, ("--task", "--tasks"))] = Field(
+        ("single",), min_length=1
     )
-    preset: Literal["gemini-1.5"] | None = None
-    shuffle: bool = False
-    style: Literal["auto", "chat", "completion"] = "auto"
-    max_tokens: int | None = Field(None, gt=0, le=32768, description="None: each task's answer budget")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    order: Literal["shared", "grid", "depth_major"] = "shared"
-    concurrency: int | None = Field(None, gt=0, le=1024)
-    rpm: int | None = Field(None, gt=0)
-    tpm: int | None = Field(None, gt=0)
-    base_url: str | None = None
-    timeout: float | None = Field(None, gt=0)
-    max_attempts: int | None = Field(None, ge=1, le=100)
-    backoff: float | None = Field(None, ge=0)
-    out: Path | None = None
-    max_cost: float | None = Field(None, ge=0.0)
-    context_window: int | None = Field(None, gt=0, description="window of a model the registry lacks")
-    price_input: float | None = Field(None, ge=0.0, description="USD per 1M input tokens")
-    price_output: float | None = Field(None, ge=0.0, description="USD per 1M output tokens")
-    judge: str | None = None
-    allow_beyond_window: bool = False
-    count_api: bool = True
-    force: bool = False
-    no_report: bool = False
-    dry_run: bool = False
-    batch: bool = Field(False, description="send the cells through the vendor's batch API (half price)")
-    batch_poll: float = Field(30.0, gt=0, description="seconds between batch status polls")
-    shard: str | None = Field(None, description="'i/n': run the i-th of n balanced shards of the cells")
-    adaptive: bool = Field(False, description="sample the grid in rounds (evals.adaptive_run)")
-    adaptive_strict: bool = Field(
-        False, description="adaptive without the monotonicity inference (implies adaptive)"
+    hops: Annotated[int, Flag(_GRID, "chain: hops from the start to the asked end (2)")] = Field(
+        2, ge=1, le=20
     )
-    confidence: float = Field(0.95, gt=0.0, lt=1.0, description="confidence of the adaptive answer")
-    threshold: float = Field(
-        DEFAULT_THRESHOLD, ge=0.0, le=1.0, description="recall threshold of the effective length"
+    preset: Annotated[
+        Literal["gemini-1.5"] | None,
+        Flag(
+            _GRID,
+            "gemini-1.5: the Gemini 1.5 report's text haystack grid and needle for this model (lengths to "
+            "1M tokens and beyond where the window allows; see --dry-run for its cost)",
+        ),
+    ] = None
+    # your own haystack and needle
+    haystack: Annotated[
+        Path | None,
+        Flag(
+            _OWN,
+            "your own text as the haystack: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
+            "(default: the seeds)",
+        ),
+    ] = Field(None)
+    lengths: Annotated[
+        tuple[float, ...] | str | None,
+        Flag(
+            _OWN,
+            "prompt lengths in the model's tokens (list or range). Default 1000,2000,4000",
+            ("--lengths", "-l"),
+        ),
+    ] = None
+    min_length: Annotated[int | None, Flag(_OWN, "with --max-length: generate lengths in a range")] = Field(
+        None, gt=0
     )
-    compare_with: Path | None = Field(None, description="a finished run of another model (--dry-run)")
+    max_length: Annotated[int | None, Flag(_OWN, "upper end of the generated length range")] = Field(
+        None, gt=0
+    )
+    n_lengths: Annotated[int | None, Flag(_OWN, "points in the generated length range (default 5)")] = Field(
+        None, gt=0, le=200
+    )
+    length_spacing: Annotated[
+        Literal["linear", "log"], Flag(_OWN, "spacing of generated lengths (linear)")
+    ] = "linear"
+    depths: Annotated[
+        tuple[float, ...] | str | None,
+        Flag(
+            _OWN,
+            "needle depths in percent, 0 = start, 100 = end (default 0,25,50,75,100)",
+            ("--depths", "-d"),
+        ),
+    ] = None
+    n_depths: Annotated[int | None, Flag(_OWN, "generate N depths from 0 to 100 instead of --depths")] = (
+        Field(None, gt=0, le=201)
+    )
+    depth_spacing: Annotated[
+        Literal["linear", "sigmoid"],
+        Flag(_OWN, "spacing of generated depths (sigmoid crowds them at both ends)"),
+    ] = "linear"
+    language: Annotated[Literal["zh", "en"], Flag(_OWN, "needle and question language (zh)")] = "zh"
+    repeats: Annotated[int, Flag(_OWN, "seeds per cell: runs seeds 0..N-1 (default 1)")] = Field(
+        1, gt=0, le=1000
+    )
+    seeds: Annotated[
+        tuple[int, ...] | None, Flag(_OWN, "explicit seeds, e.g. '0,1,2' (instead of --repeats)")
+    ] = None
+    n_needles: Annotated[int, Flag(_OWN, "multi: needles per haystack (default 3)")] = Field(3, ge=1, le=100)
+    n_distractors: Annotated[int, Flag(_OWN, "distractor: decoy needles (default 3)")] = Field(
+        3, ge=0, le=100
+    )
+    shuffle: Annotated[
+        bool, Flag(_OWN, "shuffle the transcript paragraphs (seeded) instead of reading them in order")
+    ] = False
+    allow_beyond_window: Annotated[
+        bool,
+        Flag(
+            _OWN,
+            "probe lengths beyond the model's window: those cells end 'model_length' instead of being "
+            "refused",
+        ),
+    ] = False
+    count_api: Annotated[
+        bool,
+        Flag(
+            _OWN,
+            "for models without a public tokenizer (Claude, Gemini): size haystacks with the proxy "
+            "tokenizer (approximate lengths, tokens_exact=false) instead of the provider's token-count API",
+            ("--no-count-api",),
+            const=False,
+        ),
+    ] = True
+    # execution
+    concurrency: Annotated[
+        int | None,
+        Flag(
+            _EXEC,
+            "requests in flight (default: the registry's; 1 for the local model)",
+            ("--concurrency", "-j"),
+        ),
+    ] = Field(None, gt=0, le=1024)
+    rpm: Annotated[int | None, Flag(_EXEC, "requests-per-minute limit")] = Field(None, gt=0)
+    timeout: Annotated[
+        float | None, Flag(_EXEC, "seconds one request may take (default: the registry's)")
+    ] = Field(None, gt=0)
+    max_attempts: Annotated[
+        int | None, Flag(_EXEC, "attempts per request, first included, on 429/5xx/timeouts (default 6)")
+    ] = Field(None, ge=1, le=100)
+    backoff: Annotated[
+        float | None,
+        Flag(_EXEC, "first retry wait in seconds when the server names none (doubles each retry; default 1)"),
+    ] = Field(None, ge=0)
+    tpm: Annotated[int | None, Flag(_EXEC, "tokens-per-minute limit")] = Field(None, gt=0)
+    batch: Annotated[
+        bool,
+        Flag(
+            _EXEC,
+            "send the cells through the vendor's batch API (OpenAI, Anthropic, Gemini: half price, answers "
+            "within 24 h); the batches are recorded in the run directory, so a rerun resumes polling and "
+            "never submits a cell twice",
+        ),
+    ] = Field(False)
+    batch_poll: Annotated[float, Flag(_EXEC, "--batch: seconds between status polls (default 30)")] = Field(
+        30.0, gt=0
+    )
+    shard: Annotated[
+        str | None,
+        Flag(
+            _EXEC,
+            "'i/n': run the i-th of n shards of the cells (balanced by prompt tokens; each shard in its "
+            "own run directory; evals.report over the shard directories merges them)",
+        ),
+    ] = Field(None)
+    order: Annotated[
+        Literal["shared", "grid", "depth_major"],
+        Flag(
+            _EXEC,
+            "request order: shared = prompts sharing a prefix back to back (prompt caching; default), grid "
+            "= for each length every depth (the classic nested loops), depth_major = for each depth every "
+            "length",
+        ),
+    ] = "shared"
+    out: Annotated[
+        Path | None,
+        Flag(_EXEC, "run directory (default results/<model>-<tasks>-<config hash>)", ("--out", "-o")),
+    ] = None
+    max_cost: Annotated[
+        float | None,
+        Flag(
+            _EXEC,
+            "budget in USD for the run directory: refuse to start when the estimate (without caching) "
+            "exceeds it, stop cleanly when the actual spend reaches it",
+        ),
+    ] = Field(None, ge=0.0)
+    context_window: Annotated[
+        int | None,
+        Flag(
+            _EXEC,
+            "the model's window in tokens, for a model the registry lacks (e.g. openai:<id>) or to "
+            "override the registry's",
+        ),
+    ] = Field(None, gt=0)
+    price_input: Annotated[
+        float | None,
+        Flag(_EXEC, "USD per 1M input tokens, overriding the registry (give with --price-output)"),
+    ] = Field(None, ge=0.0)
+    price_output: Annotated[
+        float | None,
+        Flag(_EXEC, "USD per 1M output tokens, overriding the registry (give with --price-input)"),
+    ] = Field(None, ge=0.0)
+    judge: Annotated[
+        str | None,
+        Flag(
+            _EXEC,
+            "also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); the "
+            "deterministic score stays the score, agreement is reported",
+        ),
+    ] = None
+    # adaptive sampling and comparisons
+    adaptive: Annotated[
+        bool,
+        Flag(
+            _ADAPT,
+            "treat the grid as candidates and sample it in rounds until the effective context length of "
+            "the full grid is known at --confidence (assumes recall does not rise with length, checked on "
+            "the data; docs/adaptive.md); stops early at --max-cost; with --batch each round is one batch",
+        ),
+    ] = Field(False)
+    adaptive_strict: Annotated[
+        bool,
+        Flag(
+            _ADAPT,
+            "--adaptive without the monotonicity inference: every length up to the boundary is decided on "
+            "its own data (more calls)",
+        ),
+    ] = Field(False)
+    confidence: Annotated[float, Flag(_ADAPT, "confidence of the adaptive answer (default 0.95)")] = Field(
+        0.95, gt=0.0, lt=1.0
+    )
+    threshold: Annotated[
+        float,
+        Flag(
+            _ADAPT, "recall threshold of the effective context length, for --adaptive and the reports (0.85)"
+        ),
+    ] = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    compare_with: Annotated[
+        Path | None,
+        Flag(
+            _ADAPT,
+            "with --dry-run: a finished run of another model on the same task; prints the seeds "
+            "(--repeats) this grid needs to detect recall differences of 5, 10 and 20 points against it",
+            metavar="RUN_DIR",
+        ),
+    ] = Field(None)
+    dry_run: Annotated[
+        bool,
+        Flag(
+            _ADAPT,
+            "print the plan (cells, prompt tokens, estimated cost with and without caching); call nothing",
+        ),
+    ] = False
+    force: Annotated[
+        bool,
+        Flag(
+            _ADAPT,
+            "the run directory holds a different run: move its results aside (superseded-<time>/) and "
+            "start over",
+        ),
+    ] = False
+    no_report: Annotated[bool, Flag(_ADAPT, "do not build reports at the end")] = False
+    # no flag: needles
+    needles: tuple[tuple[str, str, str], ...] = Field(())
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +484,60 @@ class RunConfig(BaseModel):
         by :func:`evals.plan.plan_identity`)."""
         d = self.model_dump(mode="json")
         return {k: d[k] for k in IDENTITY_KEYS}
+
+
+def _flag(name: str) -> Flag | None:
+    return next((m for m in RunConfig.model_fields[name].metadata if isinstance(m, Flag)), None)
+
+
+def _value_type(annotation: Any) -> Any:
+    """``int``/``float`` for a numeric field, None (text) otherwise."""
+    parts = set(typing.get_args(annotation) or (annotation,)) - {type(None)}
+    return next(iter(parts)) if len(parts) == 1 and parts <= {int, float} else None
+
+
+def _choices(annotation: Any) -> list[Any] | None:
+    if typing.get_origin(annotation) is Literal:
+        return list(typing.get_args(annotation))
+    found = [c for part in typing.get_args(annotation) for c in (_choices(part) or ())]
+    return found or None
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser, after: dict[str, Callable[[Any], None]] | None = None
+) -> None:
+    """Add every :class:`RunConfig` field that has a :class:`Flag` to ``parser``, in field order, each
+    section an argument group; every default is None (only given options override the config).
+
+    Args:
+        parser: The parser.
+        after: Field name → a function adding further (non-config) options to that field's group after it.
+    """
+    groups: dict[str, Any] = {}
+    for name, field in RunConfig.model_fields.items():
+        flag = _flag(name)
+        if flag is None:
+            continue
+        if flag.group not in groups:
+            groups[flag.group] = parser.add_argument_group(flag.group)
+        group = groups[flag.group]
+        kwargs: dict[str, Any] = {
+            "dest": name,
+            "default": None,
+            "help": flag.help() if callable(flag.help) else flag.help,
+        }
+        parts = set(typing.get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        if parts == {bool}:
+            kwargs.update(action="store_const", const=flag.const)
+        elif (choices := _choices(field.annotation)) is not None:
+            kwargs["choices"] = choices
+        elif (kind := _value_type(field.annotation)) is not None:
+            kwargs["type"] = kind
+        if flag.metavar is not None:
+            kwargs["metavar"] = flag.metavar
+        group.add_argument(*(flag.names or ("--" + name.replace("_", "-"),)), **kwargs)
+        if after and name in after:
+            after[name](group)
 
 
 _FIELDS = set(RunConfig.model_fields)

@@ -37,3 +37,32 @@ class BudgetExceededError(EvalError):
 
 class JudgeError(EvalError):
     """The LLM judge is misconfigured (same model as the one under test, unpinned model...)."""
+
+
+class ResultsWriteError(EvalError):
+    """A run directory could not be written (full disk, quota, read-only file system, permissions).
+
+    Whatever was written before stays whole: a record that could not be written completely is cut back, so
+    the results file ends on a whole line, and its cell runs again on the next invocation.
+
+    Attributes:
+        path: The file that could not be written.
+        errno: The OS error number (``errno.ENOSPC``...), or None.
+        safe_cells: Cells recorded as done in the run directory.
+        unrecorded: The cell id whose answer could not be recorded, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        errno: int | None = None,
+        safe_cells: int = 0,
+        unrecorded: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+        self.safe_cells = safe_cells
+        self.unrecorded = unrecorded

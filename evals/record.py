@@ -7,27 +7,52 @@ DataFrame loader (:func:`evals.results.load`) — reads them through :func:`pars
 Files of schema version 1 (the first release) are upgraded on read.
 
 Adding a field: add it here (with a default, so older files still read), fill it in the runner, and it
-reaches the DataFrame (:data:`FRAME_COLUMNS` names the flat columns) and the export.
+reaches the export (in ``extra_json`` until :data:`evals.rows.COLUMNS` gives it a column of its own:
+one line there puts it in the DataFrame, the reports' frame and the export).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from evals.config import RunConfig
 
 __all__ = [
+    "BATCHES_VERSION",
     "DONE_STATUSES",
-    "FRAME_COLUMNS",
+    "SAMPLING_SCHEMA",
     "SCHEMA_VERSION",
     "STATUSES",
+    "BatchEvent",
+    "GridRecord",
     "JudgeResult",
+    "LengthStatus",
+    "ModelRecord",
     "NeedleRecord",
+    "RecordedConfig",
     "ResultRecord",
     "RunHeader",
+    "SamplerStatus",
+    "Sampling",
+    "SamplingSettings",
+    "Sparse",
     "UsageRecord",
+    "parse_batch_event",
     "parse_header",
     "parse_record",
+    "parse_sampling",
 ]
 
 SCHEMA_VERSION = 2
@@ -38,6 +63,9 @@ STATUSES = ("ok", "error", "model_length", "truncated")
 DONE_STATUSES = frozenset({"ok", "model_length", "truncated"})
 
 Status = Literal["ok", "error", "model_length", "truncated"]
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Model(BaseModel):
@@ -228,6 +256,18 @@ def _upgrade(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _validate(model: type[_M], obj: Any, what: str) -> _M:
+    """``model`` from one parsed JSON value; a ``ValueError`` naming the first bad field (else ``what``)."""
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return model.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ())) or what
+        raise ValueError(f"{where}: {err.get('msg')}") from None
+
+
 def parse_record(obj: Any) -> ResultRecord:
     """A record from one parsed JSON line (schema 1 or 2).
 
@@ -236,12 +276,174 @@ def parse_record(obj: Any) -> ResultRecord:
     """
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
-    try:
-        return ResultRecord.model_validate(_upgrade(obj))
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ())) or "record"
-        raise ValueError(f"{where}: {err.get('msg')}") from None
+    return _validate(ResultRecord, _upgrade(obj), "record")
+
+
+class Sparse(BaseModel):
+    """A typed view of a JSON object that writes back exactly the keys it was given: fields not set are left
+    out (not written as null) and keys it does not declare are kept, so older and newer files round-trip."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=(), populate_by_name=True)
+
+    @model_serializer(mode="wrap")
+    def _given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        unset = {
+            (f.alias or name)
+            for name, f in type(self).model_fields.items()
+            if name not in self.model_fields_set
+        }
+        return {k: v for k, v in out.items() if k not in unset}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object (the keys it was made with)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _recorded_config() -> type[Sparse]:
+    fields: dict[str, Any] = {name: (f.annotation | None, None) for name, f in RunConfig.model_fields.items()}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "RecordedConfig",
+        __base__=Sparse,
+        __doc__="The header's ``config``: the run's RunConfig as written (see RecordedConfig).",
+        **fields,
+    )
+
+
+#: The header's ``config``: the run's :class:`evals.config.RunConfig` (less ``dry_run``, ``force``,
+#: ``no_report``, ``compare_with``), typed by RunConfig's own field declarations (one source): every field
+#: optional and unconstrained (a recorded config is read as written, never re-validated), keys as given.
+RecordedConfig = _recorded_config()
+
+
+class ModelRecord(Sparse):
+    """The header's ``model``: the registry entry the run used (the providers' ``ModelInfo.to_dict()``);
+    the fields the reports read are typed, every other key is kept as written."""
+
+    alias: str | None = None
+    provider: str | None = None
+    model_id: str | None = None
+    context_window: int | None = None
+    tokenizer: str | None = None
+    tokenizer_exact: bool | None = None
+    mode: str | None = None
+
+
+class GridRecord(Sparse):
+    """The header's ``grid``: the axes of the planned grid."""
+
+    lengths: list[int] = Field(default_factory=list)
+    depths: list[float] = Field(default_factory=list)
+    tasks: list[str] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=list)
+    language: str | None = None
+
+
+#: ``sampling.json``'s schema and version (the header's ``sampling`` is the same object without statuses).
+SAMPLING_SCHEMA = "niah-sampling/1"
+
+
+class SamplingSettings(Sparse):
+    """How the adaptive sampler was set."""
+
+    threshold: float | None = None
+    confidence: float | None = None
+    assume_monotone: bool | None = None
+    coarse_per_length: int | None = None
+    verify_below: bool | None = None
+    per: str | None = None
+    max_cost: float | None = None
+
+
+class LengthStatus(Sparse):
+    """One length of a sampler's status."""
+
+    length: int
+    n_cells: int = 0
+    n_observed: int = 0
+    n_scored: int = 0
+    mean: float | None = None
+    low: float | None = None
+    high: float | None = None
+    decision: str | None = None
+
+
+class SamplerStatus(Sparse):
+    """One sampler's status (per model, task and language) in ``sampling.json``."""
+
+    model: str | None = None
+    task: str | None = None
+    language: str | None = None
+    effective_length: int | None = None
+    lower: int | None = None
+    upper: int | None = None
+    settled: bool = False
+    reason: str = ""
+    assumption_ok: bool | None = None
+    assumption_note: str = ""
+    n_observed: int = 0
+    n_cells: int = 0
+    by_length: list[LengthStatus] = Field(default_factory=list)
+
+
+class Sampling(Sparse):
+    """How a run sampled its grid: the header's ``sampling`` (method, settings, assumption) and
+    ``sampling.json`` (the same, with ``schema`` = :data:`SAMPLING_SCHEMA`, the rounds, why it stopped and
+    every sampler's status; ``previous`` when a full-grid run continued an adaptive one)."""
+
+    schema_: str | None = Field(default=None, alias="schema")
+    method: str = "full"
+    settings: SamplingSettings | None = None
+    assumption: str | None = None
+    note: str | None = None
+    rounds: int | None = None
+    stopped: str | None = None
+    groups: list[SamplerStatus] = Field(default_factory=list)
+    previous: Sampling | None = None
+
+
+def parse_sampling(obj: Any) -> Sampling:
+    """``sampling.json`` (or a header's ``sampling``) from parsed JSON.
+
+    Raises:
+        ValueError: Not a sampling document, or one of a schema this code does not read.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    if obj.get("schema", SAMPLING_SCHEMA) != SAMPLING_SCHEMA:
+        raise ValueError(f"unknown sampling schema {obj.get('schema')!r} (this code reads {SAMPLING_SCHEMA})")
+    return _validate(Sampling, obj, "sampling")
+
+
+#: ``batches.jsonl``'s line version (``v``; lines of round 2 have none and are version 1).
+BATCHES_VERSION = 1
+
+
+class BatchEvent(Sparse):
+    """One line of ``batches.jsonl`` (see :mod:`evals.batch_run`): ``submitting`` (token, cell_ids, time)
+    before the vendor is asked, ``submitted`` (token, handle, cell_ids, time) once it answered, ``collected``
+    (batch_id, time), ``abandoned`` (token, time). Kinds this code does not know are kept (a newer writer)."""
+
+    v: int = BATCHES_VERSION
+    event: str
+    token: str | None = None
+    cell_ids: list[str] | None = None
+    handle: dict[str, Any] | None = None
+    batch_id: str | None = None
+    time: float | None = None
+
+
+def parse_batch_event(obj: Any) -> BatchEvent:
+    """One ``batches.jsonl`` line from parsed JSON.
+
+    Raises:
+        ValueError: Not an event, or one of a newer version than this code reads.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    if isinstance(obj.get("v"), int) and obj["v"] > BATCHES_VERSION:
+        raise ValueError(f"batches.jsonl line version {obj['v']} (this code reads {BATCHES_VERSION})")
+    return _validate(BatchEvent, obj, "event")
 
 
 class RunHeader(_Model):
@@ -259,24 +461,24 @@ class RunHeader(_Model):
     created: str | None = None
     run_identity: str | None = None
     identity_inputs: dict[str, Any] | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RecordedConfig = Field(default_factory=lambda: RecordedConfig())
     order: str | None = None
     prompt_style: str | None = None
-    model: dict[str, Any] = Field(default_factory=dict)
-    judge: dict[str, Any] | None = None
+    model: ModelRecord = Field(default_factory=ModelRecord)
+    judge: ModelRecord | None = None
     tokenizer: str | None = None
     tokens_exact: bool | None = None
     corpus_sha256: str | None = None
     corpus_files: list[str] | None = None
     corpus_seeds: list[str] | None = None
     packages: dict[str, str | None] = Field(default_factory=dict)
-    grid: dict[str, Any] = Field(default_factory=dict)
+    grid: GridRecord = Field(default_factory=GridRecord)
     seeds: list[int] = Field(default_factory=list)
     n_cells: int | None = None
-    sampling: dict[str, Any] | None = None
+    sampling: Sampling | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def parse_header(obj: Any) -> RunHeader:
@@ -285,52 +487,4 @@ def parse_header(obj: Any) -> RunHeader:
     Raises:
         ValueError: Not a header.
     """
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    try:
-        return RunHeader.model_validate(obj)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}") from None
-
-
-#: The DataFrame's flat columns (see :func:`evals.results.load`), in order: identity, sizing, outcome, cost.
-FRAME_COLUMNS: tuple[str, ...] = (
-    "run",
-    "model",
-    "model_id",
-    "provider",
-    "task",
-    "kind",
-    "language",
-    "length",
-    "depth",
-    "seed",
-    "cell_id",
-    "status",
-    "score",
-    "outcome",
-    "found",
-    "hallucinated",
-    "abstained",
-    "truncated",
-    "target_tokens",
-    "prompt_tokens",
-    "context_tokens",
-    "tokens_exact",
-    "needle_depth",
-    "n_needles",
-    "max_tokens",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cost_usd",
-    "latency_s",
-    "attempts",
-    "judge_score",
-    "answer",
-    "scored_answer",
-    "question",
-    "error",
-    "timestamp",
-)
+    return _validate(RunHeader, obj, "header")

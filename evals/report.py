@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,7 @@ from evals.report_data import (
 )
 from evals.results import expand_run_dirs
 from evals.stats import format_tokens
+from haystacks.files import write_atomic
 
 __all__ = [
     "ReportError",
@@ -448,29 +448,6 @@ def heatmap_names(groups: Sequence[Group]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    """Write a file so that readers see either the old content or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp files are private; reports get the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _json_for_script(obj: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&`` or U+2028/9."""
     text = json.dumps(obj, ensure_ascii=False, sort_keys=True, allow_nan=False)
@@ -755,7 +732,7 @@ def generate_reports(
     try:
         for fig, stem in zip(figures, stems, strict=True):
             path = out_dir / f"{stem}.html"
-            _atomic_write(path, fig.to_html(include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG))
+            write_atomic(path, fig.to_html(include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG))
             written.append(path)
         if png is True or (png is None and png_possible()):
             png_paths = [out_dir / f"{stem}.png" for stem in stems]
@@ -769,10 +746,10 @@ def generate_reports(
                 logger.debug(note)
         context = _dashboard_context(data, leaderboard, figures, stems, notes)
         dashboard = out_dir / "dashboard.html"
-        _atomic_write(dashboard, render_dashboard(context))
+        write_atomic(dashboard, render_dashboard(context))
         written.append(dashboard)
         lb_path = out_dir / "leaderboard.json"
-        _atomic_write(lb_path, json.dumps(leaderboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        write_atomic(lb_path, json.dumps(leaderboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         written.append(lb_path)
     except OSError as exc:
         raise ReportError(f"cannot write the report in {out_dir}: {one_line(exc)}") from exc

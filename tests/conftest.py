@@ -6,14 +6,22 @@
   ``n_ctx`` 4096; ``local_server.url`` is its base URL (``+ "/v1"`` for OpenAI clients).
 * ``mock_server``: a factory for :class:`providers.fakes.server.MockServer` (fake wire-format server with
   fault injection); every server it made is stopped at teardown.
+
+Determinism: every property test draws its examples from a fixed seed per test (hypothesis profile ``ci``,
+the default: ``derandomize=True``, no example database), so a run is the same on every machine and every
+time. ``HYPOTHESIS_PROFILE=explore`` draws fresh examples (random, with the local database) to look for new
+failures by hand, e.g. ``HYPOTHESIS_PROFILE=explore python -m pytest tests/haystacks --hypothesis-seed=7``;
+anything it finds becomes an ``@example`` of the test.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from providers.base import RetryPolicy, set_default_retry_policy
 from providers.doors.local.server import LocalServer
@@ -23,6 +31,10 @@ from providers.fakes.server import MockServer
 FAST_RETRY = RetryPolicy(initial_backoff_s=0.0, max_backoff_s=0.0, max_retry_after_s=0.0, jitter_s=0.0)
 
 LOCAL_TEST_N_CTX = 4096
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

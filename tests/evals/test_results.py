@@ -54,7 +54,7 @@ def test_append_and_reload(tmp_path: Path) -> None:
     assert s2.error_ids() == {"b"}
 
 
-def test_torn_last_line_tolerated_and_next_append_on_new_line(tmp_path: Path) -> None:
+def test_torn_last_line_tolerated_then_cut_back_by_the_next_writer(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     path = run / "results.jsonl"
@@ -68,12 +68,22 @@ def test_torn_last_line_tolerated_and_next_append_on_new_line(tmp_path: Path) ->
     s.close()
     lines = path.read_text().split("\n")
     assert lines[-1] == ""  # ends with a newline
-    assert json.loads(lines[-2])["cell_id"] == "b"
-    assert lines[1].startswith('{"cell_id": "b", "status": "o')  # torn line kept, never rewritten
+    assert [json.loads(x)["cell_id"] for x in lines[:-1]] == ["a", "b"]  # the unreadable fragment is cut
     s3 = ResultsStore(run)
     s3.load()
     assert s3.done_ids() == {"a", "b"}
-    assert s3.stats.skipped == 1
+    assert s3.stats.skipped == 0
+
+
+def test_a_whole_record_missing_only_its_newline_is_kept(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    path = run / "results.jsonl"
+    path.write_text(json.dumps(rec("a").to_json()) + "\n" + json.dumps(rec("b").to_json()))
+    s = ResultsStore(run)
+    s.append(rec("c"))
+    s.close()
+    assert [json.loads(x)["cell_id"] for x in path.read_text().splitlines()] == ["a", "b", "c"]
 
 
 def test_error_retried_then_ok_wins(tmp_path: Path) -> None:

@@ -55,7 +55,8 @@ async def test_rpm_limit_spaces_requests(mock_server: Factory) -> None:
         elapsed = time.monotonic() - t0
     assert elapsed >= 0.85
     starts = sorted(r.started for r in srv.api_requests())
-    assert starts[-1] - starts[0] >= 0.85
+    # from t0, not from the first arrival: a loaded machine delays arrivals, never brings the last one forward
+    assert starts[-1] - t0 >= 0.85
 
 
 async def test_without_rpm_no_delay(mock_server: Factory) -> None:

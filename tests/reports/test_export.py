@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.export import COLUMNS, export_results, flatten_record
+from evals.export import export_results, flatten_record
 from evals.report import ReportError
+from evals.rows import COLUMNS as ROW_COLUMNS
 from tests.reports.conftest import grid_run, make_record, write_run
 
 datasets = pytest.importorskip("datasets")
@@ -26,13 +27,13 @@ def test_export_one_row_per_cell_with_typed_columns(tmp_path: Path) -> None:
     out = export_results([run], tmp_path / "hf")
     ds = _load(out)
     assert ds.num_rows == 2
-    assert list(ds.features) == list(COLUMNS)
+    assert list(ds.features) == [c.name for c in ROW_COLUMNS]
     assert str(ds.features["length"].dtype) == "int64"
     assert str(ds.features["score"].dtype) == "float64"
     rows = sorted(ds.to_list(), key=lambda r: r["length"])
     assert rows[0]["status"] == "ok" and rows[0]["score"] == 1.0 and rows[0]["run"] == "r"
     assert rows[0]["needle_answers"] == ["4729183"]
-    assert rows[0]["usage_input_tokens"] == 1053
+    assert rows[0]["input_tokens"] == 1053
     assert json.loads(rows[0]["needles_json"])[0]["key"] == "上海的神秘数字"
     assert rows[1]["status"] == "model_length" and rows[1]["score"] is None and rows[1]["answer"] is None
     card = (out / "README.md").read_text(encoding="utf-8")
@@ -81,14 +82,14 @@ def test_export_with_nothing_is_an_error(tmp_path: Path) -> None:
 def test_flatten_reads_the_typed_record() -> None:
     rec = make_record("m", "single", 1000, 0.0, error=None, scored_answer="4729183")
     row = flatten_record(rec, "r")
-    assert set(row) == set(COLUMNS)
+    assert set(row) == {c.name for c in ROW_COLUMNS}
     assert (row["run"], row["kind"], row["outcome"], row["scored_answer"]) == (
         "r",
         "cell",
         "found",
         "4729183",
     )
-    assert row["needle_keys"] == ["上海的神秘数字"] and row["usage_input_tokens"] == 1053
+    assert row["needle_keys"] == ["上海的神秘数字"] and row["input_tokens"] == 1053
     assert row["extra_json"] is None  # every field of the record has its column
 
 
@@ -98,6 +99,6 @@ def test_export_truncated_and_closed_book(tmp_path: Path) -> None:
     run = write_run(tmp_path / "r", [cut, closed], model="m")
     rows = sorted(_load(export_results([run], tmp_path / "hf")).to_list(), key=lambda r: r["kind"])
     assert [(r["kind"], r["status"], r["score"], r["outcome"]) for r in rows] == [
-        ("cell", "truncated", None, None),
+        ("cell", "truncated", None, "truncated"),  # the frame's outcome: the status of an unscored cell
         ("closed_book", "ok", 0.0, "wrong"),
     ]
