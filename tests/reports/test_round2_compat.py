@@ -16,7 +16,8 @@ Normalisations (only what legitimately differs between then and now; nothing els
   ``usage_<x>`` columns are named ``<x>`` as in the frame; ``outcome`` of an unscored record is its status
   (as in the frame; it was null for errors); the frame's derived columns the export did not have (``found``,
   ``hallucinated``, ``abstained``, ``truncated``, ``needle_depth``, ``n_needles``, ``judge_score``) are
-  compared with the frame's values instead of the old file; the column order is the frame's first.
+  compared with the frame's values instead of the old file; the column order is the frame's first;
+  columns added since (``cache_write_1h_tokens``, issue 20) are null for round-2 records.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "data" / "round2_runs"
 #: The export's columns renamed after the frame's (they were ``usage_<name>``).
 RENAMED = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cache_write_tokens")
 #: The frame's columns the round-2 export did not have.
+#: Export columns added after round 2: a round-2 record has no value for them.
+ADDED_SINCE = ("cache_write_1h_tokens",)
 DERIVED = ("found", "hallucinated", "abstained", "truncated", "needle_depth", "n_needles", "judge_score")
 RUN_NAMES = ["adaptive", "batch_gpt", "local_gemma", "sync_en", "sync_tasks"]
 
@@ -101,6 +104,9 @@ def test_export_rows_are_identical(runs: list[Path]) -> None:
             old[name] = old.pop(f"usage_{name}")
         if old["status"] != "ok":
             old["outcome"] = old["status"]
+        for name in ADDED_SINCE:
+            assert name not in old
+            old[name] = None
     assert rows == expected
 
 
