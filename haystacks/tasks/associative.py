@@ -12,7 +12,9 @@ punctuation removed) that occur in the needle. The tests assert it is 0 for ever
 
 Distractors (``n_distractors``, default 0 as in NoLiMa's base setting): the same template with other
 characters and other landmarks (of other cities), at seeded uniform depths; naming one of them is a decoy,
-and naming several characters is not an answer (:func:`haystacks.tasks.base.grade_one`).
+and naming several characters without choosing is not an answer (:func:`haystacks.tasks.base.grade_one`:
+the character the answer commits to, read in the sentence that names the asked city; an explanation that
+names other characters is fine; several without choosing are ``hedged`` or ``decoy``).
 """
 
 from __future__ import annotations
@@ -260,7 +262,10 @@ class AssociativeTask(Task):
         return 32  # a name (2-4 tokens), maybe in a short sentence
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        g = grade_one(answer, key)
+        hop = str(key.param("hop") or "")
+        city = hop.split(" -> ")[-1] if " -> " in hop else ""
+        words = [re.escape(w.lower()) for w in (city, "has been", "去过", "visited", "answer", "答案") if w]
+        g = grade_one(answer, key, phrases=re.compile("|".join(words)))
         # the cell's overlap travels with its grade into the record's score_detail
         return replace(g, extra={**g.extra, "lexical_overlap": key.param("lexical_overlap")})
 

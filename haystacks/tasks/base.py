@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from haystacks.errors import SpecError
-from haystacks.grading import (
-    bind_numbers,
-    contains_answer,
-    is_abstention,
-    normalize,
-    number_candidates,
-    number_positions,
-    numbers_in_order,
+from haystacks.grading import contains_answer, normalize, number_candidates
+from haystacks.reading import (
+    Mention,
+    bind,
+    committed_values,
+    hedge_between,
+    is_refusal,
+    numbers,
+    prepare,
+    units,
 )
 
 if TYPE_CHECKING:
@@ -52,12 +55,14 @@ __all__ = [
 OUTCOMES: tuple[str, ...] = (
     "found",  # every asked fact stated under its own key
     "partial",  # some of them
+    "hedged",  # the right value among several candidates for the same key, none committed to
     "abstained",  # says the text does not contain it (right for no_needle, a miss elsewhere)
     "decoy",  # took a distractor's value (or another item's)
     "misbound",  # stated a right value under the wrong key
     "hallucinated",  # stated a value that is nowhere in the text (no_needle: any value for the asked key)
     "wrong",  # answered something else
     "wrong_format",  # gave no value at all (no number where a number was asked) and did not abstain
+    "truncated",  # cut by its answer budget before committing to any value: not scored
 )
 
 
@@ -198,33 +203,96 @@ def _numeric(fact: Fact) -> bool:
     return normalize(fact.answer).isdigit()
 
 
-def states_fact(answer: str, fact: Fact, numbers: frozenset[str] | None) -> bool:
-    """Whether ``answer`` states ``fact`` (numbers: restricted to the numbers bound to its key)."""
+def fact_values(fact: Fact) -> frozenset[str]:
+    """The numbers a numeric fact can be stated as: its answer and accepted forms, read as the reader reads
+    an answer ("400k" → "400000")."""
+    out: set[str] = set()
     for form in fact.forms():
         exp = normalize(form)
-        if not exp:
-            continue
-        if exp.isdigit() and numbers is not None:
-            if exp in numbers:
-                return True
-        elif contains_answer(answer, form):
-            return True
-    return False
+        if exp.isdigit():
+            out.add(exp)
+        else:
+            out.update(m.value for m in numbers(prepare(form)))
+    return frozenset(out)
 
 
-def _in_question_order(answer: str, facts: Sequence[Fact]) -> set[str]:
+def states_fact(answer: str, fact: Fact, numbers_: frozenset[str] | None) -> bool:
+    """Whether ``answer`` states ``fact`` (numbers: restricted to the readings in ``numbers_``)."""
+    if _numeric(fact) and numbers_ is not None:
+        return not fact_values(fact).isdisjoint(numbers_)
+    return any(contains_answer(answer, form) for form in fact.forms() if normalize(form))
+
+
+def _distinct(ms: Sequence[Mention]) -> list[list[Mention]]:
+    """Mentions grouped by the number they state (two mentions with a common reading are one value)."""
+    groups: list[list[Mention]] = []
+    for m in ms:
+        for g in groups:
+            if any(not m.readings.isdisjoint(x.readings) for x in g):
+                g.append(m)
+                break
+        else:
+            groups.append([m])
+    return groups
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an answer commits to for one key.
+
+    Attributes:
+        state: ``none`` (nothing stated), ``one`` (one value, exactly), ``approx`` (one value, approximated)
+            or ``hedge`` (several candidate values).
+        values: The candidate values' mentions (one per distinct value).
+    """
+
+    state: str
+    values: tuple[Mention, ...] = ()
+
+
+def verdict(prepared: str, ms: Sequence[Mention]) -> Verdict:
+    """Commitment for one key from the mentions bound to it (:func:`haystacks.reading.committed_values`)."""
+    if not ms:
+        return Verdict("none")
+    groups = _distinct(committed_values(prepared, ms))
+    heads = tuple(g[-1] for g in groups)
+    if len(groups) > 1:
+        return Verdict("hedge", heads)
+    if all(m.approx for m in groups[0]):
+        return Verdict("approx", heads)
+    return Verdict("one", tuple(m for m in groups[0] if not m.approx)[-1:])
+
+
+class _Known:
+    """Every value the key knows, by the fact it belongs to (asked facts first, then decoys)."""
+
+    def __init__(self, key: AnswerKey) -> None:
+        self.expected = [(f, fact_values(f)) for f in key.expected if _numeric(f)]
+        self.decoys = [(f, fact_values(f)) for f in key.decoys if _numeric(f)]
+        self.all = frozenset().union(*(v for _, v in (*self.expected, *self.decoys)))
+
+    def which(self, m: Mention) -> tuple[str, Fact | None]:
+        for f, vs in self.expected:
+            if not vs.isdisjoint(m.readings):
+                return "expected", f
+        for f, vs in self.decoys:
+            if not vs.isdisjoint(m.readings):
+                return "decoy", f
+        return "unknown", None
+
+
+def _invented(m: Mention, digits: int) -> bool:
+    return not m.approx and len(m.value.replace(".", "")) >= digits
+
+
+def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozenset[str]]]) -> set[str]:
     """A bare list of values (no key named) read in question order: the largest set of facts whose values
     appear in the same order as the question asks them (a permuted list binds values to the wrong keys)."""
-    if len(facts) < 2:
-        return set()
-    positions = number_positions(answer)
-    first: list[tuple[int, int, str]] = []  # (question index, offset, answer)
-    for i, f in enumerate(facts):
-        forms = {normalize(x) for x in f.forms()}
-        offs = [off for off, v in positions if v in forms]
+    first: list[tuple[int, int, str]] = []
+    for i, (f, vs) in enumerate(facts):
+        offs = [m.start for m in ms if not vs.isdisjoint(m.readings) and not m.approx]
         if offs:
             first.append((i, min(offs), f.answer))
-    # longest increasing subsequence of offsets, in question order (n is small)
     best: list[list[tuple[int, int, str]]] = []
     for item in first:
         chains = [c for c in best if c[-1][1] < item[1]]
@@ -232,74 +300,109 @@ def _in_question_order(answer: str, facts: Sequence[Fact]) -> set[str]:
     return {x[2] for x in max(best, key=len)} if best else set()
 
 
-def grade_facts(answer: str, key: AnswerKey, *, ordered_unlabelled: bool = True) -> Grade:
-    """Grade an answer against the asked facts, each value bound to its own key.
+def grade_facts(
+    answer: str, key: AnswerKey, *, ordered_unlabelled: bool = True, invented_digits: int = 2
+) -> Grade:
+    """Grade an answer against the asked facts, each value bound to its own key by the one reader.
 
-    A numeric fact counts only when the answer states its value *under its key*: when the answer names
-    keys (see :func:`haystacks.grading.bind_numbers`), the numbers attached to that key; when it names none,
-    a one-fact question accepts any number, and a several-fact question accepts the i-th number stated for
-    the i-th fact (a bare list in question order). Text facts count when their text appears.
+    A numeric fact counts when the answer commits to its value for its key (:mod:`haystacks.reading`:
+    binding by structure, the committed value after working and self-corrections, a second candidate is a
+    hedge, an approximation is no exact value). When the answer names no key, a one-fact question takes
+    its values as the fact's; a several-fact question reads a bare list in question order. Text facts
+    count when their text appears.
 
     Args:
         answer: The model's answer (the scored part).
         key: The cell's answer key.
         ordered_unlabelled: Several facts, no key named: read a bare list in question order.
+        invented_digits: A committed value the key does not know, of at least this many digits, is
+            ``hallucinated`` (shorter ones are ``wrong``).
 
     Returns:
-        The :class:`Grade`; ``outcome`` explains a miss (decoy, misbound, hallucinated, abstained...).
+        The :class:`Grade`; ``outcome`` explains a miss (hedged, decoy, misbound, hallucinated...).
     """
     if not key.expected:
         raise ValueError(f"task {key.task!r} needs at least one expected answer")
-    abstained = is_abstention(answer)
-    labels = [f.label for f in (*key.expected, *key.decoys) if f.label]
-    bound = bind_numbers(answer, labels)
+    p = prepare(answer)
+    refused = is_refusal(answer)
+    known = _Known(key)
+    ms = [m for m in numbers(p) if not m.weak]
+    labels = {f.label: [f.label] for f in (*key.expected, *key.decoys) if f.label}
+    b = bind(p, ms, labels)
     numeric = [f for f in key.expected if _numeric(f)]
-    in_order = _in_question_order(answer, numeric) if ordered_unlabelled and not bound.labelled else set()
+    asked_labels = {f.label for f in numeric if f.label}
+    any_bound = any(b.by_key.get(lb) for lb in asked_labels)
+    in_order: set[str] | None = None
+    if len(numeric) > 1 and ordered_unlabelled and not any_bound:
+        in_order = _in_question_order(b.unbound, known.expected)
     found: list[str] = []
     misbound: list[str] = []
+    hedged: list[str] = []
+    decoys: list[str] = []
+    invented: list[str] = []
+    committed_any = False
     for f in key.expected:
         if not _numeric(f):
             if states_fact(answer, f, None):
                 found.append(f.answer)
             continue
-        if bound.labelled and f.label:
-            mine = bound.by_label.get(f.label, frozenset())
-            if states_fact(answer, f, mine):
+        if in_order is not None:
+            if f.answer in in_order:
                 found.append(f.answer)
-            elif states_fact(answer, f, bound.stated()):
+                committed_any = True
+            elif any(known.which(m)[1] == f for m in b.unbound):
                 misbound.append(f.answer)
-        elif len(numeric) == 1 or not ordered_unlabelled:
-            # one value asked, no key named: it counts unless the answer hedges with a decoy's value too
-            hedged = any(states_fact(answer, d, bound.stated()) for d in key.decoys if _numeric(d))
-            if states_fact(answer, f, bound.stated()) and not hedged:
+            continue
+        mine = b.by_key.get(f.label, []) if f.label else []
+        if not mine and (len(numeric) == 1 or not f.label):
+            mine = b.unbound
+        v = verdict(p, mine)
+        if v.state == "none":
+            continue
+        committed_any = True
+        kinds = [known.which(m) for m in v.values]
+        if v.state == "one":
+            kind, g = kinds[0]
+            if g == f:
                 found.append(f.answer)
-        elif f.answer in in_order:
-            found.append(f.answer)
-        elif states_fact(answer, f, bound.stated()):
-            misbound.append(f.answer)
+            elif kind == "expected":
+                misbound.append(g.answer)  # type: ignore[union-attr]
+            elif kind == "decoy":
+                decoys.append(g.answer)  # type: ignore[union-attr]
+            elif _invented(v.values[0], invented_digits):
+                invented.append(v.values[0].value)
+            continue
+        if any(g == f for _, g in kinds):
+            hedged.append(f.answer)
+        decoys.extend(g.answer for kind, g in kinds if kind == "decoy" and g is not None)
+        if v.state == "hedge" and all(kind == "unknown" for kind, _ in kinds):
+            invented.extend(m.value for m in v.values if _invented(m, invented_digits))
+    # a right value stated under another asked key
+    for f in numeric:
+        if f.answer in found or f.answer in misbound or in_order is not None:
+            continue
+        vs = dict(known.expected)[f]
+        for other, mentions in b.by_key.items():
+            if other != f.label and any(not vs.isdisjoint(m.readings) for m in mentions):
+                misbound.append(f.answer)
+                break
     missed = tuple(f.answer for f in key.expected if f.answer not in found)
-    decoys = tuple(
-        d.answer for d in key.decoys if states_fact(answer, d, bound.stated() if _numeric(d) else None)
-    )
     score = len(found) / len(key.expected)
-    stated = bound.stated()
-    known = {normalize(x) for f in (*key.expected, *key.decoys) for x in f.forms()}
-    invented = bool(numeric) and any(
-        c.isdisjoint(known) and max(map(len, c)) >= 2 for c in numbers_in_order(answer)
-    )
     if score == 1.0:
         outcome = "found"
     elif score > 0:
         outcome = "partial"
+    elif hedged:
+        outcome = "hedged"
     elif decoys:
         outcome = "decoy"
     elif misbound:
         outcome = "misbound"
-    elif abstained:
+    elif refused and not committed_any:
         outcome = "abstained"
     elif invented:
         outcome = "hallucinated"
-    elif numeric and not stated:
+    elif numeric and not committed_any:
         outcome = "wrong_format"
     else:
         outcome = "wrong"
@@ -308,40 +411,39 @@ def grade_facts(answer: str, key: AnswerKey, *, ordered_unlabelled: bool = True)
         outcome=outcome,
         found=tuple(found),
         missed=missed,
-        misbound=tuple(misbound),
-        abstained=abstained,
+        misbound=tuple(dict.fromkeys(misbound)),
+        abstained=refused,
         hallucinated=outcome == "hallucinated",
-        distractors_found=decoys,
+        distractors_found=tuple(dict.fromkeys(decoys)),
+        extra={"hedged": hedged} if hedged else {},
     )
 
 
-# Numbers that are dates, ages, counts or ordinals ("2024年", "in 2024", "第3段", "3 times") state no value.
-_NOT_VALUES = re.compile(
-    r"(?:第\s*[0-9一二三四五六七八九十百千]+)|(?:[0-9０-９]+\s*(?:年|月|日|号|岁|次|段|个|篇|页|%|％))"
-    r"|(?:\b(?:in|since|until|by|before|after)\s+(?:1[89]|20)\d\d\b)"
-    r"|(?:\b\d+\s*(?:times|years?|months?|days?|paragraphs?|passages?|sentences?|%)\b)",
-    re.IGNORECASE,
-)
-
-
-def grade_absent(answer: str, key: AnswerKey) -> Grade:
-    """Grade a question the text cannot answer: right only as a clean abstention.
+def grade_absent(answer: str, key: AnswerKey, *, min_digits: int = 2) -> Grade:
+    """Grade a question the text cannot answer: right only as a clean refusal.
 
     Any value stated for the asked key is a hallucination, whatever its size ("The magic number for Warsaw
-    is 11." included); so is a value stated with no key at all. A text answer (no number) that does not
-    abstain is a hallucination too when the asked fact is textual.
+    is 11." included), approximated or hedged; so is a value stated with no key at all (of at least
+    ``min_digits`` digits, or the whole answer). Values stated for other keys ("the text gives Oslo's,
+    123, but not Warsaw's") do not count. A refusal is judged over the whole answer (any wording, either
+    language). A text answer (no number) that does not refuse is a hallucination when the fact is textual.
     """
-    abstained = is_abstention(answer)
-    labels = [key.absent.label] if key.absent is not None and key.absent.label else []
-    labels += [f.label for f in key.decoys if f.label]
-    bound = bind_numbers(_NOT_VALUES.sub(" ", answer), labels)
+    p = prepare(answer)
+    refused = is_refusal(answer)
+    ms = [m for m in numbers(p) if not m.weak]
     asked = key.absent.label if key.absent is not None else ""
-    values = set(bound.unbound) | set(bound.by_label.get(asked, frozenset()))
+    labels = {f.label: [f.label] for f in key.decoys if f.label}
+    if asked:
+        labels[asked] = [asked]
+    b = bind(p, ms, labels)
+    whole = re.sub(r"[\s.。!！]+", "", p)
+    loose = [m for m in b.unbound if len(m.value) >= min_digits or whole == m.value]
+    values = [*b.by_key.get(asked, []), *loose]
     numeric_fact = key.absent is None or _numeric(key.absent) or not key.absent.answer
-    # a textual fact: any substantive answer that does not decline invents one
-    hallucinated = bool(values) if numeric_fact else not abstained and bool(normalize(answer))
-    decoys = tuple(d.answer for d in key.decoys if states_fact(answer, d, frozenset(values)))
-    ok = abstained and not hallucinated
+    hallucinated = bool(values) if numeric_fact else not refused and bool(normalize(answer))
+    known = _Known(key)
+    decoys = tuple(dict.fromkeys(g.answer for m in values for kind, g in [known.which(m)] if g is not None))
+    ok = refused and not hallucinated
     if ok:
         outcome = "abstained"
     elif decoys:
@@ -353,11 +455,96 @@ def grade_absent(answer: str, key: AnswerKey) -> Grade:
     return Grade(
         score=1.0 if ok else 0.0,
         outcome=outcome,
-        abstained=abstained,
+        abstained=refused,
         hallucinated=hallucinated,
         distractors_found=decoys,
-        extra={"values_stated": sorted(values)},
+        extra={"values_stated": sorted({m.value for m in values})},
     )
+
+
+# ------------------------------------------------------------------------------------- one item of several
+
+_NEGATED = re.compile(
+    r"(?:\bnot|\bisn't|\brather\s+than|\binstead\s+of|\bunlike|\bother\s+than|\bexcept|\bnor|不是|而非|并非|"
+    r"而不是|不是说|排除)\s*(?:the\s+)?(?:one\s+)?(?:\S+\s+){0,2}$"
+)
+_PATH = re.compile(
+    r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|改为|贴上|再到|然后"
+)
+
+
+def item_mentions(prepared: str, facts: Sequence[Fact]) -> list[Mention]:
+    """Mentions of text items (names): every place a fact's answer (or accepted form) is named."""
+    out: list[Mention] = []
+    for f in facts:
+        for form in f.forms():
+            pat = re.escape(unicodedata.normalize("NFKC", form).lower())
+            if re.match(r"\w", form, re.A):
+                pat = r"(?<![a-z0-9])" + pat + r"(?![a-z0-9])"
+            for m in re.finditer(pat, prepared):
+                if all(m.end() <= x.start or m.start() >= x.end for x in out):
+                    out.append(Mention(m.start(), m.end(), f.answer, frozenset({f.answer})))
+    return sorted(out, key=lambda x: x.start)
+
+
+def choose(
+    prepared: str,
+    ms: Sequence[Mention],
+    *,
+    phrases: re.Pattern[str] | None = None,
+    path: Sequence[str] = (),
+) -> Verdict:
+    """What an answer commits to among several items of the same kind (the i-th code, a character, a
+    chain's labels), read as a careful human reads it.
+
+    In turn: candidates after the last conclusion or self-correction; else those of the last unit that
+    names the asked key (``phrases``: the question's own words, e.g. the city or "final label"); else those
+    of the answer's first unit when it names one; candidates that the answer negates ("not X", "rather than
+    X", 不是X) are dropped; a recited path (``path``: a chain's labels in order, "A → B → C") commits to its
+    furthest label unless hedge words stand between. Several distinct candidates left are a hedge.
+    """
+    ms = sorted(ms, key=lambda m: m.start)
+    if not ms:
+        return Verdict("none")
+    cand = list(committed_values(prepared, ms))
+    spans = units(prepared)
+
+    def narrow(cs: list[Mention]) -> list[Mention]:
+        if len(_distinct(cs)) <= 1:
+            return cs
+        kept = [m for m in cs if not _NEGATED.search(prepared[max(0, m.start - 40) : m.start])]
+        return kept or cs
+
+    cand = narrow(cand)
+    if len(_distinct(cand)) > 1 and phrases is not None:
+        hits = [
+            (a, b) for a, b in spans if phrases.search(prepared, a, b) and any(a <= m.start < b for m in cand)
+        ]
+        if hits:
+            a, b = hits[-1]
+            cand = narrow([m for m in cand if a <= m.start < b])
+    if len(_distinct(cand)) > 1 and spans:
+        a, b = spans[0]
+        first = [m for m in cand if a <= m.start < b]
+        if first and len(_distinct(first)) == 1 and len(cand) > len(first):
+            cand = first
+    groups = _distinct(cand)
+    if len(groups) > 1 and path:
+        order = {v: i for i, v in enumerate(path)}
+        on_path = [g for g in groups if g[0].value in order]
+        if len(on_path) == len(groups):
+            lo = min(m.start for g in groups for m in g)
+            hi = max(m.start for g in groups for m in g)
+            text = prepared[lo:hi]
+            if _PATH.search(text) and not hedge_between(prepared, lo, hi):
+                far = max(on_path, key=lambda g: order[g[0].value])
+                return Verdict("one", (far[-1],))
+    if len(groups) > 1:
+        return Verdict("hedge", tuple(g[-1] for g in groups))
+    exact = [m for m in groups[0] if not m.approx]
+    if not exact:
+        return Verdict("approx", (groups[0][-1],))
+    return Verdict("one", (exact[-1],))
 
 
 def grade_one(
@@ -366,20 +553,35 @@ def grade_one(
     *,
     allowed: Sequence[str] = (),
     invented_digits: int = 3,
+    mentions: Any = None,
+    labels: Mapping[str, Sequence[str]] | None = None,
+    asked_label: str = "",
+    phrases: re.Pattern[str] | None = None,
+    path: Sequence[str] = (),
 ) -> Grade:
-    """Grade one asked fact among look-alikes: right only when its value is stated and no other's is.
+    """Grade one asked fact among look-alikes: the item the answer commits to.
 
     For tasks whose decoys are the other items of the same kind (the i-th of near-identical items, the
-    character of another landmark): an answer that states the asked value *and* a decoy's has not chosen,
-    so it scores 0 with outcome ``decoy``. Numeric values must be whole numbers of the answer.
+    character of another landmark, a chain's intermediate labels). The answer's candidates are read by
+    :func:`choose` (after working and self-corrections, in the sentence naming the asked key, negated
+    items dropped, a recited chain path read to its end); with ``labels`` (ordinals, say) values are first
+    bound to the item they are stated for, so "1st: X, 2nd: Y" answers the 2nd with Y. Committing to
+    another item is ``decoy``; several items without choosing are ``hedged`` (the right one among them) or
+    ``decoy``.
 
     Args:
         answer: The model's answer.
         key: The answer key (exactly one expected fact).
-        allowed: Decoy answers that may be stated beside the right one (a chain's start and intermediate
-            nodes when the answer restates the path), but still make a ``decoy`` on their own.
+        allowed: Decoy answers that may be stated beside the right one (kept for callers; the path rule
+            supersedes it).
         invented_digits: A number of at least this many digits that is no value in the text makes a wrong
             numeric answer ``hallucinated``.
+        mentions: ``prepared text -> mentions`` of candidate items (default: numbers for a numeric fact,
+            names for a text fact).
+        labels: Item id → the names the answer may call it by (bound like keys); ``asked_label`` is the
+            asked item's id.
+        phrases: The question's words that mark the sentence answering it.
+        path: A chain's labels in order.
 
     Returns:
         The :class:`Grade`.
@@ -387,29 +589,49 @@ def grade_one(
     if len(key.expected) != 1:
         raise ValueError(f"task {key.task!r} grades exactly one expected answer, got {len(key.expected)}")
     fact = key.expected[0]
-    numbers = frozenset(number_candidates(answer))
-    abstained = is_abstention(answer)
+    p = prepare(answer)
+    refused = is_refusal(answer)
+    numeric = _numeric(fact)
+    if mentions is not None:
+        ms = list(mentions(p))
+    elif numeric:
+        ms = [m for m in numbers(p) if not m.weak]
+    else:
+        ms = item_mentions(p, (fact, *key.decoys))
+    cands = ms
+    if labels:
+        b = bind(p, ms, labels)
+        cands = b.by_key.get(asked_label) or b.unbound
+    v = choose(p, cands, phrases=phrases, path=path)
+    values = {fact.answer, *fact_values(fact)} if numeric else {fact.answer}
+    decoy_of = {}
+    for d in key.decoys:
+        for x in {d.answer, *(fact_values(d) if numeric else ())}:
+            decoy_of[x] = d.answer
 
-    def states(f: Fact) -> bool:
-        return states_fact(answer, f, numbers if _numeric(f) else None)
+    def kind(m: Mention) -> str:
+        if not values.isdisjoint(m.readings):
+            return "expected"
+        if any(r in decoy_of for r in m.readings):
+            return "decoy"
+        return "unknown"
 
-    found = states(fact)
-    decoys = tuple(d.answer for d in key.decoys if states(d))
-    blocking = tuple(d for d in decoys if d not in set(allowed))
-    known = {normalize(x) for f in (*key.expected, *key.decoys) for x in f.forms()}
-    invented = _numeric(fact) and any(
-        c.isdisjoint(known) and max(map(len, c)) >= invented_digits for c in numbers_in_order(answer)
-    )
-    if found and not blocking:
+    kinds = [kind(m) for m in v.values]
+    stated_decoys = tuple(dict.fromkeys(decoy_of[r] for m in ms for r in m.readings if r in decoy_of))
+    if v.state == "one" and kinds[0] == "expected":
         outcome = "found"
-    elif decoys:
+    elif v.state in ("hedge", "approx") and "expected" in kinds:
+        outcome = "hedged"
+    elif "decoy" in kinds:
         outcome = "decoy"
-    elif abstained:
+    elif v.state == "none" and refused:
         outcome = "abstained"
-    elif invented:
+    elif v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values):
         outcome = "hallucinated"
-    elif _numeric(fact) and not numbers:
+    elif v.state == "none" and refused is False and (numeric or mentions is not None):
         outcome = "wrong_format"
+    elif refused and v.state == "none":
+        outcome = "abstained"
     else:
         outcome = "wrong"
     ok = outcome == "found"
@@ -418,9 +640,10 @@ def grade_one(
         outcome=outcome,
         found=(fact.answer,) if ok else (),
         missed=() if ok else (fact.answer,),
-        abstained=abstained,
+        abstained=refused,
         hallucinated=outcome == "hallucinated",
-        distractors_found=decoys,
+        distractors_found=stated_decoys,
+        extra={"committed": [m.value for m in v.values], "commitment": v.state},
     )
 
 

@@ -10,9 +10,11 @@ depth, which is what the depth axis measures; the other hops take the rest of th
 slots (evenly spread from the cell's depth to the end) in a seeded order, so that for three hops or more the
 order of the text is not the order of the chain and "the last code in the text" is not a strategy.
 
-Grading (:func:`haystacks.tasks.base.grade_one`): the final label stated scores 1, even when the answer
-restates the path (start and intermediate labels are allowed beside it); an intermediate or start label
-alone is a ``decoy``; a code that is nowhere in the text is ``hallucinated``. Optional distractors
+Grading (:func:`haystacks.tasks.base.grade_one`): the label the answer commits to: after its last
+conclusion or self-correction, in the sentence naming the final label, and for a recited path ("A → B →
+C") the furthest label of the chain it reaches. The final label scores 1, even when the answer restates the
+path; ending on an intermediate or the start label is a ``decoy``; hedging between the final label and
+another is ``hedged``; a code that is nowhere in the text is ``hallucinated``. Optional distractors
 (``n_distractors``) are relabellings of unrelated crates; stating one of their codes is a ``decoy``.
 """
 
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from haystacks.errors import SpecError
 from haystacks.grading import fold
 from haystacks.needles import NeedlePlan, PlannedNeedle, multi_depths, needle_rng
+from haystacks.reading import Mention
 from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, grade_one
 from haystacks.tasks.registry import register
 
@@ -39,7 +42,7 @@ DEFAULT_HOPS = 2
 MAX_HOPS = 12
 
 _LETTERS = "".join(c for c in string.ascii_uppercase if c not in "IO")
-_CODE = re.compile(r"(?<![a-z])([a-z]{2})(?:\s?-\s?|)(\d{3})(?!\d)")
+_CODE = re.compile(r"(?<![a-z])([a-z]{2})(?:\s?-\s?|\s?)(\d{3})(?!\d)")
 
 TEMPLATES = {
     "en": "The crate labelled {a} was relabelled {b}.",
@@ -62,6 +65,22 @@ def draw_code(rng: Any, taken: set[str]) -> str:
         if code not in taken:
             taken.add(code)
             return code
+
+
+_FINAL = re.compile(r"\bfinal|\blast\b|\bend(?:s|ed)?\b|\bnow\b|\bcurrent|\banswer|最后|最终|现在|目前|答案")
+
+
+def code_mentions(prepared: str) -> list[Mention]:
+    """Every code a prepared answer states, as mentions with the code normalized to ``XX-123``."""
+    return [
+        Mention(
+            m.start(),
+            m.end(),
+            f"{m.group(1).upper()}-{m.group(2)}",
+            frozenset({f"{m.group(1).upper()}-{m.group(2)}"}),
+        )
+        for m in _CODE.finditer(prepared)
+    ]
 
 
 def codes_in(answer: str) -> set[str]:
@@ -143,10 +162,10 @@ class ChainTask(Task):
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         path = tuple(key.param("path", ()))
-        g = grade_one(answer, key, allowed=path[:-1])
+        g = grade_one(answer, key, mentions=code_mentions, phrases=_FINAL, path=path)
         known = {f.answer for f in (*key.expected, *key.decoys)}
         invented = sorted(codes_in(answer) - known)
-        if g.outcome in ("wrong", "wrong_format") and invented:
+        if g.outcome in ("wrong", "wrong_format") and set(g.extra.get("committed", ())) - known:
             g = replace(g, outcome="hallucinated", hallucinated=True)
         return replace(g, extra={**g.extra, "hops": key.param("hops"), "codes_invented": invented})
 

@@ -2,8 +2,16 @@
 
 A seeded, incongruous phrase from :data:`haystacks.needles.CHANGED_PHRASES` is inserted into the eligible
 sentence nearest the requested depth (the builder picks it); the question reveals neither the line nor the
-phrase. An answer is right when it names the inserted phrase, or quotes enough of the altered sentence (a
-common run of at least half of it and at least 6 characters).
+phrase. An answer is right when it states the inserted phrase or a close paraphrase of it: at least
+:data:`PARAPHRASE_RECALL` of the phrase's content tokens (English words, stemmed, no stopwords; Chinese
+characters, no function characters or measure words; :func:`haystacks.reading.phrase_recall`), in the
+phrase's language or in the other language's rendering of the same phrase (the tables are parallel).
+Quoting the whole altered sentence states the phrase; quoting only its unchanged part, or another sentence,
+states none of it and earns nothing.
+
+The threshold is measured on the labelled corpus (``answers/changed_line.jsonl``, see README "Grading"):
+right answers (exact, a dropped measure word, synonyms, the sentence quoted whole) recall 0.75 and more;
+wrong ones (the unchanged half, another sentence, a refusal) 0.3 and less.
 """
 
 from __future__ import annotations
@@ -11,16 +19,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from haystacks.errors import SpecError
-from haystacks.grading import is_abstention, quotes_sentence
 from haystacks.needles import CHANGED_KEY, CHANGED_PHRASES, NeedlePlan, PlannedNeedle, check_depth, needle_rng
-from haystacks.tasks.base import AnswerKey, Grade, Task, states_fact
+from haystacks.reading import is_refusal, phrase_recall
+from haystacks.tasks.base import AnswerKey, Grade, Task
 from haystacks.tasks.magic import check_seed, family
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
     from haystacks.builder import CellSpec
 
-__all__ = ["ChangedLineTask"]
+__all__ = ["PARAPHRASE_RECALL", "ChangedLineTask", "phrase_forms"]
+
+#: Share of the inserted phrase's content tokens an answer must state to locate it (see the docstring).
+PARAPHRASE_RECALL = 0.6
+
+
+def phrase_forms(phrase: str) -> tuple[str, ...]:
+    """The phrase and its rendering in the other language (same index in :data:`CHANGED_PHRASES`)."""
+    for lang, table in CHANGED_PHRASES.items():
+        if phrase in table:
+            i = table.index(phrase)
+            return (phrase, *(t[i] for other, t in CHANGED_PHRASES.items() if other != lang and i < len(t)))
+    return (phrase,)
 
 
 class ChangedLineTask(Task):
@@ -58,15 +78,24 @@ class ChangedLineTask(Task):
         return 96  # the phrase (up to ~30 tokens in Chinese) or the altered sentence quoted
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        found = tuple(f.answer for f in key.expected if states_fact(answer, f, None))
+        recall = max(
+            (
+                phrase_recall(answer, form)
+                for f in key.expected
+                for form in (*phrase_forms(f.answer), *f.accept)
+            ),
+            default=0.0,
+        )
+        located = recall >= PARAPHRASE_RECALL
+        found = tuple(f.answer for f in key.expected) if located else ()
         missed = tuple(f.answer for f in key.expected if f.answer not in found)
-        quoted = key.changed_sentence is not None and quotes_sentence(answer, key.changed_sentence)
-        located = bool(found) or quoted
-        abstained = is_abstention(answer)
+        abstained = is_refusal(answer)
         if located:
             outcome = "found"
         elif abstained:
             outcome = "abstained"
+        elif not answer.strip():
+            outcome = "wrong_format"
         else:
             outcome = "wrong"
         return Grade(
@@ -76,6 +105,7 @@ class ChangedLineTask(Task):
             missed=missed,
             abstained=abstained,
             located=located,
+            extra={"recall": round(recall, 3)},
         )
 
 

@@ -10,7 +10,9 @@ Attributes: context length (tokens), GPUs used for training, languages supported
 (``n_distractors``): the same attribute of *other* fictional models, at seeded uniform depths; each fact is
 bound to its model name (the label), so "Qingluan-7: 400,000; Xuanniao-3: 320,000" is graded per model.
 Grading is :func:`haystacks.tasks.base.grade_facts` (numbers bound to keys; a distractor's value is a
-``decoy``; an invented number is ``hallucinated``).
+``decoy``; a second candidate is a hedge; an approximation is not the value; an invented number is
+``hallucinated``). The closed-book control grades the same way: a refusal ("I'm not familiar with this
+model", 我不了解这个模型) is ``abstained`` (score 0: the fact is not knowable without the text).
 """
 
 from __future__ import annotations
