@@ -145,6 +145,7 @@ _CN_WORDS = (
     "一向", "一同", "一齐", "一律", "一番", "一共", "一度", "一面", "一方面", "统一", "唯一", "万一",
     "之一", "进一步", "一会", "千万", "万分", "十分", "百分之", "不一", "一模一样", "第一时间", "一开始",
     "一旁", "同一", "单一", "万物", "一贯", "一行", "一手", "一口气", "三思", "两者", "一时", "一瞬",
+    "一批", "这一", "那一", "每一", "某一", "任一", "其一", "哪一", "逐一", "一下子", "看一看", "一番",
     "一则", "一是", "二是", "一来", "一方", "十足", "万能", "百科", "千米", "一键", "一遍", "一眼",
 )  # fmt: skip
 _CN_WORD_RE = re.compile("|".join(sorted(map(re.escape, _CN_WORDS), key=len, reverse=True)))
@@ -449,7 +450,7 @@ def committed_values(prepared: str, mentions: Sequence[Mention]) -> list[Mention
 
 _UNIT_SPLIT = re.compile(r"\n+|(?<=[.!?])\s+(?=\S)|(?<=[。！？；;])")
 _CLAUSE_SPLIT = re.compile(
-    r"(?:,|，|、|;|；|\(|\)|（|）|\band\b|\bwhile\b|\bwhereas\b|\bbut\b|以及|而|但|和|与|及)"
+    r"(?:,|，|、|;|；|\band\b|\bwhile\b|\bwhereas\b|\bbut\b|以及|而|但|和|与|及)"
 )
 
 
@@ -598,12 +599,13 @@ def _bind_unit(text: str, a: int, b: int, ls: list[Label], ms: list[Mention], ou
     cuts.append(b)
     last_key: str | None = None
     carry: list[Mention] = []
+    value_first = ms[0].start < ls[0].start  # "123 (Oslo), 456 (Lima)": a lone value takes the next key
     for s, e in itertools.pairwise(cuts):
         cl = [x for x in ls if s <= x.start < e]
         cm = [m for m in ms if s <= m.start < e]
         ck = list(dict.fromkeys(x.key for x in cl))
         if not ck:
-            if last_key is not None:
+            if last_key is not None and not value_first:
                 for m in cm:
                     out.add(last_key, m)
             else:
@@ -660,7 +662,12 @@ _REFUSE_EN = re.compile(
     r"|\bnot\s+(?:something|anything)\s+i\b|\bdoes\s+not\s+exist\b|\bdoesn't\s+exist\b"
     r"|\bthe\s+text\s+does\s+not\s+say\b|\bbut\s+not\s+(?:for\s+)?[a-z]+'s\b|\bbut\s+not\s+for\b"
     r"|\bnot\s+(?:able\s+to\s+)?(?:be\s+)?(?:found|determined)\b|\bcannot\s+be\s+(?:found|determined)\b"
-    r"|\bi\s+(?:don't|do\s+not)\s+have\b|\bcan't\s+help\b|\bno\s+(?:idea|clue)\b"
+    r"|\bi\s+(?:don't|do\s+not)\s+have\b|\bcan't\s+help\b|\bno\s+(?:idea|clue)\b|\bbut\s+not\b"
+    r"|\b(?:no\s+one|nobody|nothing|nowhere)\b[^.?!\n]{0,40}\b(?:mention|give|state|say|provide|list|contain)"
+)
+_REFUSE_ZH_RE = re.compile(
+    r"(?:没有|没|未|并未|并没有|不曾)(?:[^，。,.!?！？]{0,14}?)(?:数字|信息|数据|答案|记载|记录|说明|提到|提及|给出|出现|"
+    r"标签|密码|内容|资料|描述|相关)"
 )
 _REFUSE_ZH = (
     "不知道", "不清楚", "不确定", "没有提到", "没提到", "未提到", "未提及", "没有提及", "没提及", "没有涉及",
@@ -689,7 +696,7 @@ def is_refusal(text: str) -> bool:
     """
     t = prepare(text)
     compact = re.sub(r"\s+", "", t)
-    if any(p in compact for p in _REFUSE_ZH):
+    if any(p in compact for p in _REFUSE_ZH) or _REFUSE_ZH_RE.search(compact):
         return True
     if compact.strip("。.!！") in {"无", "没有", "否", "不知", "none", "unknown", "n/a", "无答案"}:
         return True

@@ -14,6 +14,7 @@ regraded without rebuilding its haystacks).
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import unicodedata
@@ -301,7 +302,12 @@ def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozen
 
 
 def grade_facts(
-    answer: str, key: AnswerKey, *, ordered_unlabelled: bool = True, invented_digits: int = 2
+    answer: str,
+    key: AnswerKey,
+    *,
+    ordered_unlabelled: bool = True,
+    invented_digits: int = 2,
+    other_labels: Sequence[str] = (),
 ) -> Grade:
     """Grade an answer against the asked facts, each value bound to its own key by the one reader.
 
@@ -317,6 +323,8 @@ def grade_facts(
         ordered_unlabelled: Several facts, no key named: read a bare list in question order.
         invented_digits: A committed value the key does not know, of at least this many digits, is
             ``hallucinated`` (shorter ones are ``wrong``).
+        other_labels: Keys the answer may name that are in neither list (the family's whole key table):
+            a value stated for one of them is not stated for an asked key.
 
     Returns:
         The :class:`Grade`; ``outcome`` explains a miss (hedged, decoy, misbound, hallucinated...).
@@ -328,6 +336,7 @@ def grade_facts(
     known = _Known(key)
     ms = [m for m in numbers(p) if not m.weak]
     labels = {f.label: [f.label] for f in (*key.expected, *key.decoys) if f.label}
+    labels.update({f"~{x}": [x] for x in other_labels if x and x not in labels})
     b = bind(p, ms, labels)
     numeric = [f for f in key.expected if _numeric(f)]
     asked_labels = {f.label for f in numeric if f.label}
@@ -383,7 +392,7 @@ def grade_facts(
             continue
         vs = dict(known.expected)[f]
         for other, mentions in b.by_key.items():
-            if other != f.label and any(not vs.isdisjoint(m.readings) for m in mentions):
+            if other != f.label and not other.startswith("~") and any(not vs.isdisjoint(m.readings) for m in mentions):
                 misbound.append(f.answer)
                 break
     missed = tuple(f.answer for f in key.expected if f.answer not in found)
@@ -419,7 +428,9 @@ def grade_facts(
     )
 
 
-def grade_absent(answer: str, key: AnswerKey, *, min_digits: int = 2) -> Grade:
+def grade_absent(
+    answer: str, key: AnswerKey, *, min_digits: int = 2, other_labels: Sequence[str] = ()
+) -> Grade:
     """Grade a question the text cannot answer: right only as a clean refusal.
 
     Any value stated for the asked key is a hallucination, whatever its size ("The magic number for Warsaw
@@ -435,6 +446,7 @@ def grade_absent(answer: str, key: AnswerKey, *, min_digits: int = 2) -> Grade:
     labels = {f.label: [f.label] for f in key.decoys if f.label}
     if asked:
         labels[asked] = [asked]
+    labels.update({f"~{x}": [x] for x in other_labels if x and x not in labels})
     b = bind(p, ms, labels)
     whole = re.sub(r"[\s.。!！]+", "", p)
     loose = [m for m in b.unbound if len(m.value) >= min_digits or whole == m.value]
@@ -468,6 +480,7 @@ _NEGATED = re.compile(
     r"(?:\bnot|\bisn't|\brather\s+than|\binstead\s+of|\bunlike|\bother\s+than|\bexcept|\bnor|不是|而非|并非|"
     r"而不是|不是说|排除)\s*(?:the\s+)?(?:one\s+)?(?:\S+\s+){0,2}$"
 )
+_CLAUSE = re.compile(r"[,，;；、()（）\n。.!?！？]|\bwhile\b|\bwhereas\b|\bbut\b|而|但")
 _PATH = re.compile(
     r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|改为|贴上|再到|然后"
 )
@@ -523,6 +536,18 @@ def choose(
         if hits:
             a, b = hits[-1]
             cand = narrow([m for m in cand if a <= m.start < b])
+    spread = (min(m.start for m in cand), max(m.start for m in cand)) if cand else (0, 0)
+    if len(_distinct(cand)) > 1 and phrases is not None and not hedge_between(prepared, *spread):
+        # the clause that names the asked key ("去过成都的是X（...），而Y去的是...")
+        cuts = sorted({0, len(prepared), *(m.start() for m in _CLAUSE.finditer(prepared))})
+        near = [
+            [m for m in cand if a <= m.start < b]
+            for a, b in itertools.pairwise(cuts)
+            if phrases.search(prepared, a, b)
+        ]
+        near = [c for c in near if c]
+        if near and len(_distinct([m for c in near for m in c])) == 1:
+            cand = [m for c in near for m in c]
     if len(_distinct(cand)) > 1 and spans:
         a, b = spans[0]
         first = [m for m in cand if a <= m.start < b]

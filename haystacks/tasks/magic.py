@@ -30,7 +30,7 @@ from haystacks.needles import (
     near_miss,
     needle_rng,
 )
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_absent
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_absent, grade_facts
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -76,8 +76,15 @@ def check_seed(seed: Any) -> None:
         raise SpecError(f"seed must be an integer, got {seed!r}")
 
 
+#: Every key of the family in both languages: an answer naming one states its value for that key.
+ALL_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k for fam in FAMILIES.values() for k in fam.keys))
+
+
 class MagicNumberTask(Task):
     """Shared plan of the magic-number variants: asked needles at given depths, distractors around them."""
+
+    def grade(self, answer: str, key: AnswerKey) -> Grade:
+        return grade_facts(answer, key, other_labels=ALL_KEYS)
 
     #: Whether the asked key is absent (the no-needle control).
     absent: bool = False
@@ -230,7 +237,7 @@ class NoNeedleTask(MagicNumberTask):
     absent = True
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_absent(answer, key)
+        return grade_absent(answer, key, other_labels=ALL_KEYS)
 
 
 for _t in (SingleTask(), MultiTask(), DistractorTask(), NoNeedleTask(), SpecialMagicTask()):
