@@ -84,7 +84,8 @@ class MagicNumberTask(Task):
     """Shared plan of the magic-number variants: asked needles at given depths, distractors around them."""
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_facts(answer, key, other_labels=ALL_KEYS)
+        labelled = all(f.label for f in key.expected)  # bare values (evals.score.score_answer): no keys
+        return grade_facts(answer, key, other_labels=ALL_KEYS if labelled else ())
 
     #: Whether the asked key is absent (the no-needle control).
     absent: bool = False
@@ -237,7 +238,8 @@ class NoNeedleTask(MagicNumberTask):
     absent = True
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_absent(answer, key, other_labels=ALL_KEYS)
+        labelled = key.absent is not None and bool(key.absent.label)
+        return grade_absent(answer, key, other_labels=ALL_KEYS if labelled else ())
 
 
 for _t in (SingleTask(), MultiTask(), DistractorTask(), NoNeedleTask(), SpecialMagicTask()):
