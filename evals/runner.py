@@ -219,7 +219,7 @@ class _Runner:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
         grade = cell_task(cell).grade(scored, built.key)
-        status = "truncated" if truncated(res, scored, grade.outcome, self.prep.style) else "ok"
+        status = "truncated" if truncated(res, scored, grade, self.prep.style) else "ok"
         judge = None
         if self.judge is not None and status == "ok":
             assert self.prep.judge_info is not None
@@ -381,15 +381,16 @@ class _Runner:
                     await p.aclose()
 
 
-def truncated(res: GenerateResult, scored: str, outcome: str, style: str) -> bool:
-    """Whether an answer was cut by its token budget before it was complete (then it is not graded).
+def truncated(res: GenerateResult, scored: str, grade: Any, style: str) -> bool:
+    """Whether an answer was cut by its token budget before it committed to anything (then it is not graded).
 
-    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). Such an
-    answer is truncated when what it said was cut on its way to the answer: emptied (hidden reasoning took
-    the budget), or a list cut after some of its values (``partial``). A base model's completion whose
-    graded first line ended before the limit is complete; a runaway (a number repeated to the limit, text
-    that never stops) that found nothing is a wrong answer, graded as one.
+    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). An answer
+    emptied by hidden reasoning is truncated; otherwise the task's rule decides
+    (:func:`haystacks.tasks.is_truncated`: cut before committing to any value → ``truncated``; cut after
+    it committed → graded on what it committed). A base model's completion whose graded first line ended
+    before the limit is complete (not cut).
     """
+    from haystacks.tasks import is_truncated
     from providers.base import StopReason
 
     cut_by = {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
@@ -397,7 +398,7 @@ def truncated(res: GenerateResult, scored: str, outcome: str, style: str) -> boo
         return False
     if not scored.strip():
         return True
-    return answer_was_cut(res.text, style) and outcome == "partial"
+    return is_truncated(grade, answer_was_cut(res.text, style))
 
 
 def cell_task(cell: Cell) -> Any:

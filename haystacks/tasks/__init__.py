@@ -4,7 +4,17 @@
 about a task; see :mod:`haystacks.tasks.base` for the interface and one module per family beside it.
 """
 
-from haystacks.tasks.base import OUTCOMES, AnswerKey, Fact, Grade, Task, grade_absent, grade_facts, grade_one
+from haystacks.tasks.base import (
+    OUTCOMES,
+    AnswerKey,
+    Fact,
+    Grade,
+    Task,
+    grade_absent,
+    grade_facts,
+    grade_one,
+    is_truncated,
+)
 from haystacks.tasks.registry import get_task, register, task_names, tasks
 
 __all__ = [
@@ -17,6 +27,7 @@ __all__ = [
     "grade_absent",
     "grade_facts",
     "grade_one",
+    "is_truncated",
     "register",
     "task_names",
     "tasks",

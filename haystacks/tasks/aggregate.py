@@ -137,28 +137,29 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         return inside
 
     after = committed_values(prepared, ms)
+    route = "marker"
     if len(after) < len(ms):
-        a, _ = unit_of(after[0])
-        chosen = pick(a, unit_of(after[0])[1], after)
+        a, b = unit_of(after[0])
+        chosen = pick(a, b, after)
     else:
         named = [u for u in spans if phrases.search(prepared, *u) and any(u[0] <= m.start < u[1] for m in ms)]
-        worked = [
-            u for u in spans if "=" in prepared[u[0] : u[1]] and any(u[0] <= m.start < u[1] for m in ms)
-        ]
+        worked = [u for u in spans if "=" in prepared[u[0] : u[1]] and any(u[0] <= m.start < u[1] for m in ms)]
         first = [m for m in ms if spans and spans[0][0] <= m.start < spans[0][1]]
         if named:
-            chosen = pick(*named[-1], ms)
+            route, chosen = "named", pick(*named[-1], ms)
         elif worked:
-            chosen = pick(*worked[-1], ms)
+            route, chosen = "worked", pick(*worked[-1], ms)
         elif first and len(_distinct(first)) == 1:
-            chosen = first
+            route, chosen = ("first" if len(spans) > 1 else "only"), first
         else:
-            chosen = ms
+            route, chosen = "only", ms
     groups = _distinct(chosen)
     if len(groups) > 1:
-        return Verdict("hedge", tuple(g[-1] for g in groups))
+        return Verdict("hedge", tuple(g[-1] for g in groups), route)
     exact = [m for m in groups[0] if not m.approx]
-    return Verdict("one", (exact[-1],)) if exact else Verdict("approx", (groups[0][-1],))
+    if not exact:
+        return Verdict("approx", (groups[0][-1],), route)
+    return Verdict("one", (exact[-1],), route)
 
 
 def compute(op: str, values: list[int]) -> int:
@@ -252,6 +253,9 @@ class AggregateTask(Task):
             outcome = "wrong_format"
         else:
             outcome = "wrong"
+        # cut answers: a result is committed when stated as one (after "so", in the sentence naming the
+        # total/largest/count, or as the answer's complete first sentence), not a figure of unfinished working
+        firm = refused if v.state == "none" else v.state == "one" and v.route in ("marker", "named", "first")
         return Grade(
             score=1.0 if found else 0.0,
             outcome=outcome,
@@ -259,6 +263,7 @@ class AggregateTask(Task):
             missed=() if found else (fact.answer,),
             abstained=refused,
             distractors_found=decoys,
+            firm=firm,
             extra={"op": key.param("op"), "committed": [m.value for m in v.values], "commitment": v.state},
         )
 

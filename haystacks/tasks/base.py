@@ -47,6 +47,7 @@ __all__ = [
     "Task",
     "grade_facts",
     "grade_one",
+    "is_truncated",
     "rng",
     "states_fact",
 ]
@@ -182,6 +183,16 @@ class Grade:
     distractors_found: tuple[str, ...] = ()
     located: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    firm: bool | None = None
+
+    @property
+    def committed(self) -> bool:
+        """Whether the answer committed to something (a value, a choice, a refusal): what decides whether an
+        answer cut by its budget is graded (:func:`is_truncated`). ``firm`` when the grader says so; else
+        every outcome but ``hedged`` (candidates, no choice) and ``wrong_format`` (no value yet)."""
+        if self.firm is not None:
+            return self.firm
+        return self.outcome not in ("hedged", "wrong_format", "truncated")
 
     def detail(self) -> dict[str, Any]:
         """The JSON-ready ``score_detail`` of a result record."""
@@ -198,6 +209,21 @@ class Grade:
             d["located"] = self.located
         d.update(self.extra)
         return d
+
+
+def is_truncated(grade: Grade, cut: bool) -> bool:
+    """The one rule for answers cut by their budget (finish reason "length"): an answer cut before it
+    committed to any value (or to a refusal) is ``truncated`` and not scored; one cut after it committed
+    is graded on what it committed. An answer that was not cut is always graded.
+
+    Args:
+        grade: The answer's grade (as its task graded the text it has).
+        cut: Whether the answer stopped at its token budget.
+
+    Returns:
+        True when the answer is ``truncated`` (no score).
+    """
+    return cut and not grade.committed
 
 
 def _numeric(fact: Fact) -> bool:
@@ -245,10 +271,12 @@ class Verdict:
         state: ``none`` (nothing stated), ``one`` (one value, exactly), ``approx`` (one value, approximated)
             or ``hedge`` (several candidate values).
         values: The candidate values' mentions (one per distinct value).
+        route: How the value was found, where a reader tells (``marker``, ``named``, ``worked``...).
     """
 
     state: str
     values: tuple[Mention, ...] = ()
+    route: str = ""
 
 
 def verdict(prepared: str, ms: Sequence[Mention]) -> Verdict:

@@ -106,6 +106,7 @@ class ChangedLineTask(Task):
             abstained=abstained,
             located=located,
             extra={"recall": round(recall, 3)},
+            firm=located or abstained,
         )
 
 

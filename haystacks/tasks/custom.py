@@ -166,6 +166,7 @@ class CustomTask(Task):
             found=tuple(found),
             missed=tuple(f.answer for f in key.expected if f.answer not in found),
             abstained=refused,
+            firm=score > 0 or refused,
         )
 
     def example_options(self) -> dict[str, Any]:

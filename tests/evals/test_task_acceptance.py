@@ -165,16 +165,20 @@ def _result(text: str, stop: StopReason) -> GenerateResult:
     return GenerateResult(text, stop, Usage(100, 32), 0.1, "m", {}, {})
 
 
-def test_a_list_cut_by_the_budget_is_truncated_a_runaway_is_not() -> None:
-    cut = "Oslo: 4729183, Li"
+def test_an_answer_cut_before_it_commits_is_truncated_one_cut_after_is_graded() -> None:
+    explaining = "Let me look for the magic numbers of Oslo and Lima in the text. The first one"
+    g = get_task("multi").grade(explaining, MULTI)
+    assert truncated(_result(explaining, StopReason.MAX_TOKENS), explaining, g, "chat")
+    assert not truncated(_result(explaining, StopReason.STOP), explaining, g, "chat")  # complete: a miss
+    cut = "Oslo: 4729183, Li"  # committed to Oslo's value before the cut: graded on it
     g = get_task("multi").grade(cut, MULTI)
     assert g.outcome == "partial"
-    assert truncated(_result(cut, StopReason.MAX_TOKENS), cut, g.outcome, "chat")
+    assert not truncated(_result(cut, StopReason.MAX_TOKENS), cut, g, "chat")
     runaway = "1000000000000000000000000000"
     g = get_task("multi").grade(runaway, MULTI)
-    assert not truncated(_result(runaway, StopReason.MAX_TOKENS), runaway, g.outcome, "chat")
+    assert not truncated(_result(runaway, StopReason.MAX_TOKENS), runaway, g, "chat")
     assert g.outcome == "hallucinated"
-    assert truncated(_result("", StopReason.TRUNCATED), "", "wrong_format", "chat")  # emptied by thinking
+    assert truncated(_result("", StopReason.TRUNCATED), "", g, "chat")  # emptied by thinking
 
 
 def test_closed_book_control_is_run_once_per_question(
