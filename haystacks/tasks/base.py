@@ -414,6 +414,14 @@ def grade_facts(
         decoys.extend(g.answer for kind, g in kinds if kind == "decoy" and g is not None)
         if v.state == "hedge" and all(kind == "unknown" for kind, _ in kinds):
             invented.extend(m.value for m in v.values if _invented(m, invented_digits))
+    if in_order is not None and b.unbound:  # a bare list: every value stated is a commitment
+        committed_any = True
+        for m in b.unbound:
+            kind, g = known.which(m)
+            if kind == "decoy" and g is not None:
+                decoys.append(g.answer)
+            elif kind == "unknown" and _invented(m, invented_digits):
+                invented.append(m.value)
     # a right value stated under another asked key
     for f in numeric:
         if f.answer in found or f.answer in misbound or in_order is not None:
