@@ -36,11 +36,13 @@ rules, each the way a careful human reader applies them:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "Binding",
@@ -146,9 +148,14 @@ _CN_WORDS = (
     "之一", "进一步", "一会", "千万", "万分", "十分", "百分之", "不一", "一模一样", "第一时间", "一开始",
     "一旁", "同一", "单一", "万物", "一贯", "一行", "一手", "一口气", "三思", "两者", "一时", "一瞬",
     "一批", "这一", "那一", "每一", "某一", "任一", "其一", "哪一", "逐一", "一下子", "看一看", "一番",
+    "没有一个", "没一个", "任何一个", "其中一个", "一位", "没有一位", "有一句", "一句话", "一段", "一篇",
     "一则", "一是", "二是", "一来", "一方", "十足", "万能", "百科", "千米", "一键", "一遍", "一眼",
 )  # fmt: skip
-_CN_WORD_RE = re.compile("|".join(sorted(map(re.escape, _CN_WORDS), key=len, reverse=True)))
+_CN_WORD_RE = re.compile(
+    "(?<![0-9零〇○一壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟万萬亿億])(?:"
+    + "|".join(sorted(map(re.escape, _CN_WORDS), key=len, reverse=True))
+    + ")(?![0-9零〇○壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟])"
+)
 _CN_ORDINAL = re.compile(rf"第\s*[0-9{_CN_CHARS}]+")
 _CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{_CN_CHARS}][0-9{_CN_CHARS}]*")
 
@@ -182,7 +189,7 @@ _SCALE_SUFFIX = {
     "k": 1_000, "thousand": 1_000, "m": 1_000_000, "mn": 1_000_000, "million": 1_000_000,
     "b": 1_000_000_000, "bn": 1_000_000_000, "billion": 1_000_000_000,
 }  # fmt: skip
-_SCALED = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s?(thousand|million|billion|mn|bn|k|m|b)\b")
+_SCALED = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s?(thousand|million|billion|mn|bn|k|m|b)(?![a-z])")
 _GROUPS = re.compile(r"\d+(?:(?:[ ,'._\u2009\u202f]|\s?-\s?)\d+)*")
 _APPROX_BEFORE = re.compile(
     r"(?:\b(?:about|around|approximately|approx\.?|roughly|nearly|almost|circa|ca\.|some|over|under|"
@@ -205,6 +212,9 @@ class Mention:
             groups their joins, so "472 9183" also reads "4729183").
         approx: An approximation or a range end: never an exact match.
         weak: A number word below ten not stated as a value (the pronoun "one", 一 in a word).
+        after: What follows the number: the next English word or the next Chinese character ("" when
+            punctuation or the end follows); a grader tells a count ("4 cities", "两个") or a quantity
+            ("55亿美金", "400,000 tokens") from a bare value by it.
     """
 
     start: int
@@ -213,6 +223,16 @@ class Mention:
     readings: frozenset[str]
     approx: bool = False
     weak: bool = False
+    after: str = ""
+
+    @property
+    def counted(self) -> bool:
+        """A count or a quantity: the number is followed by a noun or a measure word (not a bare value)."""
+        if not self.after:
+            return False
+        if self.after[0].isascii():
+            return self.after not in _FUNCTION_WORDS
+        return self.after[0] in _MEASURE
 
     def reads(self, value: str) -> bool:
         """Whether this mention can be read as ``value`` (approximations included)."""
@@ -338,9 +358,14 @@ def numbers(prepared: str) -> list[Mention]:
     for m in _GROUPS.finditer(text):
         if not free(m.start(), m.end()):
             continue
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        hyphen_word = before == "-" and m.start() >= 2 and text[m.start() - 2].isascii() and text[m.start() - 2].isalpha()
+        if hyphen_word or (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
+            continue  # part of a word or a code ("20VC", "H100", "GPT-4" stays a name)
         _split_groups(text, m, add)
     out.sort(key=lambda x: x.start)
-    return [_approx(text, x, out) for x in out]
+    return [dataclasses.replace(_approx(text, x, out), after=_after(text, x.end)) for x in out]
 
 
 def _split_groups(text: str, m: re.Match[str], add: object) -> None:
@@ -367,6 +392,31 @@ def _split_groups(text: str, m: re.Match[str], add: object) -> None:
         return
     for a, b in spans:
         add(a, b, text[a:b])  # type: ignore[operator]
+
+
+#: Words that may follow a bare value ("4729183 is", "123 and 456", "it is 42 according to the text").
+_FUNCTION_WORDS = frozenset(
+    (
+        *("is", "was", "are", "were", "be", "and", "or", "but", "for", "in", "on", "at", "to", "the", "a"),
+        *("an", "of", "as", "which", "that", "it", "its", "so", "according", "from", "with", "per", "by"),
+        *("i", "we", "you", "he", "she", "they", "this", "these", "then", "not", "no", "yes", "if", "while"),
+        *("respectively", "also", "only", "exactly", "precisely", "though", "although", "however", "since"),
+        *("because", "whereas", "versus", "vs", "both", "each", "all", "here", "there", "now", "again"),
+        *("instead", "rather", "too", "either", "neither", "nor", "maybe", "perhaps", "possibly", "wait"),
+        *("actually", "sorry", "correction", "let", "where", "when", "what", "who", "am", "has", "had"),
+        *("have", "will", "would", "could", "should", "might", "may", "must", "can", "do", "does", "did"),
+        *("my", "our", "your", "their", "his", "her", "note", "see", "mentioned", "given", "stated"),
+        *("appears", "appear", "said", "listed", "found", "shown", "ok", "okay", "right", "correct"),
+    )
+)
+#: Measure words and units after a Chinese number: a count or quantity, not a bare value.
+_MEASURE = frozenset("个位种条张家名句段批箱次项件只座所台块元美人年月日号岁篇页行届期层道")
+_NEXT = re.compile(r"[ \t]*([a-z]+|[\u3400-\u9fff])")
+
+
+def _after(text: str, end: int) -> str:
+    m = _NEXT.match(text, end)
+    return m.group(1) if m else ""
 
 
 _UNIT_AFTER = re.compile(r"^\s*(?:[个位批箱种张块件只名条项家台次]|[a-z]{3,})")
@@ -577,67 +627,67 @@ def bind(prepared: str, mentions: Sequence[Mention], keys: Mapping[str, Sequence
     return out
 
 
+_OR_JOIN = re.compile(r"^[\s,(（]*(?:or(?:\s+(?:possibly|maybe|perhaps))?|或|或者|或是|也可能是?)[\s:：]*$")
+
+
 def _bind_unit(text: str, a: int, b: int, ls: list[Label], ms: list[Mention], out: Binding) -> None:
-    keys = list(dict.fromkeys(x.key for x in ls))
-    if len(keys) == 1:
-        for m in ms:
-            out.add(keys[0], m)
-        return
-    if _blocks(ls, ms) and (len(keys) == len(ms) or _RESPECTIVELY.search(text[a:b])):
-        for k, m in zip(keys, ms, strict=False):
-            out.add(k, m)
-        for m in ms[len(keys) :]:
-            out.unbound.append(m)
-        return
-    # clauses: each naming one key owns its values; values alone take the clause before's key
-    cuts = [a]
-    for c in _CLAUSE_SPLIT.finditer(text, a, b):
-        if not any(m.start <= c.start() < m.end for m in ms) and not any(
-            x.start <= c.start() < x.end for x in ls
-        ):
-            cuts.append(c.start())
-    cuts.append(b)
-    last_key: str | None = None
-    carry: list[Mention] = []
-    value_first = ms[0].start < ls[0].start  # "123 (Oslo), 456 (Lima)": a lone value takes the next key
-    for s, e in itertools.pairwise(cuts):
-        cl = [x for x in ls if s <= x.start < e]
-        cm = [m for m in ms if s <= m.start < e]
-        ck = list(dict.fromkeys(x.key for x in cl))
-        if not ck:
-            if last_key is not None and not value_first:
-                for m in cm:
-                    out.add(last_key, m)
-            else:
-                carry.extend(cm)
-            continue
-        if carry and len(ck) >= 1:
-            for m in carry:
-                out.add(ck[0], m)
-            carry = []
-        if len(ck) == 1:
-            for m in cm:
-                out.add(ck[0], m)
-        elif cm:
-            _interleaved(cl, cm, out)
-        last_key = cl[-1].key
-    out.unbound.extend(carry)
+    """Bind the values of one unit (a line or sentence) naming several keys, by the runs they form.
 
-
-def _blocks(ls: list[Label], ms: list[Mention]) -> bool:
-    """Keys and values in two blocks (all keys before all values, or all values before all keys)."""
-    return max(x.start for x in ls) < min(m.start for m in ms) or max(m.start for m in ms) < min(
-        x.start for x in ls
+    Keys and values alternate in runs ("Oslo: 1, Lima: 2" is K V K V; "Oslo and Lima are 1 and 2" is K K
+    V V). The unit's first token sets its reading: key-first, each value run belongs to the key run before
+    it; value-first, to the key run after it. A run of n keys meeting a run of n values (or any runs around
+    "respectively"/分别) pairs them in order, a value joined to the one before by "or" sharing its slot (a
+    hedge for that key); a single key takes all its values; otherwise each value takes the nearest key on
+    its side.
+    """
+    tokens: list[tuple[int, str, Any]] = sorted(
+        [(x.start, "k", x) for x in ls] + [(m.start, "v", m) for m in ms], key=lambda t: t[0]
     )
+    runs: list[tuple[str, list[Any]]] = []
+    for _, kind, obj in tokens:
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(obj)
+        else:
+            runs.append((kind, [obj]))
+    key_first = runs[0][0] == "k"
+    respectively = bool(_RESPECTIVELY.search(text, a, b))
+    i = 0
+    while i < len(runs):
+        kind, items = runs[i]
+        if kind == "v":
+            partner = runs[i - 1][1] if key_first and i > 0 else (runs[i + 1][1] if i + 1 < len(runs) else None)
+            if partner is None:  # values with no key on their side take the nearest on the other
+                partner = runs[i + 1][1] if key_first and i + 1 < len(runs) else (runs[i - 1][1] if i else [])
+                partner = partner[:1] if key_first else partner[-1:]
+            _pair(text, partner, items, respectively, key_first, out)
+        i += 1
 
 
-def _interleaved(ls: list[Label], ms: list[Mention], out: Binding) -> None:
-    key_first = ls[0].start < ms[0].start
-    for m in ms:
-        before = [x for x in ls if x.start < m.start]
-        after = [x for x in ls if x.start > m.start]
-        near, far = (before[-1:], after[:1]) if key_first else (after[:1], before[-1:])
-        out.add((near or far)[0].key, m)
+def _pair(text: str, keys: list[Label], values: list[Mention], respectively: bool, key_first: bool, out: Binding) -> None:
+    names = list(dict.fromkeys(x.key for x in keys))
+    if not names:
+        out.unbound.extend(values)
+        return
+    if len(names) == 1:
+        for m in values:
+            out.add(names[0], m)
+        return
+    slots: list[list[Mention]] = []
+    for m in values:
+        if slots and _OR_JOIN.match(text[slots[-1][-1].end : m.start]):
+            slots[-1].append(m)
+        else:
+            slots.append([m])
+    if len(slots) == len(names) or respectively:
+        for k, slot in zip(names, slots, strict=False):
+            for m in slot:
+                out.add(k, m)
+        for slot in slots[len(names) :]:
+            out.unbound.extend(slot)
+        return
+    near = keys[-1].key if key_first else keys[0].key
+    for m in values:
+        out.add(near, m)
 
 
 # ---------------------------------------------------------------------------------------------- refusals

@@ -283,7 +283,10 @@ def verdict(prepared: str, ms: Sequence[Mention]) -> Verdict:
     """Commitment for one key from the mentions bound to it (:func:`haystacks.reading.committed_values`)."""
     if not ms:
         return Verdict("none")
-    groups = _distinct(committed_values(prepared, ms))
+    ms = list(committed_values(prepared, ms))
+    if any(not m.approx for m in ms):
+        ms = [m for m in ms if not m.approx]  # "about 1.44 million - precisely 1,438,952"
+    groups = _distinct(ms)
     heads = tuple(g[-1] for g in groups)
     if len(groups) > 1:
         return Verdict("hedge", heads)
@@ -310,8 +313,30 @@ class _Known:
         return "unknown", None
 
 
-def _invented(m: Mention, digits: int) -> bool:
-    return not m.approx and len(m.value.replace(".", "")) >= digits
+def _invented(m: Mention, digits: int, approx: bool = False) -> bool:
+    """A committed value no fact holds counts as invented when it has at least ``digits`` digits (a
+    negative ``digits``: exactly ``-digits``, the length of the needle values); approximations only when
+    ``approx`` (a closed-book guess "around 100 languages" invents a fact; "about 744万" for a 7-digit
+    needle is a wrong reading)."""
+    if m.approx and not approx:
+        return False
+    n = len(m.value.replace(".", ""))
+    return n == -digits if digits < 0 else n >= digits
+
+
+def _a_value(m: Mention, units: re.Pattern[str] | None) -> bool:
+    """Whether a number is stated as a value: not a count or quantity of something else."""
+    if not m.counted:
+        return True
+    return units is not None and bool(units.match(m.after))
+
+
+def _digits(invented_digits: int, known: _Known) -> int:
+    """``invented_digits``, or (0) the needle values' own length, as ``-n`` (see :func:`_invented`)."""
+    if invented_digits:
+        return invented_digits
+    lengths = {len(v) for _, vs in known.expected for v in vs}
+    return -lengths.pop() if len(lengths) == 1 else 2
 
 
 def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozenset[str]]]) -> set[str]:
@@ -336,6 +361,8 @@ def grade_facts(
     ordered_unlabelled: bool = True,
     invented_digits: int = 2,
     other_labels: Sequence[str] = (),
+    units: re.Pattern[str] | None = None,
+    approx_invents: bool = False,
 ) -> Grade:
     """Grade an answer against the asked facts, each value bound to its own key by the one reader.
 
@@ -353,6 +380,9 @@ def grade_facts(
             ``hallucinated`` (shorter ones are ``wrong``).
         other_labels: Keys the answer may name that are in neither list (the family's whole key table):
             a value stated for one of them is not stated for an asked key.
+        units: The words a value of this fact may be followed by ("tokens", "GPUs", 种): other counts and
+            quantities ("4 cities", "55亿美金") are not values; None: no count or quantity is a value.
+        approx_invents: An approximation no fact holds is an invention too (closed-book facts).
 
     Returns:
         The :class:`Grade`; ``outcome`` explains a miss (hedged, decoy, misbound, hallucinated...).
@@ -362,7 +392,7 @@ def grade_facts(
     p = prepare(answer)
     refused = is_refusal(answer)
     known = _Known(key)
-    ms = [m for m in numbers(p) if not m.weak]
+    ms = [m for m in numbers(p) if not m.weak and _a_value(m, units)]
     labels = {f.label: [f.label] for f in (*key.expected, *key.decoys) if f.label}
     labels.update({f"~{x}": [x] for x in other_labels if x and x not in labels})
     b = bind(p, ms, labels)
@@ -406,21 +436,22 @@ def grade_facts(
                 misbound.append(g.answer)  # type: ignore[union-attr]
             elif kind == "decoy":
                 decoys.append(g.answer)  # type: ignore[union-attr]
-            elif _invented(v.values[0], invented_digits):
+            elif _invented(v.values[0], _digits(invented_digits, known), approx_invents):
                 invented.append(v.values[0].value)
             continue
         if any(g == f for _, g in kinds):
             hedged.append(f.answer)
         decoys.extend(g.answer for kind, g in kinds if kind == "decoy" and g is not None)
-        if v.state == "hedge" and all(kind == "unknown" for kind, _ in kinds):
-            invented.extend(m.value for m in v.values if _invented(m, invented_digits))
+        if all(kind == "unknown" for kind, _ in kinds):
+            digits = _digits(invented_digits, known)
+            invented.extend(m.value for m in v.values if _invented(m, digits, approx_invents))
     if in_order is not None and b.unbound:  # a bare list: every value stated is a commitment
         committed_any = True
         for m in b.unbound:
             kind, g = known.which(m)
             if kind == "decoy" and g is not None:
                 decoys.append(g.answer)
-            elif kind == "unknown" and _invented(m, invented_digits):
+            elif kind == "unknown" and _invented(m, _digits(invented_digits, known), approx_invents):
                 invented.append(m.value)
     # a right value stated under another asked key
     for f in numeric:
@@ -464,6 +495,13 @@ def grade_facts(
     )
 
 
+#: An answer offering another key's value for the asked one by reference ("也许郑州的就是这个").
+_BY_REFERENCE = re.compile(
+    r"(?:maybe|perhaps|probably|possibly|might|could|也许|可能|或许|大概)[^.。!?！？\n]{0,40}"
+    r"(?:\bthat\s+one\b|\bthis\s+one\b|\bthe\s+same\b|就是这个|是这个|就是它|就是那个|也是这个)"
+)
+
+
 def grade_absent(
     answer: str, key: AnswerKey, *, min_digits: int = 2, other_labels: Sequence[str] = ()
 ) -> Grade:
@@ -477,7 +515,7 @@ def grade_absent(
     """
     p = prepare(answer)
     refused = is_refusal(answer)
-    ms = [m for m in numbers(p) if not m.weak]
+    ms = [m for m in numbers(p) if not m.weak and not m.counted]
     asked = key.absent.label if key.absent is not None else ""
     labels = {f.label: [f.label] for f in key.decoys if f.label}
     if asked:
@@ -487,6 +525,8 @@ def grade_absent(
     whole = re.sub(r"[\s.。!！]+", "", p)
     loose = [m for m in b.unbound if len(m.value) >= min_digits or whole == m.value]
     values = [*b.by_key.get(asked, []), *loose]
+    if not values and ms and asked and _BY_REFERENCE.search(p):
+        values = list(ms)  # "perhaps Warsaw's is that one": another key's value offered for the asked key
     numeric_fact = key.absent is None or _numeric(key.absent) or not key.absent.answer
     hallucinated = bool(values) if numeric_fact else not refused and bool(normalize(answer))
     known = _Known(key)
@@ -494,9 +534,7 @@ def grade_absent(
     ok = refused and not hallucinated
     if ok:
         outcome = "abstained"
-    elif decoys:
-        outcome = "decoy"
-    elif hallucinated:
+    elif hallucinated:  # any value for the absent key, a distractor's included, is invented for it
         outcome = "hallucinated"
     else:
         outcome = "wrong_format"

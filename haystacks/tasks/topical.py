@@ -17,6 +17,7 @@ model", 我不了解这个模型) is ``abstained`` (score 0: the fact is not kno
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 
+#: What a value of each attribute may be followed by ("400,000 tokens", "1,536 GPUs", "58种语言").
+_UNITS = re.compile(r"tokens?|gpus?|graphics|cards?|languages?|context|k\b|词|张|块|种|个|万|显|卡|语")
+
+
 def _render(attr: Attribute, lang: str, company: str, model: str, value: int) -> str:
     zh_value = zh_number(value) if value % 10_000 == 0 else str(value)
     return attr.needle[lang].format(company=company, model=model, zh_value=zh_value, en_value=f"{value:,}")
@@ -175,7 +180,7 @@ class TopicalTask(Task):
         )
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        g = grade_facts(answer, key)
+        g = grade_facts(answer, key, units=_UNITS, approx_invents=True, invented_digits=1)
         return replace(g, extra={**g.extra, "attribute": key.param("attribute")})
 
     def answer_budget(self, spec: CellSpec) -> int:
