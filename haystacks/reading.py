@@ -194,7 +194,7 @@ _GROUPS = re.compile(r"\d+(?:(?:[ ,'._\u2009\u202f]|\s?-\s?)\d+)*")
 _APPROX_BEFORE = re.compile(
     r"(?:\b(?:about|around|approximately|approx\.?|roughly|nearly|almost|circa|ca\.|some|over|under|"
     r"more\s+than|less\s+than|fewer\s+than|at\s+least|at\s+most|close\s+to|upwards\s+of|~|≈)|约|大约|"
-    r"大概|差不多|将近|接近|近|超过|不到|不足|上下|~|≈)\s*$"
+    r"大概|差不多|将近|接近|近|超过|不到|不足|上下|~|≈)\s*(?:是|为|有|在|\bis\b|\bof\b|\bat\b)?\s*$"
 )
 _APPROX_AFTER = re.compile(r"^\s*(?:左右|上下|多|余|来|\+|or\s+so\b|ish\b|-ish\b)")
 _RANGE_JOIN = re.compile(r"^\s*(?:-|~|to|至|到|或|-to-)\s*$")
@@ -449,7 +449,7 @@ def _approx(text: str, m: Mention, all_: Sequence[Mention]) -> Mention:
 _CONCLUDE = re.compile(
     r"\b(?:so|therefore|thus|hence|overall|in\s+total|altogether|in\s+summary|in\s+conclusion|"
     r"to\s+summari[sz]e|final\s+answer|the\s+answer\s+is|answer\s*:|that\s+means|which\s+means|"
-    r"that\s+gives|this\s+gives|the\s+result\s+is|result\s*:|total\s*:|summary\s*:|in\s+short)\b"
+    r"that\s+gives|this\s+gives|gives|adds\s+up\s+to|comes\s+to|makes|the\s+result\s+is|result\s*:|total\s*:|summary\s*:|in\s+short)\b"
     r"|所以|因此|因而|于是|答案是|答案为|答案:|结论|综上|总之|最终|总结|也就是说|即为|结果是|合计|总计"
 )
 _CORRECT = re.compile(
@@ -459,7 +459,7 @@ _CORRECT = re.compile(
     r"|不对|应该是|更正|纠正|其实|抱歉|说错|等等|重新(?:计算|数|核对|检查)|修正|不,|不是,"
 )
 _HEDGE = re.compile(
-    r"\b(?:or|either|possibly|perhaps|maybe|might|may\s+be|could\s+be|probably|not\s+sure|unsure|"
+    r"\b(?:or|either|possibly|perhaps|maybe|might|may\s+(?:also\s+)?be|could\s+(?:also\s+)?be|probably|not\s+sure|unsure|"
     r"uncertain|alternatively|likely|i\s+think|i\s+believe|seems?)\b|或者|或是|还是|可能|也许|大概|不确定|"
     r"似乎|好像|要么|或"
 )
@@ -505,13 +505,20 @@ _CLAUSE_SPLIT = re.compile(
 
 
 def units(prepared: str) -> list[tuple[int, int]]:
-    """Spans of the answer's units: lines, and sentences within a line."""
+    """Spans of the answer's units: lines, sentences within a line, and the parts a self-correction
+    separates ("第二个是X——不对，X是第三个")."""
     out: list[tuple[int, int]] = []
     pos = 0
-    for m in _UNIT_SPLIT.finditer(prepared):
-        if m.start() > pos:
-            out.append((pos, m.start()))
-        pos = m.end()
+    cuts = sorted(
+        [(m.start(), m.end()) for m in _UNIT_SPLIT.finditer(prepared)]
+        + [(m.start(), m.start()) for m in _CORRECT.finditer(prepared)]
+    )
+    for start, end in cuts:
+        if start < pos:
+            continue
+        if start > pos:
+            out.append((pos, start))
+        pos = end
     if pos < len(prepared):
         out.append((pos, len(prepared)))
     return [(a, b) for a, b in out if prepared[a:b].strip()]
@@ -595,6 +602,7 @@ def bind(prepared: str, mentions: Sequence[Mention], keys: Mapping[str, Sequence
         return out
     pending: str | None = None  # a key stated without a value: the next unit's unkeyed values are its
     orphans: list[Mention] = []  # values of a unit naming no key, waiting for the next unit's lone key
+    last_single: str | None = None  # the key of the last unit naming exactly one
     for a, b in units(prepared):
         ls = [x for x in labels if a <= x.start < b]
         ms = [m for m in mentions if a <= m.start < b]
@@ -604,9 +612,14 @@ def bind(prepared: str, mentions: Sequence[Mention], keys: Mapping[str, Sequence
                     out.add(pending, m)
                 if ms:
                     pending = None
+            elif last_single is not None and ms and _CORRECT.search(prepared, a, b):
+                for m in ms:  # "Dakar's is 7764246... actually, it's 7761246": the same key, corrected
+                    out.add(last_single, m)
             else:
                 orphans.extend(ms)
             continue
+        keys_here = {x.key for x in ls}
+        last_single = next(iter(keys_here)) if len(keys_here) == 1 else None
         if orphans:
             distinct = {x.key for x in ls}
             if len(distinct) == 1 and not ms:
@@ -714,10 +727,13 @@ _REFUSE_EN = re.compile(
     r"|\bnot\s+(?:able\s+to\s+)?(?:be\s+)?(?:found|determined)\b|\bcannot\s+be\s+(?:found|determined)\b"
     r"|\bi\s+(?:don't|do\s+not)\s+have\b|\bcan't\s+help\b|\bno\s+(?:idea|clue)\b|\bbut\s+not\b"
     r"|\b(?:no\s+one|nobody|nothing|nowhere)\b[^.?!\n]{0,40}\b(?:mention|give|state|say|provide|list|contain)"
+    r"|\bthere\s+(?:isn't|is\s+not|aren't|are\s+not|wasn't|was\s+not)\s+(?:a|an|any)\b|\b(?:none|neither)\s+of\b"
+    r"|\bno\s+(?:one|character|crate|code|label|shipment)s?\s+(?:is|was|has|had)\b"
 )
 _REFUSE_ZH_RE = re.compile(
-    r"(?:没有|没|未|并未|并没有|不曾)(?:[^，。,.!?！？]{0,14}?)(?:数字|信息|数据|答案|记载|记录|说明|提到|提及|给出|出现|"
-    r"标签|密码|内容|资料|描述|相关)"
+    r"(?:没有|没|未|并未|并没有|不曾|无法|不能|没能|未能)(?:[^，。,.!?！？]{0,14}?)(?:数字|信息|数据|答案|记载|"
+    r"记录|说明|提到|提及|给出|出现|标签|密码|内容|资料|描述|相关|找到|确定|回答|得知|提供|看到|发现)"
+    r"|没有[^，。,.!?！？]{1,10}的(?:[。.!！]|$)|(?:没有|没)(?:一位|任何|人)"
 )
 _REFUSE_ZH = (
     "不知道", "不清楚", "不确定", "没有提到", "没提到", "未提到", "未提及", "没有提及", "没提及", "没有涉及",
@@ -729,6 +745,10 @@ _REFUSE_ZH = (
     "未列出", "没有信息", "缺乏", "不包含", "没有包含", "未包含", "无法识别", "无法判断", "没有写", "没写",
     "不掌握", "没有掌握", "无法知道", "不得而知", "没有资料", "没有数据", "未知", "无可奉告",
 )  # fmt: skip
+
+
+#: "The text never names X directly" sets up a hop; it does not decline.
+_NOT_DIRECTLY = re.compile(r"(?:文中|文本中|原文)?(?:没有|没|未|并未|并没有)直接[^,，。.;；]*")
 
 
 def is_refusal(text: str) -> bool:
@@ -745,8 +765,10 @@ def is_refusal(text: str) -> bool:
         True when the answer holds a refusal.
     """
     t = prepare(text)
-    compact = re.sub(r"\s+", "", t)
-    if any(p in compact for p in _REFUSE_ZH) or _REFUSE_ZH_RE.search(compact):
+    compact = _NOT_DIRECTLY.sub("", re.sub(r"\s+", "", t))
+    if any(p in compact for p in _REFUSE_ZH):
+        return True
+    if _REFUSE_ZH_RE.search(compact):
         return True
     if compact.strip("。.!！") in {"无", "没有", "否", "不知", "none", "unknown", "n/a", "无答案"}:
         return True

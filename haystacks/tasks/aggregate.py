@@ -29,7 +29,7 @@ from haystacks.needles import (
     multi_depths,
     needle_rng,
 )
-from haystacks.reading import Mention, committed_values, is_refusal, numbers, prepare, units
+from haystacks.reading import Mention, committed_values, hedge_between, is_refusal, numbers, prepare, units
 from haystacks.tasks.base import (
     AnswerKey,
     Fact,
@@ -121,6 +121,10 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
 
     def pick(a: int, b: int, pool: list[Mention]) -> list[Mention]:
         inside = [m for m in pool if a <= m.start < b]
+        if op != "count":  # "Adding all 25 shipments gives 1,359": a count is not a sum or a maximum
+            inside = [m for m in inside if not _COUNT_UNIT.match(prepared[m.end : m.end + 24])] or inside
+        if len(_distinct(inside)) > 1 and hedge_between(prepared, inside[0].start, inside[-1].end):
+            return inside  # "either 87 or 78"
         eq = [i for i, c in enumerate(prepared[a:b]) if c in "=＝"]
         if eq:
             after = [m for m in inside if m.start >= a + eq[-1]]
@@ -146,7 +150,7 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         worked = [u for u in spans if "=" in prepared[u[0] : u[1]] and any(u[0] <= m.start < u[1] for m in ms)]
         first = [m for m in ms if spans and spans[0][0] <= m.start < spans[0][1]]
         if named:
-            route, chosen = "named", pick(*named[-1], ms)
+            route, chosen = "named", pick(*named[0], ms)
         elif worked:
             route, chosen = "worked", pick(*worked[-1], ms)
         elif first and len(_distinct(first)) == 1:
@@ -232,7 +236,7 @@ class AggregateTask(Task):
         refused = is_refusal(answer)
         ms = numbers(p)
         strong = [m for m in ms if not m.weak]
-        if not strong and len(ms) == 1:
+        if not strong and len(ms) == 1 and len(re.sub(r"\W", "", p)) <= 8:
             strong = ms  # "Four." — the whole answer is the number word
         v = final_number(p, strong, op)
         right = fact_values(fact)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, needle_rng
+from haystacks.reading import Mention
 from haystacks.tasks.base import AnswerKey, Grade, Task, grade_one
 from haystacks.tasks.magic import check_seed
 from haystacks.tasks.registry import register
@@ -203,6 +204,41 @@ def _tables(language: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]
     return PAIRS[language], NAMES[language], TEMPLATES[language]
 
 
+_ALL_NAMES = sorted({n for names in NAMES.values() for n in names}, key=len, reverse=True)
+
+
+def name_mentions(prepared: str) -> list[Mention]:
+    """Every character name of the table (either language) a prepared answer states: a name that is no
+    character of the cell is an invented answer."""
+    out: list[Mention] = []
+    for name in _ALL_NAMES:
+        pat = re.escape(name.lower())
+        if name.isascii():
+            pat = rf"(?<![a-z]){pat}(?![a-z])"
+        for m in re.finditer(pat, prepared):
+            if all(m.end() <= x.start or m.start() >= x.end for x in out):
+                out.append(Mention(m.start(), m.end(), name, frozenset({name})))
+    return sorted(out, key=lambda x: x.start)
+
+
+#: Words of the landmark and city tables: capitalized, but no character's name.
+_PLACE_WORDS = frozenset(
+    w.lower() for rows in PAIRS.values() for row in rows for part in row for w in re.findall(r"[A-Za-z]+", part)
+)
+_CAPITALIZED = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+
+
+def _invents_a_name(answer: str, question: str) -> bool:
+    """An English answer naming someone who is no character of the table ("It was Bartholomew."): a
+    capitalized word inside a sentence that is neither in the question nor a landmark's or city's."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    for m in _CAPITALIZED.finditer(answer.strip()):
+        w = m.group(1).lower()
+        if w not in asked and w not in _PLACE_WORDS and w not in STOPWORDS["en"]:
+            return True
+    return False
+
+
 class AssociativeTask(Task):
     name = "associative"
     summary = "NoLiMa-style: the needle names a landmark, the question its city; answer: the character's name"
@@ -265,7 +301,11 @@ class AssociativeTask(Task):
         hop = str(key.param("hop") or "")
         city = hop.split(" -> ")[-1] if " -> " in hop else ""
         words = [re.escape(w.lower()) for w in (city, "has been", "去过", "visited", "answer", "答案") if w]
-        g = grade_one(answer, key, phrases=re.compile("|".join(words)))
+        g = grade_one(
+            answer, key, phrases=re.compile("|".join(words)), mentions=name_mentions, unknown_invents=True
+        )
+        if g.outcome == "wrong_format" and _invents_a_name(answer, key.question):
+            g = replace(g, outcome="hallucinated", hallucinated=True)
         # the cell's overlap travels with its grade into the record's score_detail
         return replace(g, extra={**g.extra, "lexical_overlap": key.param("lexical_overlap")})
 

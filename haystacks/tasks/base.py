@@ -324,11 +324,27 @@ def _invented(m: Mention, digits: int, approx: bool = False) -> bool:
     return n == -digits if digits < 0 else n >= digits
 
 
-def _a_value(m: Mention, units: re.Pattern[str] | None) -> bool:
-    """Whether a number is stated as a value: not a count or quantity of something else."""
+def _a_value(m: Mention, units: re.Pattern[str] | None, prepared: str = "") -> bool:
+    """Whether a number is stated as a value: not a count or quantity of something else (a unit of the
+    fact may come up to two words later: "1,000 NVIDIA A100 GPUs")."""
     if not m.counted:
         return True
-    return units is not None and bool(units.match(m.after))
+    if units is None:
+        return False
+    tail = prepared[m.end : m.end + 40].split()[:3] if prepared else [m.after]
+    return any(units.match(w) for w in tail)
+
+
+def _guess(prepared: str, ms: Sequence[Mention], right: frozenset[str]) -> bool:
+    """An approximation is a guess (an invented value), not a rough reading of the right one, when the
+    answer hedges ("probably around 100") or it is more than 25 % off the right value."""
+    if hedge_between(prepared, 0, len(prepared)):
+        return True
+    try:
+        target = max(float(r) for r in right)
+        return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
+    except ValueError:
+        return True
 
 
 def _digits(invented_digits: int, known: _Known) -> int:
@@ -392,7 +408,7 @@ def grade_facts(
     p = prepare(answer)
     refused = is_refusal(answer)
     known = _Known(key)
-    ms = [m for m in numbers(p) if not m.weak and _a_value(m, units)]
+    ms = [m for m in numbers(p) if not m.weak and _a_value(m, units, p)]
     labels = {f.label: [f.label] for f in (*key.expected, *key.decoys) if f.label}
     labels.update({f"~{x}": [x] for x in other_labels if x and x not in labels})
     b = bind(p, ms, labels)
@@ -436,7 +452,7 @@ def grade_facts(
                 misbound.append(g.answer)  # type: ignore[union-attr]
             elif kind == "decoy":
                 decoys.append(g.answer)  # type: ignore[union-attr]
-            elif _invented(v.values[0], _digits(invented_digits, known), approx_invents):
+            elif _invented(v.values[0], _digits(invented_digits, known)):
                 invented.append(v.values[0].value)
             continue
         if any(g == f for _, g in kinds):
@@ -444,7 +460,8 @@ def grade_facts(
         decoys.extend(g.answer for kind, g in kinds if kind == "decoy" and g is not None)
         if all(kind == "unknown" for kind, _ in kinds):
             digits = _digits(invented_digits, known)
-            invented.extend(m.value for m in v.values if _invented(m, digits, approx_invents))
+            guess = approx_invents and _guess(p, v.values, fact_values(f))
+            invented.extend(m.value for m in v.values if _invented(m, digits, guess))
     if in_order is not None and b.unbound:  # a bare list: every value stated is a commitment
         committed_any = True
         for m in b.unbound:
@@ -584,16 +601,18 @@ def choose(
     """What an answer commits to among several items of the same kind (the i-th code, a character, a
     chain's labels), read as a careful human reads it.
 
-    In turn: candidates after the last conclusion or self-correction; else those of the last unit that
-    names the asked key (``phrases``: the question's own words, e.g. the city or "final label"); else those
-    of the answer's first unit when it names one; candidates that the answer negates ("not X", "rather than
-    X", 不是X) are dropped; a recited path (``path``: a chain's labels in order, "A → B → C") commits to its
-    furthest label unless hedge words stand between. Several distinct candidates left are a hedge.
+    In turn: candidates after the last conclusion or self-correction (route ``marker``); else those of the
+    first unit that names the asked key (``phrases``: the question's own words, e.g. the city or "final
+    label"; route ``named``), and within it the clause naming it; else those of the answer's first unit
+    when it names one (``first``); candidates that the answer negates ("not X", "rather than X", 不是X) are
+    dropped; a recited path (``path``: a chain's labels in order, "A → B → C") commits to its furthest
+    label unless hedge words stand between (``path``). Several distinct candidates left are a hedge.
     """
     ms = sorted(ms, key=lambda m: m.start)
     if not ms:
         return Verdict("none")
     cand = list(committed_values(prepared, ms))
+    route = "marker" if len(cand) < len(ms) else "all"
     spans = units(prepared)
 
     def narrow(cs: list[Mention]) -> list[Mention]:
@@ -608,9 +627,9 @@ def choose(
             (a, b) for a, b in spans if phrases.search(prepared, a, b) and any(a <= m.start < b for m in cand)
         ]
         if hits:
-            a, b = hits[-1]
-            cand = narrow([m for m in cand if a <= m.start < b])
-    spread = (min(m.start for m in cand), max(m.start for m in cand)) if cand else (0, 0)
+            a, b = hits[0]
+            cand, route = narrow([m for m in cand if a <= m.start < b]), "named"
+    spread = (max(0, min(m.start for m in cand) - 24), max(m.start for m in cand)) if cand else (0, 0)
     if len(_distinct(cand)) > 1 and phrases is not None and not hedge_between(prepared, *spread):
         # the clause that names the asked key ("去过成都的是X（...），而Y去的是...")
         cuts = sorted({0, len(prepared), *(m.start() for m in _CLAUSE.finditer(prepared))})
@@ -621,12 +640,12 @@ def choose(
         ]
         near = [c for c in near if c]
         if near and len(_distinct([m for c in near for m in c])) == 1:
-            cand = [m for c in near for m in c]
+            cand, route = [m for c in near for m in c], "named"
     if len(_distinct(cand)) > 1 and spans:
         a, b = spans[0]
         first = [m for m in cand if a <= m.start < b]
         if first and len(_distinct(first)) == 1 and len(cand) > len(first):
-            cand = first
+            cand, route = first, "first"
     groups = _distinct(cand)
     if len(groups) > 1 and path:
         order = {v: i for i, v in enumerate(path)}
@@ -637,13 +656,15 @@ def choose(
             text = prepared[lo:hi]
             if _PATH.search(text) and not hedge_between(prepared, lo, hi):
                 far = max(on_path, key=lambda g: order[g[0].value])
-                return Verdict("one", (far[-1],))
+                return Verdict("one", (far[-1],), "path")
     if len(groups) > 1:
-        return Verdict("hedge", tuple(g[-1] for g in groups))
+        return Verdict("hedge", tuple(g[-1] for g in groups), route)
+    if route == "all" and spans and spans[0][0] <= groups[0][0].start < spans[0][1]:
+        route = "first"
     exact = [m for m in groups[0] if not m.approx]
     if not exact:
-        return Verdict("approx", (groups[0][-1],))
-    return Verdict("one", (exact[-1],))
+        return Verdict("approx", (groups[0][-1],), route)
+    return Verdict("one", (exact[-1],), route)
 
 
 def grade_one(
@@ -657,6 +678,7 @@ def grade_one(
     asked_label: str = "",
     phrases: re.Pattern[str] | None = None,
     path: Sequence[str] = (),
+    unknown_invents: bool = False,
 ) -> Grade:
     """Grade one asked fact among look-alikes: the item the answer commits to.
 
@@ -681,6 +703,8 @@ def grade_one(
             asked item's id.
         phrases: The question's words that mark the sentence answering it.
         path: A chain's labels in order.
+        unknown_invents: Committing to an item the key does not hold is ``hallucinated`` (``mentions``
+            finds every item of the family's table, e.g. every character name).
 
     Returns:
         The :class:`Grade`.
@@ -694,14 +718,21 @@ def grade_one(
     if mentions is not None:
         ms = list(mentions(p))
     elif numeric:
-        ms = [m for m in numbers(p) if not m.weak]
+        ms = [m for m in numbers(p) if not m.weak and not m.counted]
     else:
         ms = item_mentions(p, (fact, *key.decoys))
     cands = ms
     if labels:
         b = bind(p, ms, labels)
         cands = b.by_key.get(asked_label) or b.unbound
+    question = prepare(key.question)
+    if refused:
+        # a refusal that names what the question named ("I can't find any relabelling of DF-562") or
+        # only lists items as context ("the text mentions A, B and C, but none...") commits to nothing
+        cands = [m for m in cands if m.value.lower() not in question or not _in_refusal(p, m)]
     v = choose(p, cands, phrases=phrases, path=path)
+    if refused and ((v.state == "hedge" and not hedge_between(p, 0, len(p))) or _refuses_first(p, v)):
+        v = Verdict("none")
     values = {fact.answer, *fact_values(fact)} if numeric else {fact.answer}
     decoy_of = {}
     for d in key.decoys:
@@ -725,6 +756,8 @@ def grade_one(
         outcome = "decoy"
     elif v.state == "none" and refused:
         outcome = "abstained"
+    elif v.state != "none" and unknown_invents and all(k == "unknown" for k in kinds):
+        outcome = "hallucinated"
     elif v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values):
         outcome = "hallucinated"
     elif v.state == "none" and refused is False and (numeric or mentions is not None):
@@ -734,6 +767,14 @@ def grade_one(
     else:
         outcome = "wrong"
     ok = outcome == "found"
+    # cut answers: committed when the choice is stated as one (after "so"/"the answer is", or in the
+    # answer's first sentence), not an item met while still looking; a value the question itself named
+    # ("The crate starts as LR-187.") is no choice unless concluded
+    spans = units(p)
+    first = spans[0] if spans else (0, 0)
+    echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker"
+    stated = v.route in ("marker", "path") or any(first[0] <= m.start < first[1] for m in v.values)
+    firm = (v.state == "one" and stated and not echo) or (v.state == "none" and refused)
     return Grade(
         score=1.0 if ok else 0.0,
         outcome=outcome,
@@ -743,7 +784,28 @@ def grade_one(
         hallucinated=outcome == "hallucinated",
         distractors_found=stated_decoys,
         extra={"committed": [m.value for m in v.values], "commitment": v.state},
+        firm=firm,
     )
+
+
+def _in_refusal(prepared: str, m: Mention) -> bool:
+    """Whether a mention sits in a clause that declines ("I can't find any relabelling of DF-562")."""
+    cuts = sorted({0, len(prepared), *(x.start() for x in _CLAUSE.finditer(prepared))})
+    for a, b in itertools.pairwise(cuts):
+        if a <= m.start < b:
+            return is_refusal(prepared[a:b])
+    return False
+
+
+def _refuses_first(prepared: str, v: Verdict) -> bool:
+    """The answer opens with a refusal that names no candidate and never concludes otherwise ("No one is
+    said to have been to Florence. One character, Keziah, proposed at the Uffizi..."): it commits to the
+    refusal, whatever it then mentions."""
+    spans = units(prepared)
+    if not spans or not v.values or v.route == "marker":
+        return False
+    a, b = spans[0]
+    return is_refusal(prepared[a:b]) and all(not a <= m.start < b for m in v.values)
 
 
 class Task:

@@ -177,7 +177,7 @@ def test_an_answer_cut_before_it_commits_is_truncated_one_cut_after_is_graded() 
     runaway = "1000000000000000000000000000"
     g = get_task("multi").grade(runaway, MULTI)
     assert not truncated(_result(runaway, StopReason.MAX_TOKENS), runaway, g, "chat")
-    assert g.outcome == "hallucinated"
+    assert g.outcome == "wrong"  # committed (to a number that is no needle's length): graded, a miss
     assert truncated(_result("", StopReason.TRUNCATED), "", g, "chat")  # emptied by thinking
 
 
