@@ -52,6 +52,7 @@ __all__ = [
     "committed_values",
     "find_labels",
     "hedge_between",
+    "hedges",
     "is_refusal",
     "markers",
     "numbers",
@@ -465,6 +466,18 @@ _HEDGE = re.compile(
 )
 
 
+#: Hedges that leave two candidates open ("either A or B", "A, or possibly B", "可能是A，也可能是B").
+_HEDGE_STRONG = re.compile(
+    r"\beither\b[^.?!\n]*\bor\b|\bor\s+(?:possibly|maybe|perhaps|else)\b|\bnot\s+(?:sure|certain)\b|"
+    r"也可能|或者是|还是|不确定|要么"
+)
+
+
+def hedges(text: str) -> bool:
+    """Whether an answer leaves two candidates open ("either A or B", "or possibly", 也可能, 不确定)."""
+    return bool(_HEDGE_STRONG.search(prepare(text)))
+
+
 def markers(prepared: str) -> list[int]:
     """Offsets (ends) of every conclusion and self-correction marker: after one, what follows is what the
     answer commits to."""
@@ -789,26 +802,79 @@ _EN_STOP = frozenset(
 _ZH_STOP = frozenset("的了在是着把被一只个头条块群把正地得将也都就又很")
 
 
+_SYNONYMS = {
+    "beneath": "under", "underneath": "under", "below": "under", "practicing": "practis", "practising": "practis",
+    "practice": "practis", "practise": "practis", "practiced": "practis", "practised": "practis",
+    "having": "eat", "have": "eat", "had": "eat", "eating": "eat", "ate": "eat",
+}  # fmt: skip
+_ZH_SYNONYMS = (("下面", "下"), ("底下", "下"), ("下方", "下"), ("里面", "里"), ("颜色", "色"))
+#: Colours: an answer naming another colour than the phrase's contradicts it ("red flowerpot" for "blue").
+_COLOURS_EN = frozenset("red blue green yellow black white purple orange pink brown grey gray gold silver".split())
+_COLOURS_ZH = frozenset("红蓝绿黄黑白紫橙粉棕灰金银")
+
+
 def _stem(w: str) -> str:
+    w = _SYNONYMS.get(w, w)
     for suf in ("ing", "ed", "es", "s", "ly"):
         if len(w) > len(suf) + 2 and w.endswith(suf):
             return w[: -len(suf)]
     return w
 
 
-def content(text: str) -> set[str]:
-    """Content tokens of a phrase: English words (stemmed, no stopwords) and Chinese characters (no function
-    characters or measure words)."""
+def _zh_content(t: str) -> list[str]:
+    """The content characters of each Chinese run (function characters and measure words dropped)."""
+    for a, b in _ZH_SYNONYMS:
+        t = t.replace(a, b)
+    return ["".join(c for c in run if c not in _ZH_STOP) for run in re.findall(r"[\u3400-\u9fff]+", t)]
+
+
+def content(text: str, pairs: bool = True) -> set[str]:
+    """Content tokens of a phrase: English words (stemmed, synonyms folded, no stopwords; with ``pairs``, two
+    adjacent words also as one, "flower pot" = "flowerpot") and Chinese characters (with ``pairs``, and
+    character pairs; function characters and measure words dropped)."""
     t = prepare(text)
-    out = {_stem(w) for w in re.findall(r"[a-z]+", t) if w not in _EN_STOP}
-    out.update(c for c in t if "\u3400" <= c <= "\u9fff" and c not in _ZH_STOP)
+    words = [w for w in re.findall(r"[a-z]+", t) if w not in _EN_STOP]
+    out = {_stem(w) for w in words}
+    for run in _zh_content(t):
+        out.update(run)
+        if pairs:
+            out.update("".join(p) for p in itertools.pairwise(run))
+    if pairs:
+        out.update(_stem(a + b) for a, b in itertools.pairwise(words))
     out.update(re.findall(r"\d+", t))
     return out
 
 
+def _want(phrase: str) -> tuple[set[str], set[str], set[str]]:
+    """The phrase's English words, Chinese characters and Chinese character pairs (what must be stated)."""
+    t = prepare(phrase)
+    words = {_stem(w) for w in re.findall(r"[a-z]+", t) if w not in _EN_STOP} | set(re.findall(r"\d+", t))
+    chars: set[str] = set()
+    pairs: set[str] = set()
+    for run in _zh_content(t):
+        chars.update(run)
+        pairs.update("".join(p) for p in itertools.pairwise(run))
+    return words, chars, pairs
+
+
 def phrase_recall(answer: str, phrase: str) -> float:
-    """The fraction of a phrase's content tokens (:func:`content`) that the answer states (0..1)."""
-    want = content(phrase)
-    if not want:
+    """How much of a phrase the answer states, 0..1: the share of its English content words, and for
+    Chinese the mean of the shares of its content characters and of its character pairs (a dropped
+    measure word keeps a paraphrase close, another word in the same place does not). An answer that names
+    another colour than the phrase's states none of it."""
+    words, chars, pairs = _want(phrase)
+    have = content(answer)
+    t = prepare(answer)
+    if words & _COLOURS_EN and (set(re.findall(r"[a-z]+", t)) & _COLOURS_EN) - words:
+        if not words & _COLOURS_EN & set(re.findall(r"[a-z]+", t)):
+            return 0.0
+    zh_colours = chars & _COLOURS_ZH
+    if zh_colours and not zh_colours & set(t) and set(t) & (_COLOURS_ZH - zh_colours):
         return 0.0
-    return len(want & content(answer)) / len(want)
+    parts: list[float] = []
+    if words:
+        parts.append(len(words & have) / len(words))
+    if chars:
+        zh = len(chars & have) / len(chars)
+        parts.append((zh + len(pairs & have) / len(pairs)) / 2 if pairs else zh)
+    return max(parts, default=0.0)

@@ -9,18 +9,22 @@ phrase's language or in the other language's rendering of the same phrase (the t
 Quoting the whole altered sentence states the phrase; quoting only its unchanged part, or another sentence,
 states none of it and earns nothing.
 
-The threshold is measured on the labelled corpus (``answers/changed_line.jsonl``, see README "Grading"):
-right answers (exact, a dropped measure word, synonyms, the sentence quoted whole) recall 0.75 and more;
-wrong ones (the unchanged half, another sentence, a refusal) 0.3 and less.
+The threshold is measured on the labelled corpus (``answers/changed_line.jsonl``, 46 answers; README
+"Grading"): every right answer (exact, a dropped measure word or adjective, synonyms, the other language's
+rendering, the sentence quoted whole) recalls 0.56 or more; every wrong one (the unchanged half, another
+sentence, an invented phrase, a refusal) 0.05 or less; 0.5 sits in the gap. An answer stating the phrase
+while leaving another candidate open ("either A or B", 可能是A，也可能是B) is ``hedged``; one whose content
+is mostly the question's own words (at least :data:`RESTATES_TASK`) restates the task: ``wrong_format``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from haystacks.errors import SpecError
 from haystacks.needles import CHANGED_KEY, CHANGED_PHRASES, NeedlePlan, PlannedNeedle, check_depth, needle_rng
-from haystacks.reading import is_refusal, phrase_recall
+from haystacks.reading import content, hedges, is_refusal, phrase_recall
 from haystacks.tasks.base import AnswerKey, Grade, Task
 from haystacks.tasks.magic import check_seed, family
 from haystacks.tasks.registry import register
@@ -31,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["PARAPHRASE_RECALL", "ChangedLineTask", "phrase_forms"]
 
 #: Share of the inserted phrase's content tokens an answer must state to locate it (see the docstring).
-PARAPHRASE_RECALL = 0.6
+PARAPHRASE_RECALL = 0.5
+#: An answer whose content is mostly the question's own words restates the task (``wrong_format``).
+RESTATES_TASK = 0.4
 
 
 def phrase_forms(phrase: str) -> tuple[str, ...]:
@@ -86,16 +92,22 @@ class ChangedLineTask(Task):
             ),
             default=0.0,
         )
-        located = recall >= PARAPHRASE_RECALL
+        hedged = recall >= PARAPHRASE_RECALL and hedges(answer)
+        located = recall >= PARAPHRASE_RECALL and not hedged
         found = tuple(f.answer for f in key.expected) if located else ()
         missed = tuple(f.answer for f in key.expected if f.answer not in found)
         abstained = is_refusal(answer)
+        mine = content(answer, pairs=False)
+        echo = len(mine & content(key.question)) / len(mine) if mine else 1.0
+        quoted = bool(re.search(r"[\"“”「」『』]", answer))
         if located:
             outcome = "found"
+        elif hedged:
+            outcome = "hedged"
         elif abstained:
             outcome = "abstained"
-        elif not answer.strip():
-            outcome = "wrong_format"
+        elif not quoted and echo >= RESTATES_TASK:
+            outcome = "wrong_format"  # restates the task, names no sentence
         else:
             outcome = "wrong"
         return Grade(

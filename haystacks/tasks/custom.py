@@ -11,7 +11,10 @@ the whole answer is read for each question. A numeric answer is read as every ot
 one reader: the committed value, a second candidate is a hedge, an approximation is not exact). A text
 answer counts when the answer states it or a close paraphrase: at least :data:`PARAPHRASE_RECALL` of its
 content tokens (:func:`haystacks.reading.phrase_recall`; "eating a sandwich at Dolores Park" for "eat a
-sandwich in Dolores Park"). A one-word answer needs that word.
+sandwich in Dolores Park"); an answer naming another colour than the answer's states none of it. The
+threshold is measured on ``answers/custom.jsonl`` (50 answers): right answers recall 0.55 or more, wrong
+ones 0.5 or less. An answer that states it while leaving another candidate open ("either A or B",
+可能是A，也可能是B) is ``hedged`` (no credit). A one-word answer needs that word.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from haystacks.errors import SpecError
 from haystacks.grading import normalize
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, multi_depths
-from haystacks.reading import is_refusal, numbers, phrase_recall, prepare
+from haystacks.reading import hedges, is_refusal, numbers, phrase_recall, prepare
 from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, fact_values, verdict
 from haystacks.tasks.registry import register
 
@@ -42,7 +45,7 @@ __all__ = [
 
 _KEY = {"zh": "问题{i}", "en": "question {i}"}
 #: Share of a text answer's content tokens an answer must state (measured on answers/custom.jsonl).
-PARAPHRASE_RECALL = 0.75
+PARAPHRASE_RECALL = 0.55
 _ITEM = re.compile(
     r"^[ \t>*_#-]*(?:(?:question|q|问题|问|第)\s*)?(\d{1,2})\s*(?:[.)、:：]|题|个问题)[ \t*_]*", re.I | re.M
 )
@@ -144,7 +147,9 @@ class CustomTask(Task):
                 continue
             recall = max(phrase_recall(part, form) for form in f.forms())
             committed |= recall > 0
-            if recall >= PARAPHRASE_RECALL:
+            if recall >= PARAPHRASE_RECALL and hedges(part):
+                hedged.append(f.answer)
+            elif recall >= PARAPHRASE_RECALL:
                 found.append(f.answer)
         score = len(found) / len(key.expected)
         refused = is_refusal(answer)
