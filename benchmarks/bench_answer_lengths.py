@@ -76,14 +76,16 @@ def smollm2_lengths(
                     cmd = [
                         sys.executable, "-m", "evals.run", "--model", "llamacpp", "--base-url", f"{url}/v1",
                         "--style", "chat", "--task", task, "--language", lang, "--lengths", str(length),
-                        "--depths", "50", "--seeds", seeds, "--max-tokens", str(max_tokens), "--out", str(out),
-                        "--no-report",
+                        "--depths", "50", "--seeds", seeds, "--max-tokens", str(max_tokens),
+                        "--out", str(out), "--no-report",
                     ]  # fmt: skip
                     for needle, question, answer in get_task(task).example_options().get("needles", ()):
                         cmd += ["--needle", needle, "--question", question, "--answer", answer]
                     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
                     if p.returncode != 0:
-                        print(f"{task} {lang}: exit {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr)
+                        print(
+                            f"{task} {lang}: exit {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr
+                        )
                         continue
                     for r in read_records(out / "results.jsonl"):
                         if r.output_tokens is not None:
@@ -133,7 +135,9 @@ def main() -> int:
         if args.smollm2:
             ys = smol.get(task, [])
             row += f"{len(ys):>8}"
-            row += f"{pct(ys, 0.5):>6}{pct(ys, 0.9):>6}{max(ys):>6}{cut.get(task, 0):>5}" if ys else "     -" * 4
+            row += (
+                f"{pct(ys, 0.5):>6}{pct(ys, 0.9):>6}{max(ys):>6}{cut.get(task, 0):>5}" if ys else "     -" * 4
+            )
         t = get_task(task)
         row += f"{t.answer_budget(CellSpec(task=task, **t.cell_params(t.example_options()))):>8}"
         print(row)

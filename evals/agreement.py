@@ -223,7 +223,9 @@ def agreement_report(lines: Sequence[Line], *, disagreements: bool = True) -> st
 # ---------------------------------------------------------------------------------------------- judge
 
 
-async def judge_lines(lines: Iterable[Line], model: str, base_url: str | None = None) -> list[tuple[Line, int | None]]:
+async def judge_lines(
+    lines: Iterable[Line], model: str, base_url: str | None = None
+) -> list[tuple[Line, int | None]]:
     """Grade the scored corpus lines with a judge model (its registry entry; refused unless pinned).
 
     Args:
@@ -289,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.agreement", description=__doc__.splitlines()[0])
     ap.add_argument("--answers", default=None, help="folder of the corpus JSONL files (default: answers/)")
     ap.add_argument("--show-disagreements", action="store_true", help="list every line graded otherwise")
-    ap.add_argument("--judge", default=None, help="also grade the corpus with this judge model (registry name)")
+    ap.add_argument(
+        "--judge", default=None, help="also grade the corpus with this judge model (registry name)"
+    )
     ap.add_argument("--base-url", default=None, help="the judge's endpoint (a local server, the mock)")
     ap.add_argument("--limit", type=int, default=None, help="judge at most this many lines")
     args = ap.parse_args(argv)

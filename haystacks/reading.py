@@ -19,8 +19,8 @@ rules, each the way a careful human reader applies them:
   answer); the pronoun "one" and words such as 一些/一下/一样/唯一 are never values.
 * **Commitment** (:func:`committed_values`): several different values for the same key are a hedge unless a
   conclusion ("so", "therefore", "the answer is", "final answer", 所以, 因此, 答案是, 综上) or a
-  self-correction ("wait, actually", "correction", "no,", 不对, 应该是, 更正) stands between the earlier values
-  and the last ones: then the values after it are the commitment.
+  self-correction ("wait, actually", "correction", "no,", 不对, 应该是, 更正) stands between the earlier
+  values and the last ones: then the values after it are the commitment.
 * **Binding** (:func:`bind`): a value belongs to the key the answer states it for, read by structure: the
   answer is cut into units (lines, sentences) and clauses; a unit or clause naming one key owns its values
   ("Oslo: 123", "123 (Oslo)", "Oslo → 123", a table row, a list item); keys and values in two blocks are
@@ -361,7 +361,12 @@ def numbers(prepared: str) -> list[Mention]:
             continue
         before = text[m.start() - 1] if m.start() else ""
         after = text[m.end()] if m.end() < len(text) else ""
-        hyphen_word = before == "-" and m.start() >= 2 and text[m.start() - 2].isascii() and text[m.start() - 2].isalpha()
+        hyphen_word = (
+            before == "-"
+            and m.start() >= 2
+            and text[m.start() - 2].isascii()
+            and text[m.start() - 2].isalpha()
+        )
         if hyphen_word or (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
             continue  # part of a word or a code ("20VC", "H100", "GPT-4" stays a name)
         _split_groups(text, m, add)
@@ -512,9 +517,7 @@ def committed_values(prepared: str, mentions: Sequence[Mention]) -> list[Mention
 # ---------------------------------------------------------------------------------------------- units
 
 _UNIT_SPLIT = re.compile(r"\n+|(?<=[.!?])\s+(?=\S)|(?<=[。！？；;])")
-_CLAUSE_SPLIT = re.compile(
-    r"(?:,|，|、|;|；|\band\b|\bwhile\b|\bwhereas\b|\bbut\b|以及|而|但|和|与|及)"
-)
+_CLAUSE_SPLIT = re.compile(r"(?:,|，|、|;|；|\band\b|\bwhile\b|\bwhereas\b|\bbut\b|以及|而|但|和|与|及)")
 
 
 def units(prepared: str) -> list[tuple[int, int]]:
@@ -681,7 +684,9 @@ def _bind_unit(text: str, a: int, b: int, ls: list[Label], ms: list[Mention], ou
     while i < len(runs):
         kind, items = runs[i]
         if kind == "v":
-            partner = runs[i - 1][1] if key_first and i > 0 else (runs[i + 1][1] if i + 1 < len(runs) else None)
+            partner = (
+                runs[i - 1][1] if key_first and i > 0 else (runs[i + 1][1] if i + 1 < len(runs) else None)
+            )
             if partner is None:  # values with no key on their side take the nearest on the other
                 partner = runs[i + 1][1] if key_first and i + 1 < len(runs) else (runs[i - 1][1] if i else [])
                 partner = partner[:1] if key_first else partner[-1:]
@@ -689,7 +694,9 @@ def _bind_unit(text: str, a: int, b: int, ls: list[Label], ms: list[Mention], ou
         i += 1
 
 
-def _pair(text: str, keys: list[Label], values: list[Mention], respectively: bool, key_first: bool, out: Binding) -> None:
+def _pair(
+    text: str, keys: list[Label], values: list[Mention], respectively: bool, key_first: bool, out: Binding
+) -> None:
     names = list(dict.fromkeys(x.key for x in keys))
     if not names:
         out.unbound.extend(values)
@@ -751,7 +758,8 @@ _REFUSE_ZH_RE = re.compile(
 _REFUSE_ZH = (
     "不知道", "不清楚", "不确定", "没有提到", "没提到", "未提到", "未提及", "没有提及", "没提及", "没有涉及",
     "未涉及", "没有找到", "没找到", "未找到", "找不到", "无法找到", "无法确定", "无法回答", "无法得知",
-    "无从得知", "无从", "没有给出", "未给出", "没给出", "没有说明", "未说明", "没有相关", "没有关于", "并没有",
+    "无从得知", "无从", "没有给出", "未给出", "没给出", "没有说明", "未说明", "没有相关", "没有关于",
+    "并没有",
     "并未", "不存在", "没有这个", "没有此", "文中没有", "文本中没有", "原文没有", "无相关", "无此", "不了解",
     "不熟悉", "没听说", "没有听说", "未听说", "没有该", "没有这", "未能找到", "未能", "无法提供", "查不到",
     "没有具体", "没有明确", "未明确", "没有记载", "未记载", "没有出现", "未出现", "没出现", "没有列出",
@@ -803,13 +811,31 @@ _ZH_STOP = frozenset("的了在是着把被一只个头条块群把正地得将�
 
 
 _SYNONYMS = {
-    "beneath": "under", "underneath": "under", "below": "under", "practicing": "practis", "practising": "practis",
+    "beneath": "under", "underneath": "under", "below": "under",
+    "practicing": "practis", "practising": "practis",
     "practice": "practis", "practise": "practis", "practiced": "practis", "practised": "practis",
     "having": "eat", "have": "eat", "had": "eat", "eating": "eat", "ate": "eat",
 }  # fmt: skip
 _ZH_SYNONYMS = (("下面", "下"), ("底下", "下"), ("下方", "下"), ("里面", "里"), ("颜色", "色"))
 #: Colours: an answer naming another colour than the phrase's contradicts it ("red flowerpot" for "blue").
-_COLOURS_EN = frozenset("red blue green yellow black white purple orange pink brown grey gray gold silver".split())
+_COLOURS_EN = frozenset(
+    [
+        "red",
+        "blue",
+        "green",
+        "yellow",
+        "black",
+        "white",
+        "purple",
+        "orange",
+        "pink",
+        "brown",
+        "grey",
+        "gray",
+        "gold",
+        "silver",
+    ]
+)
 _COLOURS_ZH = frozenset("红蓝绿黄黑白紫橙粉棕灰金银")
 
 
@@ -865,9 +891,9 @@ def phrase_recall(answer: str, phrase: str) -> float:
     words, chars, pairs = _want(phrase)
     have = content(answer)
     t = prepare(answer)
-    if words & _COLOURS_EN and (set(re.findall(r"[a-z]+", t)) & _COLOURS_EN) - words:
-        if not words & _COLOURS_EN & set(re.findall(r"[a-z]+", t)):
-            return 0.0
+    said = set(re.findall(r"[a-z]+", t))
+    if words & _COLOURS_EN and (said & _COLOURS_EN) - words and not words & _COLOURS_EN & said:
+        return 0.0
     zh_colours = chars & _COLOURS_ZH
     if zh_colours and not zh_colours & set(t) and set(t) & (_COLOURS_ZH - zh_colours):
         return 0.0

@@ -147,7 +147,9 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         chosen = pick(a, b, after)
     else:
         named = [u for u in spans if phrases.search(prepared, *u) and any(u[0] <= m.start < u[1] for m in ms)]
-        worked = [u for u in spans if "=" in prepared[u[0] : u[1]] and any(u[0] <= m.start < u[1] for m in ms)]
+        worked = [
+            u for u in spans if "=" in prepared[u[0] : u[1]] and any(u[0] <= m.start < u[1] for m in ms)
+        ]
         first = [m for m in ms if spans and spans[0][0] <= m.start < spans[0][1]]
         if named:
             route, chosen = "named", pick(*named[0], ms)
@@ -241,8 +243,11 @@ class AggregateTask(Task):
         v = final_number(p, strong, op)
         right = fact_values(fact)
         items = {x for d in key.decoys for x in fact_values(d)}
-        kinds = ["expected" if not right.isdisjoint(m.readings) else "decoy" if not items.isdisjoint(m.readings)
-                 else "other" for m in v.values]  # fmt: skip
+        kinds = [
+            "expected" if not right.isdisjoint(m.readings) else "decoy" if not items.isdisjoint(m.readings)
+            else "other"
+            for m in v.values
+        ]  # fmt: skip
         decoys = tuple(d.answer for d in key.decoys if any(d.answer in m.readings for m in strong))
         found = v.state == "one" and kinds == ["expected"]
         if found:

@@ -223,7 +223,11 @@ def name_mentions(prepared: str) -> list[Mention]:
 
 #: Words of the landmark and city tables: capitalized, but no character's name.
 _PLACE_WORDS = frozenset(
-    w.lower() for rows in PAIRS.values() for row in rows for part in row for w in re.findall(r"[A-Za-z]+", part)
+    w.lower()
+    for rows in PAIRS.values()
+    for row in rows
+    for part in row
+    for w in re.findall(r"[A-Za-z]+", part)
 )
 _CAPITALIZED = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 

@@ -476,7 +476,11 @@ def grade_facts(
             continue
         vs = dict(known.expected)[f]
         for other, mentions in b.by_key.items():
-            if other != f.label and not other.startswith("~") and any(not vs.isdisjoint(m.readings) for m in mentions):
+            if (
+                other != f.label
+                and not other.startswith("~")
+                and any(not vs.isdisjoint(m.readings) for m in mentions)
+            ):
                 misbound.append(f.answer)
                 break
     missed = tuple(f.answer for f in key.expected if f.answer not in found)
@@ -756,9 +760,9 @@ def grade_one(
         outcome = "decoy"
     elif v.state == "none" and refused:
         outcome = "abstained"
-    elif v.state != "none" and unknown_invents and all(k == "unknown" for k in kinds):
-        outcome = "hallucinated"
-    elif v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values):
+    elif (v.state != "none" and unknown_invents and all(k == "unknown" for k in kinds)) or (
+        v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values)
+    ):
         outcome = "hallucinated"
     elif v.state == "none" and refused is False and (numeric or mentions is not None):
         outcome = "wrong_format"

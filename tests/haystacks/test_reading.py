@@ -232,18 +232,48 @@ CASES: list[tuple[str, str, str, float, str]] = [
         1.0,
         "found",
     ),
-    ("binding", "multi-en", "**Reykjavik**\n3714215\n\n**Perth**\n2954045\n\n**Naples**\n5933879", 1.0, "found"),
+    (
+        "binding",
+        "multi-en",
+        "**Reykjavik**\n3714215\n\n**Perth**\n2954045\n\n**Naples**\n5933879",
+        1.0,
+        "found",
+    ),
     ("binding", "multi-en", "Reykjavik: 2954045, Perth: 5933879, Naples: 3714215", 0.0, "misbound"),
     ("binding", "multi-zh", "太原、长春和海口的神秘数字分别是3462716、8493721和1346564。", 1.0, "found"),
     ("binding", "multi-zh", "1. 太原：3462716\n2. 长春：8493721\n3. 海口：1346564", 1.0, "found"),
     ("binding", "multi-zh", "3462716（太原），8493721（长春），1346564（海口）", 1.0, "found"),
-    ("binding", "multi-zh", "- 太原的神秘数字是3462716\n- 长春的是8493721\n- 海口：文中没有提到", 2 / 3, "partial"),
+    (
+        "binding",
+        "multi-zh",
+        "- 太原的神秘数字是3462716\n- 长春的是8493721\n- 海口：文中没有提到",
+        2 / 3,
+        "partial",
+    ),
     ("binding", "multi-zh", "太原：8493721；长春：3462716；海口：1346564", 1 / 3, "partial"),
     # --- refusals: "one", 一些/一下, typographic apostrophes, other wordings, closed book
     ("refusal", "no_needle-en", "No one in the text mentions a magic number for Warsaw.", 1.0, "abstained"),
-    ("refusal", "no_needle-en", "The text doesn\u2019t mention Warsaw\u2019s magic number.", 1.0, "abstained"),
-    ("refusal", "no_needle-en", "I\u2019m sorry, but I couldn\u2019t find that in the passage.", 1.0, "abstained"),
-    ("refusal", "no_needle-en", "There isn't one - Warsaw does not appear anywhere in the text.", 1.0, "abstained"),
+    (
+        "refusal",
+        "no_needle-en",
+        "The text doesn\u2019t mention Warsaw\u2019s magic number.",
+        1.0,
+        "abstained",
+    ),
+    (
+        "refusal",
+        "no_needle-en",
+        "I\u2019m sorry, but I couldn\u2019t find that in the passage.",
+        1.0,
+        "abstained",
+    ),
+    (
+        "refusal",
+        "no_needle-en",
+        "There isn't one - Warsaw does not appear anywhere in the text.",
+        1.0,
+        "abstained",
+    ),
     (
         "refusal",
         "no_needle-en",
@@ -258,12 +288,24 @@ CASES: list[tuple[str, str, str, float, str]] = [
     ("refusal", "no_needle-zh", "抱歉，文本里找不到这个信息。", 1.0, "abstained"),
     ("refusal", "no_needle-zh", "太原的神秘数字是一二三四五六七。", 0.0, "hallucinated"),
     ("refusal", "topical-en", "I'm not familiar with a model called Qingluan-7.", 0.0, "abstained"),
-    ("refusal", "topical-en", "I don\u2019t have information about DeepWords or its models.", 0.0, "abstained"),
+    (
+        "refusal",
+        "topical-en",
+        "I don\u2019t have information about DeepWords or its models.",
+        0.0,
+        "abstained",
+    ),
     ("refusal", "topical-zh", "我不了解这个模型，没有相关信息。", 0.0, "abstained"),
     ("refusal", "topical-zh", "翠鸟-9能理解100种语言。", 0.0, "hallucinated"),
     # --- hedges
     ("hedge", "distractor-en", "3916368, or possibly 6916368.", 0.0, "hedged"),
-    ("hedge", "distractor-en", "The magic number for Athens is 3916368, though it might be 3916386.", 0.0, "hedged"),
+    (
+        "hedge",
+        "distractor-en",
+        "The magic number for Athens is 3916368, though it might be 3916386.",
+        0.0,
+        "hedged",
+    ),
     ("hedge", "distractor-en", "It could be 6916368... no, it is 3916368.", 1.0, "found"),
     ("hedge", "distractor-en", "Athens: 3916368 (Havana's is the similar 6916368).", 1.0, "found"),
     ("hedge", "distractor-zh", "长沙的神秘数字可能是7036914，也可能是6036914。", 0.0, "hedged"),
@@ -284,7 +326,13 @@ CASES: list[tuple[str, str, str, float, str]] = [
     ("commit", "count-en", "The shipments were:\n1. 37 crates\n2. 86 crates\n3. 97 crates", 0.0, "decoy"),
     ("commit", "count-en", "There were four separate shipments (37, 86, 97 and 94 crates).", 1.0, "found"),
     ("commit", "count-en", "The 4th shipment had 94 crates.", 0.0, "decoy"),
-    ("commit", "sum-en", "37 + 86 + 97 + 94 = 304. Wait, let me recount: 37 + 86 + 97 + 94 = 314.", 1.0, "found"),
+    (
+        "commit",
+        "sum-en",
+        "37 + 86 + 97 + 94 = 304. Wait, let me recount: 37 + 86 + 97 + 94 = 314.",
+        1.0,
+        "found",
+    ),
     ("commit", "sum-en", "37 + 86 + 97 + 94 = 314. Actually, I mis-added: the total is 304.", 0.0, "wrong"),
     ("commit", "sum-en", "About 300 crates in total.", 0.0, "wrong"),
     ("commit", "sum-en", "In total 314 crates arrived (37 + 86 + 97 + 94).", 1.0, "found"),
@@ -295,7 +343,13 @@ CASES: list[tuple[str, str, str, float, str]] = [
     ("commit", "count-zh", "一共有四批货物运到了梧桐街仓库。", 1.0, "found"),
     ("commit", "count-zh", "第4批货物有94箱。", 0.0, "decoy"),
     ("commit", "sum-zh", "37+86+97+94=304，不对，重新计算：37+86+97+94=314。所以一共314箱。", 1.0, "found"),
-    ("commit", "ordered-en", "The third code given is 941629 (the first two were 208253 and 913495).", 1.0, "found"),
+    (
+        "commit",
+        "ordered-en",
+        "The third code given is 941629 (the first two were 208253 and 913495).",
+        1.0,
+        "found",
+    ),
     ("commit", "ordered-en", "1st: 208253\n2nd: 913495\n3rd: 941629\n4th: 940297", 1.0, "found"),
     ("commit", "ordered-en", "The codes were 208253, 913495, 941629 and 940297.", 0.0, "hedged"),
     ("commit", "ordered-en", "The third code is 940297.", 0.0, "decoy"),
@@ -310,7 +364,13 @@ CASES: list[tuple[str, str, str, float, str]] = [
         "found",
     ),
     ("commit", "associative-en", "Not Joaquin and not Quilla - it is Ravindra.", 1.0, "found"),
-    ("commit", "associative-zh", "去过成都的是白露晞（宽窄巷子在成都），而方怀瑾去的是金门大桥。", 1.0, "found"),
+    (
+        "commit",
+        "associative-zh",
+        "去过成都的是白露晞（宽窄巷子在成都），而方怀瑾去的是金门大桥。",
+        1.0,
+        "found",
+    ),
     ("commit", "associative-zh", "可能是白露晞，也可能是方怀瑾。", 0.0, "hedged"),
     # --- numbers with word multipliers
     ("numbers", "topical-en", "Qingluan-7 supports 400 thousand tokens.", 1.0, "found"),
@@ -338,7 +398,13 @@ CASES: list[tuple[str, str, str, float, str]] = [
     ("paraphrase", "changed-zh", "一只戴眼镜的乌龟正在修理潜水艇", 1.0, "found"),
     ("paraphrase", "changed-zh", "戴眼镜的乌龟在修理潜水艇", 1.0, "found"),
     ("paraphrase", "changed-zh", "被插入的是“我们今天请到了几位嘉宾”", 0.0, "wrong"),
-    ("paraphrase", "changed-zh", "插入的内容是：a tortoise wearing spectacles, repairing a submarine", 1.0, "found"),
+    (
+        "paraphrase",
+        "changed-zh",
+        "插入的内容是：a tortoise wearing spectacles, repairing a submarine",
+        1.0,
+        "found",
+    ),
     ("paraphrase", "custom-en", "1. Eating a sandwich at Dolores Park.\n2. It is blue.", 1.0, "found"),
     ("paraphrase", "custom-en", "1. Visit the Golden Gate Bridge.\n2. Blue.", 0.5, "partial"),
     ("paraphrase", "custom-zh", "在阳光明媚的日子坐在多洛雷斯公园吃个三明治。", 1.0, "found"),
@@ -366,8 +432,14 @@ def test_every_bullet_in_both_languages() -> None:
         ("4,729,183", [("4729183", False)]),
         ("4 729 183 and 1234567", [("4729183", False), ("1234567", False)]),
         ("472-9183", [("4729183", False)]),
-        ("1.2M, 12k, 12 thousand, 1.2 million", [("1200000", False), ("12000", False), ("12000", False), ("1200000", False)]),
-        ("40万、1.2亿、472万9183、四十万", [("400000", False), ("120000000", False), ("4729183", False), ("400000", False)]),
+        (
+            "1.2M, 12k, 12 thousand, 1.2 million",
+            [("1200000", False), ("12000", False), ("12000", False), ("1200000", False)],
+        ),
+        (
+            "40万、1.2亿、472万9183、四十万",
+            [("400000", False), ("120000000", False), ("4729183", False), ("400000", False)],
+        ),
         ("about 300", [("300", True)]),
         ("~300", [("300", True)]),
         ("300-400", [("300", True), ("400", True)]),
@@ -432,7 +504,9 @@ def test_bind_by_structure() -> None:
     ):
         p = prepare(text)
         b = bind(p, numbers(p), keys)
-        assert {k: [m.value for m in v] for k, v in b.by_key.items()} == {"oslo": ["123"], "lima": ["456"]}, text
+        assert {k: [m.value for m in v] for k, v in b.by_key.items()} == {"oslo": ["123"], "lima": ["456"]}, (
+            text
+        )
 
 
 def test_commitment_after_a_correction() -> None:
