@@ -88,9 +88,10 @@ def smollm2_lengths(
                         )
                         continue
                     for r in read_records(out / "results.jsonl"):
-                        if r.output_tokens is not None:
-                            lengths[task].append(int(r.output_tokens))
-                            cut[task] += r.output_tokens >= max_tokens
+                        n = r.usage.output_tokens if r.usage is not None else None
+                        if n is not None:
+                            lengths[task].append(int(n))
+                            cut[task] += r.stop_reason in ("truncated", "max_tokens")
                             samples[task].append(r.answer or "")
     finally:
         server.stop()
