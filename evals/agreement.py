@@ -5,7 +5,7 @@
 
 Each corpus line is an answer with the grade and outcome a careful human gives (format: the corpus spec in
 ``answers/README.md``). The deterministic grader regrades every line with its task
-(``AnswerKey.from_dict(line["key"])``, the ``cut`` flag through :func:`haystacks.tasks.is_truncated`); the
+(``AnswerKey.from_dict(line["key"])``, the ``cut`` flag through :func:`haystacks.tasks.grade_answer`); the
 report is the agreement (score and outcome both equal) per family and overall, and the confusion table of
 human outcome × grader outcome per family. With ``--judge`` the pinned judge model (:mod:`evals.judge`)
 grades the scored lines too and the report adds judge vs human and judge vs deterministic agreement
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
-from haystacks.tasks import OUTCOMES, AnswerKey, get_task, is_truncated, task_names
+from haystacks.tasks import OUTCOMES, AnswerKey, get_task, grade_answer, task_names
 
 __all__ = [
     "CorpusError",
@@ -88,8 +88,8 @@ def regrade(obj: dict[str, Any]) -> tuple[float | None, str]:
     """The deterministic grade of one corpus line: ``(score, outcome)``; ``(None, "truncated")`` for an
     answer cut before it committed to anything."""
     key = AnswerKey.from_dict(obj["key"])
-    g = get_task(key.task).grade(str(obj["answer"]), key)
-    if is_truncated(g, bool(obj.get("cut"))):
+    g, cut_off = grade_answer(get_task(key.task), str(obj["answer"]), key, bool(obj.get("cut")))
+    if cut_off:
         return None, "truncated"
     return g.score, g.outcome
 

@@ -31,6 +31,7 @@ from evals.record import JudgeResult, NeedleRecord, ResultRecord, UsageRecord
 from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, read_header
 from evals.score import answer_was_cut, scored_text
 from evals.sizing import Built, Sizer
+from haystacks.tasks import grade_answer
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -218,8 +219,8 @@ class _Runner:
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
-        grade = cell_task(cell).grade(scored, built.key)
-        status = "truncated" if truncated(res, scored, grade, self.prep.style) else "ok"
+        grade, cut_off = grade_answer(cell_task(cell), scored, built.key, was_cut(res, self.prep.style))
+        status = "truncated" if cut_off else "ok"
         judge = None
         if self.judge is not None and status == "ok":
             assert self.prep.judge_info is not None
@@ -381,24 +382,18 @@ class _Runner:
                     await p.aclose()
 
 
-def truncated(res: GenerateResult, scored: str, grade: Any, style: str) -> bool:
-    """Whether an answer was cut by its token budget before it committed to anything (then it is not graded).
+def was_cut(res: GenerateResult, style: str) -> bool:
+    """Whether the budget cut the graded part of an answer (then :func:`haystacks.tasks.grade_answer`
+    decides: cut before it committed to anything → ``truncated``, not scored; cut after → graded on what it
+    committed; an answer emptied by hidden reasoning committed to nothing).
 
-    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). An answer
-    emptied by hidden reasoning is truncated; otherwise the task's rule decides
-    (:func:`haystacks.tasks.is_truncated`: cut before committing to any value → ``truncated``; cut after
-    it committed → graded on what it committed). A base model's completion whose graded first line ended
-    before the limit is complete (not cut).
+    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). A base
+    model's completion whose graded first line ended before the limit is complete (not cut).
     """
-    from haystacks.tasks import is_truncated
     from providers.base import StopReason
 
     cut_by = {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
-    if res.stop_reason not in cut_by:
-        return False
-    if not scored.strip():
-        return True
-    return is_truncated(grade, answer_was_cut(res.text, style))
+    return res.stop_reason in cut_by and answer_was_cut(res.text, style)
 
 
 def cell_task(cell: Cell) -> Any:

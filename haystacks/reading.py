@@ -361,12 +361,8 @@ def numbers(prepared: str) -> list[Mention]:
             continue
         before = text[m.start() - 1] if m.start() else ""
         after = text[m.end()] if m.end() < len(text) else ""
-        hyphen_word = (
-            before == "-"
-            and m.start() >= 2
-            and text[m.start() - 2].isascii()
-            and text[m.start() - 2].isalpha()
-        )
+        prev = text[m.start() - 2] if m.start() >= 2 else ""
+        hyphen_word = before == "-" and (prev.isalpha() or "\u3400" <= prev <= "\u9fff")  # "GPT-4", "鸬鹚-2"
         if hyphen_word or (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
             continue  # part of a word or a code ("20VC", "H100", "GPT-4" stays a name)
         _split_groups(text, m, add)
@@ -735,7 +731,7 @@ _REFUSE_EN = re.compile(
     r"|\b(?:doesn't|does\s+not|didn't|did\s+not|don't|do\s+not|can't|cannot|can\s+not|couldn't|"
     r"could\s+not|wasn't\s+able\s+to|was\s+unable\s+to|am\s+unable\s+to|unable\s+to|won't\s+be\s+able\s+to|"
     r"fails?\s+to|not\s+able\s+to)\s+(?:seem\s+to\s+)?(?:actually\s+)?(?:know|find|say|determine|locate|"
-    r"tell|mention|contain|provide|answer|include|specify|state|give|list|identify|see|have|recall|"
+    r"tell|mention|contain|provide|answer|include|specify|state|give|list|identify|see|recall|"
     r"recogni[sz]e|confirm|verify|spot|detect|appear|show|offer|reference|discuss)"
     r"|\b(?:i'm|i\s+am|i'm\s+not|am\s+not)\s+(?:not\s+)?(?:familiar|aware|sure|certain)\b"
     r"|\bnot\s+(?:familiar|aware)\s+(?:with|of)\b|\bunfamiliar\b"
@@ -769,7 +765,10 @@ _REFUSE_ZH = (
 
 
 #: "The text never names X directly" sets up a hop; it does not decline.
-_NOT_DIRECTLY = re.compile(r"(?:文中|文本中|原文)?(?:没有|没|未|并未|并没有)直接[^,，。.;；]*")
+_NOT_DIRECTLY = re.compile(
+    r"(?:文中|文本中|原文)?(?:没有|没|未|并未|并没有)直接[^,，。.;；]*"
+    r"|(?:文中)?(?:没有|未)提到[,，]?但是?在?(?:文中)?提到"  # "没有提到，但是在文中提到": contradicted at once
+)
 
 
 def is_refusal(text: str) -> bool:

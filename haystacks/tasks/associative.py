@@ -229,16 +229,26 @@ _PLACE_WORDS = frozenset(
     for part in row
     for w in re.findall(r"[A-Za-z]+", part)
 )
-_CAPITALIZED = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+_CAPITALIZED = re.compile(r"\b([A-Z][a-z]{2,})\b")
+#: Capitalized words that open sentences and name nobody.
+_OPENERS = frozenset(
+    (
+        *("based", "according", "probably", "maybe", "perhaps", "sorry", "unfortunately", "let", "looking"),
+        *("since", "because", "after", "from", "none", "yes", "not", "character", "characters", "text"),
+        *("answer", "final", "only", "both", "neither", "either", "nobody", "someone", "somebody", "person"),
+        *("she", "her", "his", "him", "they", "them", "their", "you", "your", "our", "hmm", "well", "okay"),
+    )
+)
 
 
-def _invents_a_name(answer: str, question: str) -> bool:
-    """An English answer naming someone who is no character of the table ("It was Bartholomew."): a
-    capitalized word inside a sentence that is neither in the question nor a landmark's or city's."""
+def _names_someone(answer: str, question: str) -> bool:
+    """An English answer naming a person who is no character of the table ("Aidan has been to Granada.",
+    someone from the transcript): a capitalized word that is neither in the question, nor a landmark's or
+    city's, nor a sentence opener."""
     asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
-    for m in _CAPITALIZED.finditer(answer.strip()):
+    for m in _CAPITALIZED.finditer(answer):
         w = m.group(1).lower()
-        if w not in asked and w not in _PLACE_WORDS and w not in STOPWORDS["en"]:
+        if w not in asked and w not in _PLACE_WORDS and w not in STOPWORDS["en"] and w not in _OPENERS:
             return True
     return False
 
@@ -308,8 +318,8 @@ class AssociativeTask(Task):
         g = grade_one(
             answer, key, phrases=re.compile("|".join(words)), mentions=name_mentions, unknown_invents=True
         )
-        if g.outcome == "wrong_format" and _invents_a_name(answer, key.question):
-            g = replace(g, outcome="hallucinated", hallucinated=True)
+        if g.outcome == "wrong_format" and _names_someone(answer, key.question):
+            g = replace(g, outcome="wrong", firm=True)  # committed to someone who is no character
         # the cell's overlap travels with its grade into the record's score_detail
         return replace(g, extra={**g.extra, "lexical_overlap": key.param("lexical_overlap")})
 

@@ -45,6 +45,7 @@ __all__ = [
     "Fact",
     "Grade",
     "Task",
+    "grade_answer",
     "grade_facts",
     "grade_one",
     "is_truncated",
@@ -211,6 +212,26 @@ class Grade:
         return d
 
 
+def grade_answer(task: Task, answer: str, key: AnswerKey, cut: bool) -> tuple[Grade, bool]:
+    """Grade an answer, knowing whether its budget cut it: the one path of the runner and the corpus.
+
+    A cut answer's last token may be unfinished ("…2019年2月10" cut before 日, "…is 47291" cut mid-number):
+    a trailing number is left out before grading. Then :func:`is_truncated` decides.
+
+    Args:
+        task: The cell's task.
+        answer: The graded text.
+        key: The cell's answer key.
+        cut: Whether the answer stopped at its token budget.
+
+    Returns:
+        ``(grade, truncated)``.
+    """
+    text = re.sub(r"(?<![\d,.])[\d,.]{1,12}$", "", answer.rstrip()) if cut else answer
+    g = task.grade(text, key)
+    return g, is_truncated(g, cut)
+
+
 def is_truncated(grade: Grade, cut: bool) -> bool:
     """The one rule for answers cut by their budget (finish reason "length"): an answer cut before it
     committed to any value (or to a refusal) is ``truncated`` and not scored; one cut after it committed
@@ -313,15 +334,31 @@ class _Known:
         return "unknown", None
 
 
-def _invented(m: Mention, digits: int, approx: bool = False) -> bool:
-    """A committed value no fact holds counts as invented when it has at least ``digits`` digits (a
-    negative ``digits``: exactly ``-digits``, the length of the needle values); approximations only when
-    ``approx`` (a closed-book guess "around 100 languages" invents a fact; "about 744万" for a 7-digit
-    needle is a wrong reading)."""
+def _invented(m: Mention, digits: int, approx: bool = False, prepared: str = "") -> bool:
+    """A committed value no fact holds counts as invented when it has at least ``digits`` digits, or with
+    ``digits`` 0 whatever its length unless the answer read it from the transcript (:func:`_sourced`);
+    approximations only when ``approx`` (a closed-book guess "around 100 languages" invents a fact;
+    "about 744万" for a 7-digit needle is a wrong reading)."""
     if m.approx and not approx:
         return False
-    n = len(m.value.replace(".", ""))
-    return n == -digits if digits < 0 else n >= digits
+    if digits == 0:
+        return not _sourced(prepared, m)
+    return len(m.value.replace(".", "")) >= digits
+
+
+_QUANTITY_AFTER = re.compile(r"\s?(?:亿|万|美|元|%|％|年|billion|million|thousand|dollars?|usd|percent)")
+
+
+def _sourced(prepared: str, m: Mention) -> bool:
+    """A value read from the transcript, not invented: a year ("2019"), or digits the answer itself gives
+    elsewhere as a quantity ("valuation passed 5.5 billion dollars (55亿美金), so ... is 55")."""
+    if re.fullmatch(r"(?:19|20)\d\d", m.value):
+        return True
+    raw = re.sub(r"\D", "", prepared[m.start : m.end]) or m.value
+    for x in re.finditer(rf"(?<![\d.]){re.escape(raw)}(?!\d)", prepared):
+        if x.start() != m.start and _QUANTITY_AFTER.match(prepared, x.end()):
+            return True
+    return bool(_QUANTITY_AFTER.match(prepared, m.end)) and m.end - m.start < len(m.value)
 
 
 def _a_value(m: Mention, units: re.Pattern[str] | None, prepared: str = "") -> bool:
@@ -345,14 +382,6 @@ def _guess(prepared: str, ms: Sequence[Mention], right: frozenset[str]) -> bool:
         return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
     except ValueError:
         return True
-
-
-def _digits(invented_digits: int, known: _Known) -> int:
-    """``invented_digits``, or (0) the needle values' own length, as ``-n`` (see :func:`_invented`)."""
-    if invented_digits:
-        return invented_digits
-    lengths = {len(v) for _, vs in known.expected for v in vs}
-    return -lengths.pop() if len(lengths) == 1 else 2
 
 
 def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozenset[str]]]) -> set[str]:
@@ -393,7 +422,8 @@ def grade_facts(
         key: The cell's answer key.
         ordered_unlabelled: Several facts, no key named: read a bare list in question order.
         invented_digits: A committed value the key does not know, of at least this many digits, is
-            ``hallucinated`` (shorter ones are ``wrong``).
+            ``hallucinated`` (shorter ones are ``wrong``); 0: any length, unless the answer read it from
+            the transcript (a year, a figure it gives as a quantity: :func:`_sourced`).
         other_labels: Keys the answer may name that are in neither list (the family's whole key table):
             a value stated for one of them is not stated for an asked key.
         units: The words a value of this fact may be followed by ("tokens", "GPUs", 种): other counts and
@@ -437,8 +467,19 @@ def grade_facts(
                 misbound.append(f.answer)
             continue
         mine = b.by_key.get(f.label, []) if f.label else []
+        named = any(x.key == f.label for x in b.labels)
+        borrowed = False
         if not mine and (len(numeric) == 1 or not f.label):
             mine = b.unbound
+            elsewhere = [m for k, ms_ in b.by_key.items() if k != f.label for m in ms_]
+            if len(numeric) == 1 and f.label and not named:
+                if not mine:
+                    mine, borrowed = elsewhere, True  # the asked key never named: another key's value
+                elif any(not x.readings.isdisjoint(m.readings) for x in elsewhere for m in mine):
+                    # "…的神秘数字是X。…福州的神秘数字是X": X stated as another key's
+                    misbound.append(f.answer)
+                    committed_any = True
+                    continue
         v = verdict(p, mine)
         if v.state == "none":
             continue
@@ -446,29 +487,30 @@ def grade_facts(
         kinds = [known.which(m) for m in v.values]
         if v.state == "one":
             kind, g = kinds[0]
-            if g == f:
+            if g == f and borrowed:
+                misbound.append(f.answer)  # the right value, stated for another key
+            elif g == f:
                 found.append(f.answer)
             elif kind == "expected":
                 misbound.append(g.answer)  # type: ignore[union-attr]
             elif kind == "decoy":
                 decoys.append(g.answer)  # type: ignore[union-attr]
-            elif _invented(v.values[0], _digits(invented_digits, known)):
+            elif _invented(v.values[0], invented_digits, prepared=p):
                 invented.append(v.values[0].value)
             continue
         if any(g == f for _, g in kinds):
             hedged.append(f.answer)
         decoys.extend(g.answer for kind, g in kinds if kind == "decoy" and g is not None)
         if all(kind == "unknown" for kind, _ in kinds):
-            digits = _digits(invented_digits, known)
             guess = approx_invents and _guess(p, v.values, fact_values(f))
-            invented.extend(m.value for m in v.values if _invented(m, digits, guess))
+            invented.extend(m.value for m in v.values if _invented(m, invented_digits, guess, p))
     if in_order is not None and b.unbound:  # a bare list: every value stated is a commitment
         committed_any = True
         for m in b.unbound:
             kind, g = known.which(m)
             if kind == "decoy" and g is not None:
                 decoys.append(g.answer)
-            elif kind == "unknown" and _invented(m, _digits(invented_digits, known), approx_invents):
+            elif kind == "unknown" and _invented(m, invented_digits, False, p):
                 invented.append(m.value)
     # a right value stated under another asked key
     for f in numeric:
@@ -730,6 +772,7 @@ def grade_one(
         b = bind(p, ms, labels)
         cands = b.by_key.get(asked_label) or b.unbound
     question = prepare(key.question)
+    cands = _drop_echoes(p, cands, question, phrases)
     if refused:
         # a refusal that names what the question named ("I can't find any relabelling of DF-562") or
         # only lists items as context ("the text mentions A, B and C, but none...") commits to nothing
@@ -776,8 +819,13 @@ def grade_one(
     # ("The crate starts as LR-187.") is no choice unless concluded
     spans = units(p)
     first = spans[0] if spans else (0, 0)
-    echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker"
-    stated = v.route in ("marker", "path") or any(first[0] <= m.start < first[1] for m in v.values)
+    chosen = {m.value for m in v.values}
+    at = [m for m in cands if m.value in chosen]
+    named = phrases is not None and any(
+        phrases.search(p, a, b) for a, b in spans if any(a <= m.start < b for m in at)
+    )
+    echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker" and not named
+    stated = v.route in ("marker", "path") or any(first[0] <= m.start < first[1] for m in at)
     firm = (v.state == "one" and stated and not echo) or (v.state == "none" and refused)
     return Grade(
         score=1.0 if ok else 0.0,
@@ -790,6 +838,28 @@ def grade_one(
         extra={"committed": [m.value for m in v.values], "commitment": v.state},
         firm=firm,
     )
+
+
+def _drop_echoes(
+    prepared: str, ms: Sequence[Mention], question: str, phrases: re.Pattern[str] | None
+) -> list[Mention]:
+    """Items the question itself named ("The crate was initially labelled DD-843, ...") are no answer,
+    unless stated as one: after a conclusion or correction, in the sentence naming the asked key ("its
+    final label is DD-843", "它还是TC-732"), or as (nearly) the whole answer."""
+    if not any(m.value.lower() in question for m in ms):
+        return list(ms)
+    after = committed_values(prepared, ms)
+    concluded = {id(m) for m in after} if len(after) < len(ms) else set()
+    spans = units(prepared)
+    short = len(re.findall(r"\w+", prepared)) <= 4
+
+    def stated(m: Mention) -> bool:
+        if id(m) in concluded or short:
+            return True
+        unit = next(((a, b) for a, b in spans if a <= m.start < b), None)
+        return phrases is not None and unit is not None and bool(phrases.search(prepared, *unit))
+
+    return [m for m in ms if m.value.lower() not in question or stated(m)]
 
 
 def _in_refusal(prepared: str, m: Mention) -> bool:

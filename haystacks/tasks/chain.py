@@ -67,7 +67,9 @@ def draw_code(rng: Any, taken: set[str]) -> str:
             return code
 
 
-_FINAL = re.compile(r"\bfinal|\blast\b|\bend(?:s|ed)?\b|\bnow\b|\bcurrent|\banswer|最后|最终|现在|目前|答案")
+_FINAL = re.compile(
+    r"\bfinal|\blast\b|\bend(?:s|ed)?\b|\bnow\b|\bcurrent|\banswer|\bstill\b|最后|最终|现在|目前|答案|还是|仍然|仍是|标签是|标签为|\blabel\s+is\b"
+)
 
 
 def code_mentions(prepared: str) -> list[Mention]:

@@ -40,6 +40,25 @@ PARAPHRASE_RECALL = 0.5
 RESTATES_TASK = 0.4
 
 
+_QUOTED = re.compile(r"[\"“”「」『』]")
+_CLAIM = re.compile(
+    r"\b(?:inserted|altered|changed|added)\s+(?:phrase|line|sentence|part|text)\b|\bthe\s+one\s+saying\b|"
+    r"\bwas\s+altered\s+to\b|插入的(?:内容|是)|被改动的|改动过的句子|改动的是|被插入的"
+)
+
+
+def _names_a_sentence(answer: str, key: AnswerKey) -> bool:
+    """Whether the answer names some sentence as the altered one: it quotes something, claims a line ("the
+    altered line is the one saying..."), repeats part of the altered sentence, or is itself a short bare
+    phrase ("you only got one shot")."""
+    if _QUOTED.search(answer) or _CLAIM.search(answer):
+        return True
+    if key.changed_sentence and phrase_recall(answer, key.changed_sentence) >= 0.3:
+        return True
+    words = re.findall(r"[A-Za-z]+|[\u3400-\u9fff]", answer)
+    return 0 < len(words) <= 24 and len(re.findall(r"[A-Za-z]+", answer)) <= 10
+
+
 def phrase_forms(phrase: str) -> tuple[str, ...]:
     """The phrase and its rendering in the other language (same index in :data:`CHANGED_PHRASES`)."""
     for lang, table in CHANGED_PHRASES.items():
@@ -99,17 +118,17 @@ class ChangedLineTask(Task):
         abstained = is_refusal(answer)
         mine = content(answer, pairs=False)
         echo = len(mine & content(key.question)) / len(mine) if mine else 1.0
-        quoted = bool(re.search(r"[\"“”「」『』]", answer))
+        names = _names_a_sentence(answer, key)
         if located:
             outcome = "found"
         elif hedged:
             outcome = "hedged"
         elif abstained:
             outcome = "abstained"
-        elif not quoted and echo >= RESTATES_TASK:
-            outcome = "wrong_format"  # restates the task, names no sentence
+        elif names and not (echo >= RESTATES_TASK and not _QUOTED.search(answer)):
+            outcome = "wrong"  # another sentence, the unchanged half, an invented phrase
         else:
-            outcome = "wrong"
+            outcome = "wrong_format"  # restates the task or rambles: names no sentence
         return Grade(
             score=1.0 if located else 0.0,
             outcome=outcome,
@@ -118,7 +137,7 @@ class ChangedLineTask(Task):
             abstained=abstained,
             located=located,
             extra={"recall": round(recall, 3)},
-            firm=located or abstained,
+            firm=located or abstained or hedged or names,
         )
 
 

@@ -85,8 +85,8 @@ class MagicNumberTask(Task):
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         labelled = all(f.label for f in key.expected)  # bare values (evals.score.score_answer): no keys
-        # a committed value that is no key's is invented when it looks like one (the needles' length);
-        # "2019", "55" or "10亿" read from the transcript are wrong, not invented
+        # a committed value that is no key's is invented, unless the answer read it from the transcript
+        # (a year, "55" after "55亿美金", "10亿"): that is wrong, not invented
         return grade_facts(answer, key, other_labels=ALL_KEYS if labelled else (), invented_digits=0)
 
     #: Whether the asked key is absent (the no-needle control).

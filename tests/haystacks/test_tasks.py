@@ -253,7 +253,7 @@ def test_associative_records_overlap_and_distractors() -> None:
         ("{d}", 0.0, "decoy"),  # the character of another landmark (bound to another city)
         ("Either {n} or {d}.", 0.0, "hedged"),  # several characters: not an answer
         ("The text does not say.", 0.0, "abstained"),
-        ("It was Bartholomew.", 0.0, "hallucinated"),  # an invented name
+        ("It was Bartholomew.", 0.0, "wrong"),  # someone who is no character of the cell
         ("It was someone who likes bridges.", 0.0, "wrong_format"),  # no name at all
         ("", 0.0, "wrong_format"),
     ],
