@@ -764,10 +764,11 @@ _REFUSE_ZH = (
 )  # fmt: skip
 
 
-#: "The text never names X directly" sets up a hop; it does not decline.
+#: "The text never names X directly" sets up a hop, and "没有提到，但是在文中提到" is contradicted at once:
+#: neither declines.
 _NOT_DIRECTLY = re.compile(
     r"(?:文中|文本中|原文)?(?:没有|没|未|并未|并没有)直接[^,，。.;；]*"
-    r"|(?:文中)?(?:没有|未)提到[,，]?但是?在?(?:文中)?提到"  # "没有提到，但是在文中提到": contradicted at once
+    r"|(?:文中)?(?:没有|未)提到[,，]?但是?在?(?:文中)?提到"
 )
 
 
