@@ -93,6 +93,7 @@ def smollm2_lengths(
                             lengths[task].append(int(n))
                             cut[task] += r.stop_reason in ("truncated", "max_tokens")
                             samples[task].append(r.answer or "")
+                            print(f"  {task} {lang} seed {r.seed}: {n} tokens ({r.stop_reason})", flush=True)
     finally:
         server.stop()
     return lengths, cut, samples

@@ -290,6 +290,10 @@ def _argnames(mark: object) -> list[str]:
     return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
+def _label(m: Mutant) -> str:
+    return f"{m.module}:{m.line} {m.qualname}: {m.what}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modules", default=",".join(MODULES))
@@ -298,8 +302,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per mutant")
     ap.add_argument("--survivors", default=None, help="write the survivors here (one a line)")
+    ap.add_argument("--only", default=None, help="rerun only the mutants listed in this survivors file")
     args = ap.parse_args()
     todo = mutants(tuple(args.modules.split(",")))
+    if args.only:
+        wanted = {line.strip() for line in Path(args.only).read_text(encoding="utf-8").splitlines()}
+        todo = [(m, fn) for m, fn in todo if _label(m) in wanted]
     if args.sample:
         todo = random.Random(args.seed).sample(todo, min(args.sample, len(todo)))
     if args.limit:
@@ -339,11 +347,13 @@ def main() -> int:
             print(f"{n}/{len(todo)} killed {killed} survived {survived} ({rate:.1%}) {time.monotonic() - t0:.0f} s",
                   flush=True)  # fmt: skip
     total = killed + survived
-    print(f"mutants run {total} (not compilable alike: {skipped}); killed {killed} = {killed / max(1, total):.1%}")
+    print(
+        f"mutants run {total} (not compilable alike: {skipped}); killed {killed} = {killed / max(1, total):.1%}"
+    )
     by_module: dict[str, list[int]] = {}
     for m in survivors:
         by_module.setdefault(m.module, []).append(m.line)
-    lines = [f"{m.module}:{m.line} {m.qualname}: {m.what}" for m in survivors]
+    lines = [_label(m) for m in survivors]
     print("survivors:")
     for s in lines:
         print("  " + s)

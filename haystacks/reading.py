@@ -71,7 +71,7 @@ _QUOTES = str.maketrans(
         "\u201b": "'",
         "\u2032": "'",
         "\u00b4": "'",
-        "`": "'",
+        "`": "",
         "\u201c": '"',
         "\u201d": '"',
         "\u201e": '"',
@@ -105,9 +105,9 @@ def prepare(text: str) -> str:
     Returns:
         The prepared text.
     """
-    t = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
+    t = unicodedata.normalize("NFKC", text or "")
     t = _THINK.sub(" ", t)
-    t = _FENCE.sub("", t)
+    t = _FENCE.sub("", t).translate(_QUOTES)
     t = _TABLE_RULE.sub("", t)
     lines = []
     for line in t.split("\n"):
@@ -118,8 +118,8 @@ def prepare(text: str) -> str:
         lines.append(line)
     t = "\n".join(lines)
     t = _HEADING.sub("", t)
-    t = _EMPHASIS.sub("", t)
     t = _LIST_MARK.sub("", t)
+    t = _EMPHASIS.sub("", t)
     t = _INLINE_INDEX.sub(" ", t)
     return t.lower()
 

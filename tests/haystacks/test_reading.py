@@ -520,3 +520,99 @@ def test_phrase_recall() -> None:
     assert phrase_recall("戴眼镜的乌龟在修理潜水艇", "一只戴眼镜的乌龟正在修理潜水艇") == 1.0
     assert phrase_recall("我们今天请到了几位嘉宾", "一只戴眼镜的乌龟正在修理潜水艇") == 0.0
     assert phrase_recall("", "x y") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "prepared"),
+    [
+        ("| City | Number |\n|---|---|\n| Oslo | 123 |", "city : number\n\noslo : 123"),
+        ("a|b|c", "a : b : c"),
+        ("x | y", "x | y"),  # one pipe inside a line is no table
+        ("```python\n4729183\n```", "\n4729183\n"),
+        ("# Answer\n> quoted", "answer\nquoted"),
+        ("**Bold** and __under__ and ~~gone~~", "bold and under and gone"),
+        ("<think>It is 123.</think>It is 456.", " it is 456."),
+        ("1. one\n2) two\n- three\n* four\n• five\n3、six", "one\ntwo\nthree\nfour\nfive\nsix"),
+        ("(1) a (2) b", "a   b"),
+        ("`4729183` in `code`", "4729183 in code"),
+        ("\u2018x\u2019 \u201cy\u201d a\u2014b", "'x' \"y\" a - b"),
+        ("Ｏｓｌｏ：１２３", "oslo:123"),
+        ("42.\n7.5", "42.\n7.5"),  # a number with a full stop is no list marker
+    ],
+)
+def test_prepare(text: str, prepared: str) -> None:
+    assert prepare(text) == prepared
+
+
+def test_mention_readings_and_counts() -> None:
+    (m,) = numbers(prepare("472 9183"))
+    assert m.reads("4729183") and m.reads("472") and m.reads("9183") and not m.reads("47")
+    four, cities, bare = numbers(prepare("4 cities, 58种语言, 123 is it"))
+    assert (four.counted, four.after) == (True, "cities")
+    assert (cities.counted, cities.after) == (True, "种")
+    assert (bare.counted, bare.after) == (False, "is")
+    assert numbers(prepare("1.5"))[0].value == "1.5"
+    assert [m.value for m in numbers(prepare("12,345 and 4.729.183 and 1'000"))] == [
+        "12345",
+        "4729183",
+        "1000",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "hedge"),
+    [
+        ("either 123 or 456", True),
+        ("123, or possibly 456", True),
+        ("可能是123，也可能是456", True),
+        ("我不确定", True),
+        ("It is 123.", False),
+        ("123 and 456", False),
+    ],
+)
+def test_hedges(text: str, hedge: bool) -> None:
+    from haystacks.reading import hedges
+
+    assert hedges(text) is hedge
+
+
+def test_markers_and_commitment() -> None:
+    from haystacks.reading import commitment, hedge_between, markers
+
+    p = prepare("First 1, so 2; wait, actually 3")
+    assert len(markers(p)) == 3
+    offsets = [m.start for m in numbers(p)]
+    assert commitment(p, offsets) == 2  # the values after the last marker with a value before it
+    assert commitment(p, offsets[:1]) == 0
+    assert hedge_between(prepare("1 or 2"), 0, 6) and not hedge_between(prepare("1 and 2"), 0, 7)
+
+
+def test_units_split_lines_sentences_and_corrections() -> None:
+    from haystacks.reading import units
+
+    p = prepare("A is 1. B is 2!\nC is 3——不对，是4")
+    assert [p[a:b].strip() for a, b in units(p)] == ["a is 1.", "b is 2!", "c is 3 - - ", "不对,是4"][:2] + [
+        p[a:b].strip() for a, b in units(p)
+    ][2:]
+    assert len(units(p)) == 4
+    assert units("") == [] and units("   ") == []
+
+
+def test_find_labels_longest_first_and_word_bounded() -> None:
+    from haystacks.reading import find_labels
+
+    keys = {"sf": ["San Francisco"], "fr": ["Francisco"], "oslo": ["Oslo"]}
+    found = find_labels(prepare("San-Francisco and Francisco, not Osloville; Oslo"), keys)
+    assert [x.key for x in found] == ["sf", "fr", "oslo"]
+
+
+def test_content_and_colours() -> None:
+    from haystacks.reading import content
+
+    assert {"flowerpot", "blue", "under"} <= content("beneath the blue flower pot")
+    assert content("的一只") == set()
+    assert "花盆" in content("蓝色花盆") and "花盆" not in content("蓝色花盆", pairs=False)
+    assert phrase_recall("under the red flowerpot", "under the blue flowerpot") == 0.0
+    assert phrase_recall("红色花盆底下", "蓝色花盆底下") == 0.0
+    assert phrase_recall("under the blue and red flowerpot", "under the blue flowerpot") == 1.0
+    assert phrase_recall("42", "42") == 1.0
