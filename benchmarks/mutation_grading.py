@@ -60,7 +60,8 @@ SKIP = {"plan", "cell_params", "example_options", "needle_depths", "n_distractor
         "to_dict", "from_dict", "forms", "param", "detail", "stated_numbers", "register"}  # fmt: skip
 
 _CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
-        ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}  # fmt: skip
+        ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot,
+        ast.IsNot: ast.Is}  # fmt: skip
 _BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
         ast.Mod: ast.Mult}  # fmt: skip
 
@@ -190,7 +191,7 @@ def mutants(modules: tuple[str, ...]) -> list[tuple[Mutant, Callable[..., object
 def applied(m: Mutant, fn: Callable[..., object]) -> Iterator[bool]:
     """Swap the function's code for the mutant's (yields False when it cannot be compiled alike)."""
     tree = _parse(fn)
-    target = [n for j, n in enumerate(ast.walk(tree)) if j == m.index][0]
+    target = next(n for j, n in enumerate(ast.walk(tree)) if j == m.index)
     new = _Replace(target).visit(tree)
     ast.fix_missing_locations(new)
     module = ast.Module(body=[new], type_ignores=[])
@@ -198,7 +199,7 @@ def applied(m: Mutant, fn: Callable[..., object]) -> Iterator[bool]:
     glb = fn.__globals__
     try:
         code = compile(module, fn.__code__.co_filename, "exec")
-        exec(code, dict(glb), ns)  # noqa: S102 - the mutant, compiled from the module's own source
+        exec(code, dict(glb), ns)
         mutated = ns[tree.name]
         new_code = mutated.__code__  # type: ignore[attr-defined]
         if new_code.co_freevars != fn.__code__.co_freevars:
@@ -333,7 +334,7 @@ def main() -> int:
                         break
             except _Timeout:
                 dead = True
-            except Exception:  # noqa: BLE001 - a mutant that raises is killed
+            except Exception:
                 dead = True
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -344,12 +345,13 @@ def main() -> int:
             survivors.append(m)
         if n % 50 == 0:
             rate = killed / max(1, killed + survived)
-            print(f"{n}/{len(todo)} killed {killed} survived {survived} ({rate:.1%}) {time.monotonic() - t0:.0f} s",
-                  flush=True)  # fmt: skip
+            took = time.monotonic() - t0
+            print(
+                f"{n}/{len(todo)} killed {killed} survived {survived} ({rate:.1%}) {took:.0f} s", flush=True
+            )
     total = killed + survived
-    print(
-        f"mutants run {total} (not compilable alike: {skipped}); killed {killed} = {killed / max(1, total):.1%}"
-    )
+    rate = killed / max(1, total)
+    print(f"mutants run {total} (not compilable alike: {skipped}); killed {killed} = {rate:.1%}")
     by_module: dict[str, list[int]] = {}
     for m in survivors:
         by_module.setdefault(m.module, []).append(m.line)
