@@ -216,7 +216,8 @@ def grade_answer(task: Task, answer: str, key: AnswerKey, cut: bool) -> tuple[Gr
     """Grade an answer, knowing whether its budget cut it: the one path of the runner and the corpus.
 
     A cut answer's last token may be unfinished ("…2019年2月10" cut before 日, "…is 47291" cut mid-number):
-    a trailing number is left out before grading. Then :func:`is_truncated` decides.
+    a trailing number shorter than the asked values is left out before grading (one as long is kept: the
+    budget may end right after a complete value). Then :func:`is_truncated` decides.
 
     Args:
         task: The cell's task.
@@ -227,7 +228,12 @@ def grade_answer(task: Task, answer: str, key: AnswerKey, cut: bool) -> tuple[Gr
     Returns:
         ``(grade, truncated)``.
     """
-    text = re.sub(r"(?<![\d,.])[\d,.]{1,12}$", "", answer.rstrip()) if cut else answer
+    text = answer
+    tail = re.search(r"(?<![\d,.])[\d,.]+$", answer.rstrip()) if cut else None
+    if tail is not None:
+        lengths = [len(normalize(f.answer)) for f in key.expected if _numeric(f)] or [13]
+        if len(re.sub(r"\D", "", tail.group(0))) < max(lengths):
+            text = answer.rstrip()[: tail.start()]
     g = task.grade(text, key)
     return g, is_truncated(g, cut)
 
