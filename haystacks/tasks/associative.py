@@ -308,9 +308,6 @@ class AssociativeTask(Task):
             ),
         )
 
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # a name (2-4 tokens), maybe in a short sentence
-
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         hop = str(key.param("hop") or "")
         city = hop.split(" -> ")[-1] if " -> " in hop else ""

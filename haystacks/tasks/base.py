@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from haystacks.needles import NeedlePlan
 
 __all__ = [
+    "CHAT_ANSWER",
     "OUTCOMES",
     "AnswerKey",
     "Fact",
@@ -67,6 +68,15 @@ OUTCOMES: tuple[str, ...] = (
     "wrong_format",  # gave no value at all (no number where a number was asked) and did not abstain
     "truncated",  # cut by its answer budget before committing to any value: not scored
 )
+
+
+#: Visible answer tokens of a one-fact question, sized from measured answer lengths (cl100k tokens;
+#: ``python benchmarks/bench_answer_lengths.py --smollm2``): the labelled corpus's answers, written the way
+#: GPT, Claude and Gemini answer (terse to chatty, markdown, explanations), run to 104 tokens at most in the
+#: one-fact families (p90 40-64), and SmolLM2-135M-Instruct's finished English answers to 48. The budget is
+#: the longest, rounded up to a power of two: a chatty answer is never cut, a runaway stops soon. Families
+#: whose answers grow with what is asked add to it per item (multi, aggregate, chain, custom).
+CHAT_ANSWER = 128
 
 
 def rng(seed: int, task: str, language: str, what: str) -> random.Random:
@@ -917,8 +927,9 @@ class Task:
         raise NotImplementedError
 
     def answer_budget(self, spec: CellSpec) -> int:
-        """Visible answer tokens this cell needs (what is asked, said briefly, with room to spare)."""
-        return 32
+        """Visible answer tokens this cell needs: room for a chatty chat model's whole answer (see
+        :data:`CHAT_ANSWER`; reasoning models get their thinking budget on top, in the request)."""
+        return CHAT_ANSWER
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         """Grade one answer (pure)."""

@@ -100,7 +100,9 @@ class ChangedLineTask(Task):
         )
 
     def answer_budget(self, spec: CellSpec) -> int:
-        return 96  # the phrase (up to ~30 tokens in Chinese) or the altered sentence quoted
+        # the phrase or the altered sentence quoted, with where it was and why: 140 tokens at most in the
+        # corpus (p90 76)
+        return 192
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         recall = max(

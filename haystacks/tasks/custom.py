@@ -28,7 +28,7 @@ from haystacks.errors import SpecError
 from haystacks.grading import normalize
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, multi_depths
 from haystacks.reading import hedges, is_refusal, numbers, phrase_recall, prepare
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, fact_values, verdict
+from haystacks.tasks.base import CHAT_ANSWER, AnswerKey, Fact, Grade, Task, fact_values, verdict
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -124,8 +124,9 @@ class CustomTask(Task):
 
     def answer_budget(self, spec: CellSpec) -> int:
         triples = spec.param("needles") or ()
-        # an answer restated with a little framing: about a token per 2 characters of it, plus 24
-        return max(32, sum(24 + len(str(t[2])) for t in triples))
+        # each answer restated with framing (about a token per 2 characters, plus 32 of sentence); never
+        # below a one-fact chat answer (the corpus: 50 tokens at most for 1-2 needles)
+        return max(CHAT_ANSWER, 64 + sum(32 + len(str(t[2])) for t in triples))
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         items = answer_items(answer, len(key.expected))

@@ -126,9 +126,6 @@ class OrderedTask(Task):
             grading=(("index", i), ("n_items", k)),
         )
 
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # one six-digit value (2-3 tokens) in a short sentence
-
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         i, k = int(key.param("index") or 1), int(key.param("n_items") or len(key.decoys) + 1)
         labels = {str(j): ordinal_names(j, k) for j in range(1, k + 1)}

@@ -183,9 +183,6 @@ class TopicalTask(Task):
         g = grade_facts(answer, key, units=_UNITS, approx_invents=True, invented_digits=1)
         return replace(g, extra={**g.extra, "attribute": key.param("attribute")})
 
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # a number up to six digits, with its unit and a few words
-
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"n_distractors": int(options.get("n_distractors") or 0)}
 
