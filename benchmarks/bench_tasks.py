@@ -106,24 +106,19 @@ def regrade_changes(out: Path, tasks: list[str]) -> str:
     """Every recorded answer regraded with the current grader (its record's answer key and cut status):
     the grades that differ from the recorded ones, with the answer text (to check by hand after a grading
     change; a run of an older grading version keeps its recorded grades)."""
-    from evals.score import answer_was_cut
+    from evals.score import runs_to_end
     from haystacks.tasks import AnswerKey, get_task, grade_answer
 
     lines = []
-    header = {}
     for task in tasks:
-        with contextlib.suppress(OSError, json.JSONDecodeError):
-            header = json.loads((out / task / "header.json").read_text(encoding="utf-8"))
-        style = str(header.get("prompt_style") or "completion")
         for r in read_results(out / task / "results.jsonl"):
             if r.get("status") not in ("ok", "truncated") or not r.get("answer_key"):
                 continue
             key = AnswerKey.from_dict(r["answer_key"])
-            cut = r.get("stop_reason") in ("truncated", "max_tokens") and answer_was_cut(
-                r.get("answer") or "", style
-            )
+            cut = r.get("stop_reason") in ("truncated", "max_tokens")
             text = r.get("scored_answer") if r.get("scored_answer") is not None else r.get("answer") or ""
-            g, cut_off = grade_answer(get_task(key.task), text, key, cut)
+            ends = runs_to_end(r.get("answer") or "", text)
+            g, cut_off = grade_answer(get_task(key.task), text, key, cut, ends_at_cut=ends)
             new = (None, "truncated") if cut_off else (g.score, g.outcome)
             old = (r.get("score"), r.get("outcome") or r.get("status"))
             if new != old:

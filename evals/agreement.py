@@ -86,9 +86,21 @@ class Line:
 
 def regrade(obj: dict[str, Any]) -> tuple[float | None, str]:
     """The deterministic grade of one corpus line: ``(score, outcome)``; ``(None, "truncated")`` for an
-    answer cut before it committed to anything."""
+    answer cut before it committed to anything.
+
+    A base model's completion (a ``style`` naming ``completion``) is graded as the runner grades one: its
+    answer lines only (:func:`evals.score.scored_text`).
+    """
+    from evals.score import runs_to_end, scored_text
+
     key = AnswerKey.from_dict(obj["key"])
-    g, cut_off = grade_answer(get_task(key.task), str(obj["answer"]), key, bool(obj.get("cut")))
+    answer, cut = str(obj["answer"]), bool(obj.get("cut"))
+    ends = True
+    if "completion" in str(obj.get("style") or ""):
+        whole = answer
+        answer = scored_text(answer, "completion", lines=len(key.expected))
+        ends = runs_to_end(whole, answer)
+    g, cut_off = grade_answer(get_task(key.task), answer, key, cut, ends_at_cut=ends)
     if cut_off:
         return None, "truncated"
     return g.score, g.outcome

@@ -29,7 +29,7 @@ from evals.plan import Cell, check_window, record_cost
 from evals.prepare import PreparedRun
 from evals.record import JudgeResult, NeedleRecord, ResultRecord, UsageRecord
 from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, read_header
-from evals.score import answer_was_cut, scored_text
+from evals.score import runs_to_end, scored_text
 from evals.sizing import Built, Sizer
 from haystacks.tasks import grade_answer
 
@@ -219,7 +219,8 @@ class _Runner:
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
-        grade, cut_off = grade_answer(cell_task(cell), scored, built.key, was_cut(res, self.prep.style))
+        ends = runs_to_end(res.text, scored)  # the graded text runs to the cut
+        grade, cut_off = grade_answer(cell_task(cell), scored, built.key, was_cut(res), ends_at_cut=ends)
         status = "truncated" if cut_off else "ok"
         judge = None
         if self.judge is not None and status == "ok":
@@ -382,18 +383,16 @@ class _Runner:
                     await p.aclose()
 
 
-def was_cut(res: GenerateResult, style: str) -> bool:
-    """Whether the budget cut the graded part of an answer (then :func:`haystacks.tasks.grade_answer`
-    decides: cut before it committed to anything → ``truncated``, not scored; cut after → graded on what it
-    committed; an answer emptied by hidden reasoning committed to nothing).
+def was_cut(res: GenerateResult) -> bool:
+    """Whether the budget cut an answer (the provider's ``TRUNCATED``; ``MAX_TOKENS`` in older adapters).
 
-    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). A base
-    model's completion whose graded first line ended before the limit is complete (not cut).
+    :func:`haystacks.tasks.grade_answer` then decides: cut before it committed to anything → ``truncated``,
+    not scored; cut after → graded on what it committed (a base model's answer line followed by more
+    text is such an answer); an answer emptied by hidden reasoning committed to nothing.
     """
     from providers.base import StopReason
 
-    cut_by = {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
-    return res.stop_reason in cut_by and answer_was_cut(res.text, style)
+    return res.stop_reason in {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
 
 
 def cell_task(cell: Cell) -> Any:

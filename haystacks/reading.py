@@ -90,7 +90,9 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$",
 _LIST_MARK = re.compile(
     r"^[ \t]*(?:[-*+•·●▪◦](?=\s)|\d{1,2}[.)](?=[ \t])|\d{1,2}、|\(\d{1,2}\)|[①-⑳])[ \t]*", re.M
 )
-_INLINE_INDEX = re.compile(r"(?:(?<=\s)|(?<=^))\(?\d{1,2}\)(?=\s)|[①-⑳]")
+_INLINE_INDEX = re.compile(
+    r"(?:(?<=\s)|(?<=^))\(?\d{1,2}\)(?=\s)|[①-⑳]|(?<=[:：。！？;；])\s*\d{1,2}[.)、](?=\s|[^\d\s])"
+)
 _HEADING = re.compile(r"^[ \t]*(?:#{1,6}|>+)[ \t]*", re.M)
 _EMPHASIS = re.compile(r"\*{1,3}|_{2,3}|~~")
 
@@ -150,6 +152,7 @@ _CN_WORDS = (
     "一旁", "同一", "单一", "万物", "一贯", "一行", "一手", "一口气", "三思", "两者", "一时", "一瞬",
     "一批", "这一", "那一", "每一", "某一", "任一", "其一", "哪一", "逐一", "一下子", "看一看", "一番",
     "没有一个", "没一个", "任何一个", "其中一个", "一位", "没有一位", "有一句", "一句话", "一段", "一篇",
+    "一个", "一种", "一只", "一条", "一项", "一家", "一次", "一名", "一张",
     "一则", "一是", "二是", "一来", "一方", "十足", "万能", "百科", "千米", "一键", "一遍", "一眼",
 )  # fmt: skip
 _CN_WORD_RE = re.compile(
@@ -441,6 +444,8 @@ def _approx(text: str, m: Mention, all_: Sequence[Mention]) -> Mention:
                 break
         if re.search(r"\bbetween\s*$", before) and re.match(r"^\s*and\s+[\d一-龥]", after):
             approx = True
+        if re.search(r"\bbetween\s+[\d,.]+\s*(?:[a-z]+\s+)?and\s*$", before):
+            approx = True  # the upper end of "between 1,463,000 and 1,464,000"
     if not approx:
         return m
     return Mention(m.start, m.end, m.value, m.readings, True, m.weak)

@@ -156,7 +156,7 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         elif worked:
             route, chosen = "worked", pick(*worked[-1], ms)
         elif first and len(_distinct(first)) == 1:
-            route, chosen = ("first" if len(spans) > 1 else "only"), first
+            route, chosen = "first", first
         else:
             route, chosen = "only", ms
     groups = _distinct(chosen)

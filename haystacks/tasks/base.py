@@ -30,6 +30,7 @@ from haystacks.reading import (
     committed_values,
     hedge_between,
     is_refusal,
+    markers,
     numbers,
     prepare,
     units,
@@ -222,30 +223,40 @@ class Grade:
         return d
 
 
-def grade_answer(task: Task, answer: str, key: AnswerKey, cut: bool) -> tuple[Grade, bool]:
+def grade_answer(
+    task: Task, answer: str, key: AnswerKey, cut: bool, *, ends_at_cut: bool | None = None
+) -> tuple[Grade, bool]:
     """Grade an answer, knowing whether its budget cut it: the one path of the runner and the corpus.
 
     A cut answer's last token may be unfinished ("…2019年2月10" cut before 日, "…is 47291" cut mid-number):
-    a trailing number shorter than the asked values is left out before grading (one as long is kept: the
-    budget may end right after a complete value). Then :func:`is_truncated` decides.
+    when the graded text runs to the cut, a trailing number of up to 12 digits is left out before grading
+    (a longer runaway number is kept: it was committed to long before). Then :func:`is_truncated` decides.
 
     Args:
         task: The cell's task.
         answer: The graded text.
         key: The cell's answer key.
         cut: Whether the answer stopped at its token budget.
+        ends_at_cut: Whether the graded text runs to where the budget cut (default: ``cut``; False for a
+            base model's answer lines followed by more text).
 
     Returns:
         ``(grade, truncated)``.
     """
     text = answer
-    tail = re.search(r"(?<![\d,.])[\d,.]+$", answer.rstrip()) if cut else None
-    if tail is not None:
-        lengths = [len(normalize(f.answer)) for f in key.expected if _numeric(f)] or [13]
-        if len(re.sub(r"\D", "", tail.group(0))) < max(lengths):
-            text = answer.rstrip()[: tail.start()]
+    tail = re.search(r"(?<![\d,.])[\d,.]+$", answer.rstrip()) if cut and ends_at_cut is not False else None
+    if tail is not None and len(re.sub(r"\D", "", tail.group(0))) <= 12:
+        text = answer.rstrip()[: tail.start()]
     g = task.grade(text, key)
+    if cut and g.outcome == "abstained" and _QUALIFIED.search(prepare(text)):
+        return g, True  # "文中没有提到，但是在…" cut: the refusal was being taken back
     return g, is_truncated(g, cut)
+
+
+#: A refusal at once qualified ("没有提到，但是…", "not mentioned, but…"): not yet a commitment.
+_QUALIFIED = re.compile(
+    r"(?:没有提到|未提到|没有找到|not\s+mentioned|no\s+mention)[^。.!?！？]{0,6}(?:但是|但|\bbut\b|however)"
+)
 
 
 def is_truncated(grade: Grade, cut: bool) -> bool:
@@ -462,8 +473,13 @@ def grade_facts(
     asked_labels = {f.label for f in numeric if f.label}
     any_bound = any(b.by_key.get(lb) for lb in asked_labels)
     in_order: set[str] | None = None
+    slots: list[Mention] = []
     if len(numeric) > 1 and ordered_unlabelled and not any_bound:
-        in_order = _in_question_order(b.unbound, known.expected)
+        exact = [m for m in b.unbound if not m.approx]
+        if len(exact) == len(numeric):
+            slots = exact  # as many values as keys: the i-th value answers the i-th key
+        else:
+            in_order = _in_question_order(b.unbound, known.expected)
     found: list[str] = []
     misbound: list[str] = []
     hedged: list[str] = []
@@ -474,6 +490,18 @@ def grade_facts(
         if not _numeric(f):
             if states_fact(answer, f, None):
                 found.append(f.answer)
+            continue
+        if slots:
+            committed_any = True
+            kind, g = known.which(slots[numeric.index(f)])
+            if g == f:
+                found.append(f.answer)
+            elif kind == "expected" and g is not None:
+                misbound.append(g.answer)
+            elif kind == "decoy" and g is not None:
+                decoys.append(g.answer)
+            elif _invented(slots[numeric.index(f)], invented_digits, False, p):
+                invented.append(slots[numeric.index(f)].value)
             continue
         if in_order is not None:
             if f.answer in in_order:
@@ -530,7 +558,7 @@ def grade_facts(
                 invented.append(m.value)
     # a right value stated under another asked key
     for f in numeric:
-        if f.answer in found or f.answer in misbound or in_order is not None:
+        if f.answer in found or f.answer in misbound or in_order is not None or slots:
             continue
         vs = dict(known.expected)[f]
         for other, mentions in b.by_key.items():
@@ -604,6 +632,12 @@ def grade_absent(
     whole = re.sub(r"[\s.。!！]+", "", p)
     loose = [m for m in b.unbound if len(m.value) >= min_digits or whole == m.value]
     values = [*b.by_key.get(asked, []), *loose]
+    if values and refused:
+        # "Warsaw's is 4729183 — actually no, I don't see Warsaw anywhere": corrected into a refusal
+        last = max(m.end for m in values)
+        after = [x for x in markers(p) if x > last]
+        if after and is_refusal(p[after[0] :]):
+            values = []
     if not values and ms and asked and _BY_REFERENCE.search(p):
         values = list(ms)  # "perhaps Warsaw's is that one": another key's value offered for the asked key
     numeric_fact = key.absent is None or _numeric(key.absent) or not key.absent.answer
@@ -840,9 +874,18 @@ def grade_one(
     named = phrases is not None and any(
         phrases.search(p, a, b) for a, b in spans if any(a <= m.start < b for m in at)
     )
-    echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker" and not named
-    stated = v.route in ("marker", "path") or any(first[0] <= m.start < first[1] for m in at)
-    firm = (v.state == "one" and stated and not echo) or (v.state == "none" and refused)
+    short = len(re.findall(r"\w+", p)) <= 4
+    echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker"
+    echo = echo and not named and not short
+    stated = v.route == "marker" or any(first[0] <= m.start < first[1] for m in at)
+    # a hedge is committed to when its candidates were asserted in finished sentences of their own before
+    # the cut ("…贴上了标签YD-800。…贴上了标签PD-508。…"), not listed together ("A → B → C. The second is")
+    last = spans[-1][0] if spans else 0
+    own = [u for u in spans if u[1] <= last and len({m.value for m in at if u[0] <= m.start < u[1]}) == 1]
+    hedge_done = v.state == "hedge" and all(
+        any(m.value == x.value and a <= m.start < b for m in at for a, b in own) for x in v.values
+    )
+    firm = (v.state == "one" and stated and not echo) or (v.state == "none" and refused) or hedge_done
     return Grade(
         score=1.0 if ok else 0.0,
         outcome=outcome,
@@ -851,7 +894,7 @@ def grade_one(
         abstained=refused,
         hallucinated=outcome == "hallucinated",
         distractors_found=stated_decoys,
-        extra={"committed": [m.value for m in v.values], "commitment": v.state},
+        extra={"committed": [m.value for m in v.values], "commitment": v.state, "route": v.route},
         firm=firm,
     )
 

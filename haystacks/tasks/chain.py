@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from haystacks.errors import SpecError
 from haystacks.grading import fold
 from haystacks.needles import NeedlePlan, PlannedNeedle, multi_depths, needle_rng
-from haystacks.reading import Mention
+from haystacks.reading import Mention, prepare, units
 from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, grade_one
 from haystacks.tasks.registry import register
 
@@ -72,17 +72,36 @@ _FINAL = re.compile(
 )
 
 
+_HOP = re.compile(r"→|->|=>|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bbecame\b|贴上|改为|改成|变成")
+
+
 def code_mentions(prepared: str) -> list[Mention]:
-    """Every code a prepared answer states, as mentions with the code normalized to ``XX-123``."""
-    return [
-        Mention(
-            m.start(),
-            m.end(),
-            f"{m.group(1).upper()}-{m.group(2)}",
-            frozenset({f"{m.group(1).upper()}-{m.group(2)}"}),
-        )
-        for m in _CODE.finditer(prepared)
-    ]
+    """Every code a prepared answer states, as mentions with the code normalized to ``XX-123``; in a
+    sentence that recites a hop ("DZ-756 was relabelled YD-800", "A → B → C") only its last code is a claim
+    (the others are where the hop starts)."""
+    out = []
+    for a, b in units(prepared):
+        found = [
+            Mention(m.start(), m.end(), code, frozenset({code}))
+            for m in _CODE.finditer(prepared, a, b)
+            for code in [f"{m.group(1).upper()}-{m.group(2)}"]
+        ]
+        hop = _HOP.search(prepared, a, b)
+        if len(found) > 1 and hop and found[0].end <= hop.start() < found[-1].start:
+            found = found[-1:]
+        out.extend(found)
+    return out
+
+
+def _contradictory_hops(prepared: str) -> set[str]:
+    """The targets of one origin relabelled to several different codes, each in a sentence of its own."""
+    by_origin: dict[str, set[str]] = {}
+    for a, b in units(prepared):
+        codes = [f"{m.group(1).upper()}-{m.group(2)}" for m in _CODE.finditer(prepared, a, b)]
+        hop = _HOP.search(prepared, a, b)
+        if len(codes) == 2 and hop:
+            by_origin.setdefault(codes[0], set()).add(codes[1])
+    return max(by_origin.values(), key=len, default=set())
 
 
 def codes_in(answer: str) -> set[str]:
@@ -166,6 +185,11 @@ class ChainTask(Task):
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         path = tuple(key.param("path", ()))
         g = grade_one(answer, key, mentions=code_mentions, phrases=_FINAL, path=path)
+        targets = _contradictory_hops(prepare(answer))
+        if g.outcome in ("found", "decoy") and len(targets) > 1 and g.extra.get("route") != "marker":
+            # "X was relabelled A. … X was relabelled B.": one crate relabelled two ways, no choice made
+            right = key.expected[0].answer in targets
+            g = replace(g, score=0.0, outcome="hedged" if right else "decoy", found=(), firm=True)
         known = {f.answer for f in (*key.expected, *key.decoys)}
         invented = sorted(codes_in(answer) - known)
         if g.outcome in ("wrong", "wrong_format") and set(g.extra.get("committed", ())) - known:

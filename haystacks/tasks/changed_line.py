@@ -47,13 +47,19 @@ _CLAIM = re.compile(
 )
 
 
+def _claims(answer: str, key: AnswerKey) -> bool:
+    """Whether the answer has named a sentence, quoted or claimed ("the inserted phrase is …") or part of
+    the altered one: what makes an answer cut by its budget a commitment."""
+    if _QUOTED.search(answer) or _CLAIM.search(answer):
+        return True
+    return bool(key.changed_sentence) and phrase_recall(answer, str(key.changed_sentence)) >= 0.3
+
+
 def _names_a_sentence(answer: str, key: AnswerKey) -> bool:
     """Whether the answer names some sentence as the altered one: it quotes something, claims a line ("the
     altered line is the one saying..."), repeats part of the altered sentence, or is itself a short bare
     phrase ("you only got one shot")."""
-    if _QUOTED.search(answer) or _CLAIM.search(answer):
-        return True
-    if key.changed_sentence and phrase_recall(answer, key.changed_sentence) >= 0.3:
+    if _claims(answer, key):
         return True
     words = re.findall(r"[A-Za-z]+|[\u3400-\u9fff]", answer)
     return 0 < len(words) <= 24 and len(re.findall(r"[A-Za-z]+", answer)) <= 10
@@ -139,7 +145,7 @@ class ChangedLineTask(Task):
             abstained=abstained,
             located=located,
             extra={"recall": round(recall, 3)},
-            firm=located or abstained or hedged or names,
+            firm=located or abstained or hedged or (outcome == "wrong" and _claims(answer, key)),
         )
 
 

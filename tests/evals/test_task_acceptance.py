@@ -131,6 +131,12 @@ MULTI = AnswerKey(
         Fact("the magic number for Lima", "1234567", "Lima"),
     ),
 )
+SINGLE = AnswerKey(
+    "single",
+    "en",
+    "What is the magic number for Oslo?",
+    expected=(Fact("the magic number for Oslo", "4729183", "Oslo"),),
+)
 ABSENT = AnswerKey(
     "no_needle",
     "en",
@@ -166,7 +172,7 @@ def _result(text: str, stop: StopReason) -> GenerateResult:
 
 
 def _cut_off(text: str, stop: StopReason, key: AnswerKey = MULTI) -> tuple[str, bool]:
-    g, cut_off = grade_answer(get_task(key.task), text, key, was_cut(_result(text, stop), "chat"))
+    g, cut_off = grade_answer(get_task(key.task), text, key, was_cut(_result(text, stop)))
     return g.outcome, cut_off
 
 
@@ -184,7 +190,8 @@ def test_an_answer_cut_before_it_commits_is_truncated_one_cut_after_is_graded() 
     runaway = "Oslo: 1000000000000000000000000000"  # a runaway number: committed, and invented
     assert _cut_off(runaway, StopReason.MAX_TOKENS) == ("hallucinated", False)
     assert _cut_off("", StopReason.TRUNCATED) == ("wrong_format", True)  # emptied by hidden thinking
-    assert not was_cut(_result("4729183\nQuestion: next", StopReason.MAX_TOKENS), "completion")  # line ended
+    # a base model's answer line, then more text to the budget: cut, but committed first
+    assert _cut_off("4729183\nQuestion: next", StopReason.MAX_TOKENS, SINGLE) == ("found", False)
 
 
 def test_closed_book_control_is_run_once_per_question(
