@@ -201,3 +201,18 @@ def test_unknown_task_and_missing_expected() -> None:
         score_answer("bogus", "x", ["1"])
     with pytest.raises(ValueError, match="expected answer"):
         score_answer("single", "x", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "scored", "ends"),
+    [
+        ("4729183", "4729183", True),
+        ("4729183\nQuestion: next", "4729183", False),  # a base model's answer line, then more text
+        ("\n杭州：1\n太原：2\n", "杭州：1\n太原：2", True),
+        ("Answer: 1\n\nAnswer: 1", "Answer: 1", False),
+    ],
+)
+def test_runs_to_end(text: str, scored: str, ends: bool) -> None:
+    from evals.score import runs_to_end
+
+    assert runs_to_end(text, scored) is ends
