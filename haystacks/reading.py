@@ -747,6 +747,7 @@ _REFUSE_EN = re.compile(
     r"|\bthe\s+text\s+does\s+not\s+say\b|\bbut\s+not\s+(?:for\s+)?[a-z]+'s\b|\bbut\s+not\s+for\b"
     r"|\bnot\s+(?:able\s+to\s+)?(?:be\s+)?(?:found|determined)\b|\bcannot\s+be\s+(?:found|determined)\b"
     r"|\bi\s+(?:don't|do\s+not)\s+have\b|\bcan't\s+help\b|\bno\s+(?:idea|clue)\b|\bbut\s+not\b"
+    r"|\bfound\s+nothing\b|\bnothing\s+(?:about|on|for)\b"
     r"|\b(?:no\s+one|nobody|nothing|nowhere)\b[^.?!\n]{0,40}\b(?:mention|give|state|say|provide|list|contain)"
     r"|\bthere\s+(?:isn't|is\s+not|aren't|are\s+not|wasn't|was\s+not)\s+(?:a|an|any)\b|\b(?:none|neither)\s+of\b"
     r"|\bno\s+(?:one|character|crate|code|label|shipment)s?\s+(?:is|was|has|had)\b"

@@ -821,6 +821,9 @@ def grade_one(
     if labels:
         b = bind(p, ms, labels)
         cands = b.by_key.get(asked_label) or b.unbound
+        if not cands and not any(x.key == asked_label for x in b.labels):
+            # the asked item never named: what the answer gives for the others is its answer
+            cands = sorted((m for k, v in b.by_key.items() for m in v), key=lambda m: m.start)
     question = prepare(key.question)
     cands = _drop_echoes(p, cands, question, phrases)
     if refused:
