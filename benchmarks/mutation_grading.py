@@ -11,8 +11,9 @@ regexes are data, not mutated): comparison operators (``<``/``<=``, ``==``/``!=`
 float constants (+1), ``True``/``False`` swapped, string constants changed (``"XX" + s + "XX"``), ``break``
 /``continue`` swapped, and a ``return`` value replaced by ``None``. Each mutant replaces the function's
 code object in place (every importer sees it) and is run against the tests' own oracles, fastest first:
-the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the graders'
-tables of ``tests/haystacks/test_tasks.py`` and ``tests/evals/test_score.py``, then the labelled corpus
+the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the rule
+tables of ``tests/haystacks/test_grading_rules.py``, the graders' tables of ``tests/haystacks/test_tasks.py``
+and ``tests/evals/test_score.py``, then the labelled corpus
 (``answers/*.jsonl``, agreement must stay ≥ 99 %). A mutant is *killed* when any oracle fails, raises or
 runs past ``--timeout`` seconds; *survived* otherwise. The kill rate and every survivor (module, line,
 mutation) are printed.
@@ -244,9 +245,13 @@ def oracles() -> list[Callable[[], bool]]:
         return _run_module_tests("tests.haystacks.test_reading", skip={"test_crafted_answers"})
 
     def task_tables() -> bool:
-        return _run_module_tests(
-            "tests.haystacks.test_tasks", only=lambda n: "grade" in n or n == "test_ordinals"
-        ) and _run_module_tests("tests.evals.test_score")
+        return (
+            _run_module_tests("tests.haystacks.test_grading_rules")
+            and _run_module_tests(
+                "tests.haystacks.test_tasks", only=lambda n: "grade" in n or n == "test_ordinals"
+            )
+            and _run_module_tests("tests.evals.test_score")
+        )
 
     def corpus() -> bool:
         lines = load_corpus()

@@ -178,3 +178,133 @@ def test_answer_items_and_ordinal_names() -> None:
         and ordinal_names(3, 4)[1] == "3rd"
         and ordinal_names(10, 10)[1] == "10th"
     )
+
+
+def test_grade_details_carry_the_reading() -> None:
+    k = AnswerKey.from_dict(KEYS["ordered-en"])
+    d = get_task("ordered").grade("The third is 941629.", k).detail()
+    assert (d["committed"], d["commitment"], d["index"], d["n_items"]) == (["941629"], "one", 3, 4)
+    d = get_task("aggregate").grade("37 + 86 + 97 + 94 = 314", AnswerKey.from_dict(KEYS["sum-en"])).detail()
+    assert (d["committed"], d["commitment"], d["op"]) == (["314"], "one", "sum")
+    d = (
+        get_task("changed_line")
+        .grade("flamingos practising tai chi", AnswerKey.from_dict(KEYS["changed-en"]))
+        .detail()
+    )
+    assert d["recall"] == 0.667 and d["located"] is True
+    d = (
+        get_task("no_needle")
+        .grade("Warsaw's is 1234567.", AnswerKey.from_dict(KEYS["no_needle-en"]))
+        .detail()
+    )
+    assert d["values_stated"] == ["1234567"] and d["hallucinated"] is True
+    d = get_task("single").grade("4729183 or maybe 4729138", AnswerKey.from_dict(KEYS["single-en"])).detail()
+    assert d["hedged"] == ["4729183"]
+    d = get_task("chain").grade("It is ZZ-111.", AnswerKey.from_dict(KEYS["chain-en"])).detail()
+    assert d["codes_invented"] == ["ZZ-111"] and d["hops"] == 2
+    d = get_task("topical").grade("400,000", AnswerKey.from_dict(KEYS["topical-en"])).detail()
+    assert d["attribute"] == "context_length"
+
+
+def test_graders_refuse_keys_they_cannot_grade() -> None:
+    from haystacks.tasks import grade_facts, grade_one
+
+    empty = AnswerKey(task="single", language="en", question="q")
+    with pytest.raises(ValueError, match="task 'single' needs at least one expected answer"):
+        grade_facts("x", empty)
+    two = AnswerKey.from_dict(KEYS["multi-en"])
+    with pytest.raises(ValueError, match="task 'multi' grades exactly one expected answer, got 3"):
+        grade_one("x", two)
+
+
+@pytest.mark.parametrize(
+    ("run", "digits"),
+    [
+        ("一亿二千万", "120000000"),
+        ("两亿", "200000000"),
+        ("一万零五", "10005"),
+        ("十万", "100000"),
+        ("1.2亿", "120000000"),
+        ("3.5万", "35000"),
+        ("一千零一", "1001"),
+        ("九千九百九十九万九千九百九十九", "99999999"),
+        ("二零二四", "2024"),
+    ],
+)
+def test_chinese_numerals(run: str, digits: str) -> None:
+    from haystacks.reading import parse_chinese_number
+
+    assert parse_chinese_number(run) == digits
+
+
+@pytest.mark.parametrize(
+    ("run", "digits"),
+    [
+        ("nine", "9"),
+        ("ten", "10"),
+        ("one two", "12"),
+        ("twelve thousand three hundred", "12300"),
+        ("one hundred and five", "105"),
+        ("two million", "2000000"),
+        ("thousand", "1000"),
+    ],
+)
+def test_english_numerals(run: str, digits: str) -> None:
+    from haystacks.reading import parse_english_number
+
+    assert parse_english_number(run) == digits
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("鸬鹚-2 and GPT-4 and H100 and 20VC", []),
+        ("1,2345", ["12345"]),  # short groups join (its readings keep both parts)
+        ("12 345 678", ["12345678"]),
+        ("4729183 1234567", ["4729183", "1234567"]),
+        ("1.5 and 12.75", ["1.5", "12.75"]),
+        ("第十二名, the 12th", []),
+    ],
+)
+def test_number_edges(text: str, values: list[str]) -> None:
+    from haystacks.reading import numbers, prepare
+
+    assert [m.value for m in numbers(prepare(text)) if not m.weak] == values
+
+
+@pytest.mark.parametrize("text", ["否", "N/A", "None.", "无答案", "Unknown", "未知。"])
+def test_terse_refusals(text: str) -> None:
+    from haystacks.reading import is_refusal
+
+    assert is_refusal(text)
+
+
+def test_labels_are_word_bounded_on_both_sides() -> None:
+    from haystacks.reading import find_labels, prepare
+
+    found = find_labels(prepare("xOslo Oslox Oslo 上海abc"), {"o": ["Oslo"], "s": ["上海"]})
+    assert [(x.key, x.start) for x in found] == [("o", 12), ("s", 17)]
+
+
+def test_normalize_drops_symbols_and_controls() -> None:
+    from haystacks.grading import normalize
+
+    assert normalize("a+b$c\u200bd！") == "abcd"
+
+
+@pytest.mark.parametrize(
+    ("answer", "truncated"),
+    [
+        ("Oslo: 4729183, Lima: 123456789012", True),  # a 12-digit tail may be unfinished: left out
+        ("Oslo: 4729183, Lima: 1234567890123", False),  # a 13-digit run was committed to long before
+    ],
+)
+def test_the_unfinished_tail_of_a_cut_answer(answer: str, truncated: bool) -> None:
+    k = AnswerKey.from_dict(KEYS["single-en"])
+    g, cut_off = grade_answer(get_task("single"), answer, k, cut=True)
+    assert g.outcome == "found" and not cut_off
+    k = AnswerKey.from_dict(
+        {**KEYS["single-en"], "expected": [{**KEYS["single-en"]["expected"][0], "label": "Lima"}]}
+    )
+    g, cut_off = grade_answer(get_task("single"), answer, k, cut=True)
+    assert cut_off is truncated
