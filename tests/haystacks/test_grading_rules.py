@@ -149,6 +149,9 @@ CUT: list[tuple[str, str, str, bool]] = [
     ("chain-en", "The final label is GG-681. The chain goes DF-562 → HW-435 →", "found", False),
     ("sum-en", "37 + 86 = 123, 123 + 97 = 220, 220 +", "wrong", True),
     ("sum-en", "In total 314 crates: 37 + 86 +", "found", False),
+    ("sum-en", "So the total is 314 crates, from 37 + 86 +", "found", False),
+    ("sum-en", "37 + 86 + 97 + 94 = 314, and", "found", True),  # a figure of working, not yet the answer
+    ("max-en", "The largest is 97. The others:", "found", False),
     ("no_needle-en", "The text does not mention Warsaw. It mentions", "abstained", False),
     ("no_needle-zh", "文中没有提到，但是在2019年2月", "abstained", True),  # a refusal taken back at once
     ("changed-en", "Let me read the text carefully to find the sentence", "wrong", True),
@@ -308,3 +311,54 @@ def test_the_unfinished_tail_of_a_cut_answer(answer: str, truncated: bool) -> No
     )
     g, cut_off = grade_answer(get_task("single"), answer, k, cut=True)
     assert cut_off is truncated
+
+
+@pytest.mark.parametrize(
+    ("run", "digits"),
+    [("两万亿", "2000000000000"), ("1.5千", "1500"), ("一二三万", "1230000"), ("三十五", "35")],
+)
+def test_more_chinese_numerals(run: str, digits: str) -> None:
+    from haystacks.reading import parse_chinese_number
+
+    assert parse_chinese_number(run) == digits
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "weak"),
+    [
+        ("1,5k", ["1500"], [False]),  # a decimal comma before a multiplier
+        ("ten", ["10"], [False]),  # ten and up are no weak words
+        ("12 34 56 78", ["12", "34", "56", "78"], [False] * 4),  # four short groups: a list
+        ("12 34 56", ["123456"], [False]),
+    ],
+)
+def test_more_number_edges(text: str, values: list[str], weak: list[bool]) -> None:
+    from haystacks.reading import numbers, prepare
+
+    ms = numbers(prepare(text))
+    assert [m.value for m in ms] == values and [m.weak for m in ms] == weak
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("4729183\nThat is the magic number for Oslo.", {"oslo": ["4729183"]}),  # value line, then its key
+        ("123 (Oslo), 456", {"oslo": ["123", "456"]}),  # a trailing value takes the key before
+        ("Oslo: 123\n\n456", {"oslo": ["123"]}),  # a later value line with no key stays unbound
+        ("Oslo and Lima: 123", {"lima": ["123"]}),  # two keys, one value: the nearest key
+    ],
+)
+def test_more_binding(text: str, bound: dict[str, list[str]]) -> None:
+    from haystacks.reading import bind, numbers, prepare
+
+    p = prepare(text)
+    b = bind(p, numbers(p), {"oslo": ["Oslo"], "lima": ["Lima"]})
+    assert {k: [m.value for m in v] for k, v in b.by_key.items()} == bound
+
+
+def test_stems_and_synonyms() -> None:
+    from haystacks.reading import phrase_recall
+
+    assert phrase_recall("the cat jumped", "the cat jump") == 1.0
+    assert phrase_recall("cats jumping", "the cat jumps") == 1.0
+    assert phrase_recall("underneath the pot", "under the pot") == 1.0
