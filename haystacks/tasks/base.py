@@ -382,10 +382,10 @@ def _sourced(prepared: str, m: Mention) -> bool:
     if re.fullmatch(r"(?:19|20)\d\d", m.value):
         return True
     raw = re.sub(r"\D", "", prepared[m.start : m.end]) or m.value
-    for x in re.finditer(rf"(?<![\d.]){re.escape(raw)}(?!\d)", prepared):
-        if x.start() != m.start and _QUANTITY_AFTER.match(prepared, x.end()):
-            return True
-    return bool(_QUANTITY_AFTER.match(prepared, m.end)) and m.end - m.start < len(m.value)
+    return any(
+        x.start() != m.start and _QUANTITY_AFTER.match(prepared, x.end())
+        for x in re.finditer(rf"(?<![\d.]){re.escape(raw)}(?!\d)", prepared)
+    )
 
 
 def _a_value(m: Mention, units: re.Pattern[str] | None, prepared: str = "") -> bool:

@@ -362,3 +362,69 @@ def test_stems_and_synonyms() -> None:
     assert phrase_recall("the cat jumped", "the cat jump") == 1.0
     assert phrase_recall("cats jumping", "the cat jumps") == 1.0
     assert phrase_recall("underneath the pot", "under the pot") == 1.0
+
+
+MORE: list[tuple[str, str, float, str]] = [
+    ("single-en", "Cohere raised 10亿美金. So the magic number for Oslo is 10亿.", 0.0, "wrong"),
+    ("single-en", "Oslo's number is 4729183. So that's it.", 1.0, "found"),  # a conclusion with no value
+    ("associative-en", "Joaquin proposed at the Potala Palace. Ravindra has been to the city.", 1.0, "found"),
+    ("associative-en", "Joaquin proposed at the Potala Palace. Ravindra visited it.", 1.0, "found"),
+    ("associative-en", "Joaquin proposed at the Potala Palace. Ravindra was in Prague.", 1.0, "found"),
+    ("associative-zh", "方怀瑾在金门大桥拍照。白露晞去过那里。", 1.0, "found"),
+    ("changed-en", "flamingos tai chi", 1.0, "found"),  # half the phrase's content words: the threshold
+    (
+        "chain-en",
+        "The crate labelled DF-562 was relabelled HW-435. The crate labelled DF-562 was relabelled GG-681. "
+        "So the final label is GG-681.",
+        1.0,
+        "found",
+    ),
+    ("chain-en", "DF-562 was relabelled HW-435. DF-562 was relabelled ZQ-204.", 0.0, "decoy"),
+]
+
+
+@pytest.mark.parametrize(("key", "answer", "score", "outcome"), MORE)
+def test_more_rules(key: str, answer: str, score: float, outcome: str) -> None:
+    k = AnswerKey.from_dict(KEYS[key])
+    g = get_task(k.task).grade(answer, k)
+    assert (round(g.score, 4), g.outcome) == (round(score, 4), outcome), g
+
+
+@pytest.mark.parametrize(
+    ("answer", "score", "outcome"),
+    [("The answer is 42.", 1.0, "found"), ("42 or maybe 24", 0.0, "hedged"), ("It is 24.", 0.0, "wrong")],
+)
+def test_numeric_custom_answers(answer: str, score: float, outcome: str) -> None:
+    k = AnswerKey.from_dict(
+        {
+            "task": "custom",
+            "language": "en",
+            "question": "How many?",
+            "expected": [{"key": "q1", "answer": "42"}],
+        }
+    )
+    g = get_task("custom").grade(answer, k)
+    assert (g.score, g.outcome) == (score, outcome)
+
+
+def test_a_task_without_its_own_grade_binds_facts() -> None:
+    from haystacks.tasks import Task
+
+    class Bare(Task):
+        name = "bare"
+
+    k = AnswerKey.from_dict(KEYS["single-en"])
+    assert Bare().grade("Oslo: 4729183", k).outcome == "found"
+
+
+@pytest.mark.parametrize(("run", "digits"), [("一百十", "110"), ("5千", "5000")])
+def test_numerals_after_units(run: str, digits: str) -> None:
+    from haystacks.reading import parse_chinese_number
+
+    assert parse_chinese_number(run) == digits
+
+
+def test_spaced_chinese_refusal() -> None:
+    from haystacks.reading import is_refusal
+
+    assert is_refusal("文中 没有 提到")
