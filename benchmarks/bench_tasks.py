@@ -102,6 +102,31 @@ def outcomes(out: Path, tasks: list[str]) -> str:
     return "\n".join(lines)
 
 
+def regrade_changes(out: Path, tasks: list[str]) -> str:
+    """Every recorded answer regraded with the current grader (its record's answer key and cut status):
+    the grades that differ from the recorded ones, with the answer text (to check by hand after a grading
+    change; a run of an older grading version keeps its recorded grades)."""
+    from evals.score import runs_to_end
+    from haystacks.tasks import AnswerKey, get_task, grade_answer
+
+    lines = []
+    for task in tasks:
+        for r in read_results(out / task / "results.jsonl"):
+            if r.get("status") not in ("ok", "truncated") or not r.get("answer_key"):
+                continue
+            key = AnswerKey.from_dict(r["answer_key"])
+            cut = r.get("stop_reason") in ("truncated", "max_tokens")
+            text = r.get("scored_answer") if r.get("scored_answer") is not None else r.get("answer") or ""
+            ends = runs_to_end(r.get("answer") or "", text)
+            g, cut_off = grade_answer(get_task(key.task), text, key, cut, ends_at_cut=ends)
+            new = (None, "truncated") if cut_off else (g.score, g.outcome)
+            old = (r.get("score"), r.get("outcome") or r.get("status"))
+            if new != old:
+                where = f"{task} len {r.get('length')} depth {r.get('depth')} seed {r.get('seed')}"
+                lines.append(f"{where}: {old[0]} {old[1]} -> {new[0]} {new[1]}: {text[:200]!r}")
+    return "\n".join(lines) or "(no grade changed)"
+
+
 def main() -> int:
     from haystacks.tasks import task_names
 
@@ -113,6 +138,11 @@ def main() -> int:
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per task run")
     ap.add_argument("--table-only", action="store_true", help="only print the table of what --out holds")
+    ap.add_argument(
+        "--regrade",
+        action="store_true",
+        help="also regrade the recorded answers and list the grades that change",
+    )
     args = ap.parse_args()
     tasks = args.tasks.split(",") if args.tasks else list(task_names())
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_tasks_"))
@@ -138,6 +168,10 @@ def main() -> int:
     print()
     print("outcomes (as graded, each value bound to its key; decoys are other in-text values):")
     print(outcomes(out, tasks))
+    if args.regrade:
+        print()
+        print("grades that change when the recorded answers are regraded with the current grader:")
+        print(regrade_changes(out, tasks))
     for task, err in failures.items():
         print(f"{task}: {err}")
     return 1 if failures else 0

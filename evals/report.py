@@ -525,6 +525,7 @@ def write_pngs(figures: Sequence[Any], paths: Sequence[Path]) -> str | None:
 TAXONOMY_LABELS = {
     "found": "found",
     "partial": "partial",
+    "hedged": "hedged",
     "decoy": "decoy taken",
     "misbound": "misbound",
     "hallucinated": "hallucinated",

@@ -78,7 +78,7 @@ SAMPLE_CHARS = 300
 #: Unscored statuses: counted apart, never a miss.
 UNSCORED = ("error", "model_length", "truncated")
 #: The error taxonomy of a (model, task): every grade outcome, then the unscored statuses.
-TAXONOMY: tuple[str, ...] = (*OUTCOMES, "truncated", "error", "model_length")
+TAXONOMY: tuple[str, ...] = (*OUTCOMES, *(s for s in UNSCORED if s not in OUTCOMES))
 #: Columns the report adds to :func:`evals.rows.frame_columns` (what ``load`` does not carry).
 EXTRA_COLUMNS = (("spend", "float64"), ("line", "int64"))
 

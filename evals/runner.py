@@ -29,8 +29,9 @@ from evals.plan import Cell, check_window, record_cost
 from evals.prepare import PreparedRun
 from evals.record import JudgeResult, NeedleRecord, ResultRecord, UsageRecord
 from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, read_header
-from evals.score import answer_was_cut, scored_text
+from evals.score import runs_to_end, scored_text
 from evals.sizing import Built, Sizer
+from haystacks.tasks import grade_answer
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -219,8 +220,9 @@ class _Runner:
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
         scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
-        grade = cell_task(cell).grade(scored, built.key)
-        status = "truncated" if truncated(res, scored, grade.outcome, self.prep.style) else "ok"
+        ends = runs_to_end(res.text, scored)  # the graded text runs to the cut
+        grade, cut_off = grade_answer(cell_task(cell), scored, built.key, was_cut(res), ends_at_cut=ends)
+        status = "truncated" if cut_off else "ok"
         judge = None
         if self.judge is not None and status == "ok":
             assert self.prep.judge_info is not None
@@ -388,23 +390,16 @@ class _Runner:
                     await p.aclose()
 
 
-def truncated(res: GenerateResult, scored: str, outcome: str, style: str) -> bool:
-    """Whether an answer was cut by its token budget before it was complete (then it is not graded).
+def was_cut(res: GenerateResult) -> bool:
+    """Whether the budget cut an answer (the provider's ``TRUNCATED``; ``MAX_TOKENS`` in older adapters).
 
-    The provider says an answer hit its budget (``TRUNCATED``; ``MAX_TOKENS`` in older adapters). Such an
-    answer is truncated when what it said was cut on its way to the answer: emptied (hidden reasoning took
-    the budget), or a list cut after some of its values (``partial``). A base model's completion whose
-    graded first line ended before the limit is complete; a runaway (a number repeated to the limit, text
-    that never stops) that found nothing is a wrong answer, graded as one.
+    :func:`haystacks.tasks.grade_answer` then decides: cut before it committed to anything → ``truncated``,
+    not scored; cut after → graded on what it committed (a base model's answer line followed by more
+    text is such an answer); an answer emptied by hidden reasoning committed to nothing.
     """
     from providers.base import StopReason
 
-    cut_by = {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
-    if res.stop_reason not in cut_by:
-        return False
-    if not scored.strip():
-        return True
-    return answer_was_cut(res.text, style) and outcome == "partial"
+    return res.stop_reason in {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
 
 
 def cell_task(cell: Cell) -> Any:

@@ -31,6 +31,7 @@ __all__ = [
     "number_candidates",
     "parse_chinese_number",
     "parse_english_number",
+    "runs_to_end",
     "score_answer",
     "scored_text",
 ]
@@ -82,9 +83,11 @@ def scored_text(text: str, style: str, lines: int = 1) -> str:
     return "\n".join(out)
 
 
-def answer_was_cut(text: str, style: str) -> bool:
-    """Whether the graded part of an answer that hit the token limit was cut (completion: no line ended)."""
-    return style != "completion" or "\n" not in text.strip()
+def runs_to_end(text: str, scored: str) -> bool:
+    """Whether the graded part of an answer runs to its end (so a budget that cut the answer cut it): a
+    base model's answer lines followed by more text do not (:func:`scored_text`)."""
+    rest = [line.strip() for line in text.strip().split("\n") if line.strip()]
+    return rest == [line.strip() for line in scored.strip().split("\n") if line.strip()]
 
 
 def score_answer(

@@ -9,7 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from haystacks.spec import CellSpec
-from haystacks.tasks.base import OUTCOMES, AnswerKey, Fact, Grade, Task, grade_absent, grade_facts, grade_one
+from haystacks.tasks.base import (
+    OUTCOMES,
+    AnswerKey,
+    Fact,
+    Grade,
+    Task,
+    grade_absent,
+    grade_answer,
+    grade_facts,
+    grade_one,
+    is_truncated,
+)
 from haystacks.tasks.registry import get_task, register, task_names, tasks
 
 if TYPE_CHECKING:
@@ -23,8 +34,10 @@ __all__ = [
     "Task",
     "get_task",
     "grade_absent",
+    "grade_answer",
     "grade_facts",
     "grade_one",
+    "is_truncated",
     "plan_needles",
     "register",
     "task_names",

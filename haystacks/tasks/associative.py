@@ -12,7 +12,9 @@ punctuation removed) that occur in the needle. The tests assert it is 0 for ever
 
 Distractors (``n_distractors``, default 0 as in NoLiMa's base setting): the same template with other
 characters and other landmarks (of other cities), at seeded uniform depths; naming one of them is a decoy,
-and naming several characters is not an answer (:func:`haystacks.tasks.base.grade_one`).
+and naming several characters without choosing is not an answer (:func:`haystacks.tasks.base.grade_one`:
+the character the answer commits to, read in the sentence that names the asked city; an explanation that
+names other characters is fine; several without choosing are ``hedged`` or ``decoy``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from haystacks.errors import SpecError
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, needle_rng
+from haystacks.reading import Mention
 from haystacks.tasks.base import AnswerKey, Grade, Task, grade_one
 from haystacks.tasks.magic import check_seed
 from haystacks.tasks.registry import register
@@ -201,6 +204,55 @@ def _tables(language: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]
     return PAIRS[language], NAMES[language], TEMPLATES[language]
 
 
+_ALL_NAMES = sorted({n for names in NAMES.values() for n in names}, key=len, reverse=True)
+
+
+def name_mentions(prepared: str) -> list[Mention]:
+    """Every character name of the table (either language) a prepared answer states: a name that is no
+    character of the cell is an invented answer."""
+    out: list[Mention] = []
+    for name in _ALL_NAMES:
+        pat = re.escape(name.lower())
+        if name.isascii():
+            pat = rf"(?<![a-z]){pat}(?![a-z])"
+        for m in re.finditer(pat, prepared):
+            if all(m.end() <= x.start or m.start() >= x.end for x in out):
+                out.append(Mention(m.start(), m.end(), name, frozenset({name})))
+    return sorted(out, key=lambda x: x.start)
+
+
+#: Words of the landmark and city tables: capitalized, but no character's name.
+_PLACE_WORDS = frozenset(
+    w.lower()
+    for rows in PAIRS.values()
+    for row in rows
+    for part in row
+    for w in re.findall(r"[A-Za-z]+", part)
+)
+_CAPITALIZED = re.compile(r"\b([A-Z][a-z]{2,})\b")
+#: Capitalized words that open sentences and name nobody.
+_OPENERS = frozenset(
+    (
+        *("based", "according", "probably", "maybe", "perhaps", "sorry", "unfortunately", "let", "looking"),
+        *("since", "because", "after", "from", "none", "yes", "not", "character", "characters", "text"),
+        *("answer", "final", "only", "both", "neither", "either", "nobody", "someone", "somebody", "person"),
+        *("she", "her", "his", "him", "they", "them", "their", "you", "your", "our", "hmm", "well", "okay"),
+    )
+)
+
+
+def _names_someone(answer: str, question: str) -> bool:
+    """An English answer naming a person who is no character of the table ("Aidan has been to Granada.",
+    someone from the transcript): a capitalized word that is neither in the question, nor a landmark's or
+    city's, nor a sentence opener."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    for m in _CAPITALIZED.finditer(answer):
+        w = m.group(1).lower()
+        if w not in asked and w not in _PLACE_WORDS and w not in STOPWORDS["en"] and w not in _OPENERS:
+            return True
+    return False
+
+
 class AssociativeTask(Task):
     name = "associative"
     summary = "NoLiMa-style: the needle names a landmark, the question its city; answer: the character's name"
@@ -256,11 +308,15 @@ class AssociativeTask(Task):
             ),
         )
 
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # a name (2-4 tokens), maybe in a short sentence
-
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        g = grade_one(answer, key)
+        hop = str(key.param("hop") or "")
+        city = hop.split(" -> ")[-1] if " -> " in hop else ""
+        words = [re.escape(w.lower()) for w in (city, "has been", "去过", "visited", "answer", "答案") if w]
+        g = grade_one(
+            answer, key, phrases=re.compile("|".join(words)), mentions=name_mentions, unknown_invents=True
+        )
+        if g.outcome == "wrong_format" and _names_someone(answer, key.question):
+            g = replace(g, outcome="wrong", firm=True)  # committed to someone who is no character
         # the cell's overlap travels with its grade into the record's score_detail
         return replace(g, extra={**g.extra, "lexical_overlap": key.param("lexical_overlap")})
 

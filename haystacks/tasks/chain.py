@@ -10,9 +10,11 @@ depth, which is what the depth axis measures; the other hops take the rest of th
 slots (evenly spread from the cell's depth to the end) in a seeded order, so that for three hops or more the
 order of the text is not the order of the chain and "the last code in the text" is not a strategy.
 
-Grading (:func:`haystacks.tasks.base.grade_one`): the final label stated scores 1, even when the answer
-restates the path (start and intermediate labels are allowed beside it); an intermediate or start label
-alone is a ``decoy``; a code that is nowhere in the text is ``hallucinated``. Optional distractors
+Grading (:func:`haystacks.tasks.base.grade_one`): the label the answer commits to: after its last
+conclusion or self-correction, in the sentence naming the final label, and for a recited path ("A → B →
+C") the furthest label of the chain it reaches. The final label scores 1, even when the answer restates the
+path; ending on an intermediate or the start label is a ``decoy``; hedging between the final label and
+another is ``hedged``; a code that is nowhere in the text is ``hallucinated``. Optional distractors
 (``n_distractors``) are relabellings of unrelated crates; stating one of their codes is a ``decoy``.
 """
 
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from haystacks.errors import SpecError
 from haystacks.grading import fold
 from haystacks.needles import NeedlePlan, PlannedNeedle, multi_depths, needle_rng
+from haystacks.reading import Mention, prepare, units
 from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, check_cell, grade_one
 from haystacks.tasks.registry import register
 
@@ -39,7 +42,7 @@ DEFAULT_HOPS = 2
 MAX_HOPS = 12
 
 _LETTERS = "".join(c for c in string.ascii_uppercase if c not in "IO")
-_CODE = re.compile(r"(?<![a-z])([a-z]{2})(?:\s?-\s?|)(\d{3})(?!\d)")
+_CODE = re.compile(r"(?<![a-z])([a-z]{2})(?:\s?-\s?|\s?)(\d{3})(?!\d)")
 
 TEMPLATES = {
     "en": "The crate labelled {a} was relabelled {b}.",
@@ -62,6 +65,43 @@ def draw_code(rng: Any, taken: set[str]) -> str:
         if code not in taken:
             taken.add(code)
             return code
+
+
+_FINAL = re.compile(
+    r"\bfinal|\blast\b|\bend(?:s|ed)?\b|\bnow\b|\bcurrent|\banswer|\bstill\b|最后|最终|现在|目前|答案|还是|仍然|仍是|标签是|标签为|\blabel\s+is\b"
+)
+
+
+_HOP = re.compile(r"→|->|=>|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bbecame\b|贴上|改为|改成|变成")
+
+
+def code_mentions(prepared: str) -> list[Mention]:
+    """Every code a prepared answer states, as mentions with the code normalized to ``XX-123``; in a
+    sentence that recites a hop ("DZ-756 was relabelled YD-800", "A → B → C") only its last code is a claim
+    (the others are where the hop starts)."""
+    out = []
+    for a, b in units(prepared):
+        found = [
+            Mention(m.start(), m.end(), code, frozenset({code}))
+            for m in _CODE.finditer(prepared, a, b)
+            for code in [f"{m.group(1).upper()}-{m.group(2)}"]
+        ]
+        hop = _HOP.search(prepared, a, b)
+        if len(found) > 1 and hop and found[0].end <= hop.start() < found[-1].start:
+            found = found[-1:]
+        out.extend(found)
+    return out
+
+
+def _contradictory_hops(prepared: str) -> set[str]:
+    """The targets of one origin relabelled to several different codes, each in a sentence of its own."""
+    by_origin: dict[str, set[str]] = {}
+    for a, b in units(prepared):
+        codes = [f"{m.group(1).upper()}-{m.group(2)}" for m in _CODE.finditer(prepared, a, b)]
+        hop = _HOP.search(prepared, a, b)
+        if len(codes) == 2 and hop:
+            by_origin.setdefault(codes[0], set()).add(codes[1])
+    return max(by_origin.values(), key=len, default=set())
 
 
 def codes_in(answer: str) -> set[str]:
@@ -138,15 +178,21 @@ class ChainTask(Task):
         )
 
     def answer_budget(self, spec: CellSpec) -> int:
-        # a code is about 4 tokens; room to restate the whole path with arrows and some framing
-        return 32 + 8 * self.hops(spec)
+        # answers that recite the hops ran to 96 tokens in the corpus for 2 hops (p90 75); a hop more is a
+        # sentence more
+        return 96 + 16 * self.hops(spec)
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         path = tuple(key.param("path", ()))
-        g = grade_one(answer, key, allowed=path[:-1])
+        g = grade_one(answer, key, mentions=code_mentions, phrases=_FINAL, path=path)
+        targets = _contradictory_hops(prepare(answer))
+        if g.outcome in ("found", "decoy") and len(targets) > 1 and g.extra.get("route") != "marker":
+            # "X was relabelled A. … X was relabelled B.": one crate relabelled two ways, no choice made
+            right = key.expected[0].answer in targets
+            g = replace(g, score=0.0, outcome="hedged" if right else "decoy", found=(), firm=True)
         known = {f.answer for f in (*key.expected, *key.decoys)}
         invented = sorted(codes_in(answer) - known)
-        if g.outcome in ("wrong", "wrong_format") and invented:
+        if g.outcome in ("wrong", "wrong_format") and set(g.extra.get("committed", ())) - known:
             g = replace(g, outcome="hallucinated", hallucinated=True)
         return replace(g, extra={**g.extra, "hops": key.param("hops"), "codes_invented": invented})
 

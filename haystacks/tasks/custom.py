@@ -4,10 +4,22 @@ Given on the command line (``--needle TEXT --question TEXT --answer TEXT``, repe
 file, they reach the task as the cell parameter ``needles``: a tuple of ``(needle, question, answer)``. One
 needle goes at the cell's depth; several are spread from it towards the end, as in ``multi``. Several
 questions are asked together, numbered; each answer found scores its share.
+
+Grading: with several questions, an answer laid out as a numbered list (or "question 2: ...", "问题2：...")
+is read item by item, item i answering question i (the list index is the key here, never a value); else
+the whole answer is read for each question. A numeric answer is read as every other numeric fact is (the
+one reader: the committed value, a second candidate is a hedge, an approximation is not exact). A text
+answer counts when the answer states it or a close paraphrase: at least :data:`PARAPHRASE_RECALL` of its
+content tokens (:func:`haystacks.reading.phrase_recall`; "eating a sandwich at Dolores Park" for "eat a
+sandwich in Dolores Park"); an answer naming another colour than the answer's states none of it. The
+threshold is measured on ``answers/custom.jsonl`` (50 answers): right answers recall 0.55 or more, wrong
+ones 0.5 or less. An answer that states it while leaving another candidate open ("either A or B",
+可能是A，也可能是B) is ``hedged`` (no credit). A one-word answer needs that word.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,15 +27,41 @@ from typing import TYPE_CHECKING, Any
 from haystacks.errors import SpecError
 from haystacks.grading import normalize
 from haystacks.needles import NeedlePlan, PlannedNeedle, check_depth, multi_depths
-from haystacks.tasks.base import Fact, Task
+from haystacks.reading import hedges, is_refusal, numbers, phrase_recall, prepare
+from haystacks.tasks.base import CHAT_ANSWER, AnswerKey, Fact, Grade, Task, fact_values, verdict
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
     from haystacks.builder import CellSpec
 
-__all__ = ["CustomTask", "check_custom_needles", "custom_needles", "load_needles_file"]
+__all__ = [
+    "PARAPHRASE_RECALL",
+    "CustomTask",
+    "answer_items",
+    "check_custom_needles",
+    "custom_needles",
+    "load_needles_file",
+]
 
 _KEY = {"zh": "问题{i}", "en": "question {i}"}
+#: Share of a text answer's content tokens an answer must state (measured on answers/custom.jsonl).
+PARAPHRASE_RECALL = 0.55
+_ITEM = re.compile(
+    r"^[ \t>*_#-]*(?:(?:question|q|问题|问|第)\s*)?(\d{1,2})\s*(?:[.)、:：]|题|个问题)[ \t*_]*", re.I | re.M
+)
+
+
+def answer_items(answer: str, n: int) -> list[str] | None:
+    """The answer's items 1..n when it is laid out as a numbered list of n items (else None)."""
+    marks = [(int(m.group(1)), m.start(), m.end()) for m in _ITEM.finditer(answer)]
+    marks = [x for x in marks if 1 <= x[0] <= n]
+    if n < 2 or len({i for i, _, _ in marks}) != n:
+        return None
+    items = [""] * n
+    for j, (i, _, end) in enumerate(marks):
+        stop = marks[j + 1][1] if j + 1 < len(marks) else len(answer)
+        items[i - 1] += " " + answer[end:stop]
+    return items
 
 
 def check_custom_needles(needles: Sequence[Sequence[str]]) -> tuple[tuple[str, str, str], ...]:
@@ -86,8 +124,56 @@ class CustomTask(Task):
 
     def answer_budget(self, spec: CellSpec) -> int:
         triples = spec.param("needles") or ()
-        # an answer restated with a little framing: about a token per 2 characters of it, plus 24
-        return max(32, sum(24 + len(str(t[2])) for t in triples))
+        # each answer restated with framing (about a token per 2 characters, plus 32 of sentence); never
+        # below a one-fact chat answer (the corpus: 50 tokens at most for 1-2 needles)
+        return max(CHAT_ANSWER, 64 + sum(32 + len(str(t[2])) for t in triples))
+
+    def grade(self, answer: str, key: AnswerKey) -> Grade:
+        items = answer_items(answer, len(key.expected))
+        found: list[str] = []
+        hedged: list[str] = []
+        committed = False
+        for i, f in enumerate(key.expected):
+            part = items[i] if items is not None else answer
+            exp = normalize(f.answer)
+            if exp.isdigit():
+                p = prepare(part)
+                v = verdict(p, [m for m in numbers(p) if not m.weak])
+                committed |= v.state != "none"
+                hits = [m for m in v.values if not fact_values(f).isdisjoint(m.readings)]
+                if v.state == "one" and hits:
+                    found.append(f.answer)
+                elif hits:
+                    hedged.append(f.answer)
+                continue
+            recall = max(phrase_recall(part, form) for form in f.forms())
+            committed |= recall > 0
+            if recall >= PARAPHRASE_RECALL and hedges(part):
+                hedged.append(f.answer)
+            elif recall >= PARAPHRASE_RECALL:
+                found.append(f.answer)
+        score = len(found) / len(key.expected)
+        refused = is_refusal(answer)
+        if score == 1.0:
+            outcome = "found"
+        elif score > 0:
+            outcome = "partial"
+        elif hedged:
+            outcome = "hedged"
+        elif refused:
+            outcome = "abstained"
+        elif not answer.strip():
+            outcome = "wrong_format"
+        else:
+            outcome = "wrong"
+        return Grade(
+            score=score,
+            outcome=outcome,
+            found=tuple(found),
+            missed=tuple(f.answer for f in key.expected if f.answer not in found),
+            abstained=refused,
+            firm=score > 0 or refused,
+        )
 
     def example_options(self) -> dict[str, Any]:
         return {

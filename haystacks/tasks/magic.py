@@ -30,7 +30,7 @@ from haystacks.needles import (
     near_miss,
     needle_rng,
 )
-from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_absent
+from haystacks.tasks.base import AnswerKey, Fact, Grade, Task, grade_absent, grade_facts
 from haystacks.tasks.registry import register
 
 if TYPE_CHECKING:
@@ -76,8 +76,18 @@ def check_seed(seed: Any) -> None:
         raise SpecError(f"seed must be an integer, got {seed!r}")
 
 
+#: Every key of the family in both languages: an answer naming one states its value for that key.
+ALL_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k for fam in FAMILIES.values() for k in fam.keys))
+
+
 class MagicNumberTask(Task):
     """Shared plan of the magic-number variants: asked needles at given depths, distractors around them."""
+
+    def grade(self, answer: str, key: AnswerKey) -> Grade:
+        labelled = all(f.label for f in key.expected)  # bare values (evals.score.score_answer): no keys
+        # a committed value that is no key's is invented, unless the answer read it from the transcript
+        # (a year, "55" after "55亿美金", "10亿"): that is wrong, not invented
+        return grade_facts(answer, key, other_labels=ALL_KEYS if labelled else (), invented_digits=0)
 
     #: Whether the asked key is absent (the no-needle control).
     absent: bool = False
@@ -203,13 +213,13 @@ class MultiTask(MagicNumberTask):
         return fam.multi_question.format(keys=join_keys(fam, asked))
 
     def answer_budget(self, spec: CellSpec) -> int:
-        # "上海的神秘数字是4729183，" is about 12 tokens a key; room for every key and some framing.
+        # chat answers of 4 keys ran to 143 tokens in the corpus (p90 61): a list, a table or a paragraph
         k = (
             len(spec.depths)
             if spec.depths
             else (spec.n_needles if spec.n_needles > 1 else DEFAULT_MULTI_NEEDLES)
         )
-        return 24 + 16 * k
+        return 64 + 32 * k
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         depths = options.get("depths")
@@ -230,7 +240,8 @@ class NoNeedleTask(MagicNumberTask):
     absent = True
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        return grade_absent(answer, key)
+        labelled = key.absent is not None and bool(key.absent.label)
+        return grade_absent(answer, key, other_labels=ALL_KEYS if labelled else ())
 
 
 for _t in (SingleTask(), MultiTask(), DistractorTask(), NoNeedleTask(), SpecialMagicTask()):

@@ -6,13 +6,16 @@ first at the cell's depth, the rest evenly spread to the end), so their order of
 order. The question asks for the i-th (i drawn from the seed, said in words: "first", "second", ...,
 "last"). Every item matches the question equally well; only their order tells them apart.
 
-Grading (:func:`haystacks.tasks.base.grade_one`): the i-th value stated and no other item's value scores
-1; another item's value — alone or beside the right one — is a ``decoy``; a six-digit number that is no
-item's is ``hallucinated``.
+Grading (:func:`haystacks.tasks.base.grade_one`): values are bound to the ordinal they are stated for
+("1st: X, 2nd: Y", "the second is Y (the first was X)"); the value committed to for the asked ordinal (or,
+with no ordinal named, the one value stated) scores 1, even when the explanation names the other items;
+another item's value is a ``decoy``; several without choosing are ``hedged`` (the right one among them) or
+``decoy``; a six-digit number that is no item's is ``hallucinated``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -32,7 +35,7 @@ from haystacks.tasks.registry import register
 if TYPE_CHECKING:
     from haystacks.builder import CellSpec
 
-__all__ = ["ORDINALS", "OrderedTask", "ordinal"]
+__all__ = ["ORDINALS", "OrderedTask", "ordinal", "ordinal_names"]
 
 MAX_ITEMS = 10
 VALUE_DIGITS = 6
@@ -55,6 +58,16 @@ QUESTIONS = {
     "zh": "文中多次给出储藏室的门禁密码，每次都不一样。按出现的先后顺序，文中给出的{ordinal}个密码是多少？",
 }
 _KEY = {"en": "the {ordinal} door code given", "zh": "文中给出的{ordinal}个门禁密码"}
+
+
+def ordinal_names(i: int, k: int) -> tuple[str, ...]:
+    """Every way an answer names item ``i`` of ``k`` (either language): "second", "2nd", "第二", "第2",
+    and "last" / "最后" for the last item; a value stated under it belongs to that item."""
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(i if i < 20 else i % 10, "th")
+    names = [ORDINALS["en"][i - 1], f"{i}{suffix}", ORDINALS["zh"][i - 1], f"第{i}"]
+    if i == k and k > 1:
+        names += ["last", "final code", "最后一", "最后"]
+    return tuple(names)
 
 
 def ordinal(i: int, k: int, language: str) -> str:
@@ -113,11 +126,18 @@ class OrderedTask(Task):
             grading=(("index", i), ("n_items", k)),
         )
 
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # one six-digit value (2-3 tokens) in a short sentence
-
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        g = grade_one(answer, key, invented_digits=VALUE_DIGITS - 1)
+        i, k = int(key.param("index") or 1), int(key.param("n_items") or len(key.decoys) + 1)
+        labels = {str(j): ordinal_names(j, k) for j in range(1, k + 1)}
+        asked = "|".join(re.escape(x) for x in labels[str(i)])
+        g = grade_one(
+            answer,
+            key,
+            invented_digits=VALUE_DIGITS - 1,
+            labels=labels,
+            asked_label=str(i),
+            phrases=re.compile(asked) if asked else None,
+        )
         return replace(g, extra={**g.extra, "index": key.param("index"), "n_items": key.param("n_items")})
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:

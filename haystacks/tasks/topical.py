@@ -10,11 +10,14 @@ Attributes: context length (tokens), GPUs used for training, languages supported
 (``n_distractors``): the same attribute of *other* fictional models, at seeded uniform depths; each fact is
 bound to its model name (the label), so "Qingluan-7: 400,000; Xuanniao-3: 320,000" is graded per model.
 Grading is :func:`haystacks.tasks.base.grade_facts` (numbers bound to keys; a distractor's value is a
-``decoy``; an invented number is ``hallucinated``).
+``decoy``; a second candidate is a hedge; an approximation is not the value; an invented number is
+``hallucinated``). The closed-book control grades the same way: a refusal ("I'm not familiar with this
+model", 我不了解这个模型) is ``abstained`` (score 0: the fact is not knowable without the text).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -108,6 +111,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 
+#: What a value of each attribute may be followed by ("400,000 tokens", "1,536 GPUs", "58种语言").
+_UNITS = re.compile(r"tokens?|gpus?|graphics|cards?|languages?|context|k\b|词|张|块|种|个|万|显|卡|语")
+
+
 def _render(attr: Attribute, lang: str, company: str, model: str, value: int) -> str:
     zh_value = zh_number(value) if value % 10_000 == 0 else str(value)
     return attr.needle[lang].format(company=company, model=model, zh_value=zh_value, en_value=f"{value:,}")
@@ -173,11 +180,8 @@ class TopicalTask(Task):
         )
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        g = grade_facts(answer, key)
+        g = grade_facts(answer, key, units=_UNITS, approx_invents=True, invented_digits=1)
         return replace(g, extra={**g.extra, "attribute": key.param("attribute")})
-
-    def answer_budget(self, spec: CellSpec) -> int:
-        return 32  # a number up to six digits, with its unit and a few words
 
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"n_distractors": int(options.get("n_distractors") or 0)}

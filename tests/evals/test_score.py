@@ -149,11 +149,11 @@ def test_partial_credit_detail() -> None:
     assert r.detail()["found"] == ["1111111", "3333333"]
 
 
-def test_distractor_hedging_is_a_decoy() -> None:
+def test_distractor_hedging_is_a_hedge() -> None:
     # values without keys: naming a decoy's value beside the asked one is a hedge, not an answer
     answer = "北京是5555555，上海是4729183"
     r = score_answer("distractor", answer, ["4729183"], distractors=["5555555", "6666666"])
-    assert r.score == 0.0 and r.outcome == "decoy"
+    assert r.score == 0.0 and r.outcome == "hedged"
     assert r.distractors_found == ("5555555",)
     r2 = score_answer("distractor", "5555555", ["4729183"], distractors=["5555555"])
     assert r2.score == 0.0
@@ -183,7 +183,7 @@ def test_no_needle(answer: str, score: float, abstained: bool, hallucinated: boo
     [
         ("被改动的是：他在1998年搬到了杭州。", True),  # quotes the altered sentence
         ("杭州", True),  # names the altered value
-        ("他在1998年搬到了", True),  # quotes over half of the sentence
+        ("他在1998年搬到了", False),  # quotes only the unchanged part of the sentence
         ("他在", False),  # too little
         ("北京", False),
         ("", False),
@@ -201,3 +201,18 @@ def test_unknown_task_and_missing_expected() -> None:
         score_answer("bogus", "x", ["1"])
     with pytest.raises(ValueError, match="expected answer"):
         score_answer("single", "x", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "scored", "ends"),
+    [
+        ("4729183", "4729183", True),
+        ("4729183\nQuestion: next", "4729183", False),  # a base model's answer line, then more text
+        ("\n杭州：1\n太原：2\n", "杭州：1\n太原：2", True),
+        ("Answer: 1\n\nAnswer: 1", "Answer: 1", False),
+    ],
+)
+def test_runs_to_end(text: str, scored: str, ends: bool) -> None:
+    from evals.score import runs_to_end
+
+    assert runs_to_end(text, scored) is ends

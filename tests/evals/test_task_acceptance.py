@@ -14,9 +14,9 @@ import pytest
 
 from evals.results import read_records
 from evals.run import main
-from evals.runner import truncated
+from evals.runner import was_cut
 from haystacks.build import main as build_main
-from haystacks.tasks import AnswerKey, Fact, get_task, task_names
+from haystacks.tasks import AnswerKey, Fact, get_task, grade_answer, task_names
 from haystacks.tokenizers import get_tokenizer
 from providers.base import GenerateResult, StopReason, Usage
 from providers.fakes.server import MockRequest, MockServer
@@ -131,6 +131,12 @@ MULTI = AnswerKey(
         Fact("the magic number for Lima", "1234567", "Lima"),
     ),
 )
+SINGLE = AnswerKey(
+    "single",
+    "en",
+    "What is the magic number for Oslo?",
+    expected=(Fact("the magic number for Oslo", "4729183", "Oslo"),),
+)
 ABSENT = AnswerKey(
     "no_needle",
     "en",
@@ -165,16 +171,27 @@ def _result(text: str, stop: StopReason) -> GenerateResult:
     return GenerateResult(text, stop, Usage(100, 32), 0.1, "m", {}, {})
 
 
-def test_a_list_cut_by_the_budget_is_truncated_a_runaway_is_not() -> None:
-    cut = "Oslo: 4729183, Li"
-    g = get_task("multi").grade(cut, MULTI)
-    assert g.outcome == "partial"
-    assert truncated(_result(cut, StopReason.MAX_TOKENS), cut, g.outcome, "chat")
-    runaway = "1000000000000000000000000000"
-    g = get_task("multi").grade(runaway, MULTI)
-    assert not truncated(_result(runaway, StopReason.MAX_TOKENS), runaway, g.outcome, "chat")
-    assert g.outcome == "hallucinated"
-    assert truncated(_result("", StopReason.TRUNCATED), "", "wrong_format", "chat")  # emptied by thinking
+def _cut_off(text: str, stop: StopReason, key: AnswerKey = MULTI) -> tuple[str, bool]:
+    g, cut_off = grade_answer(get_task(key.task), text, key, was_cut(_result(text, stop)))
+    return g.outcome, cut_off
+
+
+def test_an_answer_cut_before_it_commits_is_truncated_one_cut_after_is_graded() -> None:
+    explaining = "Let me look for the magic numbers of Oslo and Lima in the text. The first one"
+    assert _cut_off(explaining, StopReason.MAX_TOKENS) == ("wrong_format", True)
+    assert _cut_off(explaining, StopReason.STOP) == ("wrong_format", False)  # complete: a miss
+    assert _cut_off("Oslo: 4729183, Li", StopReason.TRUNCATED) == ("partial", False)  # committed to Oslo's
+    assert _cut_off("Oslo: 4729183, Lima: 12", StopReason.TRUNCATED) == ("partial", False)  # "12…" unfinished
+    assert _cut_off("Oslo: 4729183, Lima: 12", StopReason.STOP) == ("partial", False)
+    assert _cut_off("Oslo's magic number is 47291", StopReason.MAX_TOKENS) == (
+        "wrong_format",
+        True,
+    )  # mid-number
+    runaway = "Oslo: 1000000000000000000000000000"  # a runaway number: committed, and invented
+    assert _cut_off(runaway, StopReason.MAX_TOKENS) == ("hallucinated", False)
+    assert _cut_off("", StopReason.TRUNCATED) == ("wrong_format", True)  # emptied by hidden thinking
+    # a base model's answer line, then more text to the budget: cut, but committed first
+    assert _cut_off("4729183\nQuestion: next", StopReason.MAX_TOKENS, SINGLE) == ("found", False)
 
 
 def test_closed_book_control_is_run_once_per_question(

@@ -251,10 +251,11 @@ def test_associative_records_overlap_and_distractors() -> None:
         ("{n}", 1.0, "found"),
         ("I believe it was {n}, who lives right by that landmark.", 1.0, "found"),
         ("{d}", 0.0, "decoy"),  # the character of another landmark (bound to another city)
-        ("Either {n} or {d}.", 0.0, "decoy"),  # several characters: not an answer
+        ("Either {n} or {d}.", 0.0, "hedged"),  # several characters: not an answer
         ("The text does not say.", 0.0, "abstained"),
-        ("It was Bartholomew.", 0.0, "wrong"),  # an invented name
-        ("", 0.0, "wrong"),
+        ("It was Bartholomew.", 0.0, "wrong"),  # someone who is no character of the cell
+        ("It was someone who likes bridges.", 0.0, "wrong_format"),  # no name at all
+        ("", 0.0, "wrong_format"),
     ],
 )
 def test_associative_grades(answer: str, score: float, outcome: str) -> None:
@@ -321,10 +322,10 @@ def test_chain_distractors_are_other_chains() -> None:
         ("{mid}", 0.0, "decoy"),  # an intermediate label
         ("{start}", 0.0, "decoy"),  # the start label
         ("{other}", 0.0, "decoy"),  # the end of an unrelated chain
-        ("{end}, or maybe {other}", 0.0, "decoy"),
+        ("{end}, or maybe {other}", 0.0, "hedged"),
         ("The final label is QQ-999.", 0.0, "hallucinated"),
         ("The text does not say.", 0.0, "abstained"),
-        ("It was relabelled twice.", 0.0, "wrong"),
+        ("It was relabelled twice.", 0.0, "wrong_format"),  # no label at all
     ],
 )
 def test_chain_grades(answer: str, score: float, outcome: str) -> None:
@@ -386,7 +387,7 @@ def _aggregate_key(op: str) -> tuple[AnswerKey, list[int]]:
         ("count", "3", 0.0, "wrong"),
         ("max", "The largest shipment had {maxv} crates.", 1.0, "found"),
         ("max", "{minv}", 0.0, "decoy"),
-        ("max", "{a}, {b}, {c}, {d}", 0.0, "decoy"),  # listing the values is not choosing (max is not last)
+        ("max", "{a}, {b}, {c}, {d}", 0.0, "hedged"),  # listing the values is not choosing
         ("max", "Of {minv} and {maxv}, the largest is {maxv}.", 1.0, "found"),
         ("sum", "In total {total} crates ({a} + {b} + {c} + {d}).", 1.0, "found"),
     ],
@@ -443,7 +444,7 @@ def test_ordered_items_appear_in_plan_order(
         ("{right}", 1.0, "found"),
         ("The {word} code given is {right}.", 1.0, "found"),
         ("{other}", 0.0, "decoy"),  # another item
-        ("The codes were {right} and {other}.", 0.0, "decoy"),  # several: not an answer
+        ("The codes were {right} and {other}.", 0.0, "hedged"),  # several: not an answer
         ("999999", 0.0, "hallucinated"),
         ("The text does not say.", 0.0, "abstained"),
         ("It is the storage room code.", 0.0, "wrong_format"),
