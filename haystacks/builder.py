@@ -150,8 +150,9 @@ class Haystack:
             counts (:class:`~haystacks.tokenizers.CountingTokenizer`): the context's share of a prompt, the
             newline a prompt puts after it included (the two can merge into one token).
         tokenizer: Name of the tokenizer that sized it.
-        tokens_exact: True when ``context_tokens`` is a count in the tokenizer named (False for ``approx:``
-            tokenizers and count APIs that gave no count).
+        tokens_exact: True only when the context has exactly ``spec.length`` tokens in the tokenizer named
+            (False for ``approx:`` stand-ins, count APIs that gave no count, and cells no cut could make
+            exact; ``tokens_note`` says why).
         needles: The asked facts (empty for ``no_needle``; the altered sentence for ``changed_line``).
         distractors: Distractor needles.
         question: In ``spec.language``; reveals neither the answer nor (changed_line) the line.
@@ -160,6 +161,9 @@ class Haystack:
         tokenizer_backend: Library that produced the counts (``tiktoken``, ``quicktok``, ``tokenizers``...).
         absent_key: ``no_needle``: the key asked about, which appears in no needle.
         answer_key: What the task grades an answer against (:class:`haystacks.tasks.AnswerKey`).
+        tokens_note: Why ``tokens_exact`` is False (None when it is True).
+        tokens_counted: ``context_tokens`` is a count in ``tokenizer`` (False for ``approx:`` stand-ins and
+            count APIs that gave no count), whether or not it hits the target.
     """
 
     spec: CellSpec
@@ -175,9 +179,12 @@ class Haystack:
     tokenizer_backend: str = ""
     absent_key: str | None = None
     answer_key: AnswerKey | None = None
+    tokens_note: str | None = None
+    tokens_counted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; the context comes last so that the metadata reads first."""
+        """JSON-ready dict; the context comes last so that the metadata reads first (``tokens_note`` only when
+        the length is not exact)."""
         return {
             "spec": self.spec.to_dict(),
             "target_tokens": self.spec.length,
@@ -185,6 +192,7 @@ class Haystack:
             "tokenizer": self.tokenizer,
             "tokenizer_backend": self.tokenizer_backend,
             "tokens_exact": self.tokens_exact,
+            **({"tokens_note": self.tokens_note} if self.tokens_note is not None else {}),
             "corpus_sha256": self.corpus_sha256,
             "question": self.question,
             "answers": list(self.answers),
@@ -245,6 +253,22 @@ class _Result:
     context: str
     tokens: int  # layout count (exact for additive tokenizers)
     items: list[_Item] = field(default_factory=list)
+    layout: _Layout | None = None  # the layout it came from (its last cut can be moved)
+    tail_char: int = 0  # where the last (cut) paragraph starts in the context
+
+
+#: One-character pads tried, in order, when no cut of the last paragraph alone gives the exact count:
+#: ``(before the end items, after them)``. A newline ends a context without end items; where the cut's last
+#: character merges with the newline before the end items (``" \n"``, ``"。\n"`` are one token in cl100k)
+#: an ideographic space before it, or a space after the last end item, adds the token.
+_PADS: tuple[tuple[str, str], ...] = (("\n", ""), (" ", ""), ("\u3000", ""), ("", " "), ("", "\n"))
+
+
+def _tail(text: str, k: int, pre: str, post: str, end_join: str) -> str:
+    """The context's end: ``text[:k]``, ``pre``, the end items on a line of their own, ``post``."""
+    head = text[:k] + pre
+    sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
+    return head + sep + end_join + post
 
 
 class _Layout:
@@ -262,6 +286,7 @@ class _Layout:
         self.end_items: list[_Item] = []
         self.prev: tuple[int, int] = (0, 0)
         self._seq = 0
+        self.cut: tuple[int, str, list[int], int, int, str, str] = (0, "", [], 0, 0, "", "")
 
     # ---- positions ------------------------------------------------------------------------------------
     def base(self, g: int) -> int:
@@ -335,7 +360,8 @@ class _Layout:
         target = item.planned.depth * self.L / 100.0
         limit = self.L - room_after
         item.text = item.inserted = item.planned.text
-        if target >= limit:
+        if target >= limit or self.end_items:
+            # the end items need their room, and a deeper item never goes before a shallower one
             self.end_items.append(item)
             return
         g = max(self.s.locate(math.floor(target) - self.total_delta()), self.prev[0])
@@ -428,20 +454,17 @@ class _Layout:
         self.prev = (g, b)
 
     # ---- end ------------------------------------------------------------------------------------------
-    def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, bool]:
+    def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, str, str]:
         """Cut ``k >= kmin`` of ``text`` whose tail has exactly ``r`` tokens where the tokenizer allows.
 
-        Returns ``(k, tokens of the tail, newline)``; ``newline`` asks for a ``"\\n"`` after ``text[:k]``
-        (used only when no cut hits ``r`` exactly, e.g. before a character that is two tokens).
+        Returns ``(k, tokens of the tail, pre, post)``: ``pre`` and ``post`` are the one-character pads of
+        :data:`_PADS` (before the end items, after them) used only when no cut alone hits ``r`` (a character
+        of two tokens, or a punctuation mark that merges with the newline, straddles it).
         """
         count = self.count
 
         def f(k: int) -> int:
-            if k == 0:
-                return count(end_join) if end_join else 0
-            head = text[:k]
-            sep = "\n" if end_join and not head.endswith("\n") else ""
-            return count(head + sep + end_join)
+            return count(_tail(text, k, "", "", end_join))
 
         n = len(text)
         lo, hi = kmin, n
@@ -467,7 +490,7 @@ class _Layout:
         if fc(lo) > r:
             lo2 = kmin
             if fc(lo2) > r:
-                return lo2, fc(lo2), False
+                return lo2, fc(lo2), "", ""
             hi, lo = lo, lo2
         if fc(hi) <= r:
             k = hi
@@ -481,19 +504,23 @@ class _Layout:
                     b = m
             k = a
         if fc(k) == r:
-            return k, r, False
+            return k, r, "", ""
         # counts are not strictly monotone in k: look around for an exact hit
         window = range(max(kmin, k - 8), min(n, k + 8) + 1)
         exact = [x for x in window if fc(x) == r]
         if exact:
-            return max(exact), r, False
-        under = sorted((x for x in window if fc(x) <= r), key=lambda y: (fc(y), y), reverse=True)
-        if not end_join:
+            return max(exact), r, "", ""
+        under = sorted((x for x in window if fc(x) < r), key=lambda y: (fc(y), y), reverse=True)
+        for pre, post in _PADS:
+            if pre == "\n" and end_join:
+                continue  # the end items start on a line of their own anyway
             for x in under[:4]:
-                if 0 < x < n and not text[x - 1].isspace() and count(text[:x] + "\n") == r:
-                    return x, r, True
-        x = under[0] if under else k
-        return x, fc(x), False
+                if pre == "\n" and not (0 < x < n and not text[x - 1].isspace()):
+                    continue
+                if count(_tail(text, x, pre, post, end_join)) == r:
+                    return x, r, pre, post
+        x = max(under, key=lambda y: (fc(y), y)) if under else k
+        return x, fc(x), "", ""
 
     def finish(self) -> _Result:
         """Cut the end so the context has exactly ``L`` tokens (where the tokenizer allows), assemble it."""
@@ -527,13 +554,27 @@ class _Layout:
         got = self.st.memo.get(key)
         if got is None:
             got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
-        k, fk, newline = got
-        context, tail, _tail_char, pos = self.assemble(g, text, starts, k, "\n" if newline else "")
+        k, fk, pre, post = got
+        self.cut = (g, text, starts, kmin, k, pre, post)
+        return self.recut(k, pre, post, fk)
+
+    def recut(self, k: int, pre: str = "", post: str = "", tail_tokens: int | None = None) -> _Result:
+        """The context cut at ``k`` of the last paragraph :meth:`finish` chose, with pads ``pre``/``post``.
+
+        ``tail_tokens`` is the tail's count when known; the result's ``tokens`` is the layout count.
+        """
+        g, text, starts, kmin, _, _, _ = self.cut
+        self.cut = (g, text, starts, kmin, k, pre, post)
+        context, tail, tail_char, pos = self.assemble(g, text, starts, k, pre, post)
         base_g = self.base(g)
         for it in self.end_items:
             it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
             pos += len(it.text) + 1
-        return _Result(context=context, tokens=base_g + fk, items=self.items())
+        if tail_tokens is None:
+            tail_tokens = self.count(tail)
+        return _Result(
+            context=context, tokens=base_g + tail_tokens, items=self.items(), layout=self, tail_char=tail_char
+        )
 
     def items(self) -> list[_Item]:
         """The placed items in context order."""
@@ -560,7 +601,9 @@ class _Layout:
         context, _tail, tail_char, pos = self.assemble(g, text, starts, k, pad)
         return context, tail_char + pos
 
-    def assemble(self, g: int, text: str, starts: list[int], k: int, pad: str) -> tuple[str, str, int, int]:
+    def assemble(
+        self, g: int, text: str, starts: list[int], k: int, pad: str, post: str = ""
+    ) -> tuple[str, str, int, int]:
         """Join the stream up to paragraph ``g``, the first ``k`` characters of its (edited) ``text`` and
         the end items; set every item's ``char_offset``.
 
@@ -586,10 +629,8 @@ class _Layout:
         tail_char = self.s.chr_start(g) + added
         for e, st in zip(self.edits.get(g, ()), starts, strict=True):
             e.item.char_offset = tail_char + st + e.item.lead
-        head = text[:k] + pad
-        sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
-        tail = head + sep + end_join
-        first = pos = len(head) + len(sep)
+        tail = _tail(text, k, pad, post, end_join)
+        first = pos = len(tail) - len(end_join) - len(post)
         for it in self.end_items:
             it.char_offset = tail_char + pos
             pos += len(it.text) + 1
@@ -780,6 +821,71 @@ def _layout_shared(
     return _Result(context=context, tokens=total, items=lay.items()), target - base
 
 
+_WINDOW = 256  # characters before the last paragraph counted with it when its cut is moved
+_MAX_MOVES = 4  # full counts spent on moving the cut of one layout
+
+
+def _move_cut(
+    res: _Result, measured: int, target: int, counter: Callable[[str], int | None]
+) -> tuple[_Result, int] | None:
+    """Move the cut of ``res``'s last paragraph (or pad it) so that the whole context counts ``target``.
+
+    For tokenizers whose counts do not add up across pieces: the count of the context is taken to change
+    like the count of its end (the last paragraph with a window of text before it); each candidate is then
+    confirmed by a full count. Returns the new result and its count, or None (``res`` left as it was).
+    """
+    lay = res.layout
+    if lay is None:
+        return None
+    _g, text, _starts, kmin, k0, pre0, post0 = lay.cut
+    end_join = "\n".join(it.text for it in lay.end_items)
+    win = res.context[max(0, res.tail_char - _WINDOW) : res.tail_char]
+    memo: dict[tuple[int, str, str], int | None] = {}
+
+    def loc(k: int, pre: str = "", post: str = "") -> int:
+        got = memo.get((k, pre, post))
+        if got is None:
+            got = memo[(k, pre, post)] = counter(win + _tail(text, k, pre, post, end_join))
+        return got if got is not None else -1
+
+    need = target - measured + loc(k0, pre0, post0)
+    n = len(text)
+    if loc(kmin) > need or loc(n) + 2 < need:
+        return None  # not within this paragraph
+    a, b = kmin, n
+    if loc(b) <= need:
+        k = b
+    else:
+        while b - a > 1:  # loc(a) <= need < loc(b)
+            m = (a + b) // 2
+            if loc(m) <= need:
+                a = m
+            else:
+                b = m
+        k = a
+    window = range(max(kmin, k - 8), min(n, k + 8) + 1)
+    cands = [(abs(x - k), x, "", "") for x in window if loc(x) == need]
+    if not cands:
+        under = sorted(
+            (x for x in window if 0 <= need - loc(x) <= 2), key=lambda y: (loc(y), y), reverse=True
+        )
+        for pre, post in _PADS:
+            if pre == "\n" and end_join:
+                continue
+            cands += [(i, x, pre, post) for i, x in enumerate(under[:4]) if loc(x, pre, post) == need]
+    else:
+        cands.sort()
+    for _, x, pre, post in cands[:_MAX_MOVES]:
+        if (x, pre, post) == (k0, pre0, post0):
+            continue
+        moved = lay.recut(x, pre, post)
+        got = counter(moved.context)
+        if got == target:
+            return moved, got
+    lay.recut(k0, pre0, post0)  # the items' offsets back to ``res``
+    return None
+
+
 def build_haystack(
     spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus, frame: Frame | None = None
 ) -> Haystack:
@@ -811,7 +917,8 @@ def build_haystack(
         pairs = enumerate(zip(planned, sizes, strict=True))
         return [_Item(planned=p, order=i, size=n) for i, (p, n) in pairs]  # type: ignore[arg-type]
 
-    exact = bool(getattr(tok, "exact", True))
+    counted = bool(getattr(tok, "exact", True))  # counts are in the tokenizer named
+    note: str | None = None if counted else f"{tok.name} is a stand-in: lengths counted in {layout_tok.name}"
     shared = tok is not layout_tok and bool(getattr(tok, "shared", False)) and hasattr(tok, "filler_counts")
     if shared:
         try:
@@ -820,11 +927,12 @@ def build_haystack(
         except TokenizerError as exc:
             if not getattr(exc, "no_count", False):
                 raise
-            shared, exact = False, False  # a count API without a count: the proxy's layout, said so
+            shared, counted = False, False  # a count API without a count: the proxy's layout, said so
+            note = f"{tok.name} gave no count: lengths counted in {layout_tok.name}"
     verify = not stats.additive or (tok is not layout_tok and hasattr(tok, "count_exact"))
     if shared:
         items, total = res.items, res.tokens
-    elif not verify or not exact:
+    elif not verify or not counted:
         items = make_items()
         res = _layout(spec, plan, items, stream, stats, spec.length)
         total = res.tokens
@@ -842,10 +950,15 @@ def build_haystack(
             res = _layout(spec, plan, items, stream, stats, lay_len)
             measured = counter(res.context)
             if measured is None:  # a count API without a count: keep the proxy's layout, say so
-                exact = False
+                counted = False
+                note = f"{tok.name} gave no count: lengths counted in {layout_tok.name}"
                 best = ((0, False), res, items, res.tokens)
                 counter = layout_tok.count
                 break
+            if measured != target and abs(measured - target) <= max(64, target // 50):
+                moved = _move_cut(res, measured, target, counter)
+                if moved is not None:
+                    res, measured = moved
             score = (abs(measured - target), measured > target)
             if best is None or score < best[0]:
                 best = (score, res, items, measured)
@@ -857,6 +970,9 @@ def build_haystack(
         _, res, items, total = best
         for it in items:
             it.token_offset = counter(res.context[: it.char_offset]) if it.char_offset else 0
+    exact = counted and total == spec.length
+    if counted and not exact:
+        note = f"no cut of the filler gives exactly {spec.length} tokens in {tok.name} (closest {total})"
 
     def placed(it: _Item) -> Needle:
         return Needle(
@@ -881,6 +997,8 @@ def build_haystack(
         context_tokens=total,
         tokenizer=tok.name,
         tokens_exact=exact,
+        tokens_note=note,
+        tokens_counted=counted,
         needles=asked,
         distractors=distractors,
         question=plan.question,
