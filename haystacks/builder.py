@@ -257,11 +257,32 @@ class _Result:
     tail_char: int = 0  # where the last (cut) paragraph starts in the context
 
 
-#: One-character pads tried, in order, when no cut of the last paragraph alone gives the exact count:
-#: ``(before the end items, after them)``. A newline ends a context without end items; where the cut's last
-#: character merges with the newline before the end items (``" \n"``, ``"。\n"`` are one token in cl100k)
-#: an ideographic space before it, or a space after the last end item, adds the token.
-_PADS: tuple[tuple[str, str], ...] = (("\n", ""), (" ", ""), ("\u3000", ""), ("", " "), ("", "\n"))
+#: Pads tried, shortest first, when no cut of the last paragraph alone gives the exact count: ``(before the
+#: end items, after them)``. A newline ends a context without end items; where the cut's last character
+#: merges with the newline before the end items (``" \n"``, ``"。\n"`` are one token in cl100k) an
+#: ideographic space before it, or a space after the last end item, adds the token; a character of three
+#: tokens at the cut needs two pads.
+_PADS: tuple[tuple[str, str], ...] = (
+    ("\n", ""),
+    (" ", ""),
+    ("\u3000", ""),
+    ("", " "),
+    ("", "\n"),
+    ("\u3000", " "),
+    ("\n", " "),
+    (" ", " "),
+    ("\u3000", "\n"),
+    (" ", "\n"),
+    ("", "\n "),
+    (" \u3000", ""),
+    ("\n", "\n"),
+    (" \u3000", " "),
+    ("\u3000", "\n "),
+    ("\n", "\n "),
+    (" ", "\n "),
+    (" \u3000", "\n"),
+    (" \u3000", "\n "),
+)
 
 
 def _tail(text: str, k: int, pre: str, post: str, end_join: str) -> str:
@@ -510,16 +531,16 @@ class _Layout:
         exact = [x for x in window if fc(x) == r]
         if exact:
             return max(exact), r, "", ""
-        under = sorted((x for x in window if fc(x) < r), key=lambda y: (fc(y), y), reverse=True)
+        under = sorted((x for x in window if r - 3 <= fc(x) < r), key=lambda y: (fc(y), y), reverse=True)
         for pre, post in _PADS:
-            if pre == "\n" and end_join:
+            if pre.startswith("\n") and end_join:
                 continue  # the end items start on a line of their own anyway
             for x in under[:4]:
                 if pre == "\n" and not (0 < x < n and not text[x - 1].isspace()):
                     continue
                 if count(_tail(text, x, pre, post, end_join)) == r:
                     return x, r, pre, post
-        x = max(under, key=lambda y: (fc(y), y)) if under else k
+        x = max((y for y in window if fc(y) < r), key=lambda y: (fc(y), y), default=k)
         return x, fc(x), "", ""
 
     def finish(self) -> _Result:
@@ -832,7 +853,8 @@ def _move_cut(
 
     For tokenizers whose counts do not add up across pieces: the count of the context is taken to change
     like the count of its end (the last paragraph with a window of text before it); each candidate is then
-    confirmed by a full count. Returns the new result and its count, or None (``res`` left as it was).
+    confirmed by a full count, which re-anchors the estimate for the next one. Returns the new result and
+    its count, or None (``res`` and its items left as they were).
     """
     lay = res.layout
     if lay is None:
@@ -840,48 +862,55 @@ def _move_cut(
     _g, text, _starts, kmin, k0, pre0, post0 = lay.cut
     end_join = "\n".join(it.text for it in lay.end_items)
     win = res.context[max(0, res.tail_char - _WINDOW) : res.tail_char]
-    memo: dict[tuple[int, str, str], int | None] = {}
+    memo: dict[tuple[int, str, str], int] = {}
 
     def loc(k: int, pre: str = "", post: str = "") -> int:
         got = memo.get((k, pre, post))
         if got is None:
-            got = memo[(k, pre, post)] = counter(win + _tail(text, k, pre, post, end_join))
-        return got if got is not None else -1
+            n_ = counter(win + _tail(text, k, pre, post, end_join))
+            got = memo[(k, pre, post)] = -(10**9) if n_ is None else n_
+        return got
 
-    need = target - measured + loc(k0, pre0, post0)
     n = len(text)
-    if loc(kmin) > need or loc(n) + 2 < need:
-        return None  # not within this paragraph
-    a, b = kmin, n
-    if loc(b) <= need:
-        k = b
-    else:
-        while b - a > 1:  # loc(a) <= need < loc(b)
-            m = (a + b) // 2
-            if loc(m) <= need:
-                a = m
-            else:
-                b = m
-        k = a
-    window = range(max(kmin, k - 8), min(n, k + 8) + 1)
-    cands = [(abs(x - k), x, "", "") for x in window if loc(x) == need]
-    if not cands:
-        under = sorted(
-            (x for x in window if 0 <= need - loc(x) <= 2), key=lambda y: (loc(y), y), reverse=True
-        )
-        for pre, post in _PADS:
-            if pre == "\n" and end_join:
+    cur, cur_n = (k0, pre0, post0), measured
+    tried = {cur}
+    for _ in range(_MAX_MOVES):
+        need = target - cur_n + loc(*cur)
+        if loc(kmin) > need or loc(n) + 3 < need:
+            break  # not within this paragraph
+        a, b = kmin, n
+        if loc(b) <= need:
+            k = b
+        else:
+            while b - a > 1:  # loc(a) <= need < loc(b)
+                m = (a + b) // 2
+                if loc(m) <= need:
+                    a = m
+                else:
+                    b = m
+            k = a
+        window = range(max(kmin, k - 8), min(n, k + 8) + 1)
+        cands = sorted((abs(loc(x) - need), abs(x - k), -x, x, "", "") for x in window)
+        under = sorted((x for x in window if 0 < need - loc(x) <= 3), key=lambda y: (loc(y), y), reverse=True)
+        for i, (pre, post) in enumerate(_PADS):
+            if pre.startswith("\n") and end_join:
                 continue
-            cands += [(i, x, pre, post) for i, x in enumerate(under[:4]) if loc(x, pre, post) == need]
-    else:
+            cands += [
+                (abs(loc(x, pre, post) - need), 1 + i, j, x, pre, post) for j, x in enumerate(under[:4])
+            ]
         cands.sort()
-    for _, x, pre, post in cands[:_MAX_MOVES]:
-        if (x, pre, post) == (k0, pre0, post0):
-            continue
-        moved = lay.recut(x, pre, post)
+        pick = next(((x, pre, post) for *_, x, pre, post in cands if (x, pre, post) not in tried), None)
+        if pick is None:
+            break
+        tried.add(pick)
+        moved = lay.recut(*pick)
         got = counter(moved.context)
+        if got is None:
+            break
         if got == target:
             return moved, got
+        if abs(got - target) <= abs(cur_n - target):
+            cur, cur_n = pick, got
     lay.recut(k0, pre0, post0)  # the items' offsets back to ``res``
     return None
 
@@ -938,6 +967,7 @@ def build_haystack(
         total = res.tokens
     else:
         counter = getattr(tok, "count_exact", None) or tok.count
+        movable = not hasattr(tok, "count_exact")  # a local tokenizer: moving the cut costs no API calls
         target = spec.length
         lay_len = target
         tried: set[int] = set()
@@ -955,7 +985,7 @@ def build_haystack(
                 best = ((0, False), res, items, res.tokens)
                 counter = layout_tok.count
                 break
-            if measured != target and abs(measured - target) <= max(64, target // 50):
+            if movable and measured != target and abs(measured - target) <= max(64, target // 50):
                 moved = _move_cut(res, measured, target, counter)
                 if moved is not None:
                     res, measured = moved
