@@ -416,7 +416,11 @@ class _Layout:
             return
         _, pos, (gg, off) = best
         par = self.s.paragraphs[self.s.par(gg)]
-        item.lead = 1 if off > 0 and _glued(par[off - 1], item.text) else 0
+        before = par[off - 1] if off > 0 else ""
+        for e in self.edits.get(gg, ()):
+            if e.start == e.end == off:  # a needle inserted here already: this one follows it
+                before = e.text
+        item.lead = 1 if before and _glued(before, item.text) else 0
         item.token_offset = pos + item.lead  # a trailing space is one token of the prefix before the needle
         item.inserted = " " * item.lead + item.text + (" " if _glued(item.text, par[off : off + 1]) else "")
         self.add_edit(gg, off, off, item.inserted, item)
