@@ -6,7 +6,13 @@ per tokenizer; only the one or two paragraphs that receive a needle, and the par
 are encoded per cell. This is exact for tokenizers whose counts add up across paragraph boundaries
 (cl100k/o200k: a newline followed by a non-space character always starts a new pre-token; checked on the
 corpus at load). Other tokenizers (Hugging Face files, llama.cpp servers, provider count APIs) get the same
-layout, then one full count of the final context per attempt and a correction until the length is hit.
+layout, then one full count of the final context per attempt and a correction until the length is hit: the
+cut of the last paragraph moves by local counts, each move confirmed by a full count.
+
+``tokens_exact`` is the truth: True only when the context has exactly ``L`` tokens in the tokenizer named.
+Where no cut of the text hits ``L`` (a character of two or three tokens at the cut, a mark merging with the
+newline before the end needles), the context ends with one or two whitespace pads (:data:`_PADS`); where
+nothing reaches ``L`` the haystack says False and ``tokens_note`` says why (as it does for ``approx:``).
 
 Depth semantics: ``actual_depth = 100 * tokens(context[:needle.char_offset]) / context_tokens``. Depth 0 puts
 the needle first, depth 100 last. A needle goes to the sentence boundary nearest its target token position
@@ -482,9 +488,9 @@ class _Layout:
     def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, str, str]:
         """Cut ``k >= kmin`` of ``text`` whose tail has exactly ``r`` tokens where the tokenizer allows.
 
-        Returns ``(k, tokens of the tail, pre, post)``: ``pre`` and ``post`` are the one-character pads of
+        Returns ``(k, tokens of the tail, pre, post)``: ``pre`` and ``post`` are whitespace pads of
         :data:`_PADS` (before the end items, after them) used only when no cut alone hits ``r`` (a character
-        of two tokens, or a punctuation mark that merges with the newline, straddles it).
+        of two or three tokens, or a mark that merges with the newline, straddles it).
         """
         count = self.count
 
@@ -895,14 +901,16 @@ def _move_cut(
             k = a
         window = range(max(kmin, k - 8), min(n, k + 8) + 1)
         cands = sorted((abs(loc(x) - need), abs(x - k), -x, x, "", "") for x in window)
-        under = sorted((x for x in window if 0 < need - loc(x) <= 3), key=lambda y: (loc(y), y), reverse=True)
-        for i, (pre, post) in enumerate(_PADS):
-            if pre.startswith("\n") and end_join:
-                continue
-            cands += [
-                (abs(loc(x, pre, post) - need), 1 + i, j, x, pre, post) for j, x in enumerate(under[:4])
-            ]
-        cands.sort()
+        if cands[0][0]:  # no cut alone gives the count: the pads too
+            under = [x for x in window if 0 < need - loc(x) <= 3]
+            under.sort(key=lambda y: (loc(y), y), reverse=True)
+            for i, (pre, post) in enumerate(_PADS):
+                if pre.startswith("\n") and end_join:
+                    continue
+                cands += [
+                    (abs(loc(x, pre, post) - need), 1 + i, j, x, pre, post) for j, x in enumerate(under[:4])
+                ]
+            cands.sort()
         pick = next(((x, pre, post) for *_, x, pre, post in cands if (x, pre, post) not in tried), None)
         if pick is None:
             break

@@ -17,9 +17,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from haystacks.build import main as build_main
-from haystacks.builder import _PADS, CellSpec, Haystack, _tail, build_haystack
+from haystacks.builder import (
+    _PADS,
+    CellSpec,
+    Haystack,
+    _Item,
+    _layout,
+    _move_cut,
+    _prepare,
+    _Result,
+    _tail,
+    build_haystack,
+)
 from haystacks.corpus import Corpus
 from haystacks.errors import SpecError
+from haystacks.stream import corpus_stats, filler_stream
 from haystacks.tasks import task_names
 from haystacks.tokenizers import Tokenizer, get_tokenizer
 
@@ -266,3 +278,94 @@ def test_a_pad_is_used_only_where_no_cut_hits(corpus: Corpus, cl100k: Tokenizer)
     two = build_haystack(CellSpec(task="multi", length=16_000, depth=100.0), cl100k, corpus)
     assert two.tokens_exact and cl100k.count(two.context) == 16_000
     assert two.context.endswith(two.needles[-1].text + " ")  # two pads: one before the end items, one after
+
+
+# ---------------------------------------------------------------------------------------------------------
+# moving the cut (tokenizers whose counts do not add up): local counts, each move confirmed by a full count
+# ---------------------------------------------------------------------------------------------------------
+def _laid_out(spec: CellSpec, tok: Tokenizer, corpus: Corpus) -> _Result:
+    plan, planned, sizes, _ = _prepare(spec, tok)
+    stats = corpus_stats(corpus, tok)
+    stream = filler_stream(corpus, tok, spec.seed, spec.shuffle)
+    items = [_Item(planned=p, order=i, size=n) for i, (p, n) in enumerate(zip(planned, sizes, strict=True))]
+    return _layout(spec, plan, items, stream, stats, spec.length)
+
+
+def _texts_in_place(res: _Result) -> None:
+    for it in res.items:
+        assert res.context[it.char_offset : it.char_offset + len(it.text)] == it.text
+
+
+@pytest.mark.parametrize("shift", [-7, -2, -1, 1, 2, 4])
+@pytest.mark.parametrize("task", ["single", "multi"])
+def test_move_cut_lands_on_the_target(shift: int, task: str, corpus: Corpus, hf_metaspace_path: Path) -> None:
+    tok = get_tokenizer(f"hf:{hf_metaspace_path}")
+    res = _laid_out(CellSpec(task=task, length=3000, depth=50.0, seed=2), tok, corpus)
+    measured = tok.count(res.context)
+    calls: list[int] = []
+
+    def counter(text: str) -> int:
+        calls.append(len(text))
+        return tok.count(text)
+
+    moved = _move_cut(res, measured, measured + shift, counter)
+    assert moved is not None
+    new, n = moved
+    assert n == measured + shift == tok.count(new.context)
+    assert new.layout is res.layout and new.context != res.context
+    assert new.context[: new.tail_char] == res.context[: res.tail_char]  # only the end moved
+    _texts_in_place(new)
+    full = [c for c in calls if c >= len(new.context) // 2]
+    assert 1 <= len(full) <= 4  # each candidate confirmed by one full count, at most four
+    assert len(calls) < 120  # local counts: a few hundred characters each
+
+
+def test_move_cut_gives_up_and_restores(corpus: Corpus, hf_metaspace_path: Path) -> None:
+    tok = get_tokenizer(f"hf:{hf_metaspace_path}")
+    res = _laid_out(CellSpec(task="multi", length=3000, depth=30.0, seed=2), tok, corpus)
+    assert res.layout is not None
+    cut = res.layout.cut
+    offsets = [it.char_offset for it in res.items]
+    measured = tok.count(res.context)
+    for target in (measured + 5000, measured - 5000):  # far beyond the last paragraph
+        assert _move_cut(res, measured, target, tok.count) is None
+        assert res.layout.cut == cut and [it.char_offset for it in res.items] == offsets
+        _texts_in_place(res)
+    # a target only a wrong count would give: every candidate confirmed, none accepted, all restored
+    assert _move_cut(res, measured, measured + 2, lambda t: 2 * tok.count(t)) is None
+    assert res.layout.cut == cut and [it.char_offset for it in res.items] == offsets
+    assert _move_cut(_Result(context=res.context, tokens=measured), measured, measured + 1, tok.count) is None
+
+
+def test_build_moves_the_cut_instead_of_laying_out_again(corpus: Corpus, hf_metaspace_path: Path) -> None:
+    """Joins that do not add up put a layout off; a re-layout comes close; one confirmed move hits."""
+    tok = get_tokenizer(f"hf:{hf_metaspace_path}")
+    spec = CellSpec(task="multi", length=3000, depth=50.0, seed=2)
+    assert tok.count(_laid_out(spec, tok, corpus).context) != 3000
+    spy = _Spy(tok)
+    h = build_haystack(spec, spy, corpus)
+    assert h.tokens_exact and tok.count(h.context) == 3000
+    prefixes = {h.context[: n.char_offset] for n in h.needles}
+    full = [t for t in spy.texts if len(t) > 2000 and t not in prefixes]
+    assert len(full) <= 3 and full[-1] == h.context  # two layouts counted whole, then the moved cut
+
+
+class _Spy:
+    """A tokenizer that records what it counts (same counts, same cache key: shares the statistics)."""
+
+    exact = True
+    additive = False
+    backend = "spy"
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.cache_key = inner.cache_key  # type: ignore[attr-defined]
+        self.texts: list[str] = []
+
+    def count(self, text: str) -> int:
+        self.texts.append(text)
+        return self.inner.count(text)
+
+    def encode(self, text: str) -> list[int]:
+        return self.inner.encode(text)
