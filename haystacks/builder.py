@@ -877,12 +877,38 @@ def _move_cut(
     def loc(k: int, pre: str = "", post: str = "") -> int:
         got = memo.get((k, pre, post))
         if got is None:
-            n_ = counter(win + _tail(text, k, pre, post, end_join))
-            got = memo[(k, pre, post)] = -(10**9) if n_ is None else n_
+            got = counter(win + _tail(text, k, pre, post, end_join))
+            if got is None:
+                raise _NoLocalCount
+            memo[(k, pre, post)] = got
         return got
 
+    try:
+        return _move_cut_search(lay, text, kmin, end_join, (k0, pre0, post0), measured, target, counter, loc)
+    except _NoLocalCount:
+        lay.recut(k0, pre0, post0)
+        return None
+
+
+class _NoLocalCount(Exception):
+    """The counter gave no count of a piece (moving the cut is then given up)."""
+
+
+def _move_cut_search(
+    lay: _Layout,
+    text: str,
+    kmin: int,
+    end_join: str,
+    cur: tuple[int, str, str],
+    measured: int,
+    target: int,
+    counter: Callable[[str], int | None],
+    loc: Callable[..., int],
+) -> tuple[_Result, int] | None:
+    """The search of :func:`_move_cut` from the cut ``cur`` (whose context counts ``measured``)."""
+    k0, pre0, post0 = cur
     n = len(text)
-    cur, cur_n = (k0, pre0, post0), measured
+    cur_n = measured
     tried = {cur}
     for _ in range(_MAX_MOVES):
         need = target - cur_n + loc(*cur)

@@ -297,10 +297,13 @@ def _texts_in_place(res: _Result) -> None:
 
 
 @pytest.mark.parametrize("shift", [-7, -2, -1, 1, 2, 4])
-@pytest.mark.parametrize("task", ["single", "multi"])
-def test_move_cut_lands_on_the_target(shift: int, task: str, corpus: Corpus, hf_metaspace_path: Path) -> None:
+@pytest.mark.parametrize(("task", "depth"), [("single", 50.0), ("multi", 50.0), ("single", 100.0)])
+def test_move_cut_lands_on_the_target(
+    shift: int, task: str, depth: float, corpus: Corpus, hf_metaspace_path: Path
+) -> None:
     tok = get_tokenizer(f"hf:{hf_metaspace_path}")
-    res = _laid_out(CellSpec(task=task, length=3000, depth=50.0, seed=2), tok, corpus)
+    res = _laid_out(CellSpec(task=task, length=3000, depth=depth, seed=2), tok, corpus)
+    assert res.layout is not None and bool(res.layout.end_items) is (depth == 100.0)
     measured = tok.count(res.context)
     calls: list[int] = []
 
@@ -317,7 +320,10 @@ def test_move_cut_lands_on_the_target(shift: int, task: str, corpus: Corpus, hf_
     _texts_in_place(new)
     full = [c for c in calls if c >= len(new.context) // 2]
     assert 1 <= len(full) <= 4  # each candidate confirmed by one full count, at most four
-    assert len(calls) < 120  # local counts: a few hundred characters each
+    assert len(calls) == len(set(calls)) or len(calls) < 60  # each piece counted once (memoized)
+    if res.layout.end_items:
+        end = "\n".join(it.text for it in res.layout.end_items)
+        assert new.context.rstrip(" ").endswith("\n" + end)
 
 
 def test_move_cut_gives_up_and_restores(corpus: Corpus, hf_metaspace_path: Path) -> None:
@@ -335,6 +341,12 @@ def test_move_cut_gives_up_and_restores(corpus: Corpus, hf_metaspace_path: Path)
     assert _move_cut(res, measured, measured + 2, lambda t: 2 * tok.count(t)) is None
     assert res.layout.cut == cut and [it.char_offset for it in res.items] == offsets
     assert _move_cut(_Result(context=res.context, tokens=measured), measured, measured + 1, tok.count) is None
+    # a counter without a count (a count API that gave none): given up, restored
+    assert _move_cut(res, measured, measured + 2, lambda t: None) is None
+    assert res.layout.cut == cut and [it.char_offset for it in res.items] == offsets
+    local_only = lambda t: tok.count(t) if len(t) < 2000 else None  # noqa: E731
+    assert _move_cut(res, measured, measured + 2, local_only) is None
+    assert res.layout.cut == cut and [it.char_offset for it in res.items] == offsets
 
 
 def test_build_moves_the_cut_instead_of_laying_out_again(corpus: Corpus, hf_metaspace_path: Path) -> None:
