@@ -381,3 +381,33 @@ class _Spy:
 
     def encode(self, text: str) -> list[int]:
         return self.inner.encode(text)
+
+
+def test_move_cut_pads_where_no_cut_hits(corpus: Corpus, cl100k: Tokenizer) -> None:
+    """A cell whose cut falls before a character of two tokens: moving the cut alone cannot hit the target;
+    the search tries the pads, and its first candidate, confirmed by one full count, hits."""
+    for length in range(4000, 4200):
+        res = _laid_out(CellSpec(length=length, depth=100.0), cl100k, corpus)
+        assert res.layout is not None
+        *_, k, pre, post = res.layout.cut
+        if pre or post:
+            break
+    else:
+        pytest.fail("no cell of 4000..4199 tokens needs a pad")
+    assert cl100k.count(res.context) == length
+    bare = res.layout.recut(k, "", "")
+    m = cl100k.count(bare.context)
+    assert m != length
+    texts: list[str] = []
+
+    def counter(t: str) -> int:
+        texts.append(t)
+        return cl100k.count(t)
+
+    moved = _move_cut(bare, m, length, counter)
+    assert moved is not None and moved[1] == length == cl100k.count(moved[0].context)
+    *_, pre2, post2 = res.layout.cut
+    assert (pre2 or post2) and (pre2 + post2).isspace()
+    assert moved[0].context.rstrip(" ").endswith(res.items[-1].text)  # the needle still ends the context
+    assert len([t for t in texts if len(t) > len(bare.context) // 2]) == 1
+    _texts_in_place(moved[0])
