@@ -383,7 +383,7 @@ class Sizer:
         prompt = render_prompt(hay, self.prep.style)
         req = self._request("", prompt, cell.max_tokens, cell, hay)
         assert hay.answer_key is not None
-        exact = bool(hay.tokens_exact and self.exact)
+        exact = bool(hay.tokens_counted and self.exact)  # fit() then hits the target
         note = None if exact else "lengths measured with a stand-in tokenizer (the model's is not public)"
         if self.count_api and exact:
             # the frame measured by the model's server plus the context's share, from shared counts

@@ -246,7 +246,8 @@ def _run(argv: list[str] | None) -> int:
         if args.format != "json":
             n = h.needles[0] if h.needles else None
             where = f", needle at {n.actual_depth:.2f}% (asked {n.depth:g}%)" if n else ""
-            print(f"{h.context_tokens} tokens in {h.tokenizer}{where}", file=sys.stderr)
+            inexact = "" if h.tokens_exact else f" (not exact: {h.tokens_note})"
+            print(f"{h.context_tokens} tokens in {h.tokenizer}{where}{inexact}", file=sys.stderr)
     if args.output:
         _write_atomic(Path(args.output), chunks)
     else:

@@ -6,7 +6,13 @@ per tokenizer; only the one or two paragraphs that receive a needle, and the par
 are encoded per cell. This is exact for tokenizers whose counts add up across paragraph boundaries
 (cl100k/o200k: a newline followed by a non-space character always starts a new pre-token; checked on the
 corpus at load). Other tokenizers (Hugging Face files, llama.cpp servers, provider count APIs) get the same
-layout, then one full count of the final context per attempt and a correction until the length is hit.
+layout, then one full count of the final context per attempt and a correction until the length is hit: the
+cut of the last paragraph moves by local counts, each move confirmed by a full count.
+
+``tokens_exact`` is the truth: True only when the context has exactly ``L`` tokens in the tokenizer named.
+Where no cut of the text hits ``L`` (a character of two or three tokens at the cut, a mark merging with the
+newline before the end needles), the context ends with one or two whitespace pads (:data:`_PADS`); where
+nothing reaches ``L`` the haystack says False and ``tokens_note`` says why (as it does for ``approx:``).
 
 Depth semantics: ``actual_depth = 100 * tokens(context[:needle.char_offset]) / context_tokens``. Depth 0 puts
 the needle first, depth 100 last. A needle goes to the sentence boundary nearest its target token position
@@ -96,8 +102,9 @@ class Haystack:
             counts (:class:`~haystacks.tokenizers.CountingTokenizer`): the context's share of a prompt, the
             newline a prompt puts after it included (the two can merge into one token).
         tokenizer: Name of the tokenizer that sized it.
-        tokens_exact: True when ``context_tokens`` is a count in the tokenizer named (False for ``approx:``
-            tokenizers and count APIs that gave no count).
+        tokens_exact: True only when the context has exactly ``spec.length`` tokens in the tokenizer named
+            (False for ``approx:`` stand-ins, count APIs that gave no count, and cells no cut could make
+            exact; ``tokens_note`` says why).
         needles: The asked facts (empty for ``no_needle``; the altered sentence for ``changed_line``).
         distractors: Distractor needles.
         question: In ``spec.language``; reveals neither the answer nor (changed_line) the line.
@@ -106,6 +113,9 @@ class Haystack:
         tokenizer_backend: Library that produced the counts (``tiktoken``, ``quicktok``, ``tokenizers``...).
         absent_key: ``no_needle``: the key asked about, which appears in no needle.
         answer_key: What the task grades an answer against (:class:`haystacks.tasks.AnswerKey`).
+        tokens_note: Why ``tokens_exact`` is False (None when it is True).
+        tokens_counted: ``context_tokens`` is a count in ``tokenizer`` (False for ``approx:`` stand-ins and
+            count APIs that gave no count), whether or not it hits the target.
     """
 
     spec: CellSpec
@@ -121,9 +131,12 @@ class Haystack:
     tokenizer_backend: str = ""
     absent_key: str | None = None
     answer_key: AnswerKey | None = None
+    tokens_note: str | None = None
+    tokens_counted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; the context comes last so that the metadata reads first."""
+        """JSON-ready dict; the context comes last so that the metadata reads first (``tokens_note`` only when
+        the length is not exact)."""
         return {
             "spec": self.spec.to_dict(),
             "target_tokens": self.spec.length,
@@ -131,6 +144,7 @@ class Haystack:
             "tokenizer": self.tokenizer,
             "tokenizer_backend": self.tokenizer_backend,
             "tokens_exact": self.tokens_exact,
+            **({"tokens_note": self.tokens_note} if self.tokens_note is not None else {}),
             "corpus_sha256": self.corpus_sha256,
             "question": self.question,
             "answers": list(self.answers),
@@ -191,6 +205,43 @@ class _Result:
     context: str
     tokens: int  # layout count (exact for additive tokenizers)
     items: list[_Item] = field(default_factory=list)
+    layout: _Layout | None = None  # the layout it came from (its last cut can be moved)
+    tail_char: int = 0  # where the last (cut) paragraph starts in the context
+
+
+#: Pads tried, shortest first, when no cut of the last paragraph alone gives the exact count: ``(before the
+#: end items, after them)``. A newline ends a context without end items; where the cut's last character
+#: merges with the newline before the end items (``" \n"``, ``"。\n"`` are one token in cl100k) an
+#: ideographic space before it, or a space after the last end item, adds the token; a character of three
+#: tokens at the cut needs two pads.
+_PADS: tuple[tuple[str, str], ...] = (
+    ("\n", ""),
+    (" ", ""),
+    ("\u3000", ""),
+    ("", " "),
+    ("", "\n"),
+    ("\u3000", " "),
+    ("\n", " "),
+    (" ", " "),
+    ("\u3000", "\n"),
+    (" ", "\n"),
+    ("", "\n "),
+    (" \u3000", ""),
+    ("\n", "\n"),
+    (" \u3000", " "),
+    ("\u3000", "\n "),
+    ("\n", "\n "),
+    (" ", "\n "),
+    (" \u3000", "\n"),
+    (" \u3000", "\n "),
+)
+
+
+def _tail(text: str, k: int, pre: str, post: str, end_join: str) -> str:
+    """The context's end: ``text[:k]``, ``pre``, the end items on a line of their own, ``post``."""
+    head = text[:k] + pre
+    sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
+    return head + sep + end_join + post
 
 
 class _Layout:
@@ -208,6 +259,7 @@ class _Layout:
         self.end_items: list[_Item] = []
         self.prev: tuple[int, int] = (0, 0)
         self._seq = 0
+        self.cut: tuple[int, str, list[int], int, int, str, str] = (0, "", [], 0, 0, "", "")
 
     # ---- positions ------------------------------------------------------------------------------------
     def base(self, g: int) -> int:
@@ -281,7 +333,8 @@ class _Layout:
         target = item.planned.depth * self.L / 100.0
         limit = self.L - room_after
         item.text = item.inserted = item.planned.text
-        if target >= limit:
+        if target >= limit or self.end_items:
+            # the end items need their room, and a deeper item never goes before a shallower one
             self.end_items.append(item)
             return
         g = max(self.s.locate(math.floor(target) - self.total_delta()), self.prev[0])
@@ -315,7 +368,11 @@ class _Layout:
             return
         _, pos, (gg, off) = best
         par = self.s.paragraphs[self.s.par(gg)]
-        item.lead = 1 if off > 0 and _glued(par[off - 1], item.text) else 0
+        before = par[off - 1] if off > 0 else ""
+        for e in self.edits.get(gg, ()):
+            if e.start == e.end == off:  # a needle inserted here already: this one follows it
+                before = e.text
+        item.lead = 1 if before and _glued(before, item.text) else 0
         item.token_offset = pos + item.lead  # a trailing space is one token of the prefix before the needle
         item.inserted = " " * item.lead + item.text + (" " if _glued(item.text, par[off : off + 1]) else "")
         self.add_edit(gg, off, off, item.inserted, item)
@@ -375,20 +432,17 @@ class _Layout:
         self.prev = (g, b)
 
     # ---- end ------------------------------------------------------------------------------------------
-    def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, bool]:
+    def _fit(self, g: int, text: str, kmin: int, r: int, end_join: str) -> tuple[int, int, str, str]:
         """Cut ``k >= kmin`` of ``text`` whose tail has exactly ``r`` tokens where the tokenizer allows.
 
-        Returns ``(k, tokens of the tail, newline)``; ``newline`` asks for a ``"\\n"`` after ``text[:k]``
-        (used only when no cut hits ``r`` exactly, e.g. before a character that is two tokens).
+        Returns ``(k, tokens of the tail, pre, post)``: ``pre`` and ``post`` are whitespace pads of
+        :data:`_PADS` (before the end items, after them) used only when no cut alone hits ``r`` (a character
+        of two or three tokens, or a mark that merges with the newline, straddles it).
         """
         count = self.count
 
         def f(k: int) -> int:
-            if k == 0:
-                return count(end_join) if end_join else 0
-            head = text[:k]
-            sep = "\n" if end_join and not head.endswith("\n") else ""
-            return count(head + sep + end_join)
+            return count(_tail(text, k, "", "", end_join))
 
         n = len(text)
         lo, hi = kmin, n
@@ -414,7 +468,7 @@ class _Layout:
         if fc(lo) > r:
             lo2 = kmin
             if fc(lo2) > r:
-                return lo2, fc(lo2), False
+                return lo2, fc(lo2), "", ""
             hi, lo = lo, lo2
         if fc(hi) <= r:
             k = hi
@@ -428,19 +482,23 @@ class _Layout:
                     b = m
             k = a
         if fc(k) == r:
-            return k, r, False
+            return k, r, "", ""
         # counts are not strictly monotone in k: look around for an exact hit
         window = range(max(kmin, k - 8), min(n, k + 8) + 1)
         exact = [x for x in window if fc(x) == r]
         if exact:
-            return max(exact), r, False
-        under = sorted((x for x in window if fc(x) <= r), key=lambda y: (fc(y), y), reverse=True)
-        if not end_join:
+            return max(exact), r, "", ""
+        under = sorted((x for x in window if r - 3 <= fc(x) < r), key=lambda y: (fc(y), y), reverse=True)
+        for pre, post in _PADS:
+            if pre.startswith("\n") and end_join:
+                continue  # the end items start on a line of their own anyway
             for x in under[:4]:
-                if 0 < x < n and not text[x - 1].isspace() and count(text[:x] + "\n") == r:
-                    return x, r, True
-        x = under[0] if under else k
-        return x, fc(x), False
+                if pre == "\n" and not (0 < x < n and not text[x - 1].isspace()):
+                    continue
+                if count(_tail(text, x, pre, post, end_join)) == r:
+                    return x, r, pre, post
+        x = max((y for y in window if fc(y) < r), key=lambda y: (fc(y), y), default=k)
+        return x, fc(x), "", ""
 
     def finish(self) -> _Result:
         """Cut the end so the context has exactly ``L`` tokens (where the tokenizer allows), assemble it."""
@@ -474,13 +532,27 @@ class _Layout:
         got = self.st.memo.get(key)
         if got is None:
             got = self.st.remember(key, self._fit(g, text, kmin, r, end_join))
-        k, fk, newline = got
-        context, tail, _tail_char, pos = self.assemble(g, text, starts, k, "\n" if newline else "")
+        k, fk, pre, post = got
+        self.cut = (g, text, starts, kmin, k, pre, post)
+        return self.recut(k, pre, post, fk)
+
+    def recut(self, k: int, pre: str = "", post: str = "", tail_tokens: int | None = None) -> _Result:
+        """The context cut at ``k`` of the last paragraph :meth:`finish` chose, with pads ``pre``/``post``.
+
+        ``tail_tokens`` is the tail's count when known; the result's ``tokens`` is the layout count.
+        """
+        g, text, starts, kmin, _, _, _ = self.cut
+        self.cut = (g, text, starts, kmin, k, pre, post)
+        context, tail, tail_char, pos = self.assemble(g, text, starts, k, pre, post)
         base_g = self.base(g)
         for it in self.end_items:
             it.token_offset = base_g + (self.count(tail[:pos]) if pos else 0)
             pos += len(it.text) + 1
-        return _Result(context=context, tokens=base_g + fk, items=self.items())
+        if tail_tokens is None:
+            tail_tokens = self.count(tail)
+        return _Result(
+            context=context, tokens=base_g + tail_tokens, items=self.items(), layout=self, tail_char=tail_char
+        )
 
     def items(self) -> list[_Item]:
         """The placed items in context order."""
@@ -507,7 +579,9 @@ class _Layout:
         context, _tail, tail_char, pos = self.assemble(g, text, starts, k, pad)
         return context, tail_char + pos
 
-    def assemble(self, g: int, text: str, starts: list[int], k: int, pad: str) -> tuple[str, str, int, int]:
+    def assemble(
+        self, g: int, text: str, starts: list[int], k: int, pad: str, post: str = ""
+    ) -> tuple[str, str, int, int]:
         """Join the stream up to paragraph ``g``, the first ``k`` characters of its (edited) ``text`` and
         the end items; set every item's ``char_offset``.
 
@@ -533,10 +607,8 @@ class _Layout:
         tail_char = self.s.chr_start(g) + added
         for e, st in zip(self.edits.get(g, ()), starts, strict=True):
             e.item.char_offset = tail_char + st + e.item.lead
-        head = text[:k] + pad
-        sep = "\n" if end_join and k > 0 and not head.endswith("\n") else ""
-        tail = head + sep + end_join
-        first = pos = len(head) + len(sep)
+        tail = _tail(text, k, pad, post, end_join)
+        first = pos = len(tail) - len(end_join) - len(post)
         for it in self.end_items:
             it.char_offset = tail_char + pos
             pos += len(it.text) + 1
@@ -727,6 +799,107 @@ def _layout_shared(
     return _Result(context=context, tokens=total, items=lay.items()), target - base
 
 
+_WINDOW = 256  # characters before the last paragraph counted with it when its cut is moved
+_MAX_MOVES = 4  # full counts spent on moving the cut of one layout
+
+
+def _move_cut(
+    res: _Result, measured: int, target: int, counter: Callable[[str], int | None]
+) -> tuple[_Result, int] | None:
+    """Move the cut of ``res``'s last paragraph (or pad it) so that the whole context counts ``target``.
+
+    For tokenizers whose counts do not add up across pieces: the count of the context is taken to change
+    like the count of its end (the last paragraph with a window of text before it); each candidate is then
+    confirmed by a full count, which re-anchors the estimate for the next one. Returns the new result and
+    its count, or None (``res`` and its items left as they were).
+    """
+    lay = res.layout
+    if lay is None:
+        return None
+    _g, text, _starts, kmin, k0, pre0, post0 = lay.cut
+    end_join = "\n".join(it.text for it in lay.end_items)
+    win = res.context[max(0, res.tail_char - _WINDOW) : res.tail_char]
+    memo: dict[tuple[int, str, str], int] = {}
+
+    def loc(k: int, pre: str = "", post: str = "") -> int:
+        got = memo.get((k, pre, post))
+        if got is None:
+            got = counter(win + _tail(text, k, pre, post, end_join))
+            if got is None:
+                raise _NoLocalCount
+            memo[(k, pre, post)] = got
+        return got
+
+    try:
+        return _move_cut_search(lay, text, kmin, end_join, (k0, pre0, post0), measured, target, counter, loc)
+    except _NoLocalCount:
+        lay.recut(k0, pre0, post0)
+        return None
+
+
+class _NoLocalCount(Exception):
+    """The counter gave no count of a piece (moving the cut is then given up)."""
+
+
+def _move_cut_search(
+    lay: _Layout,
+    text: str,
+    kmin: int,
+    end_join: str,
+    cur: tuple[int, str, str],
+    measured: int,
+    target: int,
+    counter: Callable[[str], int | None],
+    loc: Callable[..., int],
+) -> tuple[_Result, int] | None:
+    """The search of :func:`_move_cut` from the cut ``cur`` (whose context counts ``measured``)."""
+    k0, pre0, post0 = cur
+    n = len(text)
+    cur_n = measured
+    tried = {cur}
+    for _ in range(_MAX_MOVES):
+        need = target - cur_n + loc(*cur)
+        if loc(kmin) > need or loc(n) + 3 < need:
+            break  # not within this paragraph
+        a, b = kmin, n
+        if loc(b) <= need:
+            k = b
+        else:
+            while b - a > 1:  # loc(a) <= need < loc(b)
+                m = (a + b) // 2
+                if loc(m) <= need:
+                    a = m
+                else:
+                    b = m
+            k = a
+        window = range(max(kmin, k - 8), min(n, k + 8) + 1)
+        cands = sorted((abs(loc(x) - need), abs(x - k), -x, x, "", "") for x in window)
+        if cands[0][0]:  # no cut alone gives the count: the pads too
+            under = [x for x in window if 0 < need - loc(x) <= 3]
+            under.sort(key=lambda y: (loc(y), y), reverse=True)
+            for i, (pre, post) in enumerate(_PADS):
+                if pre.startswith("\n") and end_join:
+                    continue
+                cands += [
+                    (abs(loc(x, pre, post) - need), 1 + i, j, x, pre, post) for j, x in enumerate(under[:4])
+                ]
+            cands.sort()
+        pick = next(((x, pre, post) for *_, x, pre, post in cands if (x, pre, post) not in tried), None)
+        if pick is None:
+            break
+        tried.add(pick)
+        moved = lay.recut(*pick)
+        got = counter(moved.context)
+        if got is None:
+            break
+        if got == target:
+            return moved, got
+        if abs(got - target) <= abs(cur_n - target):
+            cur, cur_n = pick, got
+    lay.recut(k0, pre0, post0)  # the items' offsets back to ``res``
+    return None
+
+
 def build_haystack(
     spec: CellSpec, tokenizer: Tokenizer | str, corpus: Corpus, frame: Frame | None = None
 ) -> Haystack:
@@ -758,7 +931,8 @@ def build_haystack(
         pairs = enumerate(zip(planned, sizes, strict=True))
         return [_Item(planned=p, order=i, size=n) for i, (p, n) in pairs]  # type: ignore[arg-type]
 
-    exact = bool(getattr(tok, "exact", True))
+    counted = bool(getattr(tok, "exact", True))  # counts are in the tokenizer named
+    note: str | None = None if counted else f"{tok.name} is a stand-in: lengths counted in {layout_tok.name}"
     shared = tok is not layout_tok and bool(getattr(tok, "shared", False)) and hasattr(tok, "filler_counts")
     if shared:
         try:
@@ -767,16 +941,18 @@ def build_haystack(
         except TokenizerError as exc:
             if not getattr(exc, "no_count", False):
                 raise
-            shared, exact = False, False  # a count API without a count: the proxy's layout, said so
+            shared, counted = False, False  # a count API without a count: the proxy's layout, said so
+            note = f"{tok.name} gave no count: lengths counted in {layout_tok.name}"
     verify = not stats.additive or (tok is not layout_tok and hasattr(tok, "count_exact"))
     if shared:
         items, total = res.items, res.tokens
-    elif not verify or not exact:
+    elif not verify or not counted:
         items = make_items()
         res = _layout(spec, plan, items, stream, stats, spec.length)
         total = res.tokens
     else:
         counter = getattr(tok, "count_exact", None) or tok.count
+        movable = not hasattr(tok, "count_exact")  # a local tokenizer: moving the cut costs no API calls
         target = spec.length
         lay_len = target
         tried: set[int] = set()
@@ -789,10 +965,15 @@ def build_haystack(
             res = _layout(spec, plan, items, stream, stats, lay_len)
             measured = counter(res.context)
             if measured is None:  # a count API without a count: keep the proxy's layout, say so
-                exact = False
+                counted = False
+                note = f"{tok.name} gave no count: lengths counted in {layout_tok.name}"
                 best = ((0, False), res, items, res.tokens)
                 counter = layout_tok.count
                 break
+            if movable and measured != target and abs(measured - target) <= max(64, target // 50):
+                moved = _move_cut(res, measured, target, counter)
+                if moved is not None:
+                    res, measured = moved
             score = (abs(measured - target), measured > target)
             if best is None or score < best[0]:
                 best = (score, res, items, measured)
@@ -804,6 +985,9 @@ def build_haystack(
         _, res, items, total = best
         for it in items:
             it.token_offset = counter(res.context[: it.char_offset]) if it.char_offset else 0
+    exact = counted and total == spec.length
+    if counted and not exact:
+        note = f"no cut of the filler gives exactly {spec.length} tokens in {tok.name} (closest {total})"
 
     def placed(it: _Item) -> Needle:
         return Needle(
@@ -828,6 +1012,8 @@ def build_haystack(
         context_tokens=total,
         tokenizer=tok.name,
         tokens_exact=exact,
+        tokens_note=note,
+        tokens_counted=counted,
         needles=asked,
         distractors=distractors,
         question=plan.question,

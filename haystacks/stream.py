@@ -46,8 +46,10 @@ class CorpusStats:
         self.counts: list[int] = counts
         self.pass_tokens: int = sum(counts)
         claimed = bool(getattr(tokenizer, "additive", False))
-        # One extra encode of the whole pass confirms the claim on this corpus.
-        self.additive: bool = claimed and tokenizer.count(corpus.text) == self.pass_tokens
+        # Every join (in any order, shuffled or not) is a newline then the next paragraph; one extra encode of
+        # the whole pass confirms the claim on this corpus.
+        joins = all(p.endswith("\n") for p in corpus.paragraphs)
+        self.additive: bool = claimed and joins and tokenizer.count(corpus.text) == self.pass_tokens
         self._prefix: dict[int, list[int]] = {}
         self.memo: dict[Any, Any] = {}
 

@@ -43,6 +43,23 @@ def hf_tokenizer_path(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) 
     return path
 
 
+@pytest.fixture(scope="session")
+def hf_metaspace_path(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Path:
+    """A SentencePiece-like BPE tokenizer.json trained on the seeds: a metaspace is prepended to every text,
+    so counts of pieces do not add up at any join (as in Gemma's or Llama 2's tokenizers)."""
+    from tokenizers import Tokenizer as HFTok
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    tok = HFTok(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+    trainer = trainers.BpeTrainer(vocab_size=2000, special_tokens=["<unk>"], show_progress=False)
+    tok.train_from_iterator(list(corpus.paragraphs), trainer)
+    path = tmp_path_factory.mktemp("hf_metaspace") / "tokenizer.json"
+    tok.save(str(path))
+    return path
+
+
 def unit_boundaries(text: str) -> list[int]:
     """Char offsets of every sentence start (and line start) in ``text``, plus its end."""
     out = {0, len(text)}
