@@ -18,6 +18,8 @@ Normalisations (only what legitimately differs between then and now; nothing els
   ``hallucinated``, ``abstained``, ``truncated``, ``needle_depth``, ``n_needles``, ``judge_score``) are
   compared with the frame's values instead of the old file; the column order is the frame's first;
   columns added since (``cache_write_1h_tokens``, issue 20) are null for round-2 records.
+- ``leaderboard.json``'s taxonomy: the outcome ``hedged`` (issue 16) is listed after ``partial`` and counted 0
+  for round-2 grades, which never used it.
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ def test_leaderboard_is_identical(runs: list[Path], tmp_path: Path) -> None:
     assert report_main([*map(str, runs), "--out", str(out), "--no-png"]) == 0
     got = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
     expected = json.loads((FIXTURE / "reports" / "leaderboard.json").read_text(encoding="utf-8"))
+    # issue 16 added the outcome ``hedged`` (after ``partial``): round-2 grades never used it, so it counts 0
+    taxonomy = list(expected["taxonomy"])
+    expected["taxonomy"] = [*taxonomy[:2], "hedged", *taxonomy[2:]]
+    for entry in expected["entries"]:
+        entry["outcomes"]["hedged"] = 0
     assert _normalised_leaderboard(got) == _normalised_leaderboard(expected)
 
 
