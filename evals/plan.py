@@ -221,7 +221,9 @@ class Cell:
 NO_NEEDLE_DEPTH = 0.0
 
 
-def answer_budget(task: str, options: Mapping[str, Any], max_tokens: int | None, language: str = "zh") -> int:
+def answer_budget(
+    task: str, options: Mapping[str, Any], max_tokens: int | None, language: str = "zh", style: str = "chat"
+) -> int:
     """Answer tokens of a task's calls: ``--max-tokens`` when given, else the task's own budget.
 
     Args:
@@ -229,6 +231,7 @@ def answer_budget(task: str, options: Mapping[str, Any], max_tokens: int | None,
         options: The run's task options (:meth:`evals.config.RunConfig.task_options`).
         max_tokens: ``--max-tokens`` (None: the task decides).
         language: Needle language.
+        style: ``chat`` (the task's chat budget) or ``completion`` (a base model: its answer lines only).
     """
     if max_tokens is not None:
         return max_tokens
@@ -236,11 +239,16 @@ def answer_budget(task: str, options: Mapping[str, Any], max_tokens: int | None,
     from haystacks.tasks import get_task
 
     t = get_task(task)
-    return t.answer_budget(CellSpec(task=task, language=language, **t.cell_params(options)))
+    spec = CellSpec(task=task, language=language, **t.cell_params(options))
+    return t.completion_budget(spec) if style == "completion" else t.answer_budget(spec)
 
 
 def make_cells(
-    model: str, grid: Grid, options: Mapping[str, Any] | None = None, max_tokens: int | None = None
+    model: str,
+    grid: Grid,
+    options: Mapping[str, Any] | None = None,
+    max_tokens: int | None = None,
+    style: str = "chat",
 ) -> list[Cell]:
     """All cells of the grid, in grid order (task, seed, length, depth), then the closed-book controls.
 
@@ -253,6 +261,7 @@ def make_cells(
         grid: The resolved grid.
         options: The run's task options (for each task's answer budget).
         max_tokens: ``--max-tokens`` (None: each task's budget).
+        style: The prompt style (a base model in ``completion`` style gets its answer lines' budget).
 
     Returns:
         The cells.
@@ -264,7 +273,7 @@ def make_cells(
     closed: list[Cell] = []
     for task in grid.tasks:
         t = get_task(task)
-        budget = answer_budget(task, options, max_tokens, grid.language)
+        budget = answer_budget(task, options, max_tokens, grid.language, style)
         depths = grid.depths if t.has_depth else (NO_NEEDLE_DEPTH,)
         for seed in grid.seeds:
             for length in grid.lengths:

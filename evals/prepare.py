@@ -243,7 +243,8 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     cfg = cfg.model_copy(update=canonical)
     cfg = apply_preset(cfg, _window(info))
     grid = resolve_grid(cfg)
-    cells = make_cells(info.alias, grid, cfg.task_options(), cfg.max_tokens)
+    style = info.mode if cfg.style == "auto" else cfg.style
+    cells = make_cells(info.alias, grid, cfg.task_options(), cfg.max_tokens, style)
     longest_answer = max(c.max_tokens for c in cells)
     check_window(grid, _window(info), longest_answer, info.alias, cfg.allow_beyond_window)
     corpus = _corpus(cfg)
@@ -255,7 +256,6 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
             resolve_api_key(judge_info)
     if cfg.base_url is None and door_for(info).needs_base_url and not info.base_url:
         raise PlanError(f"model {info.alias!r} is an OpenAI-compatible server: give its --base-url")
-    style = info.mode if cfg.style == "auto" else cfg.style
     inputs = identity_inputs(cfg, grid, model_id=info.model_id, corpus_sha256=corpus.sha256)
     identity = plan_identity(inputs)
     run_dir = (

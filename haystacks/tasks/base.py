@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAT_ANSWER",
+    "COMPLETION_LINE",
     "OUTCOMES",
     "AnswerKey",
     "Fact",
@@ -78,6 +79,11 @@ OUTCOMES: tuple[str, ...] = (
 #: the longest, rounded up to a power of two: a chatty answer is never cut, a runaway stops soon. Families
 #: whose answers grow with what is asked add to it per item (multi, aggregate, chain, custom).
 CHAT_ANSWER = 128
+#: Completion mode (base models): answer tokens per answer line. A base model answers on the line after the
+#: answer prefix, one line per asked fact, and only those lines are graded (``evals.score.scored_text``);
+#: then it keeps writing (new questions, the text again), which no budget should pay for. A line holds a
+#: key and its value ("上海的神秘数字是4729183。" is about 12 tokens) with room to spare.
+COMPLETION_LINE = 32
 
 
 def rng(seed: int, task: str, language: str, what: str) -> random.Random:
@@ -976,6 +982,15 @@ class Task:
         """Visible answer tokens this cell needs: room for a chatty chat model's whole answer (see
         :data:`CHAT_ANSWER`; reasoning models get their thinking budget on top, in the request)."""
         return CHAT_ANSWER
+
+    def answer_lines(self, spec: CellSpec) -> int:
+        """Lines a base model's answer takes: one per asked fact (the lines that are graded)."""
+        return 1
+
+    def completion_budget(self, spec: CellSpec) -> int:
+        """Answer tokens in completion mode (base models): :data:`COMPLETION_LINE` per answer line, never
+        more than :meth:`answer_budget`; what a base model writes after its answer lines is not graded."""
+        return min(self.answer_budget(spec), COMPLETION_LINE * self.answer_lines(spec))
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         """Grade one answer (pure)."""

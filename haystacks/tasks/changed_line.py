@@ -110,6 +110,10 @@ class ChangedLineTask(Task):
         # corpus (p90 76)
         return 192
 
+    def completion_budget(self, spec: CellSpec) -> int:
+        # a base model's one line: the phrase (up to ~30 tokens in Chinese) or the altered sentence quoted
+        return 96
+
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         recall = max(
             (

@@ -128,6 +128,15 @@ class CustomTask(Task):
         # below a one-fact chat answer (the corpus: 50 tokens at most for 1-2 needles)
         return max(CHAT_ANSWER, 64 + sum(32 + len(str(t[2])) for t in triples))
 
+    def answer_lines(self, spec: CellSpec) -> int:
+        return max(1, len(spec.param("needles") or ()))
+
+    def completion_budget(self, spec: CellSpec) -> int:
+        # each answer on its own line, about a token per 2 characters of it, plus framing
+        return min(
+            self.answer_budget(spec), sum(24 + len(str(t[2])) for t in spec.param("needles") or ()) or 32
+        )
+
     def grade(self, answer: str, key: AnswerKey) -> Grade:
         items = answer_items(answer, len(key.expected))
         found: list[str] = []

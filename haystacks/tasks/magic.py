@@ -221,6 +221,13 @@ class MultiTask(MagicNumberTask):
         )
         return 64 + 32 * k
 
+    def answer_lines(self, spec: CellSpec) -> int:
+        return (
+            len(spec.depths)
+            if spec.depths
+            else (spec.n_needles if spec.n_needles > 1 else DEFAULT_MULTI_NEEDLES)
+        )
+
     def cell_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
         depths = options.get("depths")
         return {"n_needles": int(options.get("n_needles") or 1), "depths": tuple(depths) if depths else None}
