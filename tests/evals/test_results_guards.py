@@ -571,3 +571,23 @@ def test_frame_row_maps_every_column_from_its_own_field() -> None:
     assert bare["input_tokens"] is None and bare["judge_score"] is None and bare["needle_depth"] is None
     assert bare["error"] == "boom" and bare["truncated"] is False
     assert frame_row(rec("t", "truncated"), "r")["truncated"] is True
+
+
+def test_a_folder_of_runs_stands_for_its_runs_and_read_stats_count(tmp_path: Path) -> None:
+    from evals.results import ReadStats
+
+    a = write(tmp_path / "results" / "a", rec("x"))
+    b = write(tmp_path / "results" / "b", rec("y"))
+    (tmp_path / "results" / "not-a-run").mkdir()
+    (tmp_path / "results" / "file.txt").write_text("x")
+    assert expand_run_dirs([tmp_path / "results"]) == [a, b]
+    df = load(tmp_path / "results")
+    assert df["run"].tolist() == ["a", "b"]
+    assert str(df["length"].dtype) == "Int64" and str(df["found"].dtype) == "boolean"
+    assert str(df["attempts"].dtype) == "Int64" and str(df["score"].dtype) == "float64"
+    with (a / "results.jsonl").open("a") as f:
+        f.write("not json\n")
+    stats = ReadStats()
+    assert len(read_records(a / "results.jsonl", stats)) == 1
+    assert (stats.records, stats.skipped, len(stats.problems)) == (1, 1, 1)
+    assert stats.problems[0] != "None"
