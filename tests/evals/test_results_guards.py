@@ -24,6 +24,9 @@ from evals.results import (
     write_json_atomic,
 )
 
+CELL_ID_GRID = "c24e1ad4baaab72b69fcc32e1d1932bc1d84d1073db2ce7bc1cf142cf9ff3ce0"
+CELL_ID_CLOSED = "bea2ef20451cd8c5e88a9d0004178d2e880dc1e3523fdd43de48077ebcf10eee"
+
 
 def rec(cid: str, status: str = "ok", score: float | None = 1.0, **kw: object) -> ResultRecord:
     fields = {"model": "m", "task": "single", "length": 1000, "depth": 50.0, **kw}
@@ -478,3 +481,113 @@ def test_a_failing_cleanup_still_reports_the_json_error(
     monkeypatch.setattr(os, "unlink", lambda p: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
     with pytest.raises(TypeError):
         write_json_atomic(tmp_path / "x.json", {"bad": object()})
+
+
+def test_cell_ids_are_the_first_releases() -> None:
+    """A resume finds its cells by these hashes: changing them re-runs (and bills) every finished cell."""
+    from evals.results import cell_id
+
+    assert cell_id("gemma-3-270m", "single", "zh", 1000, 50, 0) == CELL_ID_GRID
+    assert cell_id("gemma-3-270m", "single", "zh", 1000.0, 50.0000001, 0.0) == CELL_ID_GRID  # type: ignore[arg-type]
+    assert cell_id("gpt-4o", "multi", "en", 128000, 12.5, 3, kind="closed_book") == CELL_ID_CLOSED
+
+
+def test_frame_row_maps_every_column_from_its_own_field() -> None:
+    from evals.record import JudgeResult, UsageRecord
+    from evals.results import frame_row
+
+    needle = NeedleRecord(kind="needle", key="k", answer="1", depth=40.0, actual_depth=41.5)
+    r = rec(
+        "cid",
+        score=0.5,
+        model_id="mid",
+        provider="prov",
+        kind="cell",
+        language="en",
+        length=2000,
+        depth=40.0,
+        seed=3,
+        outcome="partial",
+        score_detail={"abstained": True, "hallucinated": True},
+        target_tokens=2000,
+        prompt_tokens=2001,
+        context_tokens=1900,
+        tokens_exact=False,
+        needles=[needle],
+        max_tokens=64,
+        usage=UsageRecord(input_tokens=2001, output_tokens=7, cached_input_tokens=1024),
+        cost_usd=0.25,
+        latency_s=1.5,
+        attempts=2,
+        judge=JudgeResult(model="j", score=8),
+        answer="raw",
+        scored_answer="scored",
+        question="q?",
+        error=None,
+        timestamp="2026-01-01T00:00:00Z",
+    )
+    row = frame_row(r, "the-run")
+    assert row == {
+        "run": "the-run",
+        "model": "m",
+        "model_id": "mid",
+        "provider": "prov",
+        "task": "single",
+        "kind": "cell",
+        "language": "en",
+        "length": 2000,
+        "depth": 40.0,
+        "seed": 3,
+        "cell_id": "cid",
+        "status": "ok",
+        "score": 0.5,
+        "outcome": "partial",
+        "found": False,
+        "hallucinated": True,
+        "abstained": True,
+        "truncated": False,
+        "target_tokens": 2000,
+        "prompt_tokens": 2001,
+        "context_tokens": 1900,
+        "tokens_exact": False,
+        "needle_depth": 41.5,
+        "n_needles": 1,
+        "max_tokens": 64,
+        "input_tokens": 2001,
+        "output_tokens": 7,
+        "cached_input_tokens": 1024,
+        "cost_usd": 0.25,
+        "latency_s": 1.5,
+        "attempts": 2,
+        "judge_score": 8,
+        "answer": "raw",
+        "scored_answer": "scored",
+        "question": "q?",
+        "error": None,
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    bare = frame_row(rec("e", "error", error="boom"), "r")
+    assert bare["outcome"] == "error" and bare["found"] is None and bare["abstained"] is None
+    assert bare["input_tokens"] is None and bare["judge_score"] is None and bare["needle_depth"] is None
+    assert bare["error"] == "boom" and bare["truncated"] is False
+    assert frame_row(rec("t", "truncated"), "r")["truncated"] is True
+
+
+def test_a_folder_of_runs_stands_for_its_runs_and_read_stats_count(tmp_path: Path) -> None:
+    from evals.results import ReadStats
+
+    a = write(tmp_path / "results" / "a", rec("x"))
+    b = write(tmp_path / "results" / "b", rec("y"))
+    (tmp_path / "results" / "not-a-run").mkdir()
+    (tmp_path / "results" / "file.txt").write_text("x")
+    assert expand_run_dirs([tmp_path / "results"]) == [a, b]
+    df = load(tmp_path / "results")
+    assert df["run"].tolist() == ["a", "b"]
+    assert str(df["length"].dtype) == "Int64" and str(df["found"].dtype) == "boolean"
+    assert str(df["attempts"].dtype) == "Int64" and str(df["score"].dtype) == "float64"
+    with (a / "results.jsonl").open("a") as f:
+        f.write("not json\n")
+    stats = ReadStats()
+    assert len(read_records(a / "results.jsonl", stats)) == 1
+    assert (stats.records, stats.skipped, len(stats.problems)) == (1, 1, 1)
+    assert stats.problems[0] != "None"

@@ -108,3 +108,52 @@ def test_mean_or_none() -> None:
     assert mean_or_none([]) is None
     assert mean_or_none([0.25, 0.5, 1.0]) == 1.75 / 3
     assert mean_or_none([2.0]) == 2.0
+
+
+def test_proportion_checks_scores_and_uses_the_given_z() -> None:
+    from evals.stats import proportion, wilson_interval
+
+    with pytest.raises(ValueError, match=r"^score must be a number within \[0, 1\], got 1.5$"):
+        proportion([1.5])
+    p = proportion([1.0, 0.0, 1.0], z=1.0)
+    assert (p.ci_low, p.ci_high) == wilson_interval(2.0, 3, 1.0) != wilson_interval(2.0, 3)
+
+
+def test_effective_length_threshold_is_a_closed_interval() -> None:
+    from evals.stats import effective_length
+
+    assert effective_length({1000: 0.0, 2000: 0.0}, threshold=0.0) == 2000
+    assert effective_length({1000: 1.0, 2000: 0.99}, threshold=1.0) == 1000
+    with pytest.raises(ValueError, match=r"^threshold must be within \[0, 1\], got 1.5$"):
+        effective_length({1000: 1.0}, threshold=1.5)
+
+
+def test_effective_length_range_uses_the_given_threshold() -> None:
+    from evals.stats import Proportion, effective_length_with_ci
+
+    by_length = {
+        1000: Proportion(n=10, successes=9.0, mean=0.9, ci_low=0.6, ci_high=0.98),
+        2000: Proportion(n=10, successes=7.0, mean=0.7, ci_low=0.55, ci_high=0.9),
+    }
+    got = effective_length_with_ci(by_length, threshold=0.58)
+    assert (got.value, got.ci_low_value, got.ci_high_value, got.threshold, got.n) == (
+        2000,
+        1000,
+        2000,
+        0.58,
+        20,
+    )
+
+
+def test_clustered_proportion_shapes_exactly() -> None:
+    from evals.stats import ClusteredProportion, clustered_proportion, wilson_interval
+
+    with pytest.raises(ValueError, match=r"^2 scores but 1 clusters$"):
+        clustered_proportion([1.0, 0.0], ["a"])
+    assert clustered_proportion([], []) == ClusteredProportion(None, None, 0, 0, None, None, "empty")
+    assert clustered_proportion([0.0] * 6, [1, 2, 3] * 2) == ClusteredProportion(
+        0.0, 0.0, 6, 3, 0.0, 0.5, "rule_of_three"
+    )
+    got = clustered_proportion([1.0, 0.0, 1.0, 1.0], ["s"] * 4, z=1.0)
+    low, high = wilson_interval(3.0, 4, 1.0)
+    assert got == ClusteredProportion(0.75, math.sqrt(0.75 * 0.25 / 4), 4, 1, low, high, "wilson")
