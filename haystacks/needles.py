@@ -9,13 +9,13 @@ the same seed gives the same needles for every length, depth, tokenizer and mode
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Any
 
+from haystacks.answer_key import AnswerKey, Fact
 from haystacks.errors import SpecError
-from haystacks.tasks.base import AnswerKey, Fact
+from haystacks.spec import check_depth
 
 __all__ = [
     "CHANGED_KEY",
@@ -273,16 +273,6 @@ def near_miss(rng: random.Random, value: str, taken: set[str]) -> str:
             taken.add(v)
             return v
     raise SpecError("cannot draw a near-miss value")  # pragma: no cover - 63 candidates always exist
-
-
-def check_depth(d: float, what: str = "depth") -> float:
-    try:
-        x = float(d)
-    except (TypeError, ValueError):
-        raise SpecError(f"{what} {d!r} is not a number") from None
-    if not math.isfinite(x) or not 0.0 <= x <= 100.0:
-        raise SpecError(f"{what} {d!r} is outside 0..100 (percent)")
-    return x
 
 
 def join_keys(fam: NeedleFamily, keys: list[str]) -> str:

@@ -1,15 +1,18 @@
 """What a cell is built from: :class:`CellSpec` (model-independent; read by the task table and the builder).
 
 A leaf module: the task table (:mod:`haystacks.tasks`) types its plans with it and the builder builds it, so
-it imports neither.
+it imports neither (only the typed errors).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CellSpec"]
+from haystacks.errors import SpecError
+
+__all__ = ["CellSpec", "check_depth"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,18 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
     return v
+
+
+def check_depth(d: float, what: str = "depth") -> float:
+    """A depth in percent, 0..100, as a float.
+
+    Raises:
+        SpecError: Not a number, or outside 0..100 (one line naming ``what``).
+    """
+    try:
+        x = float(d)
+    except (TypeError, ValueError):
+        raise SpecError(f"{what} {d!r} is not a number") from None
+    if not math.isfinite(x) or not 0.0 <= x <= 100.0:
+        raise SpecError(f"{what} {d!r} is outside 0..100 (percent)")
+    return x

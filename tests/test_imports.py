@@ -17,14 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("haystacks", "providers", "evals")
 #: Cycles still present, each with the reason it is left (sets of module names). Keep this short.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"haystacks.needles", "haystacks.tasks.base"}): (
-        "needles' NeedlePlan builds the grading types Fact/AnswerKey of tasks.base, which types plans with "
-        "NeedlePlan and checks depths with needles.check_depth; the fix moves Fact and AnswerKey to a leaf "
-        "module, in tasks/base.py, which the task-grading work is editing now (issue 19 also makes AnswerKey "
-        "a pydantic model): after that lands"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def project_modules() -> dict[str, Path]:
