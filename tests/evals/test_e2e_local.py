@@ -104,7 +104,7 @@ def faulty_local(tmp_path: Path) -> Iterator[str]:
             fault_rate=0.2,
             faults=("429", "500", "slow"),
             retry_after=0.05,
-            slow_s=4.0,
+            slow_s=25.0,  # past the run's --timeout: the call times out and is retried
             script=("429", "500", "slow"),
             seed=7,
         ) as mock,
@@ -118,7 +118,7 @@ def test_fault_injection_every_cell_ok(tmp_path: Path, faulty_local: str) -> Non
     out = tmp_path / "run"
     args = [
         "--base-url", f"{faulty_local}/v1", "--lengths", "300,600", "--depths", "0,50,100", "--out", str(out),
-        "--timeout", "2", "--backoff", "0.05", "--max-attempts", "10", "--no-report",
+        "--timeout", "20", "--backoff", "0.05", "--max-attempts", "10", "--no-report",
     ]  # fmt: skip
     p = run(args, tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]

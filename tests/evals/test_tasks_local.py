@@ -43,8 +43,14 @@ def test_family_runs_on_the_local_model(task: str, tmp_path: Path) -> None:
     closed = [r for r in recs if r["kind"] == "closed_book"]
     assert len(cells) == 1 and len(closed) == (1 if task == "topical" else 0)
     r = cells[0]
-    assert r["task"] == task and r["status"] == "ok" and r["length"] == 1500
-    assert 0.0 <= r["score"] <= 1.0 and r["score_detail"]["outcome"] in OUTCOMES
+    assert r["task"] == task and r["length"] == 1500
+    # a base model that runs out of budget before committing to any value is truncated, not scored
+    assert r["status"] in ("ok", "truncated"), r["status"]
+    if r["status"] == "ok":
+        assert 0.0 <= r["score"] <= 1.0 and r["score_detail"]["outcome"] in OUTCOMES
+        assert r["outcome"] == r["score_detail"]["outcome"]
+    else:  # the grade of what it had written is kept beside the status
+        assert r["score"] is None and r["outcome"] == "truncated" and r["answer"]
+        assert r["score_detail"]["outcome"] in OUTCOMES
     assert r["expected"] and r["needles"]
     assert r["tokens_exact"] and r["prompt_tokens"] == r["target_tokens"] == 1500
-    assert r["outcome"] == r["score_detail"]["outcome"]
