@@ -669,7 +669,7 @@ _NEGATED = re.compile(
 )
 _CLAUSE = re.compile(r"[,，;；、()（）\n。.!?！？]|\bwhile\b|\bwhereas\b|\bbut\b|而|但")
 _PATH = re.compile(
-    r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|改为|贴上|再到|然后"
+    r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|变为|改为|改成|贴上|再到|然后"
 )
 
 

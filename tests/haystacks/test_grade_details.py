@@ -16,7 +16,21 @@ import pytest
 from evals.agreement import REPO, grade_line
 from haystacks.tasks import AnswerKey, get_task, grade_answer
 
-from .test_reading import KEYS
+from .test_reading import KEYS as READING_KEYS
+
+KEYS: dict[str, dict[str, Any]] = {
+    **READING_KEYS,
+    "multi2-en": {  # two asked keys and a look-alike decoy of another city
+        "task": "multi",
+        "language": "en",
+        "question": "What are the magic numbers for Reykjavik and Perth?",
+        "expected": [
+            {"key": "Reykjavik", "answer": "3714215", "label": "Reykjavik", "accept": []},
+            {"key": "Perth", "answer": "2954045", "label": "Perth", "accept": []},
+        ],
+        "decoys": [{"key": "Havana", "answer": "6916368", "label": "Havana", "accept": []}],
+    },
+}
 
 
 @cache
@@ -734,6 +748,151 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
             "route": "named",
             "firm": False,
             "truncated": False,
+        },
+    ),
+    # two asked keys, a decoy's value for the first: partial, the decoy stated
+    (
+        "multi2-en",
+        "6916368, 2954045",
+        False,
+        {
+            "score": 0.5,
+            "outcome": "partial",
+            "found": ["2954045"],
+            "missed": ["3714215"],
+            "misbound": [],
+            "distractors_found": ["6916368"],
+            "firm": True,
+            "truncated": False,
+        },
+    ),
+    # cut: a trailing number may be unfinished, so the second value is left out; the first was committed
+    (
+        "multi2-en",
+        "3714215, 6916368",
+        True,
+        {
+            "score": 0.5,
+            "outcome": "partial",
+            "found": ["3714215"],
+            "missed": ["2954045"],
+            "misbound": [],
+            "distractors_found": [],
+            "firm": True,
+            "truncated": False,
+        },
+    ),
+    (
+        "ordered-en",
+        "First: 208253. Second: 913495. Third: 941629.",
+        True,
+        {
+            "score": 0.0,
+            "outcome": "wrong_format",
+            "missed": ["941629"],
+            "distractors_found": ["208253", "913495"],
+            "committed": [],
+            "commitment": "none",
+            "firm": False,
+            "truncated": True,
+        },
+    ),
+    ("custom-zh", "", False, {"score": 0.0, "outcome": "wrong_format", "firm": False, "truncated": False}),
+    ("no_needle-zh", "不知", False, {"score": 1.0, "outcome": "abstained", "firm": True, "truncated": False}),
+    (
+        "no_needle-zh",
+        "没有。",
+        False,
+        {"score": 1.0, "outcome": "abstained", "firm": True, "truncated": False},
+    ),
+    (
+        "single-en",
+        "Oslo: 12",
+        False,
+        {"score": 0.0, "outcome": "hallucinated", "missed": ["4729183"], "firm": True},
+    ),
+    (
+        "associative-zh",
+        "白露晞和方怀瑾都去过。",
+        False,
+        {
+            "score": 0.0,
+            "outcome": "hedged",
+            "distractors_found": ["方怀瑾"],
+            "committed": ["白露晞", "方怀瑾"],
+            "commitment": "hedge",
+            "firm": False,
+        },
+    ),
+    (
+        "topical-en",
+        "Roughly 300k",
+        True,
+        {"score": 0.0, "outcome": "wrong", "missed": ["400000"], "firm": True, "truncated": False},
+    ),
+    (
+        "sum-en",
+        "4 shipments = ",
+        True,
+        {
+            "score": 0.0,
+            "outcome": "wrong",
+            "committed": ["4"],
+            "commitment": "one",
+            "firm": False,
+            "truncated": True,
+        },
+    ),
+    (
+        "chain-zh",
+        "TC-732改成了KR-951。",
+        False,
+        {
+            "score": 0.0,
+            "outcome": "decoy",
+            "distractors_found": ["KR-951"],
+            "committed": ["KR-951"],
+            "commitment": "one",
+            "route": "first",
+            "firm": True,
+        },
+    ),
+    (
+        "ordered-en",
+        "The third code is 94162.",
+        False,
+        {"score": 0.0, "outcome": "hallucinated", "committed": ["94162"], "firm": True},
+    ),
+    (
+        "single-en",
+        "Oslo: 4,729,183 or 4,729,138",
+        False,
+        {"score": 0.0, "outcome": "hedged", "hedged": ["4729183"], "firm": False},
+    ),
+    # a Chinese path told with 变为 / 改成 reads to its end
+    (
+        "chain-zh",
+        "它的标签从TC-732变为KR-951，又变为UH-448。",
+        False,
+        {"score": 1.0, "outcome": "found", "committed": ["UH-448"], "route": "path", "firm": True},
+    ),
+    (
+        "chain-zh",
+        "它的标签从TC-732改成KR-951，又改成UH-448。",
+        False,
+        {"score": 1.0, "outcome": "found", "committed": ["UH-448"], "firm": True},
+    ),
+    (
+        "associative-en",
+        "Ravindra, or possibly Joaquin; th",
+        True,
+        {
+            "score": 0.0,
+            "outcome": "hedged",
+            "distractors_found": ["Joaquin"],
+            "commitment": "hedge",
+            "firm": False,
+            "truncated": True,
         },
     ),
 ]
