@@ -895,6 +895,34 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
             "truncated": True,
         },
     ),
+    # cut before the asked ordinal's value: nothing committed yet
+    (
+        "ordered-zh",
+        "第一个是208253，第二个是913495，第三个",
+        True,
+        {
+            "score": 0.0,
+            "outcome": "wrong_format",
+            "missed": ["941629"],
+            "distractors_found": ["208253", "913495"],
+            "commitment": "none",
+            "firm": False,
+            "truncated": True,
+        },
+    ),
+    (
+        "chain-zh",
+        "最后的标签是UH-448。木箱最初是TC-732",
+        False,
+        {
+            "score": 1.0,
+            "outcome": "found",
+            "distractors_found": ["TC-732"],
+            "committed": ["UH-448"],
+            "route": "named",
+            "firm": True,
+        },
+    ),
 ]
 
 
