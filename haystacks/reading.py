@@ -797,7 +797,8 @@ def is_refusal(text: str) -> bool:
         return True
     if _REFUSE_ZH_RE.search(compact):
         return True
-    if compact.strip("。.!！") in {"无", "没有", "否", "不知", "none", "unknown", "n/a", "无答案"}:
+    # the whole answer a bare "no" (English "none", "unknown" are refusals of _REFUSE_EN wherever they stand)
+    if compact.strip("。.!！") in {"无", "没有", "否", "不知", "n/a", "无答案"}:
         return True
     return bool(_REFUSE_EN.search(t))
 

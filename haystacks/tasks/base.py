@@ -725,8 +725,11 @@ def choose(
         if hits:
             a, b = hits[0]
             cand, route = narrow([m for m in cand if a <= m.start < b]), "named"
-    spread = (max(0, min(m.start for m in cand) - 24), max(m.start for m in cand)) if cand else (0, 0)
-    if len(_distinct(cand)) > 1 and phrases is not None and not hedge_between(prepared, *spread):
+    if (
+        len(_distinct(cand)) > 1
+        and phrases is not None
+        and not hedge_between(prepared, max(0, min(m.start for m in cand) - 24), max(m.start for m in cand))
+    ):
         # the clause that names the asked key ("去过成都的是X（...），而Y去的是...")
         cuts = sorted({0, len(prepared), *(m.start() for m in _CLAUSE.finditer(prepared))})
         near = [
@@ -862,16 +865,13 @@ def grade_one(
         outcome = "hallucinated"
     elif v.state == "none" and refused is False and (numeric or mentions is not None):
         outcome = "wrong_format"
-    elif refused and v.state == "none":
-        outcome = "abstained"
     else:
         outcome = "wrong"
     ok = outcome == "found"
     # cut answers: committed when the choice is stated as one (after "so"/"the answer is", or in the
     # answer's first sentence), not an item met while still looking; a value the question itself named
     # ("The crate starts as LR-187.") is no choice unless concluded
-    spans = units(p)
-    first = spans[0] if spans else (0, 0)
+    spans = units(p)  # empty only for an empty answer, which has no candidate (``at`` is empty)
     chosen = {m.value for m in v.values}
     at = [m for m in cands if m.value in chosen]
     named = phrases is not None and any(
@@ -880,11 +880,10 @@ def grade_one(
     short = len(re.findall(r"\w+", p)) <= 4
     echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker"
     echo = echo and not named and not short
-    stated = v.route == "marker" or any(first[0] <= m.start < first[1] for m in at)
+    stated = v.route == "marker" or any(spans[0][0] <= m.start < spans[0][1] for m in at)
     # a hedge is committed to when its candidates were asserted in finished sentences of their own before
     # the cut ("…贴上了标签YD-800。…贴上了标签PD-508。…"), not listed together ("A → B → C. The second is")
-    last = spans[-1][0] if spans else 0
-    own = [u for u in spans if u[1] <= last and len({m.value for m in at if u[0] <= m.start < u[1]}) == 1]
+    own = [u for u in spans[:-1] if len({m.value for m in at if u[0] <= m.start < u[1]}) == 1]
     hedge_done = v.state == "hedge" and all(
         any(m.value == x.value and a <= m.start < b for m in at for a, b in own) for x in v.values
     )
