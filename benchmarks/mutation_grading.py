@@ -12,8 +12,9 @@ float constants (+1), ``True``/``False`` swapped, string constants changed (``"X
 /``continue`` swapped, and a ``return`` value replaced by ``None``. Each mutant replaces the function's
 code object in place (every importer sees it) and is run against the tests' own oracles, fastest first:
 the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the rule
-tables of ``tests/haystacks/test_grading_rules.py``, the whole readings of ``tests/haystacks/test_grade_details.py``, the graders' tables of ``tests/haystacks/test_tasks.py``
-and ``tests/evals/test_score.py``, then the labelled corpus
+tables of ``tests/haystacks/test_grading_rules.py``, the whole readings (committed values, decoys stated, cut
+answers) of ``tests/haystacks/test_grade_details.py``, the graders' tables of
+``tests/haystacks/test_tasks.py`` and ``tests/evals/test_score.py``, then the labelled corpus
 (``answers/*.jsonl``, agreement must stay ≥ 99 %). A mutant is *killed* when any oracle fails, raises or
 runs past ``--timeout`` seconds; *survived* otherwise. The kill rate and every survivor (module, line,
 mutation) are printed.
@@ -303,7 +304,7 @@ def _argnames(mark: object) -> list[str]:
 
 
 def equivalents(path: Path) -> dict[str, str]:
-    """The equivalent mutants' labels and their reasons (``label  # reason`` lines; ``#`` lines are comments)."""
+    """The equivalent mutants' labels and their reasons (``label  # reason`` lines; ``#`` lines: comments)."""
     if not path.exists():
         return {}
     out = {}
