@@ -930,3 +930,50 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
 def test_the_whole_reading(source: str, answer: str | None, cut: bool, expected: dict[str, Any]) -> None:
     got = _reading(source, answer, cut)
     assert {k: got.get(k) for k in expected} == expected, (source, answer)
+
+
+def test_item_mentions_are_word_bounded_folded_and_not_overlapping() -> None:
+    from haystacks.reading import prepare
+    from haystacks.tasks.base import Fact, item_mentions
+
+    p = prepare("Ravindra Rao met Ravindran, then RAVINDRA and Ｑｕｉｌｌａ; 白露晞见了白露晞。")
+    facts = (Fact("a", "Ravindra Rao", accept=("Ravindra",)), Fact("b", "Quilla"), Fact("c", "白露晞"))
+    got = [(m.value, p[m.start : m.end]) for m in item_mentions(p, facts)]
+    assert got == [
+        ("Ravindra Rao", "ravindra rao"),  # the longer form first; "Ravindra" inside it is not met again
+        ("Ravindra Rao", "ravindra"),  # "Ravindran" is another name
+        ("Quilla", "quilla"),  # full-width letters folded
+        ("白露晞", "白露晞"),
+        ("白露晞", "白露晞"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "answer", "outcome"),
+    [
+        ({}, "The first code is 208253.", "found"),  # no index: the first is asked
+        ({"index": 4}, "The last code is 940297.", "found"),  # no n_items: the decoys and the answer
+        ({"index": 4}, "The last code is 208253.", "decoy"),
+    ],
+)
+def test_ordered_keys_without_their_params(params: dict[str, Any], answer: str, outcome: str) -> None:
+    key = {
+        **KEYS["ordered-en"],
+        "expected": [
+            {"key": "code", "answer": "208253" if not params else "940297", "label": "", "accept": []}
+        ],
+        "decoys": [
+            {"key": "c", "answer": x, "label": "", "accept": []}
+            for x in ("913495", "941629", "940297" if not params else "208253")
+        ],
+        "params": params,
+    }
+    k = AnswerKey.from_dict(key)
+    assert get_task("ordered").grade(answer, k).outcome == outcome
+
+
+def test_ordinal_names_of_a_single_item_have_no_last() -> None:
+    from haystacks.tasks.ordered import ordinal_names
+
+    assert ordinal_names(1, 1) == ("first", "1st", "第一", "第1")
+    assert ordinal_names(2, 2)[-4:] == ("last", "final code", "最后一", "最后")
