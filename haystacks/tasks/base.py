@@ -291,10 +291,8 @@ def fact_values(fact: Fact) -> frozenset[str]:
     return frozenset(out)
 
 
-def states_fact(answer: str, fact: Fact, numbers_: frozenset[str] | None) -> bool:
-    """Whether ``answer`` states ``fact`` (numbers: restricted to the readings in ``numbers_``)."""
-    if _numeric(fact) and numbers_ is not None:
-        return not fact_values(fact).isdisjoint(numbers_)
+def states_fact(answer: str, fact: Fact) -> bool:
+    """Whether ``answer`` states a text ``fact`` (any of its forms)."""
     return any(contains_answer(answer, form) for form in fact.forms() if normalize(form))
 
 
@@ -404,11 +402,8 @@ def _guess(prepared: str, ms: Sequence[Mention], right: frozenset[str]) -> bool:
     answer hedges ("probably around 100") or it is more than 25 % off the right value."""
     if hedge_between(prepared, 0, len(prepared)):
         return True
-    try:
-        target = max(float(r) for r in right)
-        return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
-    except ValueError:
-        return True
+    target = max(float(r) for r in right)  # digit strings (numbers()), as are the mentions' values
+    return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
 
 
 def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozenset[str]]]) -> set[str]:
@@ -488,7 +483,7 @@ def grade_facts(
     committed_any = False
     for f in key.expected:
         if not _numeric(f):
-            if states_fact(answer, f, None):
+            if states_fact(answer, f):
                 found.append(f.answer)
             continue
         if slots:

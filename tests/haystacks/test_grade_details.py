@@ -977,3 +977,34 @@ def test_ordinal_names_of_a_single_item_have_no_last() -> None:
 
     assert ordinal_names(1, 1) == ("first", "1st", "第一", "第1")
     assert ordinal_names(2, 2)[-4:] == ("last", "final code", "最后一", "最后")
+
+
+def test_number_candidates_and_normalize() -> None:
+    from haystacks.grading import contains_answer, normalize, number_candidates
+
+    assert number_candidates("4,729,183") == {"4", "729", "183", "4729", "729183", "4729183"}
+    assert normalize("Four seven two nine one eight three.") == "4729183"
+    assert normalize("It is four seven two") == "itis472"
+    assert normalize("四七二九一八三。") == "4729183"
+    assert contains_answer("anything at all", "") is False  # an empty expected answer is never found
+    assert contains_answer("Oslo: four seven two nine one eight three", "4729183")
+
+
+def test_a_text_fact_of_a_task_without_its_own_grade() -> None:
+    from haystacks.tasks import Task
+
+    class Bare(Task):
+        name = "bare"
+
+    k = AnswerKey.from_dict(
+        {
+            "task": "bare",
+            "language": "en",
+            "question": "What colour is the umbrella?",
+            "expected": [{"key": "colour", "answer": "blue", "label": "", "accept": ["navy"]}],
+        }
+    )
+    assert (Bare().grade("The umbrella is navy.", k).outcome, Bare().grade("It is red.", k).outcome) == (
+        "found",
+        "wrong",
+    )
