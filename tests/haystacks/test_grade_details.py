@@ -1008,3 +1008,24 @@ def test_a_text_fact_of_a_task_without_its_own_grade() -> None:
         "found",
         "wrong",
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "answer", "score", "outcome"),
+    [
+        ("multi-en", "3714215, 2954045, 5933879", 1.0, "found"),  # a bare list in question order
+        ("multi-en", "3714215, 2954045", 2 / 3, "partial"),
+        ("multi2-en", "6916368, 2954045", 0.5, "partial"),
+        ("single-en", "The magic number for Oslo is 12.", 0.0, "hallucinated"),  # two digits: invented
+        ("single-en", "About 100.", 0.0, "wrong"),  # a rough figure is no invented value
+        ("single-en", "Oslo: 4729183", 1.0, "found"),
+    ],
+)
+def test_the_default_grader_of_a_new_task(key: str, answer: str, score: float, outcome: str) -> None:
+    from haystacks.tasks import Task
+
+    class Bare(Task):
+        name = "bare"
+
+    g = Bare().grade(answer, AnswerKey.from_dict({**KEYS[key], "task": "bare"}))
+    assert (round(g.score, 4), g.outcome) == (round(score, 4), outcome)
