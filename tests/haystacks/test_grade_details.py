@@ -923,6 +923,32 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
             "firm": True,
         },
     ),
+    # a made-up code: invented from five digits on (a six-digit family), wrong below
+    (
+        "ordered-en",
+        "The third code is 1234.",
+        False,
+        {"score": 0.0, "outcome": "wrong", "committed": ["1234"], "firm": True},
+    ),
+    (
+        "ordered-en",
+        "The third code is 12345.",
+        False,
+        {"score": 0.0, "outcome": "hallucinated", "committed": ["12345"], "firm": True},
+    ),
+    # a refusal that still offers values commits to them
+    (
+        "multi-en",
+        "I couldn't find them: 1111111?",
+        False,
+        {"score": 0.0, "outcome": "hallucinated", "firm": True},
+    ),
+    (
+        "multi-en",
+        "Sorry, I can't find these. Perhaps 12, 34, 56.",
+        False,
+        {"score": 0.0, "outcome": "hallucinated", "firm": True},
+    ),
 ]
 
 
@@ -1029,3 +1055,10 @@ def test_the_default_grader_of_a_new_task(key: str, answer: str, score: float, o
 
     g = Bare().grade(answer, AnswerKey.from_dict({**KEYS[key], "task": "bare"}))
     assert (round(g.score, 4), g.outcome) == (round(score, 4), outcome)
+
+
+def test_an_aggregate_key_without_its_op_is_a_sum() -> None:
+    params = {k: v for k, v in KEYS["sum-en"]["params"].items() if k != "op"}
+    k = AnswerKey.from_dict({**KEYS["sum-en"], "params": params})
+    g = get_task("aggregate").grade("In total, 314 crates.", k)
+    assert (g.score, g.outcome) == (1.0, "found")
