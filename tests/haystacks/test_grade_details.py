@@ -1062,3 +1062,24 @@ def test_an_aggregate_key_without_its_op_is_a_sum() -> None:
     k = AnswerKey.from_dict({**KEYS["sum-en"], "params": params})
     g = get_task("aggregate").grade("In total, 314 crates.", k)
     assert (g.score, g.outcome) == (1.0, "found")
+
+
+@pytest.mark.parametrize(
+    ("answer", "score", "outcome"),
+    [
+        ("1. 42\n2. Blue.", 1.0, "found"),  # a number, then a text answer: both read
+        ("1. 24\n2. Blue.", 0.5, "partial"),
+        ("1. 42 or 24\n2. Red.", 0.0, "hedged"),
+    ],
+)
+def test_a_custom_key_of_a_number_and_a_phrase(answer: str, score: float, outcome: str) -> None:
+    k = AnswerKey.from_dict(
+        {
+            "task": "custom",
+            "language": "en",
+            "question": "1. How many?\n2. What colour is the umbrella?",
+            "expected": [{"key": "q1", "answer": "42"}, {"key": "q2", "answer": "blue"}],
+        }
+    )
+    g = get_task("custom").grade(answer, k)
+    assert (round(g.score, 4), g.outcome) == (score, outcome)
