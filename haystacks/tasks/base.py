@@ -855,7 +855,7 @@ def grade_one(
     elif v.state == "none" and refused:
         outcome = "abstained"
     elif (v.state != "none" and unknown_invents and all(k == "unknown" for k in kinds)) or (
-        v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values)
+        numeric and any(_invented(m, invented_digits) for m in v.values)  # no values when none
     ):
         outcome = "hallucinated"
     elif v.state == "none" and refused is False and (numeric or mentions is not None):

@@ -949,6 +949,45 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         False,
         {"score": 0.0, "outcome": "hallucinated", "firm": True},
     ),
+    # an approximate code is no exact answer: hedged when it is the right one, a decoy's otherwise
+    (
+        "ordered-en",
+        "The third code is approximately 941629.",
+        False,
+        {
+            "score": 0.0,
+            "outcome": "hedged",
+            "committed": ["941629"],
+            "commitment": "approx",
+            "route": "first",
+            "firm": False,
+        },
+    ),
+    (
+        "ordered-zh",
+        "第三个密码大约是941629。",
+        False,
+        {"score": 0.0, "outcome": "hedged", "committed": ["941629"], "commitment": "approx", "firm": False},
+    ),
+    (
+        "ordered-en",
+        "The third code is about 940297.",
+        False,
+        {"score": 0.0, "outcome": "decoy", "committed": ["940297"], "commitment": "approx", "firm": False},
+    ),
+    (
+        "ordered-en",
+        "Maybe 941629 or 940297, I cannot tell.",
+        False,
+        {
+            "score": 0.0,
+            "outcome": "hedged",
+            "committed": ["941629", "940297"],
+            "commitment": "hedge",
+            "route": "all",
+            "firm": False,
+        },
+    ),
 ]
 
 
