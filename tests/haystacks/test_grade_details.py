@@ -1122,3 +1122,21 @@ def test_a_custom_key_of_a_number_and_a_phrase(answer: str, score: float, outcom
     )
     g = get_task("custom").grade(answer, k)
     assert (round(g.score, 4), g.outcome) == (score, outcome)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The 3rd code is 941629.", "第3个密码是941629。", "In 2024, 5 times: 941629", "1. first\n2. 941629"],
+)
+def test_mentions_index_the_prepared_text(text: str) -> None:
+    from haystacks.reading import numbers, prepare
+
+    p = prepare(text)
+    assert [p[m.start : m.end] for m in numbers(p) if not m.weak] == ["941629"]
+
+
+@pytest.mark.parametrize(("run", "digits"), [("五百亿", "50000000000"), ("三亿五千万", "350000000")])
+def test_chinese_numerals_with_yi(run: str, digits: str) -> None:
+    from haystacks.reading import parse_chinese_number
+
+    assert parse_chinese_number(run) == digits
