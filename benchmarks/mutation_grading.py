@@ -108,8 +108,12 @@ def _sites(fn: ast.AST) -> Iterator[tuple[int, ast.AST, str]]:
             yield i, node, "break -> continue"
         elif isinstance(node, ast.Continue):
             yield i, node, "continue -> break"
-        elif isinstance(node, ast.Return) and node.value is not None:
-            yield i, node, "return value -> None"
+        elif isinstance(node, ast.Return) and node.value is not None and not _is_none(node.value):
+            yield i, node, "return value -> None"  # (``return None`` itself would be no mutant)
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _mutate(node: ast.AST) -> ast.AST | None:

@@ -1017,8 +1017,10 @@ def test_item_mentions_are_word_bounded_folded_and_not_overlapping() -> None:
     ("params", "answer", "outcome"),
     [
         ({}, "The first code is 208253.", "found"),  # no index: the first is asked
+        ({}, "The first code is 208253 and the second is 913495.", "found"),
         ({"index": 4}, "The last code is 940297.", "found"),  # no n_items: the decoys and the answer
         ({"index": 4}, "The last code is 208253.", "decoy"),
+        ({"index": 4}, "The fourth code is 940297 and the last one is 208253.", "hedged"),  # the same item
     ],
 )
 def test_ordered_keys_without_their_params(params: dict[str, Any], answer: str, outcome: str) -> None:
