@@ -10,7 +10,8 @@ regexes are data, not mutated): comparison operators (``<``/``<=``, ``==``/``!=`
 ``is``/``is not``), boolean operators (``and``/``or``), ``not`` dropped, arithmetic operators, integer and
 float constants (+1), ``True``/``False`` swapped, string constants changed (``"XX" + s + "XX"``), ``break``
 /``continue`` swapped, and a ``return`` value replaced by ``None``. Each mutant replaces the function's
-code object in place (every importer sees it) and is run against the tests' own oracles, fastest first:
+code object and default values in place (every importer sees them) and is run against the tests' own
+oracles, fastest first:
 the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the rule
 tables of ``tests/haystacks/test_grading_rules.py``, the whole readings (committed values, decoys stated, cut
 answers) of ``tests/haystacks/test_grade_details.py``, the graders' tables of
@@ -219,12 +220,17 @@ def applied(m: Mutant, fn: Callable[..., object]) -> Iterator[bool]:
     except (SyntaxError, ValueError, TypeError):
         yield False
         return
-    old = fn.__code__
-    fn.__code__ = new_code
+    old = fn.__code__, fn.__defaults__, fn.__kwdefaults__
+    # a default value lives on the function, not in its code: a mutated default is swapped in too
+    fn.__code__, fn.__defaults__, fn.__kwdefaults__ = (
+        new_code,
+        mutated.__defaults__,  # type: ignore[attr-defined]
+        mutated.__kwdefaults__,  # type: ignore[attr-defined]
+    )
     try:
         yield True
     finally:
-        fn.__code__ = old
+        fn.__code__, fn.__defaults__, fn.__kwdefaults__ = old
 
 
 class _Timeout(Exception):

@@ -1142,3 +1142,26 @@ def test_chinese_numerals_with_yi(run: str, digits: str) -> None:
     from haystacks.reading import parse_chinese_number
 
     assert parse_chinese_number(run) == digits
+
+
+def test_the_default_grader_reads_a_text_fact_and_a_number() -> None:
+    from haystacks.tasks import Task
+
+    class Bare(Task):
+        name = "bare"
+
+    k = AnswerKey.from_dict(
+        {
+            "task": "bare",
+            "language": "en",
+            "question": "What colour is the umbrella, and what is the magic number?",
+            "expected": [
+                {"key": "colour", "answer": "blue", "label": "", "accept": []},
+                {"key": "number", "answer": "4729183", "label": "", "accept": []},
+            ],
+        }
+    )
+    got = [
+        (Bare().grade(a, k).score, Bare().grade(a, k).outcome) for a in ("Blue; 4729183.", "Red; 4729183.")
+    ]
+    assert got == [(1.0, "found"), (0.5, "partial")]
