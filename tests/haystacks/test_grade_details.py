@@ -485,6 +485,7 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         {
             "score": 0.0,
             "outcome": "hallucinated",
+            "hallucinated": True,
             "found": [],
             "missed": ["GG-681"],
             "misbound": [],
