@@ -1166,3 +1166,10 @@ def test_the_default_grader_reads_a_text_fact_and_a_number() -> None:
         (Bare().grade(a, k).score, Bare().grade(a, k).outcome) for a in ("Blue; 4729183.", "Red; 4729183.")
     ]
     assert got == [(1.0, "found"), (0.5, "partial")]
+
+
+def test_stems_and_an_empty_phrase() -> None:
+    from haystacks.reading import content, phrase_recall
+
+    assert [content(w, pairs=False) for w in ("slowly", "uses", "cats")] == [{"slow"}, {"use"}, {"cat"}]
+    assert phrase_recall("anything at all", "...") == 0.0  # a phrase with no content is never recalled
