@@ -942,7 +942,7 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         "multi-en",
         "I couldn't find them: 1111111?",
         False,
-        {"score": 0.0, "outcome": "hallucinated", "firm": True},
+        {"score": 0.0, "outcome": "hallucinated", "hallucinated": True, "firm": True},
     ),
     (
         "multi-en",
@@ -988,6 +988,22 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
             "route": "all",
             "firm": False,
         },
+    ),
+    # fewer values than keys, none named: a decoy's value, an invented one, a rough one
+    (
+        "multi2-en",
+        "6916368",
+        False,
+        {"score": 0.0, "outcome": "decoy", "distractors_found": ["6916368"], "hallucinated": False},
+    ),
+    ("multi2-en", "1111111", False, {"score": 0.0, "outcome": "hallucinated", "hallucinated": True}),
+    ("multi2-en", "About 1,100,000.", False, {"score": 0.0, "outcome": "wrong", "hallucinated": False}),
+    # Perth's value stated for the decoy city: Perth misbound
+    (
+        "multi2-en",
+        "Reykjavik: 3714215, Havana: 2954045",
+        False,
+        {"score": 0.5, "outcome": "partial", "found": ["3714215"], "misbound": ["2954045"]},
     ),
 ]
 
