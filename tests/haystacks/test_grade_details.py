@@ -346,6 +346,7 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         {
             "score": 0.0,
             "outcome": "hallucinated",
+            "hallucinated": True,
             "found": [],
             "missed": ["Ravindra"],
             "misbound": [],
@@ -935,7 +936,7 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         "ordered-en",
         "The third code is 12345.",
         False,
-        {"score": 0.0, "outcome": "hallucinated", "committed": ["12345"], "firm": True},
+        {"score": 0.0, "outcome": "hallucinated", "hallucinated": True, "committed": ["12345"], "firm": True},
     ),
     # a refusal that still offers values commits to them
     (
