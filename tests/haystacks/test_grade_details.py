@@ -1006,6 +1006,32 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
         False,
         {"score": 0.5, "outcome": "partial", "found": ["3714215"], "misbound": ["2954045"]},
     ),
+    (
+        "no_needle-en",
+        "7.",
+        False,
+        {"score": 0.0, "outcome": "hallucinated"},
+    ),  # a bare digit, full stop and all
+    (
+        "count-en",
+        "Only four.",
+        False,
+        {"score": 1.0, "outcome": "found", "committed": ["4"]},
+    ),  # the number word is the answer
+    # the answer's first sentence commits; what follows is context
+    (
+        "chain-en",
+        "GG-681. Earlier it was HW-435.",
+        False,
+        {"score": 1.0, "outcome": "found", "distractors_found": ["HW-435"], "route": "first", "firm": True},
+    ),
+    (
+        "associative-en",
+        "Ravindra. Joaquin went to Lhasa.",
+        False,
+        {"score": 1.0, "outcome": "found", "route": "first"},
+    ),
+    ("chain-zh", "UH-448。之前是KR-951。", False, {"score": 1.0, "outcome": "found", "route": "first"}),
 ]
 
 
