@@ -10,13 +10,19 @@ regexes are data, not mutated): comparison operators (``<``/``<=``, ``==``/``!=`
 ``is``/``is not``), boolean operators (``and``/``or``), ``not`` dropped, arithmetic operators, integer and
 float constants (+1), ``True``/``False`` swapped, string constants changed (``"XX" + s + "XX"``), ``break``
 /``continue`` swapped, and a ``return`` value replaced by ``None``. Each mutant replaces the function's
-code object in place (every importer sees it) and is run against the tests' own oracles, fastest first:
+code object and default values in place (every importer sees them) and is run against the tests' own
+oracles, fastest first:
 the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the rule
-tables of ``tests/haystacks/test_grading_rules.py``, the graders' tables of ``tests/haystacks/test_tasks.py``
-and ``tests/evals/test_score.py``, then the labelled corpus
+tables of ``tests/haystacks/test_grading_rules.py``, the whole readings (committed values, decoys stated, cut
+answers) of ``tests/haystacks/test_grade_details.py``, the graders' tables of
+``tests/haystacks/test_tasks.py`` and ``tests/evals/test_score.py``, then the labelled corpus
 (``answers/*.jsonl``, agreement must stay ≥ 99 %). A mutant is *killed* when any oracle fails, raises or
 runs past ``--timeout`` seconds; *survived* otherwise. The kill rate and every survivor (module, line,
 mutation) are printed.
+
+A survivor that cannot change any result (an *equivalent* mutant) is listed, with the reason a reviewer can
+check, in ``benchmarks/mutation_equivalent.txt`` (``label  # reason``, one a line); such survivors are
+reported apart and the kill rate is ``killed / (run - equivalent)``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+EQUIVALENT = REPO / "benchmarks" / "mutation_equivalent.txt"
 sys.path.insert(0, str(REPO))
 
 MODULES = (
@@ -102,8 +109,12 @@ def _sites(fn: ast.AST) -> Iterator[tuple[int, ast.AST, str]]:
             yield i, node, "break -> continue"
         elif isinstance(node, ast.Continue):
             yield i, node, "continue -> break"
-        elif isinstance(node, ast.Return) and node.value is not None:
-            yield i, node, "return value -> None"
+        elif isinstance(node, ast.Return) and node.value is not None and not _is_none(node.value):
+            yield i, node, "return value -> None"  # (``return None`` itself would be no mutant)
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _mutate(node: ast.AST) -> ast.AST | None:
@@ -209,12 +220,17 @@ def applied(m: Mutant, fn: Callable[..., object]) -> Iterator[bool]:
     except (SyntaxError, ValueError, TypeError):
         yield False
         return
-    old = fn.__code__
-    fn.__code__ = new_code
+    old = fn.__code__, fn.__defaults__, fn.__kwdefaults__
+    # a default value lives on the function, not in its code: a mutated default is swapped in too
+    fn.__code__, fn.__defaults__, fn.__kwdefaults__ = (
+        new_code,
+        mutated.__defaults__,  # type: ignore[attr-defined]
+        mutated.__kwdefaults__,  # type: ignore[attr-defined]
+    )
     try:
         yield True
     finally:
-        fn.__code__ = old
+        fn.__code__, fn.__defaults__, fn.__kwdefaults__ = old
 
 
 class _Timeout(Exception):
@@ -251,6 +267,7 @@ def oracles() -> list[Callable[[], bool]]:
                 "tests.haystacks.test_tasks", only=lambda n: "grade" in n or n == "test_ordinals"
             )
             and _run_module_tests("tests.evals.test_score")
+            and _run_module_tests("tests.haystacks.test_grade_details")
         )
 
     def corpus() -> bool:
@@ -296,6 +313,20 @@ def _argnames(mark: object) -> list[str]:
     return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
+def equivalents(path: Path) -> dict[str, str]:
+    """The equivalent mutants' labels and their reasons (``label  # reason`` lines; ``#`` lines: comments)."""
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        label, _, reason = line.partition("  # ")
+        if label.strip() and not line.startswith("#"):
+            if not reason.strip():
+                raise SystemExit(f"{path}: an equivalent mutant without its reason: {line!r}")
+            out[label.strip()] = reason.strip()
+    return out
+
+
 def _label(m: Mutant) -> str:
     return f"{m.module}:{m.line} {m.qualname}: {m.what}"
 
@@ -309,6 +340,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per mutant")
     ap.add_argument("--survivors", default=None, help="write the survivors here (one a line)")
     ap.add_argument("--only", default=None, help="rerun only the mutants listed in this survivors file")
+    ap.add_argument(
+        "--equivalent", default=str(EQUIVALENT), help="equivalent mutants, one 'label  # reason' a line"
+    )
     args = ap.parse_args()
     todo = mutants(tuple(args.modules.split(",")))
     if args.only:
@@ -355,12 +389,18 @@ def main() -> int:
                 f"{n}/{len(todo)} killed {killed} survived {survived} ({rate:.1%}) {took:.0f} s", flush=True
             )
     total = killed + survived
-    rate = killed / max(1, total)
-    print(f"mutants run {total} (not compilable alike: {skipped}); killed {killed} = {rate:.1%}")
-    by_module: dict[str, list[int]] = {}
-    for m in survivors:
-        by_module.setdefault(m.module, []).append(m.line)
+    known = equivalents(Path(args.equivalent))
+    same = [m for m in survivors if _label(m) in known]
+    survivors = [m for m in survivors if _label(m) not in known]
+    rate = killed / max(1, total - len(same))
+    print(
+        f"mutants run {total} (not compilable alike: {skipped}); equivalent {len(same)}; "
+        f"killed {killed} / {total - len(same)} = {rate:.1%}"
+    )
     lines = [_label(m) for m in survivors]
+    print("equivalent (benchmarks/mutation_equivalent.txt):")
+    for m in same:
+        print(f"  {_label(m)}  # {known[_label(m)]}")
     print("survivors:")
     for s in lines:
         print("  " + s)

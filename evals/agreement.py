@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
-from haystacks.tasks import OUTCOMES, AnswerKey, get_task, grade_answer, task_names
+from haystacks.tasks import OUTCOMES, AnswerKey, Grade, get_task, grade_answer, task_names
 
 __all__ = [
     "CorpusError",
     "Line",
     "agreement_report",
+    "grade_line",
     "load_corpus",
     "main",
     "regrade",
@@ -86,7 +87,15 @@ class Line:
 
 def regrade(obj: dict[str, Any]) -> tuple[float | None, str]:
     """The deterministic grade of one corpus line: ``(score, outcome)``; ``(None, "truncated")`` for an
-    answer cut before it committed to anything.
+    answer cut before it committed to anything (:func:`grade_line`)."""
+    g, cut_off = grade_line(obj)
+    if cut_off:
+        return None, "truncated"
+    return g.score, g.outcome
+
+
+def grade_line(obj: dict[str, Any]) -> tuple[Grade, bool]:
+    """The grader's full reading of one corpus line: ``(grade, truncated)``.
 
     A base model's completion (a ``style`` naming ``completion``) is graded as the runner grades one: its
     answer lines only (:func:`evals.score.scored_text`).
@@ -100,10 +109,7 @@ def regrade(obj: dict[str, Any]) -> tuple[float | None, str]:
         whole = answer
         answer = scored_text(answer, "completion", lines=len(key.expected))
         ends = runs_to_end(whole, answer)
-    g, cut_off = grade_answer(get_task(key.task), answer, key, cut, ends_at_cut=ends)
-    if cut_off:
-        return None, "truncated"
-    return g.score, g.outcome
+    return grade_answer(get_task(key.task), answer, key, cut, ends_at_cut=ends)
 
 
 def _check(obj: Any, where: str) -> dict[str, Any]:

@@ -688,9 +688,8 @@ def _bind_unit(text: str, a: int, b: int, ls: list[Label], ms: list[Mention], ou
             partner = (
                 runs[i - 1][1] if key_first and i > 0 else (runs[i + 1][1] if i + 1 < len(runs) else None)
             )
-            if partner is None:  # values with no key on their side take the nearest on the other
-                partner = runs[i + 1][1] if key_first and i + 1 < len(runs) else (runs[i - 1][1] if i else [])
-                partner = partner[:1] if key_first else partner[-1:]
+            if partner is None:  # value-first, the last run: its values take the nearest key before them
+                partner = runs[i - 1][1][-1:]
             _pair(text, partner, items, respectively, key_first, out)
         i += 1
 
@@ -797,7 +796,8 @@ def is_refusal(text: str) -> bool:
         return True
     if _REFUSE_ZH_RE.search(compact):
         return True
-    if compact.strip("。.!！") in {"无", "没有", "否", "不知", "none", "unknown", "n/a", "无答案"}:
+    # the whole answer a bare "no" (English "none", "unknown" are refusals of _REFUSE_EN wherever they stand)
+    if compact.strip("。.!！") in {"无", "没有", "否", "不知", "n/a", "无答案"}:
         return True
     return bool(_REFUSE_EN.search(t))
 

@@ -216,10 +216,8 @@ def fact_values(fact: Fact) -> frozenset[str]:
     return frozenset(out)
 
 
-def states_fact(answer: str, fact: Fact, numbers_: frozenset[str] | None) -> bool:
-    """Whether ``answer`` states ``fact`` (numbers: restricted to the readings in ``numbers_``)."""
-    if _numeric(fact) and numbers_ is not None:
-        return not fact_values(fact).isdisjoint(numbers_)
+def states_fact(answer: str, fact: Fact) -> bool:
+    """Whether ``answer`` states a text ``fact`` (any of its forms)."""
     return any(contains_answer(answer, form) for form in fact.forms() if normalize(form))
 
 
@@ -329,11 +327,8 @@ def _guess(prepared: str, ms: Sequence[Mention], right: frozenset[str]) -> bool:
     answer hedges ("probably around 100") or it is more than 25 % off the right value."""
     if hedge_between(prepared, 0, len(prepared)):
         return True
-    try:
-        target = max(float(r) for r in right)
-        return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
-    except ValueError:
-        return True
+    target = max(float(r) for r in right)  # digit strings (numbers()), as are the mentions' values
+    return any(abs(float(m.value) - target) > 0.25 * target for m in ms)
 
 
 def _in_question_order(ms: Sequence[Mention], facts: Sequence[tuple[Fact, frozenset[str]]]) -> set[str]:
@@ -413,7 +408,7 @@ def grade_facts(
     committed_any = False
     for f in key.expected:
         if not _numeric(f):
-            if states_fact(answer, f, None):
+            if states_fact(answer, f):
                 found.append(f.answer)
             continue
         if slots:
@@ -594,7 +589,7 @@ _NEGATED = re.compile(
 )
 _CLAUSE = re.compile(r"[,，;；、()（）\n。.!?！？]|\bwhile\b|\bwhereas\b|\bbut\b|而|但")
 _PATH = re.compile(
-    r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|改为|贴上|再到|然后"
+    r"→|->|=>|⟶|\bthen\b|\bbecame\b|\brelabel(?:l)?ed\b|\bchanged\s+to\b|\bto\b|变成|变为|改为|改成|贴上|再到|然后"
 )
 
 
@@ -650,8 +645,11 @@ def choose(
         if hits:
             a, b = hits[0]
             cand, route = narrow([m for m in cand if a <= m.start < b]), "named"
-    spread = (max(0, min(m.start for m in cand) - 24), max(m.start for m in cand)) if cand else (0, 0)
-    if len(_distinct(cand)) > 1 and phrases is not None and not hedge_between(prepared, *spread):
+    if (
+        len(_distinct(cand)) > 1
+        and phrases is not None
+        and not hedge_between(prepared, max(0, min(m.start for m in cand) - 24), max(m.start for m in cand))
+    ):
         # the clause that names the asked key ("去过成都的是X（...），而Y去的是...")
         cuts = sorted({0, len(prepared), *(m.start() for m in _CLAUSE.finditer(prepared))})
         near = [
@@ -782,21 +780,18 @@ def grade_one(
     elif v.state == "none" and refused:
         outcome = "abstained"
     elif (v.state != "none" and unknown_invents and all(k == "unknown" for k in kinds)) or (
-        v.state != "none" and numeric and any(_invented(m, invented_digits) for m in v.values)
+        numeric and any(_invented(m, invented_digits) for m in v.values)  # no values when none
     ):
         outcome = "hallucinated"
     elif v.state == "none" and refused is False and (numeric or mentions is not None):
         outcome = "wrong_format"
-    elif refused and v.state == "none":
-        outcome = "abstained"
     else:
         outcome = "wrong"
     ok = outcome == "found"
     # cut answers: committed when the choice is stated as one (after "so"/"the answer is", or in the
     # answer's first sentence), not an item met while still looking; a value the question itself named
     # ("The crate starts as LR-187.") is no choice unless concluded
-    spans = units(p)
-    first = spans[0] if spans else (0, 0)
+    spans = units(p)  # empty only for an empty answer, which has no candidate (``at`` is empty)
     chosen = {m.value for m in v.values}
     at = [m for m in cands if m.value in chosen]
     named = phrases is not None and any(
@@ -805,11 +800,10 @@ def grade_one(
     short = len(re.findall(r"\w+", p)) <= 4
     echo = v.state == "one" and v.values[0].value.lower() in question and v.route != "marker"
     echo = echo and not named and not short
-    stated = v.route == "marker" or any(first[0] <= m.start < first[1] for m in at)
+    stated = v.route == "marker" or any(spans[0][0] <= m.start < spans[0][1] for m in at)
     # a hedge is committed to when its candidates were asserted in finished sentences of their own before
     # the cut ("…贴上了标签YD-800。…贴上了标签PD-508。…"), not listed together ("A → B → C. The second is")
-    last = spans[-1][0] if spans else 0
-    own = [u for u in spans if u[1] <= last and len({m.value for m in at if u[0] <= m.start < u[1]}) == 1]
+    own = [u for u in spans[:-1] if len({m.value for m in at if u[0] <= m.start < u[1]}) == 1]
     hedge_done = v.state == "hedge" and all(
         any(m.value == x.value and a <= m.start < b for m in at for a, b in own) for x in v.values
     )

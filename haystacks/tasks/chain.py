@@ -189,7 +189,14 @@ class ChainTask(Task):
         if g.outcome in ("found", "decoy") and len(targets) > 1 and g.extra.get("route") != "marker":
             # "X was relabelled A. … X was relabelled B.": one crate relabelled two ways, no choice made
             right = key.expected[0].answer in targets
-            g = replace(g, score=0.0, outcome="hedged" if right else "decoy", found=(), firm=True)
+            g = replace(
+                g,
+                score=0.0,
+                outcome="hedged" if right else "decoy",
+                found=(),
+                missed=(key.expected[0].answer,),
+                firm=True,
+            )
         known = {f.answer for f in (*key.expected, *key.decoys)}
         invented = sorted(codes_in(answer) - known)
         if g.outcome in ("wrong", "wrong_format") and set(g.extra.get("committed", ())) - known:

@@ -141,14 +141,12 @@ class CustomTask(Task):
         items = answer_items(answer, len(key.expected))
         found: list[str] = []
         hedged: list[str] = []
-        committed = False
         for i, f in enumerate(key.expected):
             part = items[i] if items is not None else answer
             exp = normalize(f.answer)
             if exp.isdigit():
                 p = prepare(part)
                 v = verdict(p, [m for m in numbers(p) if not m.weak])
-                committed |= v.state != "none"
                 hits = [m for m in v.values if not fact_values(f).isdisjoint(m.readings)]
                 if v.state == "one" and hits:
                     found.append(f.answer)
@@ -156,7 +154,6 @@ class CustomTask(Task):
                     hedged.append(f.answer)
                 continue
             recall = max(phrase_recall(part, form) for form in f.forms())
-            committed |= recall > 0
             if recall >= PARAPHRASE_RECALL and hedges(part):
                 hedged.append(f.answer)
             elif recall >= PARAPHRASE_RECALL:

@@ -63,7 +63,7 @@ _KEY = {"en": "the {ordinal} door code given", "zh": "文中给出的{ordinal}�
 def ordinal_names(i: int, k: int) -> tuple[str, ...]:
     """Every way an answer names item ``i`` of ``k`` (either language): "second", "2nd", "第二", "第2",
     and "last" / "最后" for the last item; a value stated under it belongs to that item."""
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(i if i < 20 else i % 10, "th")
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(i, "th")  # i <= 10: ORDINALS ends at the tenth
     names = [ORDINALS["en"][i - 1], f"{i}{suffix}", ORDINALS["zh"][i - 1], f"第{i}"]
     if i == k and k > 1:
         names += ["last", "final code", "最后一", "最后"]

@@ -450,6 +450,10 @@ def test_every_bullet_in_both_languages() -> None:
         ("一些、一下、一样、唯一", []),
         ("1. first\n2) second\n- third", []),
         ("四七二九一八三", [("4729183", False)]),
+        ("4,729,183 and 12,000", [("4729183", False), ("12000", False)]),  # two groupings, two numbers
+        ("1,234", [("1234", False)]),
+        ("R-1 supports 400k tokens", [("400000", False)]),  # a hyphenated name's number is its name
+        ("一亿二千万", [("120000000", False)]),
         ("four seven two nine one eight three", [("4729183", False)]),
     ],
 )
@@ -481,6 +485,11 @@ def test_weak_number_words(text: str, weak: bool) -> None:
         ("没有相关信息。", True),
         ("文中未提及。", True),
         ("无", True),
+        ("没有。", True),  # the whole answer a bare "no"
+        ("不知。", True),
+        ("N / A", True),  # spaced out
+        ("文中 没 有 提 到", True),  # a small model's spaced-out Chinese
+        ("我 不 知 道", True),
         ("4729183", False),
         ("The magic number for Oslo is 4729183.", False),
         ("Someone said nothing.", False),
@@ -538,6 +547,8 @@ def test_phrase_recall() -> None:
         ("\u2018x\u2019 \u201cy\u201d a\u2014b", "'x' \"y\" a - b"),
         ("Ｏｓｌｏ：１２３", "oslo:123"),
         ("42.\n7.5", "42.\n7.5"),  # a number with a full stop is no list marker
+        ("| X | 4729183 |", "x : 4729183"),  # a table row: cells joined, an "X" cell kept
+        ("| Oslo 4729183", "oslo 4729183"),  # one leading bar: a row of one cell
     ],
 )
 def test_prepare(text: str, prepared: str) -> None:
