@@ -14,7 +14,8 @@ code object and default values in place (every importer sees them) and is run ag
 oracles, fastest first:
 the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit table there), the rule
 tables of ``tests/haystacks/test_grading_rules.py``, the whole readings (committed values, decoys stated, cut
-answers) of ``tests/haystacks/test_grade_details.py``, the graders' tables of
+answers) of ``tests/haystacks/test_grade_details.py``, the answer budgets of
+``tests/haystacks/test_completion_budget.py``, the graders' tables of
 ``tests/haystacks/test_tasks.py`` and ``tests/evals/test_score.py``, then the labelled corpus
 (``answers/*.jsonl``, agreement must stay ≥ 99 %). A mutant is *killed* when any oracle fails, raises or
 runs past ``--timeout`` seconds; *survived* otherwise. The kill rate and every survivor (module, line,
@@ -268,6 +269,7 @@ def oracles() -> list[Callable[[], bool]]:
             )
             and _run_module_tests("tests.evals.test_score")
             and _run_module_tests("tests.haystacks.test_grade_details")
+            and _run_module_tests("tests.haystacks.test_completion_budget")
         )
 
     def corpus() -> bool:
