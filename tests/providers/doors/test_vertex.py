@@ -19,7 +19,7 @@ from providers.mock_server import MockReply
 from providers.registry import apply_overrides, create_provider, resolve_api_key, resolve_model
 from tests.evals.test_run_mock import perfect_model, read_records
 
-KEY = "AIza-vertex-DO-NOT-LEAK-0123456789"
+KEY = "fake-vertex-key-DO-NOT-LEAK-0123456789"
 PROJECT = "niah-test-project"
 CHAT = GenerateRequest(
     messages=(Message("user", "上海的神秘数字是多少？"),), system="Answer briefly.", max_tokens=16
