@@ -20,6 +20,7 @@ Importing this package imports no SDK; the adapter does.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -57,17 +58,10 @@ class BedrockDoor(Door):
     packages = ("anthropic",)
 
     def capabilities(self, info: ModelInfo) -> Capabilities:
-        """Breakpoint caching, no batch here, CountTokens where the entry says, Claude's thinking controls."""
-        from providers.doors.anthropic import REASONING_EFFORTS
+        """Claude's own controls (the Anthropic door's), with Bedrock's cache rules and no batch here."""
+        from providers.doors.anthropic import DOOR as CLAUDE
 
-        return Capabilities(
-            cache=CACHE,
-            batch=None,
-            count_api=info.count_api,
-            reasoning_efforts=REASONING_EFFORTS,
-            thinking=("budget", "adaptive"),
-            min_thinking_budget=1024,
-        )
+        return dataclasses.replace(CLAUDE.capabilities(info), cache=CACHE, batch=None)
 
     def vendor_defaults(self) -> VendorDefaults:
         """cl100k_base as a stand-in; lengths exact through CountTokens."""
