@@ -143,11 +143,15 @@ async def test_faults_in_front_of_the_real_server(local_server: LocalServer) -> 
 
 
 def test_thread_count_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
+    from providers.doors.local import server as local_server
 
     monkeypatch.delenv("NIAH_LOCAL_THREADS", raising=False)
-    cpus = len(os.sched_getaffinity(0))
-    assert LocalServer().n_threads == max(1, min(8, cpus // 2))
+    # The default is one thread per measured free core (test_local_threads.py covers the measure).
+    monkeypatch.setattr(local_server, "free_cores", lambda: 1.0)
+    assert LocalServer().n_threads == 1
+    monkeypatch.setattr(local_server, "free_cores", lambda: 2.0)
+    monkeypatch.setattr(local_server, "_cpu_count", lambda: 4)
+    assert LocalServer().n_threads == 2
     assert LocalServer(n_threads=5).n_threads == 5
     monkeypatch.setenv("NIAH_LOCAL_THREADS", "3")
     assert LocalServer().n_threads == 3
