@@ -3,7 +3,8 @@
 For each synthetic recall surface p(length, depth, seed), each simulation draws one Bernoulli answer per cell
 of a 12-length x 11-depth x 2-seed grid (264 cells): that realisation is the full grid, and its effective
 context length (:func:`evals.stats.effective_length` on the per-length means) is the reference. The
-adaptive sampler (:class:`evals.adaptive.AdaptiveSampler`, defaults: threshold 0.85, confidence 0.95) then
+adaptive sampler (:class:`evals.planning.sampler.AdaptiveSampler`, defaults: threshold 0.85, confidence 0.95)
+then
 runs on the *same* realisation, seeing only the cells it asks for. Printed per surface, all measured in this
 one run: the calls ratio (adaptive / full), how often the adaptive effective length is the full grid's
 (the same length), how often it is within one grid step, and how often its monotonicity check fired; for the
@@ -33,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.adaptive import AdaptiveSampler, Cell
+from evals.planning.sampler import AdaptiveSampler, Cell
 from evals.stats import effective_length, format_tokens
 
 LENGTHS = tuple(1000 * 2**i for i in range(12))

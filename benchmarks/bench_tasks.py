@@ -106,7 +106,7 @@ def regrade_changes(out: Path, tasks: list[str]) -> str:
     """Every recorded answer regraded with the current grader (its record's answer key and cut status):
     the grades that differ from the recorded ones, with the answer text (to check by hand after a grading
     change; a run of an older grading version keeps its recorded grades)."""
-    from evals.score import runs_to_end
+    from evals.grading.score import runs_to_end
     from haystacks.tasks import AnswerKey, get_task, grade_answer
 
     lines = []

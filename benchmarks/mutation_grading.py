@@ -16,7 +16,7 @@ the crafted table of ``tests/haystacks/test_reading.py`` (every case, every unit
 tables of ``tests/haystacks/test_grading_rules.py``, the whole readings (committed values, decoys stated, cut
 answers) of ``tests/haystacks/test_grade_details.py``, the answer budgets of
 ``tests/haystacks/test_completion_budget.py``, the graders' tables of
-``tests/haystacks/test_tasks.py`` and ``tests/evals/test_score.py``, then the labelled corpus
+``tests/haystacks/test_tasks.py`` and ``tests/evals/grading/test_score.py``, then the labelled corpus
 (``answers/*.jsonl``, agreement must stay ≥ 99 %). A mutant is *killed* when any oracle fails, raises or
 runs past ``--timeout`` seconds; *survived* otherwise. The kill rate and every survivor (module, line,
 mutation) are printed.
@@ -246,7 +246,7 @@ def oracles() -> list[Callable[[], bool]]:
     """The test suite's assertions, cheapest first; each returns True when it passes."""
     import pytest  # noqa: F401  (the test modules import it)
 
-    from evals.agreement import load_corpus
+    from evals.grading.agreement import load_corpus
     from haystacks.tasks import AnswerKey, get_task
     from tests.haystacks import test_reading as tr
 
@@ -267,7 +267,7 @@ def oracles() -> list[Callable[[], bool]]:
             and _run_module_tests(
                 "tests.haystacks.test_tasks", only=lambda n: "grade" in n or n == "test_ordinals"
             )
-            and _run_module_tests("tests.evals.test_score")
+            and _run_module_tests("tests.evals.grading.test_score")
             and _run_module_tests("tests.haystacks.test_grade_details")
             and _run_module_tests("tests.haystacks.test_completion_budget")
         )

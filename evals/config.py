@@ -108,7 +108,7 @@ def _tasks_help() -> str:
 
 
 class RunConfig(BaseModel):
-    """Everything a run needs, validated. Grid specs stay as given; :mod:`evals.plan` resolves them."""
+    """Everything a run needs, validated. Grid specs stay as given; :mod:`evals.planning` resolves them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -481,7 +481,7 @@ class RunConfig(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """The settings that define what a cell's answer means (grid, corpus and task versions are added
-        by :func:`evals.plan.plan_identity`)."""
+        by :func:`evals.planning.plan.plan_identity`)."""
         d = self.model_dump(mode="json")
         return {k: d[k] for k in IDENTITY_KEYS}
 

@@ -7,7 +7,8 @@ summary.json, reports.
 
 Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a
 fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written), or the run
-directory is in use by another invocation (:mod:`evals.lock`); 3 stopped at ``--max-cost``; 4 the run
+directory is in use by another invocation (:mod:`evals.execution.lock`); 3 stopped at ``--max-cost``; 4 the
+run
 directory could not be written (full disk, quota, read-only file system, permissions: what was recorded is
 whole and kept, rerun once fixed); 130 interrupted.
 
@@ -27,7 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from evals.adaptive_run import describe, sampling_header, stop_reason
 from evals.config import (
     DEFAULT_DEPTHS,
     DEFAULT_LENGTHS,
@@ -37,16 +37,18 @@ from evals.config import (
     load_config_file,
 )
 from evals.errors import ConfigFileError, EvalError, ResultsWriteError
-from evals.lock import Holder, RunLock
-from evals.prepare import PreparedRun, prepare, print_plan
-from evals.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, write_failure, write_json_atomic
-from evals.runner import RunOutcome, execute, say
-from evals.summary import print_summary, summarize
+from evals.execution import RunLock, RunOutcome, execute, say
+from evals.execution.adaptive import describe, stop_reason
+from evals.execution.lock import Holder
+from evals.planning import PreparedRun, prepare, print_plan
+from evals.reporting.summary import print_summary, summarize
+from evals.store import write_json_atomic
+from evals.store.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, write_failure
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evals.adaptive_run import AdaptiveRun
+    from evals.execution.adaptive import AdaptiveRun
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -155,9 +157,9 @@ def config_from_args(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Na
 
 def _reports(run_dir: Path, console: Console, threshold: float) -> None:
     try:
-        from evals.report import generate_reports, stderr_warnings
+        from evals.reporting import generate_reports, stderr_warnings
     except ImportError as e:
-        say(console, f"warning: reports not built (evals.report unavailable: {e})", "yellow")
+        say(console, f"warning: reports not built (evals.reporting unavailable: {e})", "yellow")
         return
     try:
         with stderr_warnings():
@@ -295,7 +297,7 @@ def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console
 
     adaptive = None
     if cfg.adaptive:
-        from evals.adaptive_run import AdaptiveRun
+        from evals.execution.adaptive import AdaptiveRun
 
         adaptive = AdaptiveRun(prep)
         if cfg.max_cost is not None and prep.spent_before >= cfg.max_cost and prep.todo:
@@ -308,7 +310,7 @@ def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console
         if not prep.todo:
             say(err, f"adaptive sampling of {prep.run_dir} is settled; nothing to run")
     else:
-        from evals.adaptive_run import full_grid_sampling
+        from evals.execution.adaptive import full_grid_sampling
 
         full_grid_sampling(prep.run_dir)
     if not prep.todo and adaptive is None:
@@ -340,28 +342,7 @@ def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console
         say(err, f"judging {len(prep.judge_todo)} graded cells of {prep.run_dir} with {cfg.judge}")
     if prep.todo or prep.judge_todo:
         loop = asyncio.new_event_loop()
-        if cfg.batch:
-            from evals.batch_run import execute_batch
-
-            main_task = loop.create_task(
-                execute_batch(
-                    prep,
-                    err,
-                    verbose=ns.verbose,
-                    rounds=adaptive.next_round if adaptive is not None else None,
-                    sampling=sampling_header(cfg),
-                )
-            )
-        else:
-            main_task = loop.create_task(
-                execute(
-                    prep,
-                    err,
-                    verbose=ns.verbose,
-                    rounds=adaptive.next_round if adaptive is not None else None,
-                    sampling=sampling_header(cfg),
-                )
-            )
+        main_task = loop.create_task(execute(prep, err, verbose=ns.verbose, adaptive=adaptive))
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
             # Ctrl-C cancels the run like SIGTERM: never a KeyboardInterrupt inside the loop's own I/O
@@ -422,8 +403,8 @@ def _run(cfg: RunConfig, ns: argparse.Namespace, prep: PreparedRun, err: Console
 
 def _print_guidance(prep: PreparedRun, run_dir: Path, console: Console) -> int:
     """``--dry-run --compare-with``: seeds needed to tell this model from a finished run's, per task."""
-    from evals.report_data import guidance_against
-    from evals.results import is_run_dir
+    from evals.reporting.data import guidance_against
+    from evals.store import is_run_dir
 
     if not is_run_dir(run_dir):
         return _fail(f"--compare-with {run_dir}: not a run directory (no results.jsonl)")

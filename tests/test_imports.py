@@ -125,7 +125,7 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     assert "providers.errors" in graph["providers.base"]  # module level
     assert "providers.entry" in graph["providers.base"]  # under TYPE_CHECKING
     assert "providers.doors.openai.adapter" in graph["providers.doors.openai"]  # inside a function
-    assert "haystacks.tasks" in graph["evals.sizing"]  # inside a method
+    assert "haystacks.tasks" in graph["evals.execution.sizing"]  # inside a method
 
 
 def test_cycle_finder_finds_a_cycle() -> None:
@@ -158,3 +158,49 @@ def test_the_product_never_imports_the_fakes() -> None:
     graph = import_graph()
     offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if not _is_fake(m) for t in ts if _is_fake(t))
     assert not offenders, offenders
+
+
+#: The layers of ``evals``, lowest first: a module may import its own layer and the ones below, never above.
+#: The shared base (config, errors, stats) < the store < grading < planning < execution < reporting < the
+#: command lines (the top-level modules ``evals.run``, ``evals.report``, ``evals.agreement``, ``evals.models``).
+EVALS_LAYERS: tuple[tuple[str, ...], ...] = (
+    ("evals", "evals.config", "evals.errors", "evals.stats"),
+    ("evals.store",),
+    ("evals.grading",),
+    ("evals.planning",),
+    ("evals.execution",),
+    ("evals.reporting",),
+    ("evals.run", "evals.report", "evals.agreement", "evals.models"),
+)
+
+
+def evals_layer(module: str) -> int | None:
+    """The layer of an ``evals`` module (None: not in ``evals``)."""
+    best: tuple[int, int] | None = None
+    for i, names in enumerate(EVALS_LAYERS):
+        for name in names:
+            if module == name or module.startswith(name + "."):
+                if best is None or len(name) > best[1]:
+                    best = (i, len(name))
+    return None if best is None else best[0]
+
+
+def test_every_evals_module_has_a_layer() -> None:
+    graph = import_graph()
+    assert [m for m in graph if m.startswith("evals") and evals_layer(m) is None] == []
+    assert evals_layer("evals.store.record") == 1 and evals_layer("evals.report") == 6
+    assert evals_layer("evals.reporting.data") == 5 and evals_layer("evals") == 0
+
+
+def test_evals_imports_only_downwards() -> None:
+    """``evals`` is split by job into layers (docs/ARCHITECTURE.md, "where a change goes"): a module never
+    imports one of a higher layer, so each subpackage can be read knowing only those below it."""
+    graph = import_graph()
+    upward = sorted(
+        f"{m} -> {t}"
+        for m, ts in graph.items()
+        if (lm := evals_layer(m)) is not None
+        for t in ts
+        if (lt := evals_layer(t)) is not None and lt > lm
+    )
+    assert upward == []

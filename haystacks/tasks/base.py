@@ -81,7 +81,7 @@ OUTCOMES: tuple[str, ...] = (
 #: whose answers grow with what is asked add to it per item (multi, aggregate, chain, custom).
 CHAT_ANSWER = 128
 #: Completion mode (base models): answer tokens per answer line. A base model answers on the line after the
-#: answer prefix, one line per asked fact, and only those lines are graded (``evals.score.scored_text``);
+#: answer prefix, one line per asked fact, and only those lines are graded (``evals.grading.scored_text``);
 #: then it keeps writing (new questions, the text again), which no budget should pay for. A line holds a
 #: key and its value ("上海的神秘数字是4729183。" is about 12 tokens) with room to spare.
 COMPLETION_LINE = 32

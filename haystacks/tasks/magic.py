@@ -84,7 +84,7 @@ class MagicNumberTask(Task):
     """Shared plan of the magic-number variants: asked needles at given depths, distractors around them."""
 
     def grade(self, answer: str, key: AnswerKey) -> Grade:
-        labelled = all(f.label for f in key.expected)  # bare values (evals.score.score_answer): no keys
+        labelled = all(f.label for f in key.expected)  # bare values (evals.grading.score_answer): no keys
         # a committed value that is no key's is invented, unless the answer read it from the transcript
         # (a year, "55" after "55亿美金", "10亿"): that is wrong, not invented
         return grade_facts(answer, key, other_labels=ALL_KEYS if labelled else (), invented_digits=0)

@@ -17,7 +17,7 @@ import importlib
 import pkgutil
 import threading
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from providers.door import Door
 from providers.errors import ConfigError
@@ -32,6 +32,7 @@ __all__ = [
     "all_doors",
     "batch_client",
     "builtin_modules",
+    "call_cost",
     "door_by_prefix",
     "door_for",
     "get_door",
@@ -166,3 +167,22 @@ def batch_client(provider: Provider, *, limits: BatchLimits | None = None) -> Ba
             f"{provider.name}: {provider.kind} endpoints have no batch API; run without --batch"
         )
     return client
+
+
+def call_cost(usage: Any, info: ModelInfo, *, batch: bool = False) -> float | None:
+    """USD of one call from the usage the provider reported: the entry's prices with its door's rules (the
+    batch discount, the price of a long-lived cache write), through :func:`providers.entry.usage_cost`.
+
+    Args:
+        usage: A :class:`providers.base.Usage` (or anything with its token fields).
+        info: The model's entry.
+        batch: The call went through the door's batch API.
+
+    Returns:
+        USD, 0.0 for a free model with zero prices, None when prices or usage are unknown.
+    """
+    from providers.entry import usage_cost
+
+    caps = door_for(info).capabilities(info)
+    discount = caps.batch.discount if batch and caps.batch is not None else 1.0
+    return usage_cost(usage, info.prices, discount=discount, write_1h_factor=caps.cache.long_write_factor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.agreement import REPO, agreement_report, load_corpus
+from evals.grading.agreement import REPO, agreement_report, load_corpus
 from haystacks.tasks import task_names
 
 AGREEMENT = 0.99

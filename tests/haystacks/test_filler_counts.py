@@ -123,7 +123,7 @@ def test_shared_sizing_with_a_real_bpe_is_close_and_says_it_is_a_prediction(
 ) -> None:
     """o200k as the "vendor" (cl100k the proxy): counts do not always add up where a needle is inserted
     (a full stop merges with the next word), so some cells are a token or two off; the run's generation
-    check records those (tests/evals/test_sizing_scale.py)."""
+    check records those (tests/evals/execution/test_sizing_scale.py)."""
     tok = CountingTokenizer("vendor:o200k", o200k.count, cl100k)
     offs = []
     for task in ("single", "multi"):

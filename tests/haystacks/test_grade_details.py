@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evals.agreement import REPO, grade_line
+from evals.grading.agreement import REPO, grade_line
 from haystacks.tasks import AnswerKey, get_task, grade_answer
 
 from .test_reading import KEYS as READING_KEYS

@@ -21,11 +21,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from evals.export import flatten_record
 from evals.report import main as report_main
-from evals.report_data import final_records, load_runs, sourced_records
-from evals.results import load
+from evals.reporting.data import final_records, load_runs, sourced_records
+from evals.reporting.export import flatten_record
 from evals.run import main
+from evals.store import load
 from providers.base import RetryPolicy, set_default_retry_policy
 from providers.mock_server import MockReply, MockRequest, MockServer
 

@@ -17,7 +17,7 @@ from providers.doors.bedrock.fake import BedrockFake
 from providers.errors import AuthError, ConfigError, ProviderError
 from providers.mock_server import MockReply
 from providers.registry import apply_overrides, create_provider, resolve_api_key, resolve_model
-from tests.evals.test_run_mock import perfect_model, read_records
+from tests.evals.execution.test_run_mock import perfect_model, read_records
 
 AKID, SECRET = "AKIAFAKEFAKEFAKE0000", "fake/secret/DO-NOT-LEAK/0123456789abcdefgh"
 TOKEN = "ABSKfake-bedrock-api-key-DO-NOT-LEAK"

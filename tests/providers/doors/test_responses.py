@@ -18,7 +18,7 @@ from providers.doors.openai.responses import OpenAIResponsesProvider, responses_
 from providers.doors.openai.responses_fake import ResponsesWire
 from providers.mock_server import MockReply, MockServer
 from providers.registry import apply_overrides, create_provider, resolve_model
-from tests.evals.test_run_mock import perfect_model, read_records
+from tests.evals.execution.test_run_mock import perfect_model, read_records
 from tests.providers.conftest import FAKE_KEY
 
 Factory = Callable[..., MockServer]

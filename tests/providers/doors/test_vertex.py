@@ -17,7 +17,7 @@ from providers.doors.vertex.fake import VertexFake
 from providers.errors import AuthError, ConfigError, NotFoundError
 from providers.mock_server import MockReply
 from providers.registry import apply_overrides, create_provider, resolve_api_key, resolve_model
-from tests.evals.test_run_mock import perfect_model, read_records
+from tests.evals.execution.test_run_mock import perfect_model, read_records
 
 KEY = "fake-vertex-key-DO-NOT-LEAK-0123456789"
 PROJECT = "niah-test-project"
