@@ -162,7 +162,8 @@ def test_the_product_never_imports_the_fakes() -> None:
 
 #: The layers of ``evals``, lowest first: a module may import its own layer and the ones below, never above.
 #: The shared base (config, errors, stats) < the store < grading < planning < execution < reporting < the
-#: command lines (the top-level modules ``evals.run``, ``evals.report``, ``evals.agreement``, ``evals.models``).
+#: command lines (the top-level modules ``evals.run``, ``evals.report``, ``evals.agreement``,
+#: ``evals.models``).
 EVALS_LAYERS: tuple[tuple[str, ...], ...] = (
     ("evals", "evals.config", "evals.errors", "evals.stats"),
     ("evals.store",),
@@ -179,9 +180,9 @@ def evals_layer(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for i, names in enumerate(EVALS_LAYERS):
         for name in names:
-            if module == name or module.startswith(name + "."):
-                if best is None or len(name) > best[1]:
-                    best = (i, len(name))
+            inside = module == name or module.startswith(name + ".")
+            if inside and (best is None or len(name) > best[1]):
+                best = (i, len(name))
     return None if best is None else best[0]
 
 
