@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
@@ -31,7 +31,7 @@ from evals.plan import (
     shard_cells,
     shard_dir,
 )
-from evals.record import ResultRecord
+from evals.record import IdentityInputs, ResultRecord
 from evals.results import RESULTS_FILE, ResultsStore, read_header
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class PreparedRun:
     judge_info: ModelInfo | None
     grid: Grid
     identity: str
-    identity_inputs: dict[str, Any]
+    identity_inputs: IdentityInputs
     corpus: Corpus
     run_dir: Path
     cells: list[Cell]
@@ -292,7 +292,11 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     todo = [c for c in cells if c.cell_id not in done_ids]
     # --judge added to a finished run: its graded cells get a verdict too (a new line per cell, appended)
     judge_todo = (
-        [r for r in store.latest.values() if r.status == "ok" and r.judge is None and r.answer_key]
+        [
+            r
+            for r in store.latest.values()
+            if r.status == "ok" and r.judge is None and r.answer_key is not None
+        ]
         if judge_info is not None and existing
         else []
     )
