@@ -79,7 +79,7 @@ class Fact(BaseModel):
 class AnswerKey(BaseModel):
     """Everything a grader needs about a cell, and nothing else (no context, no tokenizer).
 
-    Frozen and hashable (when its parameters are). Read from JSON leniently, as records have always been
+    ``AnswerKey(task, language, question, expected=..., ...)``. Frozen and hashable (when its parameters are). Read from JSON leniently, as records have always been
     read: a missing or null ``language`` is ``zh``, ``question`` ``""``, ``expected``/``decoys`` empty, an
     empty ``absent`` none, and ``params`` (a JSON object) is kept as its items in key order.
 
@@ -104,6 +104,9 @@ class AnswerKey(BaseModel):
     absent: Annotated[Fact | None, _or(None)] = None
     changed_sentence: str | None = None
     params: tuple[tuple[str, Any], ...] = ()
+
+    def __init__(self, task: str, language: str, question: str, **kw: Any) -> None:
+        super().__init__(task=task, language=language, question=question, **kw)
 
     @field_validator("params", mode="before")
     @classmethod
