@@ -160,12 +160,12 @@ class ScoreDetail(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     outcome: str | None = None
-    found: tuple[str, ...] | None = None
-    missed: tuple[str, ...] | None = None
-    misbound: tuple[str, ...] | None = None
+    found: tuple[_Text, ...] | None = None
+    missed: tuple[_Text, ...] | None = None
+    misbound: tuple[_Text, ...] | None = None
     abstained: bool | None = None
     hallucinated: bool | None = None
-    distractors_found: tuple[str, ...] | None = None
+    distractors_found: tuple[_Text, ...] | None = None
     located: bool | None = None
 
     @model_serializer(mode="wrap")
