@@ -9,7 +9,7 @@ fields with them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -38,6 +38,21 @@ def _or(default: Any) -> BeforeValidator:
     return BeforeValidator(lambda v: v or default)
 
 
+def _named(cls: type[BaseModel], args: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
+    """Positional arguments named by the fields' order (as the dataclasses these were took them). All is
+    passed on by name, so a missing or wrong field is a ``ValidationError`` (pydantic validates a JSON object
+    through ``__init__`` too), never a ``TypeError``."""
+    if not args:
+        return kw
+    names = list(cls.model_fields)
+    if len(args) > len(names):
+        raise TypeError(f"{cls.__name__} takes at most {len(names)} positional arguments ({len(args)} given)")
+    both = [n for n in names[: len(args)] if n in kw]
+    if both:
+        raise TypeError(f"{cls.__name__} got {both[0]!r} both by position and by name")
+    return dict(zip(names, args, strict=False)) | kw
+
+
 class Fact(BaseModel):
     """One fact an answer is graded on (frozen, hashable; ``Fact(key, answer, label, accept)`` positionally).
 
@@ -55,8 +70,8 @@ class Fact(BaseModel):
     label: Annotated[_Text, _or("")] = ""
     accept: Annotated[tuple[_Text, ...], _or(())] = ()
 
-    def __init__(self, key: str, answer: str, label: str = "", accept: Iterable[str] = (), **kw: Any) -> None:
-        super().__init__(key=key, answer=answer, label=label, accept=accept, **kw)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(**_named(type(self), args, kw))
 
     def forms(self) -> tuple[str, ...]:
         """The answer and every accepted form."""
@@ -79,9 +94,10 @@ class Fact(BaseModel):
 class AnswerKey(BaseModel):
     """Everything a grader needs about a cell, and nothing else (no context, no tokenizer).
 
-    ``AnswerKey(task, language, question, expected=..., ...)``. Frozen and hashable (when its parameters are). Read from JSON leniently, as records have always been
-    read: a missing or null ``language`` is ``zh``, ``question`` ``""``, ``expected``/``decoys`` empty, an
-    empty ``absent`` none, and ``params`` (a JSON object) is kept as its items in key order.
+    ``AnswerKey(task, language, question, expected=..., ...)``; frozen and hashable (when its parameters
+    are). Read from JSON leniently, as records have always been read: a missing or null ``language`` is
+    ``zh``, ``question`` ``""``, ``expected``/``decoys`` empty, an empty ``absent`` none, and ``params`` (a
+    JSON object) is kept as its items in key order.
 
     Attributes:
         task: Task name.
@@ -105,8 +121,8 @@ class AnswerKey(BaseModel):
     changed_sentence: str | None = None
     params: tuple[tuple[str, Any], ...] = ()
 
-    def __init__(self, task: str, language: str, question: str, **kw: Any) -> None:
-        super().__init__(task=task, language=language, question=question, **kw)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(**_named(type(self), args, kw))
 
     @field_validator("params", mode="before")
     @classmethod
