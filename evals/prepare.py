@@ -292,11 +292,7 @@ def prepare(cfg: RunConfig, results_root: Path = RESULTS_ROOT) -> PreparedRun:
     todo = [c for c in cells if c.cell_id not in done_ids]
     # --judge added to a finished run: its graded cells get a verdict too (a new line per cell, appended)
     judge_todo = (
-        [
-            r
-            for r in store.latest.values()
-            if r.status == "ok" and r.judge is None and r.answer_key is not None
-        ]
+        [r for r in store.latest.values() if r.status == "ok" and r.judge is None and r.answer_key]
         if judge_info is not None and existing
         else []
     )
