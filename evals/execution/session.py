@@ -286,7 +286,7 @@ class RunSession:
             "distractors": [NeedleRecord.of(n) for n in hay.distractors] if hay is not None else [],
             "question": built.key.question,
             "expected": [f.answer for f in built.key.expected],
-            "answer_key": built.key.to_dict(),
+            "answer_key": built.key,
             "task_params": dict(built.spec.params) | _variant(built.spec),
             "target_tokens": cell.length if cell.kind == "cell" else None,
             "context_tokens": hay.context_tokens if hay is not None else 0,
@@ -340,8 +340,6 @@ class RunSession:
 
     async def judge_done(self, progress_cb: Any) -> None:
         """Grade with the judge the cells a previous invocation graded without one (appended as new lines)."""
-        from haystacks.tasks import AnswerKey
-
         if self.judge is None or not self.prep.judge_todo:
             return
         assert self.prep.judge_info is not None
@@ -349,7 +347,7 @@ class RunSession:
 
         async def one(rec: ResultRecord) -> None:
             async with sem:
-                key = AnswerKey.from_dict(rec.answer_key or {})
+                key = rec.answer_key  # judge_todo holds records with a key
                 verdict = await judge_answer(self.judge, self.prep.judge_info, key, rec.scored_answer or "")
             judged = rec.model_copy(update={"judge": JudgeResult(**verdict), "timestamp": now_utc()})
             self.prep.store.append(judged)

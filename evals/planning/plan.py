@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from evals.config import DEFAULT_DEPTHS, DEFAULT_LENGTHS, RunConfig
 from evals.errors import PlanError
+from evals.store.record import IdentityInputs
 from evals.store.results import cell_id
 
 if TYPE_CHECKING:
@@ -785,7 +786,7 @@ def apply_preset(cfg: RunConfig, window: int | None, answer_tokens: int = 32) ->
 
 def identity_inputs(
     cfg: RunConfig, grid: Grid, *, model_id: str | None, corpus_sha256: str
-) -> dict[str, Any]:
+) -> IdentityInputs:
     """Every input that changes a prompt or a grade: the same inputs resume a run directory, any other
     starts a new one.
 
@@ -796,22 +797,22 @@ def identity_inputs(
         corpus_sha256: The cleaned haystack text's hash (the seeds, or ``--haystack``).
 
     Returns:
-        A JSON-ready dict (recorded in the header as ``identity_inputs``).
+        The inputs (recorded in the header as ``identity_inputs``).
     """
     from haystacks.grading import GRADING_VERSION
     from haystacks.prompts import TEMPLATE_VERSION
     from haystacks.tasks import get_task
 
     options = cfg.task_options()
-    return {
-        "settings": cfg.identity(),
-        "model_id": model_id,
-        "grid": grid.to_dict(),
-        "corpus_sha256": corpus_sha256,
-        "tasks": {t: get_task(t).identity(options) for t in grid.tasks},
-        "prompt_template": TEMPLATE_VERSION,
-        "grading": GRADING_VERSION,
-    }
+    return IdentityInputs(
+        settings=cfg.identity(),
+        model_id=model_id,
+        grid=grid.to_dict(),
+        corpus_sha256=corpus_sha256,
+        tasks={t: get_task(t).identity(options) for t in grid.tasks},
+        prompt_template=TEMPLATE_VERSION,
+        grading=GRADING_VERSION,
+    )
 
 
 def shard_cells(cells: Sequence[Cell], index: int, count: int) -> list[Cell]:
@@ -842,10 +843,10 @@ def shard_cells(cells: Sequence[Cell], index: int, count: int) -> list[Cell]:
     return [c for c in cells if c.cell_id in mine]
 
 
-def plan_identity(inputs: Mapping[str, Any]) -> str:
-    """The run identity: a 64-hex-digit sha256 of :func:`identity_inputs` (the default run directory name
-    uses its first 8 digits)."""
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=list).encode()).hexdigest()
+def plan_identity(inputs: IdentityInputs) -> str:
+    """The run identity: a 64-hex-digit sha256 of :func:`identity_inputs`' JSON, keys sorted (the default run
+    directory name uses its first 8 digits)."""
+    return hashlib.sha256(json.dumps(inputs.to_json(), sort_keys=True, default=list).encode()).hexdigest()
 
 
 def default_run_dir(cfg: RunConfig, identity: str, root: Path = Path("results")) -> Path:

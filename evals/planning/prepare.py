@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
@@ -31,7 +31,7 @@ from evals.planning.plan import (
     shard_cells,
     shard_dir,
 )
-from evals.store.record import ResultRecord
+from evals.store.record import IdentityInputs, ResultRecord
 from evals.store.results import RESULTS_FILE, ResultsStore, read_header
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class PreparedRun:
     judge_info: ModelInfo | None
     grid: Grid
     identity: str
-    identity_inputs: dict[str, Any]
+    identity_inputs: IdentityInputs
     corpus: Corpus
     run_dir: Path
     cells: list[Cell]

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from evals.config import RunConfig
+from haystacks.answer_key import AnswerKey, ScoreDetail
 
 __all__ = [
     "BATCHES_VERSION",
@@ -37,6 +38,7 @@ __all__ = [
     "STATUSES",
     "BatchEvent",
     "GridRecord",
+    "IdentityInputs",
     "JudgeResult",
     "LengthStatus",
     "ModelRecord",
@@ -144,7 +146,7 @@ class ResultRecord(_Model):
     distractors: tuple[NeedleRecord, ...] = ()
     question: str | None = None
     expected: tuple[str, ...] = ()
-    answer_key: dict[str, Any] | None = None
+    answer_key: AnswerKey | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
     target_tokens: int | None = None
     context_tokens: int | None = None
@@ -161,7 +163,7 @@ class ResultRecord(_Model):
     scored_answer: str | None = None
     score: float | None = None
     outcome: str | None = None
-    score_detail: dict[str, Any] | None = None
+    score_detail: ScoreDetail | None = None
     judge: JudgeResult | None = None
     error: str | None = None
     error_type: str | None = None
@@ -217,7 +219,7 @@ class ResultRecord(_Model):
         """Whether a graded answer stated a value the text does not hold for the asked key."""
         if self.status != "ok" or self.score_detail is None:
             return None
-        return bool(self.score_detail.get("hallucinated"))
+        return bool(self.score_detail.hallucinated)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object written as one line."""
@@ -446,6 +448,32 @@ def parse_batch_event(obj: Any) -> BatchEvent:
     return _validate(BatchEvent, obj, "event")
 
 
+class IdentityInputs(Sparse):
+    """The header's ``identity_inputs``: every input that changes a prompt or a grade (made by
+    :func:`evals.planning.identity.identity_inputs`); its sha256
+    (:func:`evals.planning.identity.plan_identity`) is the run identity.
+    Written with the keys it was made with, so an older header's inputs read and write back as they were.
+
+    Attributes:
+        settings: The config's settings that change a prompt or a grade (``RunConfig.identity()``: RunConfig
+            field names, in ``IDENTITY_KEYS`` order, which a typed model would not keep, so a mapping).
+        model_id: The model's id at the vendor.
+        grid: The resolved grid.
+        corpus_sha256: The cleaned haystack text's hash.
+        tasks: Each task's identity (its version and grading parameters), by task name.
+        prompt_template: ``haystacks.prompts.TEMPLATE_VERSION``.
+        grading: ``haystacks.grading.GRADING_VERSION``.
+    """
+
+    settings: dict[str, Any] | None = None
+    model_id: str | None = None
+    grid: GridRecord | None = None
+    corpus_sha256: str | None = None
+    tasks: dict[str, dict[str, Any]] | None = None
+    prompt_template: int | None = None
+    grading: int | None = None
+
+
 class RunHeader(_Model):
     """``header.json``: what a run was, written once before its first call.
 
@@ -460,7 +488,7 @@ class RunHeader(_Model):
     git_commit: str | None = None
     created: str | None = None
     run_identity: str | None = None
-    identity_inputs: dict[str, Any] | None = None
+    identity_inputs: IdentityInputs | None = None
     config: RecordedConfig = Field(default_factory=lambda: RecordedConfig())
     order: str | None = None
     prompt_style: str | None = None

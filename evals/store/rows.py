@@ -78,7 +78,7 @@ def _usage(key: str) -> Getter:
 
 
 def _detail(key: str) -> Getter:
-    return lambda rec, obj, run: (rec.score_detail or {}).get(key)
+    return lambda rec, obj, run: getattr(rec.score_detail, key, None)  # a key the record lacks: None
 
 
 def _json(name: str) -> Getter:
@@ -145,7 +145,7 @@ COLUMNS: tuple[RowColumn, ...] = (
         "abstained",
         "bool",
         "the answer abstained (null unless ok)",
-        _ok(lambda r: bool((r.score_detail or {}).get("abstained"))),
+        _ok(lambda r: r.score_detail is not None and bool(r.score_detail.abstained)),
         frame=True,
     ),
     RowColumn(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from haystacks.answer_key import ScoreDetail
 from haystacks.spec import CellSpec
 from haystacks.tasks.base import (
     OUTCOMES,
@@ -31,6 +32,7 @@ __all__ = [
     "AnswerKey",
     "Fact",
     "Grade",
+    "ScoreDetail",
     "Task",
     "get_task",
     "grade_absent",

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from haystacks.answer_key import AnswerKey, Fact
+from haystacks.answer_key import AnswerKey, Fact, ScoreDetail
 from haystacks.errors import SpecError
 from haystacks.grading import contains_answer, normalize, number_candidates
 from haystacks.reading import (
@@ -131,21 +131,21 @@ class Grade:
             return self.firm
         return self.outcome not in ("hedged", "wrong_format", "truncated")
 
-    def detail(self) -> dict[str, Any]:
-        """The JSON-ready ``score_detail`` of a result record."""
-        d: dict[str, Any] = {
-            "outcome": self.outcome,
-            "found": list(self.found),
-            "missed": list(self.missed),
-            "misbound": list(self.misbound),
-            "abstained": self.abstained,
-            "hallucinated": self.hallucinated,
-            "distractors_found": list(self.distractors_found),
-        }
-        if self.located is not None:
-            d["located"] = self.located
-        d.update(self.extra)
-        return d
+    def detail(self) -> ScoreDetail:
+        """The ``score_detail`` of a result record: ``located`` only when the grade has one, then the task's
+        ``extra`` keys."""
+        located = {} if self.located is None else {"located": self.located}
+        return ScoreDetail(
+            outcome=self.outcome,
+            found=self.found,
+            missed=self.missed,
+            misbound=self.misbound,
+            abstained=self.abstained,
+            hallucinated=self.hallucinated,
+            distractors_found=self.distractors_found,
+            **located,
+            **self.extra,
+        )
 
 
 def grade_answer(

@@ -49,7 +49,12 @@ def _reading(source: str, answer: str | None, cut: bool) -> dict[str, Any]:
     else:
         k = AnswerKey.from_dict(KEYS[source])
         g, truncated = grade_answer(get_task(k.task), answer, k, cut)
-    return {"score": round(g.score, 4), **g.detail(), "firm": g.committed, "truncated": truncated}
+    return {
+        "score": round(g.score, 4),
+        **g.detail().model_dump(mode="json"),
+        "firm": g.committed,
+        "truncated": truncated,
+    }
 
 
 # (a key of test_reading.KEYS or a corpus id, the answer (None: the corpus line's), cut, expected reading)

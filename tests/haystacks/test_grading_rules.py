@@ -186,27 +186,27 @@ def test_answer_items_and_ordinal_names() -> None:
 def test_grade_details_carry_the_reading() -> None:
     k = AnswerKey.from_dict(KEYS["ordered-en"])
     d = get_task("ordered").grade("The third is 941629.", k).detail()
-    assert (d["committed"], d["commitment"], d["index"], d["n_items"]) == (["941629"], "one", 3, 4)
+    assert (d.committed, d.commitment, d.index, d.n_items) == (["941629"], "one", 3, 4)
     d = get_task("aggregate").grade("37 + 86 + 97 + 94 = 314", AnswerKey.from_dict(KEYS["sum-en"])).detail()
-    assert (d["committed"], d["commitment"], d["op"]) == (["314"], "one", "sum")
+    assert (d.committed, d.commitment, d.op) == (["314"], "one", "sum")
     d = (
         get_task("changed_line")
         .grade("flamingos practising tai chi", AnswerKey.from_dict(KEYS["changed-en"]))
         .detail()
     )
-    assert d["recall"] == 0.667 and d["located"] is True
+    assert d.recall == 0.667 and d.located is True
     d = (
         get_task("no_needle")
         .grade("Warsaw's is 1234567.", AnswerKey.from_dict(KEYS["no_needle-en"]))
         .detail()
     )
-    assert d["values_stated"] == ["1234567"] and d["hallucinated"] is True
+    assert d.values_stated == ["1234567"] and d.hallucinated is True
     d = get_task("single").grade("4729183 or maybe 4729138", AnswerKey.from_dict(KEYS["single-en"])).detail()
-    assert d["hedged"] == ["4729183"]
+    assert d.hedged == ["4729183"]
     d = get_task("chain").grade("It is ZZ-111.", AnswerKey.from_dict(KEYS["chain-en"])).detail()
-    assert d["codes_invented"] == ["ZZ-111"] and d["hops"] == 2
+    assert d.codes_invented == ["ZZ-111"] and d.hops == 2
     d = get_task("topical").grade("400,000", AnswerKey.from_dict(KEYS["topical-en"])).detail()
-    assert d["attribute"] == "context_length"
+    assert d.attribute == "context_length"
 
 
 def test_graders_refuse_keys_they_cannot_grade() -> None:

@@ -266,13 +266,11 @@ def test_associative_grades(answer: str, score: float, outcome: str) -> None:
 
 def test_family_parameters_reach_the_grade_detail() -> None:
     key = key_of("associative", seed=2, language="zh")
-    assert get_task("associative").grade("", key).detail()["lexical_overlap"] == 0.0
-    assert get_task("chain").grade("", key_of("chain", params=(("hops", 3),))).detail()["hops"] == 3
-    assert (
-        get_task("aggregate").grade("", key_of("aggregate", params=(("op", "max"),))).detail()["op"] == "max"
-    )
-    assert get_task("ordered").grade("", key_of("ordered")).detail()["index"] in (1, 2, 3, 4)
-    assert get_task("topical").grade("", key_of("topical")).detail()["attribute"]
+    assert get_task("associative").grade("", key).detail().lexical_overlap == 0.0
+    assert get_task("chain").grade("", key_of("chain", params=(("hops", 3),))).detail().hops == 3
+    assert get_task("aggregate").grade("", key_of("aggregate", params=(("op", "max"),))).detail().op == "max"
+    assert get_task("ordered").grade("", key_of("ordered")).detail().index in (1, 2, 3, 4)
+    assert get_task("topical").grade("", key_of("topical")).detail().attribute
 
 
 def test_associative_grades_zh() -> None:

@@ -146,7 +146,7 @@ def test_partial_credit_detail() -> None:
     r = score_answer("multi", "1111111 and 3333333", ["1111111", "2222222", "3333333"])
     assert r.found == ("1111111", "3333333")
     assert r.missed == ("2222222",)
-    assert r.detail()["found"] == ["1111111", "3333333"]
+    assert r.detail().found == ("1111111", "3333333")
 
 
 def test_distractor_hedging_is_a_hedge() -> None:
@@ -157,7 +157,7 @@ def test_distractor_hedging_is_a_hedge() -> None:
     assert r.distractors_found == ("5555555",)
     r2 = score_answer("distractor", "5555555", ["4729183"], distractors=["5555555"])
     assert r2.score == 0.0
-    assert r2.detail()["distractors_found"] == ["5555555"]
+    assert r2.detail().distractors_found == ("5555555",)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_distractor_hedging_is_a_hedge() -> None:
 def test_no_needle(answer: str, score: float, abstained: bool, hallucinated: bool) -> None:
     r = score_answer("no_needle", answer, [])
     assert (r.score, r.abstained, r.hallucinated) == (score, abstained, hallucinated)
-    assert r.detail()["hallucinated"] is hallucinated
+    assert r.detail().hallucinated is hallucinated
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ def test_changed_line(answer: str, located: bool) -> None:
     r = score_answer("changed_line", answer, ["杭州"], changed_sentence="他在1998年搬到了杭州。")
     assert r.located is located
     assert r.score == (1.0 if located else 0.0)
-    assert r.detail()["located"] is located
+    assert r.detail().located is located
 
 
 def test_unknown_task_and_missing_expected() -> None:
