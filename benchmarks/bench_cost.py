@@ -4,9 +4,9 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
 ``providers.registry``) it estimates, cell by cell, the dollars of
 
 * ``naive``: every prompt token at the full input price;
-* ``cache``: the cells in the runner's prefix-sharing order (``evals.planning.plan.order_cells(...,
+* ``cache``: the cells in the runner's prefix-sharing order (``evals.planning.grid.order_cells(...,
   "shared")``),
-  priced as the vendor bills its prompt cache by ``evals.planning.plan.vendor_cache_tokens`` (the rule the
+  priced as the vendor bills its prompt cache by ``evals.planning.cost.vendor_cache_tokens`` (the rule the
   dry run
   and ``--max-cost`` use; an upper bound): Anthropic's explicit breakpoints on the sizer's character ladder,
   each rung prefix written once at the write premium and read after; OpenAI's automatic caching above 1024
@@ -24,7 +24,7 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
 long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at
 ``--max-tokens``. It prints one row per model with the ratios to naive, all measured in this one run, the
 cached-input share, the written share, and (``rough``) the old figure that read every shared prefix at the
-cached price, for comparison; it checks its totals against ``evals.planning.plan.estimate_cost``.
+cached price, for comparison; it checks its totals against ``evals.planning.cost.estimate_cost``.
 
 Usage::
 
@@ -43,14 +43,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.planning.adaptive_cost import adaptive_cost
-from evals.planning.plan import (
-    Cell,
-    Grid,
-    estimate_cost,
-    make_cells,
-    order_cells,
-    vendor_cache_tokens,
-)
+from evals.planning.cost import estimate_cost, vendor_cache_tokens
+from evals.planning.grid import Cell, Grid, make_cells, order_cells
 from haystacks.grids import depth_grid, length_grid
 from providers.doors import door_for
 from providers.entry import cost_usd

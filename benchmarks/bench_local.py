@@ -1,6 +1,6 @@
 """Benchmark: the embedded local model's run against the raw llama.cpp compute of the same prompts.
 
-For each thread setting (default: 1 thread, then the automatic choice of ``providers.local_server``), it
+For each thread setting (default: 1 thread, then the automatic choice of ``providers.doors.local.server``), it
 runs the default grid through ``python -m evals.run``'s own code path (in this process, a fresh server each
 time) and records every request the runner sends. Then it starts another fresh server with the same
 threads and sends the same requests one by one with llama.cpp's prompt cache off, summing the server's

@@ -65,6 +65,10 @@ def _split(value: Any) -> Any:
     return value
 
 
+#: Request orders (:func:`evals.planning.grid.order_cells`): the one list of them.
+Order = Literal["shared", "grid", "depth_major"]
+
+
 @dataclass(frozen=True)
 class Flag:
     """How a :class:`RunConfig` field appears on the ``python -m evals.run`` command line, declared with the
@@ -274,7 +278,7 @@ class RunConfig(BaseModel):
         ),
     ] = Field(None)
     order: Annotated[
-        Literal["shared", "grid", "depth_major"],
+        Order,
         Flag(
             _EXEC,
             "request order: shared = prompts sharing a prefix back to back (prompt caching; default), grid "
@@ -481,7 +485,7 @@ class RunConfig(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """The settings that define what a cell's answer means (grid, corpus and task versions are added
-        by :func:`evals.planning.plan.plan_identity`)."""
+        by :func:`evals.planning.identity.plan_identity`)."""
         d = self.model_dump(mode="json")
         return {k: d[k] for k in IDENTITY_KEYS}
 

@@ -1,9 +1,8 @@
 """``--adaptive``: run a grid in rounds chosen by the sampler (:class:`evals.planning.AdaptiveSampler`).
 
-The requested grid (lengths x depths x seeds of each task) is the *candidate set*. One sampler per
-``(task, language)`` decides which of its cells to run next from what the run directory already holds; the
-chosen cells go through the ordinary runner (:func:`evals.execution.session.execute`: same sizing, records,
-resume and
+The requested grid (lengths x depths x seeds of each task) is the *candidate set*. One sampler per ``(task,
+language)`` decides which of its cells to run next from what the run directory already holds; the chosen cells
+go through the ordinary runner (:func:`evals.execution.execute`: the same session, sizing, records, resume and
 budget), and when a round has ended the samplers are asked again, until every one of them is settled (the
 effective context length of the *full* grid is known at ``--confidence``), the budget (``--max-cost``) is
 spent, or the run is stopped.
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.config import RunConfig
-from evals.planning.plan import Cell, order_cells
+from evals.planning.grid import Cell, order_cells
 from evals.planning.prepare import PreparedRun
 from evals.planning.sampler import AdaptiveSampler, AdaptiveStatus
 from evals.planning.sampler import Cell as Point

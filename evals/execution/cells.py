@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from evals.execution.sizing import Built
-    from evals.planning.plan import Cell
+    from evals.planning.grid import Cell
     from evals.planning.prepare import PreparedRun
     from evals.store.record import ResultRecord
 

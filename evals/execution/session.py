@@ -27,7 +27,7 @@ from evals.execution.provenance import build_header, now_utc
 from evals.execution.sizing import Built, Sizer
 from evals.grading.judge import judge_answer
 from evals.grading.score import runs_to_end, scored_text
-from evals.planning.plan import Cell, check_window
+from evals.planning.grid import Cell, check_window
 from evals.planning.prepare import PreparedRun
 from evals.store.record import JudgeResult, NeedleRecord, ResultRecord, UsageRecord
 from evals.store.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, read_header

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from evals.errors import PlanError
 
 if TYPE_CHECKING:
-    from evals.planning.plan import CacheSlot, Cell
+    from evals.planning.cost import CacheSlot
+    from evals.planning.grid import Cell
     from evals.planning.prepare import PreparedRun
     from haystacks.builder import CellSpec, Haystack
     from haystacks.prompts import Prompt
@@ -86,7 +87,7 @@ class Sizer:
         self.counter: Any = None
         self.overheads: dict[tuple[str, str, int], int] = {}
         self.tokenizer_name = tokenizer.name
-        #: Explicit caching: each planned cell's part (:func:`evals.planning.plan.cache_layout`), and where
+        #: Explicit caching: each planned cell's part (:func:`evals.planning.cost.cache_layout`), and where
         #: each
         #: built cell that writes a breakpoint put it: (offset in its user message, sha256 of the prefix).
         self.cache_slots: dict[str, CacheSlot] = {}
@@ -273,10 +274,10 @@ class Sizer:
 
     def plan_cache(self, cells: list[Cell], concurrency: int, *, batch: bool = False) -> None:
         """Lay out the explicit cache breakpoints of ``cells`` (in execution order; a door with
-        breakpoints only, see :func:`evals.planning.plan.cache_layout`, with the lifetime
-        :func:`evals.planning.plan.long_ttl`
+        breakpoints only, see :func:`evals.planning.cost.cache_layout`, with the lifetime
+        :func:`evals.planning.cost.long_ttl`
         picks); cells planned before keep their marks."""
-        from evals.planning.plan import cache_layout, long_ttl
+        from evals.planning.cost import cache_layout, long_ttl
 
         rules = self._cache_rules
         if not rules.explicit or (batch and not rules.in_batch):

@@ -6,15 +6,17 @@ the cost estimate and the budget check); :func:`print_plan` shows it (``--dry-ru
 
 Modules, by job:
 
-* :mod:`.plan`: the grid (:class:`Grid`, :func:`resolve_grid`), its cells (:class:`Cell`, answer budgets),
-  their order for prefix caching, the cost estimate with the door's cache rules, presets, the run identity
-  and shards;
+* :mod:`.grid`: the grid (:class:`Grid`, :func:`resolve_grid`, presets, the window check), its cells
+  (:class:`Cell`, answer budgets) and their order for prefix caching;
+* :mod:`.cost`: the cost estimate (:func:`estimate_cost`) with the door's cache rules and batch prices;
+* :mod:`.identity`: the run identity, the default run directory, shards;
 * :mod:`.prepare`: :func:`prepare` and :func:`print_plan`;
 * :mod:`.sampler`: the adaptive sampler (which cells of the grid to ask next, from what was observed);
 * :mod:`.adaptive_cost`: what an adaptive run is expected to cost, and at worst.
 """
 
-from evals.planning.plan import Cell, CostEstimate, Grid, estimate_cost, resolve_grid
+from evals.planning.cost import CostEstimate, estimate_cost
+from evals.planning.grid import Cell, Grid, resolve_grid
 from evals.planning.prepare import PreparedRun, budget_bound, plan_estimate, prepare, print_plan
 from evals.planning.sampler import AdaptiveSampler
 

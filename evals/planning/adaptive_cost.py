@@ -6,7 +6,7 @@ The cells an adaptive run sends depend on the answers, so the plan simulates the
 sets them up, answered by a *sharp cliff* (every cell right up to some length, wrong beyond) at each of the
 grid's boundaries in turn (all wrong, the cliff after the first length, ..., all right), each equally likely.
 Each simulated round is priced as the run would send it (one batch per round with ``--batch``, the door's
-cache rules within the round, :func:`evals.planning.plan.estimate_cost`); the expected cost is the mean over
+cache rules within the round, :func:`evals.planning.cost.estimate_cost`); the expected cost is the mean over
 the
 cliffs. The worst case is every candidate cell sent with no cache read and every breakpoint a write (the
 sampler may end up asking for the whole grid). Answers that hover near the threshold take more rounds than a
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evals.planning.plan import Cell, _position_band, cache_layout, estimate_cost, order_cells
+from evals.planning.cost import cache_layout, estimate_cost, position_band
+from evals.planning.grid import Cell, order_cells
 from evals.planning.sampler import AdaptiveSampler
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def adaptive_cost(
     layout = cache_layout(list(cells), caps.cache, long=long)
     explicit = caps.cache.explicit and any(s.write for s in layout)
     for c in cells:
-        write = _position_band(c)[1] if explicit and c.kind == "cell" else 0
+        write = position_band(c)[1] if explicit and c.kind == "cell" else 0
         one: Any = cost_usd(
             info.prices,
             c.length,

@@ -15,22 +15,9 @@ from typing import TYPE_CHECKING
 from evals.config import RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
 from evals.grading.judge import check_judge
-from evals.planning.plan import (
-    Cell,
-    CostEstimate,
-    Grid,
-    apply_preset,
-    check_window,
-    default_run_dir,
-    estimate_cost,
-    identity_inputs,
-    make_cells,
-    order_cells,
-    plan_identity,
-    resolve_grid,
-    shard_cells,
-    shard_dir,
-)
+from evals.planning.cost import CostEstimate, estimate_cost
+from evals.planning.grid import Cell, Grid, apply_preset, check_window, make_cells, order_cells, resolve_grid
+from evals.planning.identity import default_run_dir, identity_inputs, plan_identity, shard_cells, shard_dir
 from evals.store.record import IdentityInputs, ResultRecord
 from evals.store.results import RESULTS_FILE, ResultsStore, read_header
 
@@ -65,7 +52,7 @@ class PreparedRun:
         judge_info: Registry entry of the judge, or None.
         grid: The resolved grid.
         identity: Hash of every input that changes a prompt or a grade (``run_identity`` in the header).
-        identity_inputs: What that hash covers (:func:`evals.planning.plan.identity_inputs`).
+        identity_inputs: What that hash covers (:func:`evals.planning.identity.identity_inputs`).
         corpus: The haystack text (the seeds, or ``--haystack``), cleaned.
         run_dir: The run directory.
         cells: All cells in execution order.
@@ -121,7 +108,7 @@ def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     """The figure ``--max-cost`` holds the grid to before it starts, and what it is.
 
     With explicit cache breakpoints (Anthropic) the cached estimate is an upper bound on the bill
-    (:func:`evals.planning.plan.vendor_cache_tokens`: writes at the premium, reads only where they surely
+    (:func:`evals.planning.cost.vendor_cache_tokens`: writes at the premium, reads only where they surely
     come within
     the cache lifetime; above the uncached figure when writes outweigh reads), so it is the bound. Automatic
     caching (OpenAI, Gemini) is not promised, so there the uncached estimate is. The run itself stops when
@@ -430,7 +417,7 @@ def print_plan(prep: PreparedRun, console: Console) -> None:
 
 
 def _breakpoint_choice(prep: PreparedRun) -> str:
-    """The dry run's line on the explicit cache layout (:func:`evals.planning.plan.cache_layout`)."""
+    """The dry run's line on the explicit cache layout (:func:`evals.planning.cost.cache_layout`)."""
     est = prep.estimate
     if not est.breakpoints:
         return "caching cannot pay here, no breakpoints (no prefix a later cell reads reaches the minimum)"

@@ -48,7 +48,7 @@ def test_every_task_has_a_completion_budget_within_its_chat_budget() -> None:
 
 
 def test_plan_picks_the_budget_by_style() -> None:
-    from evals.planning.plan import answer_budget
+    from evals.planning.grid import answer_budget
 
     assert answer_budget("single", {}, None, "zh", "chat") == CHAT_ANSWER
     assert answer_budget("single", {}, None, "zh", "completion") == COMPLETION_LINE

@@ -8,7 +8,7 @@
   ``UnrecognizedClientException``, ``InvalidSignatureException``);
 * the InvokeModel body must carry ``anthropic_version: "bedrock-2023-05-31"``, no ``model`` (it is in the
   path), and otherwise only fields of the anthropic SDK's ``MessageCreateParamsNonStreaming`` (checked with
-  :mod:`providers.wire_schema`); an extra key is Bedrock's ``extraneous key [k] is not permitted``;
+  :mod:`providers.fakes.wire_schema`); an extra key is Bedrock's ``extraneous key [k] is not permitted``;
 * CountTokens takes ``{"input": {"invokeModel": {"body": <base64 InvokeModel body>}}}`` (the body checked as
   above) on a foundation-model id only (an inference profile: "The provided model doesn't support counting
   tokens") and answers ``{"inputTokens": n}``;

@@ -80,7 +80,7 @@ def test_sizer_repeats_an_earlier_breakpoint_only_over_the_same_text() -> None:
     from types import SimpleNamespace
 
     from evals.execution.sizing import Sizer, _digest
-    from evals.planning.plan import Cell
+    from evals.planning.grid import Cell
     from providers.entry import ModelInfo
 
     info = ModelInfo(

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from evals.config import build_config
-from evals.planning.plan import Cell, shard_cells
+from evals.planning.grid import Cell
+from evals.planning.identity import shard_cells
 from evals.planning.prepare import prepare
 from evals.run import main
 from providers.base import RetryPolicy, set_default_retry_policy

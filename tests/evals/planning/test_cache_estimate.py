@@ -1,6 +1,6 @@
 """The cached cost estimate against the mock's Anthropic billing: breakpoints on the ladder rung, a write the
 first time a rung prefix is sent, reads after, nothing under the minimum cacheable length, entries that
-expire. The estimate is an upper bound (see ``evals.planning.plan.vendor_cache_tokens``); these tests hold it
+expire. The estimate is an upper bound (see ``evals.planning.cost.vendor_cache_tokens``); these tests hold it
 to the
 mock's bill: never below it, and within a few percent of it."""
 
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 import providers.doors.anthropic as anthropic_door
-from evals.planning.plan import Cell, estimate_cost, order_cells, vendor_cache_tokens
+from evals.planning.cost import estimate_cost, vendor_cache_tokens
+from evals.planning.grid import Cell, order_cells
 from evals.run import main
 from providers.door import NO_CACHE
 from providers.doors.gemini import CACHE as GEMINI_CACHE
@@ -232,7 +233,7 @@ def test_max_cost_holds_an_anthropic_grid_to_its_cached_bound(
     its upper bound: ``--max-cost`` holds the grid to that figure (here below the uncached one: the layout
     pays), and the bill stays under it."""
     from evals.config import build_config
-    from evals.planning.plan import CostEstimate
+    from evals.planning.cost import CostEstimate
     from evals.planning.prepare import budget_bound, prepare
 
     with MockServer(answer=perfect_model) as srv:
@@ -276,7 +277,7 @@ def test_layout_reads_concurrency_back_with_fallbacks_and_no_write_nobody_reads(
     """Pure layout (ascending order, concurrency 2): each cell reads the writer two places back, the writers
     before it as fallbacks (up to two), writes only where a cell two places on reads it; depth 100 (a
     context cut to its own length) never writes; the last two cells write nothing."""
-    from evals.planning.plan import CacheSlot, cache_layout
+    from evals.planning.cost import CacheSlot, cache_layout
 
     cells = order_cells(
         [Cell("m", "single", "zh", n, d, 0) for n in (20000, 40000) for d in (10.0, 50.0, 90.0, 100.0)],

@@ -9,19 +9,17 @@ import pytest
 
 from evals.config import RunConfig, build_config
 from evals.errors import PlanError
-from evals.planning.plan import (
+from evals.planning.cost import estimate_cost
+from evals.planning.grid import (
     Cell,
     Grid,
     check_window,
-    default_run_dir,
-    estimate_cost,
-    identity_inputs,
     make_cells,
     order_cells,
-    plan_identity,
     resolve_grid,
     shared_prefix_tokens,
 )
+from evals.planning.identity import default_run_dir, identity_inputs, plan_identity
 from providers.doors import call_cost
 from providers.entry import ModelInfo, Prices
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from evals.config import build_config
-from evals.planning.plan import identity_inputs, plan_identity, resolve_grid
+from evals.planning.grid import resolve_grid
+from evals.planning.identity import identity_inputs, plan_identity
 from evals.store.record import IdentityInputs, ResultRecord, parse_header, parse_record
 from evals.store.results import ReadStats, read_records
 from evals.store.rows import export_row
