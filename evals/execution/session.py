@@ -26,12 +26,11 @@ from evals.errors import EvalError, OutputDirError
 from evals.execution.provenance import build_header, now_utc
 from evals.execution.sizing import Built, Sizer
 from evals.grading.judge import judge_answer
-from evals.grading.score import runs_to_end, scored_text
+from evals.grading.score import read_answer
 from evals.planning.grid import Cell, check_window
 from evals.planning.prepare import PreparedRun
 from evals.store.record import JudgeResult, NeedleRecord, ResultRecord, UsageRecord
 from evals.store.results import HEADER_FILE, RESULTS_FILE, SUMMARY_FILE, read_header
-from haystacks.tasks import grade_answer
 from providers.doors import call_cost
 
 if TYPE_CHECKING:
@@ -257,10 +256,9 @@ class RunSession:
         result = self._result_fields(res, built, batch=batch_id is not None)
         if res.stop_reason == StopReason.MODEL_LENGTH:
             return ResultRecord(**(base | result), status="model_length")
-        scored = scored_text(res.text, self.prep.style, lines=len(built.key.expected))
-        ends = runs_to_end(res.text, scored)  # the graded text runs to the cut
-        grade, cut_off = grade_answer(cell_task(cell), scored, built.key, was_cut(res), ends_at_cut=ends)
-        status = "truncated" if cut_off else "ok"
+        reading = read_answer(res.text, built.key, style=self.prep.style, cut=was_cut(res))
+        scored, grade = reading.scored, reading.grade
+        status = "truncated" if reading.truncated else "ok"
         judge = None
         if self.judge is not None and status == "ok":
             assert self.prep.judge_info is not None
@@ -376,12 +374,6 @@ def was_cut(res: GenerateResult) -> bool:
     from providers.base import StopReason
 
     return res.stop_reason in {StopReason.MAX_TOKENS, getattr(StopReason, "TRUNCATED", StopReason.MAX_TOKENS)}
-
-
-def cell_task(cell: Cell) -> Any:
-    from haystacks.tasks import get_task
-
-    return get_task(cell.task)
 
 
 def _variant(spec: Any) -> dict[str, Any]:

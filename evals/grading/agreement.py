@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
-from haystacks.tasks import OUTCOMES, AnswerKey, Grade, get_task, grade_answer, task_names
+from haystacks.tasks import OUTCOMES, AnswerKey, Grade, task_names
 
 __all__ = [
     "CorpusError",
@@ -95,18 +95,14 @@ def grade_line(obj: dict[str, Any]) -> tuple[Grade, bool]:
     """The grader's full reading of one corpus line: ``(grade, truncated)``.
 
     A base model's completion (a ``style`` naming ``completion``) is graded as the runner grades one: its
-    answer lines only (:func:`evals.grading.score.scored_text`).
+    answer lines only (:func:`evals.grading.score.read_answer`, the runner's reading).
     """
-    from evals.grading.score import runs_to_end, scored_text
+    from evals.grading.score import read_answer
 
     key = AnswerKey.from_dict(obj["key"])
-    answer, cut = str(obj["answer"]), bool(obj.get("cut"))
-    ends = True
-    if "completion" in str(obj.get("style") or ""):
-        whole = answer
-        answer = scored_text(answer, "completion", lines=len(key.expected))
-        ends = runs_to_end(whole, answer)
-    return grade_answer(get_task(key.task), answer, key, cut, ends_at_cut=ends)
+    style = "completion" if "completion" in str(obj.get("style") or "") else "chat"
+    reading = read_answer(str(obj["answer"]), key, style=style, cut=bool(obj.get("cut")))
+    return reading.grade, reading.truncated
 
 
 def _check(obj: Any, where: str) -> dict[str, Any]:

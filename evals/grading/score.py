@@ -10,6 +10,7 @@ abstention phrases, key binding) is :mod:`haystacks.grading`; each task's rule i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from haystacks.grading import (
     contains_answer,
@@ -19,10 +20,11 @@ from haystacks.grading import (
     parse_chinese_number,
     parse_english_number,
 )
-from haystacks.tasks import AnswerKey, Fact, Grade, get_task, task_names
+from haystacks.tasks import AnswerKey, Fact, Grade, get_task, grade_answer, task_names
 
 __all__ = [
     "Grade",
+    "Reading",
     "ScoreResult",
     "contains_answer",
     "grade",
@@ -31,6 +33,7 @@ __all__ = [
     "number_candidates",
     "parse_chinese_number",
     "parse_english_number",
+    "read_answer",
     "runs_to_end",
     "score_answer",
     "scored_text",
@@ -88,6 +91,41 @@ def runs_to_end(text: str, scored: str) -> bool:
     base model's answer lines followed by more text do not (:func:`scored_text`)."""
     rest = [line.strip() for line in text.strip().split("\n") if line.strip()]
     return rest == [line.strip() for line in scored.strip().split("\n") if line.strip()]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How an answer was read: what of it was graded, the grade, and whether the budget cut it first.
+
+    Attributes:
+        scored: The graded part (:func:`scored_text`).
+        grade: The task's grade of it.
+        truncated: The budget cut the answer before it committed to anything: not scored.
+    """
+
+    scored: str
+    grade: Grade
+    truncated: bool
+
+
+def read_answer(text: str, key: AnswerKey, *, style: str = "chat", cut: bool = False) -> Reading:
+    """Read a model's answer the one way the suite reads answers (a run's cells, the labelled corpus): the
+    graded part of it (:func:`scored_text`), then its task's grade, knowing whether its budget cut it
+    (:func:`haystacks.tasks.grade_answer`: a cut answer is graded on what it committed to, or ``truncated``).
+
+    Args:
+        text: The answer as the model wrote it.
+        key: Its cell's answer key.
+        style: ``completion`` (a base model: its answer lines only) or ``chat`` (the whole answer).
+        cut: The provider said the answer budget ran out.
+
+    Returns:
+        The :class:`Reading`.
+    """
+    scored = scored_text(text, style, lines=len(key.expected))
+    ends = runs_to_end(text, scored)  # the graded text runs to the cut
+    grade, truncated = grade_answer(get_task(key.task), scored, key, cut, ends_at_cut=ends)
+    return Reading(scored, grade, truncated)
 
 
 def score_answer(
