@@ -37,15 +37,15 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------- numerals
 
 from haystacks.reading import (  # noqa: E402  (one source of the numeral tables)
-    _CN_CHARS,
-    _EN_WORD,
+    CN_CHARS,
+    EN_WORD,
     is_refusal,
     parse_chinese_number,
     parse_english_number,
 )
 
-_CN_RUN = re.compile(f"[0-9{_CN_CHARS}]*[{_CN_CHARS}][0-9{_CN_CHARS}]*")
-_EN_RUN = re.compile(rf"\b(?:{_EN_WORD})(?:(?:[\s\-]+|[\s\-]*,[\s\-]*|\s+and\s+)(?:{_EN_WORD}))*\b")
+_CN_RUN = re.compile(f"[0-9{CN_CHARS}]*[{CN_CHARS}][0-9{CN_CHARS}]*")
+_EN_RUN = re.compile(rf"\b(?:{EN_WORD})(?:(?:[\s\-]+|[\s\-]*,[\s\-]*|\s+and\s+)(?:{EN_WORD}))*\b")
 
 
 def _numerals_to_digits(text: str) -> str:

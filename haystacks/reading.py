@@ -142,7 +142,7 @@ _CN_DIGITS = {
 }
 _CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _CN_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
-_CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_SMALL) + "".join(_CN_BIG)
+CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_SMALL) + "".join(_CN_BIG)
 
 #: Words made of numeral characters that state no number (masked before numbers are read).
 _CN_WORDS = (
@@ -160,8 +160,8 @@ _CN_WORD_RE = re.compile(
     + "|".join(sorted(map(re.escape, _CN_WORDS), key=len, reverse=True))
     + ")(?![0-9零〇○壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟])"
 )
-_CN_ORDINAL = re.compile(rf"第\s*[0-9{_CN_CHARS}]+")
-_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{_CN_CHARS}][0-9{_CN_CHARS}]*")
+_CN_ORDINAL = re.compile(rf"第\s*[0-9{CN_CHARS}]+")
+_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*")
 
 _EN_UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -173,8 +173,8 @@ _EN_TENS = {
     "eighty": 80, "ninety": 90,
 }  # fmt: skip
 _EN_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_EN_WORD = "|".join(sorted([*_EN_UNITS, *_EN_TENS, *_EN_SCALES, "hundred"], key=len, reverse=True))
-_EN_RUN = re.compile(rf"\b(?:{_EN_WORD})(?:(?:[\s-]+|[\s-]*,[\s-]*|\s+and\s+)(?:{_EN_WORD}))*\b")
+EN_WORD = "|".join(sorted([*_EN_UNITS, *_EN_TENS, *_EN_SCALES, "hundred"], key=len, reverse=True))
+_EN_RUN = re.compile(rf"\b(?:{EN_WORD})(?:(?:[\s-]+|[\s-]*,[\s-]*|\s+and\s+)(?:{EN_WORD}))*\b")
 #: "one" as a pronoun or in fixed phrases ("no one", "the one", "one of", "one can") is no number.
 _EN_PRONOUN = re.compile(
     r"\b(?:no|any|some|every|each|the|this|that|which|another|other|only|right|correct|last|first|"
@@ -345,7 +345,7 @@ def numbers(prepared: str) -> list[Mention]:
         if not free(m.start(), m.end()):
             continue
         run = m.group(0)
-        if not any(c in _CN_CHARS for c in run):
+        if not any(c in CN_CHARS for c in run):
             continue
         value = parse_chinese_number(run)
         weak = len(run) == 1 and run in _CN_DIGITS and not _unit_follows(text, m.end())

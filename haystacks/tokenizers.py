@@ -480,7 +480,7 @@ class CountingTokenizer:
             def piece(text: str) -> int:
                 n = self.count_exact(text)
                 if n is None:
-                    raise _NoCount(self.name)
+                    raise NoCountError(self.name)
                 return n
 
             fc = FillerCounts(stream, piece, self.proxy.count, self.prior_ratio())
@@ -524,7 +524,7 @@ class CountingTokenizer:
         return f"CountingTokenizer({self.name!r}, proxy={getattr(self.proxy, 'name', '?')!r})"
 
 
-class _NoCount(TokenizerError):
+class NoCountError(TokenizerError):
     """The counter gave no count (the builder then lays out with the proxy and says so)."""
 
     no_count = True

@@ -529,6 +529,6 @@ class _Frame:
 
 
 def _no_count(name: str) -> Exception:
-    from haystacks.tokenizers import _NoCount
+    from haystacks.tokenizers import NoCountError
 
-    return _NoCount(f"{name} gave no count for the prompt frame")
+    return NoCountError(f"{name} gave no count for the prompt frame")

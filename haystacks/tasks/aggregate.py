@@ -36,8 +36,8 @@ from haystacks.tasks.base import (
     Grade,
     Task,
     Verdict,
-    _distinct,
     check_cell,
+    distinct,
     fact_values,
     item_count,
 )
@@ -123,7 +123,7 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         inside = [m for m in pool if a <= m.start < b]
         if op != "count":  # "Adding all 25 shipments gives 1,359": a count is not a sum or a maximum
             inside = [m for m in inside if not _COUNT_UNIT.match(prepared[m.end : m.end + 24])] or inside
-        if len(_distinct(inside)) > 1 and hedge_between(prepared, inside[0].start, inside[-1].end):
+        if len(distinct(inside)) > 1 and hedge_between(prepared, inside[0].start, inside[-1].end):
             return inside  # "either 87 or 78"
         eq = [i for i, c in enumerate(prepared[a:b]) if c in "=＝"]
         if eq:
@@ -134,7 +134,7 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
         if counted and op == "count":
             return counted[:1]
         hit = phrases.search(prepared, a, b)
-        if hit and len(_distinct(inside)) > 1:
+        if hit and len(distinct(inside)) > 1:
             later = [m for m in inside if m.start >= hit.end()]
             earlier = [m for m in inside if m.start < hit.start()]
             return later[:1] or earlier[-1:]
@@ -155,11 +155,11 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
             route, chosen = "named", pick(*named[0], ms)
         elif worked:
             route, chosen = "worked", pick(*worked[-1], ms)
-        elif first and len(_distinct(first)) == 1:
+        elif first and len(distinct(first)) == 1:
             route, chosen = "first", first
         else:
             route, chosen = "only", ms
-    groups = _distinct(chosen)
+    groups = distinct(chosen)
     if len(groups) > 1:
         return Verdict("hedge", tuple(g[-1] for g in groups), route)
     exact = [m for m in groups[0] if not m.approx]

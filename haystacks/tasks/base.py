@@ -221,7 +221,7 @@ def states_fact(answer: str, fact: Fact) -> bool:
     return any(contains_answer(answer, form) for form in fact.forms() if normalize(form))
 
 
-def _distinct(ms: Sequence[Mention]) -> list[list[Mention]]:
+def distinct(ms: Sequence[Mention]) -> list[list[Mention]]:
     """Mentions grouped by the number they state (two mentions with a common reading are one value)."""
     groups: list[list[Mention]] = []
     for m in ms:
@@ -257,7 +257,7 @@ def verdict(prepared: str, ms: Sequence[Mention]) -> Verdict:
     ms = list(committed_values(prepared, ms))
     if any(not m.approx for m in ms):
         ms = [m for m in ms if not m.approx]  # "about 1.44 million - precisely 1,438,952"
-    groups = _distinct(ms)
+    groups = distinct(ms)
     heads = tuple(g[-1] for g in groups)
     if len(groups) > 1:
         return Verdict("hedge", heads)
@@ -632,13 +632,13 @@ def choose(
     spans = units(prepared)
 
     def narrow(cs: list[Mention]) -> list[Mention]:
-        if len(_distinct(cs)) <= 1:
+        if len(distinct(cs)) <= 1:
             return cs
         kept = [m for m in cs if not _NEGATED.search(prepared[max(0, m.start - 40) : m.start])]
         return kept or cs
 
     cand = narrow(cand)
-    if len(_distinct(cand)) > 1 and phrases is not None:
+    if len(distinct(cand)) > 1 and phrases is not None:
         hits = [
             (a, b) for a, b in spans if phrases.search(prepared, a, b) and any(a <= m.start < b for m in cand)
         ]
@@ -646,7 +646,7 @@ def choose(
             a, b = hits[0]
             cand, route = narrow([m for m in cand if a <= m.start < b]), "named"
     if (
-        len(_distinct(cand)) > 1
+        len(distinct(cand)) > 1
         and phrases is not None
         and not hedge_between(prepared, max(0, min(m.start for m in cand) - 24), max(m.start for m in cand))
     ):
@@ -658,14 +658,14 @@ def choose(
             if phrases.search(prepared, a, b)
         ]
         near = [c for c in near if c]
-        if near and len(_distinct([m for c in near for m in c])) == 1:
+        if near and len(distinct([m for c in near for m in c])) == 1:
             cand, route = [m for c in near for m in c], "named"
-    if len(_distinct(cand)) > 1 and spans:
+    if len(distinct(cand)) > 1 and spans:
         a, b = spans[0]
         first = [m for m in cand if a <= m.start < b]
-        if first and len(_distinct(first)) == 1 and len(cand) > len(first):
+        if first and len(distinct(first)) == 1 and len(cand) > len(first):
             cand, route = first, "first"
-    groups = _distinct(cand)
+    groups = distinct(cand)
     if len(groups) > 1 and path:
         order = {v: i for i, v in enumerate(path)}
         on_path = [g for g in groups if g[0].value in order]
