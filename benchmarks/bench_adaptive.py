@@ -2,14 +2,13 @@
 
 For each synthetic recall surface p(length, depth, seed), each simulation draws one Bernoulli answer per cell
 of a 12-length x 11-depth x 2-seed grid (264 cells): that realisation is the full grid, and its effective
-context length (:func:`evals.stats.effective_length` on the per-length means) is the reference. The
-adaptive sampler (:class:`evals.planning.sampler.AdaptiveSampler`, defaults: threshold 0.85, confidence 0.95)
-then
-runs on the *same* realisation, seeing only the cells it asks for. Printed per surface, all measured in this
-one run: the calls ratio (adaptive / full), how often the adaptive effective length is the full grid's
-(the same length), how often it is within one grid step, and how often its monotonicity check fired; for the
-default sampler (recall assumed not to rise with length) and for ``assume_monotone=False`` (every length up
-to the boundary decided on its own data).
+context length (:func:`evals.stats.effective_length` on the per-length means) is the reference. The adaptive
+sampler (:class:`evals.planning.sampler.AdaptiveSampler`, defaults: threshold 0.85, confidence 0.95) then runs
+on the *same* realisation, seeing only the cells it asks for. Printed per surface, all measured in this one
+run: the calls ratio (adaptive / full), how often the adaptive effective length is the full grid's (the same
+length), how often it is within one grid step, and how often its monotonicity check fired; for the default
+sampler (recall assumed not to rise with length) and for ``assume_monotone=False`` (every length up to the
+boundary decided on its own data).
 
 The rounds columns count the sampler's rounds: with ``--adaptive --batch`` each is one batch (the same
 cells, so the same answers and calls ratio; what batching adds is one batch turnaround per round).

@@ -5,20 +5,17 @@ For a 1M-window model at its registry list prices (``providers/models.toml`` thr
 
 * ``naive``: every prompt token at the full input price;
 * ``cache``: the cells in the runner's prefix-sharing order (``evals.planning.grid.order_cells(...,
-  "shared")``),
-  priced as the vendor bills its prompt cache by ``evals.planning.cost.vendor_cache_tokens`` (the rule the
-  dry run
-  and ``--max-cost`` use; an upper bound): Anthropic's explicit breakpoints on the sizer's character ladder,
-  each rung prefix written once at the write premium and read after; OpenAI's automatic caching above 1024
-  tokens in 128-token steps; Gemini's implicit caching above 4096 tokens;
+  "shared")``), priced as the vendor bills its prompt cache by ``evals.planning.cost.vendor_cache_tokens``
+  (the rule the dry run and ``--max-cost`` use; an upper bound): Anthropic's explicit breakpoints on the
+  sizer's character ladder, each rung prefix written once at the write premium and read after; OpenAI's
+  automatic caching above 1024 tokens in 128-token steps; Gemini's implicit caching above 4096 tokens;
 * ``batch``: every token at half price (the three vendors' batch APIs);
 * ``batch+cache``: both discounts (Anthropic documents that they stack; in a batch the vendor picks the
   order, so cache hits are likelier with the shared order but not guaranteed: the expected figure the dry
   run prints for ``--batch``; Anthropic's breakpoints then ask for 1-hour entries, written at 2x input);
 * ``adapt+b+c``: ``--adaptive --batch``, the expected cost the dry run prints
-  (:func:`evals.planning.adaptive_cost.adaptive_cost`: the sampler simulated on a sharp cliff at each
-  boundary of
-  the grid, each round one batch priced with the door's cache rules at the entry's concurrency; mean over
+  (:func:`evals.planning.adaptive_cost.adaptive_cost`: the sampler simulated on a sharp cliff at each boundary
+  of the grid, each round one batch priced with the door's cache rules at the entry's concurrency; mean over
   the cliffs), and ``worst``, its worst case (every cell, no cache read);
 
 long-context tiers (``*_long`` prices above ``long_context_threshold``) applied per request, every answer at

@@ -5,12 +5,11 @@ cost estimate; nothing is called) → provider + tokenizer → for each cell not
 sized to the requested *prompt* length, call the model, score, append one JSONL record → summary table,
 summary.json, reports.
 
-Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a
-fatal provider error (bad key, unknown model id, no credit); 2 bad input (nothing written), or the run
-directory is in use by another invocation (:mod:`evals.execution.lock`); 3 stopped at ``--max-cost``; 4 the
-run
-directory could not be written (full disk, quota, read-only file system, permissions: what was recorded is
-whole and kept, rerun once fixed); 130 interrupted.
+Exit codes: 0 every cell done; 1 some cells ended ``error`` (rerun the same command to retry them) or a fatal
+provider error (bad key, unknown model id, no credit); 2 bad input (nothing written), or the run directory is
+in use by another invocation (:mod:`evals.execution.lock`); 3 stopped at ``--max-cost``; 4 the run directory
+could not be written (full disk, quota, read-only file system, permissions: what was recorded is whole and
+kept, rerun once fixed); 130 interrupted.
 
 One invocation at a time per run directory: the lock is taken here, once planning has passed and before
 anything is written or called, and held to the end (cells, batch polling, adaptive rounds, judge, summary,

@@ -1,9 +1,8 @@
 """The optional LLM judge: the classic 1-10 rubric, graded by a pinned model other than the one under test.
 
 The deterministic score (:mod:`evals.grading.score`) stays the score of record; the judge's grade is stored
-beside it
-(the record's ``judge`` field) and its agreement with the deterministic score is reported, so a reader can see
-how often an LLM judge would have misgraded the answers.
+beside it (the record's ``judge`` field) and its agreement with the deterministic score is reported, so a
+reader can see how often an LLM judge would have misgraded the answers.
 """
 
 from __future__ import annotations

@@ -2,15 +2,14 @@
 
 The cells an adaptive run sends depend on the answers, so the plan simulates them: one
 :class:`evals.planning.sampler.AdaptiveSampler` per (task, language), as
-:class:`evals.execution.adaptive.AdaptiveRun`
-sets them up, answered by a *sharp cliff* (every cell right up to some length, wrong beyond) at each of the
-grid's boundaries in turn (all wrong, the cliff after the first length, ..., all right), each equally likely.
-Each simulated round is priced as the run would send it (one batch per round with ``--batch``, the door's
-cache rules within the round, :func:`evals.planning.cost.estimate_cost`); the expected cost is the mean over
-the
-cliffs. The worst case is every candidate cell sent with no cache read and every breakpoint a write (the
-sampler may end up asking for the whole grid). Answers that hover near the threshold take more rounds than a
-cliff (``docs/adaptive.md``: 0.3-0.4 of the calls instead of 0.17), which the worst case covers.
+:class:`evals.execution.adaptive.AdaptiveRun` sets them up, answered by a *sharp cliff* (every cell right up
+to some length, wrong beyond) at each of the grid's boundaries in turn (all wrong, the cliff after the first
+length, ..., all right), each equally likely. Each simulated round is priced as the run would send it (one
+batch per round with ``--batch``, the door's cache rules within the round,
+:func:`evals.planning.cost.estimate_cost`); the expected cost is the mean over the cliffs. The worst case is
+every candidate cell sent with no cache read and every breakpoint a write (the sampler may end up asking for
+the whole grid). Answers that hover near the threshold take more rounds than a cliff (``docs/adaptive.md``:
+0.3-0.4 of the calls instead of 0.17), which the worst case covers.
 """
 
 from __future__ import annotations

@@ -108,11 +108,10 @@ def budget_bound(estimate: CostEstimate) -> tuple[float, str]:
     """The figure ``--max-cost`` holds the grid to before it starts, and what it is.
 
     With explicit cache breakpoints (Anthropic) the cached estimate is an upper bound on the bill
-    (:func:`evals.planning.cost.vendor_cache_tokens`: writes at the premium, reads only where they surely
-    come within
-    the cache lifetime; above the uncached figure when writes outweigh reads), so it is the bound. Automatic
-    caching (OpenAI, Gemini) is not promised, so there the uncached estimate is. The run itself stops when
-    its spend reaches the budget either way.
+    (:func:`evals.planning.cost.vendor_cache_tokens`: writes at the premium, reads only where they surely come
+    within the cache lifetime; above the uncached figure when writes outweigh reads), so it is the bound.
+    Automatic caching (OpenAI, Gemini) is not promised, so there the uncached estimate is. The run itself
+    stops when its spend reaches the budget either way.
     """
     assert estimate.cost_usd is not None
     if estimate.explicit_cache and estimate.cost_cached_usd is not None:

@@ -3,18 +3,14 @@
 Reads ``header.json`` and ``results.jsonl`` of each run (never writes them), tolerating damage: an empty run
 directory, a missing header, corrupt lines and a torn last line each become a warning naming the file (and
 line), and the rest is used. Every line is read through :func:`evals.store.record.parse_record` (the one
-schema);
-the final record per cell (:func:`evals.store.results.latest_by_cell`) becomes one row of a pandas DataFrame
-built
-with :func:`evals.store.rows.frame_row` (the same rows as :func:`evals.store.results.load`), and every number
-of the
-leaderboard and the dashboard is an aggregation of that frame.
+schema); the final record per cell (:func:`evals.store.results.latest_by_cell`) becomes one row of a pandas
+DataFrame built with :func:`evals.store.rows.frame_row` (the same rows as :func:`evals.store.results.load`),
+and every number of the leaderboard and the dashboard is an aggregation of that frame.
 
 The leaderboard's per-(model, task) fields are one table, :data:`ENTRY_COLUMNS`: a field is a name, an
 aggregation of the group's frames, and (optionally) a dashboard column header and display kind. Adding a
 leaderboard column is one row there (plus, for a new record field, the field in :mod:`evals.store.record` and
-its
-DataFrame column, one line in :data:`evals.store.rows.COLUMNS`).
+its DataFrame column, one line in :data:`evals.store.rows.COLUMNS`).
 """
 
 from __future__ import annotations
@@ -149,9 +145,8 @@ def load_run(path: Path) -> RunData:
     """Read one run directory, tolerating damage.
 
     A missing or unreadable ``header.json``, a missing ``results.jsonl``, corrupt lines and a torn last line
-    (an interrupted write) each add one warning and are skipped; nothing is ever written. Lines are typed
-    with :func:`evals.store.record.parse_record` (schema 1 lines are upgraded); a line that is no record is
-    skipped
+    (an interrupted write) each add one warning and are skipped; nothing is ever written. Lines are typed with
+    :func:`evals.store.record.parse_record` (schema 1 lines are upgraded); a line that is no record is skipped
     with the reason the schema gives.
 
     Args:

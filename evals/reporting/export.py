@@ -3,9 +3,8 @@
 The export holds one row per cell (the record the reports use: the last non-error record per cell, see
 :func:`evals.store.results.latest_by_cell`), or every attempt with ``all_records=True``. The columns are
 :data:`evals.store.rows.COLUMNS`: the DataFrame's columns (:func:`evals.store.results.load`) first, then
-nested
-fields flattened into typed columns (``needle_answers``, ``score_found``...) and the full nested values as
-JSON strings (``needles_json``, ``score_detail_json``), so nothing is lost.
+nested fields flattened into typed columns (``needle_answers``, ``score_found``...) and the full nested values
+as JSON strings (``needles_json``, ``score_detail_json``), so nothing is lost.
 
 Layout of the output directory, loadable offline with ``datasets.load_dataset(str(out_dir))``::
 

@@ -1,8 +1,7 @@
 """The cached cost estimate against the mock's Anthropic billing: breakpoints on the ladder rung, a write the
 first time a rung prefix is sent, reads after, nothing under the minimum cacheable length, entries that
 expire. The estimate is an upper bound (see ``evals.planning.cost.vendor_cache_tokens``); these tests hold it
-to the
-mock's bill: never below it, and within a few percent of it."""
+to the mock's bill: never below it, and within a few percent of it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Fixtures that fabricate run directories (header.json + results.jsonl): typed records and headers of
 :mod:`evals.store.record`, written with their own ``to_json`` so the fixtures cannot drift from the schema
-(raw
-dicts only for the schema-1 and damaged-line tests)."""
+(raw dicts only for the schema-1 and damaged-line tests)."""
 
 from __future__ import annotations
 

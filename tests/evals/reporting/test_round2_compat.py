@@ -1,13 +1,12 @@
 """Results written by round 2 (commit 0e23b1b) load and report identically with today's code.
 
 ``tests/data/round2_runs/runs`` holds five run directories that 0e23b1b's ``python -m evals.run`` wrote
-(``make_round2_runs.py`` beside them says how): the embedded local model; six tasks against the mock
-server with a judge (multi, no_needle, changed_line, topical with its closed-book question, errors that
-stayed errors and one retried ok, a truncated answer); English with two seeds; an OpenAI batch run
-(``batches.jsonl``); an adaptive run (``sampling.json``). ``reports/`` holds what 0e23b1b made of them:
-``leaderboard.json`` (``python -m evals.report``), the pandas frames of :func:`evals.store.results.load` as
-CSV,
-and the dataset export's flat rows. Each is compared with ``==`` to what today's code makes.
+(``make_round2_runs.py`` beside them says how): the embedded local model; six tasks against the mock server
+with a judge (multi, no_needle, changed_line, topical with its closed-book question, errors that stayed errors
+and one retried ok, a truncated answer); English with two seeds; an OpenAI batch run (``batches.jsonl``); an
+adaptive run (``sampling.json``). ``reports/`` holds what 0e23b1b made of them: ``leaderboard.json`` (``python
+-m evals.report``), the pandas frames of :func:`evals.store.results.load` as CSV, and the dataset export's
+flat rows. Each is compared with ``==`` to what today's code makes.
 
 Normalisations (only what legitimately differs between then and now; nothing else is touched):
 - ``leaderboard.json``: ``generated_at`` (the moment the report was made) and ``suite_version`` (top
