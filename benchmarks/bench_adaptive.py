@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.planning.sampler import AdaptiveSampler, Cell
+from evals.planning.sampler import AdaptiveSampler, Point
 from evals.stats import effective_length, format_tokens
 
 LENGTHS = tuple(1000 * 2**i for i in range(12))
@@ -68,9 +68,9 @@ SURFACES: dict[str, Surface] = {
 _INDEX = {length: i for i, length in enumerate(LENGTHS)}
 
 
-def _draw(surface: Surface, key: str) -> dict[Cell, float]:
+def _draw(surface: Surface, key: str) -> dict[Point, float]:
     rng = random.Random(key)
-    truth: dict[Cell, float] = {}
+    truth: dict[Point, float] = {}
     for li, length in enumerate(LENGTHS):
         for d in DEPTHS:
             for s in SEEDS:
@@ -78,7 +78,7 @@ def _draw(surface: Surface, key: str) -> dict[Cell, float]:
     return truth
 
 
-def _full_index(truth: dict[Cell, float]) -> int:
+def _full_index(truth: dict[Point, float]) -> int:
     per_length = {
         length: statistics.fmean(truth[(length, d, s)] for d in DEPTHS for s in SEEDS) for length in LENGTHS
     }
@@ -86,11 +86,11 @@ def _full_index(truth: dict[Cell, float]) -> int:
     return -1 if eff is None else _INDEX[eff]
 
 
-def _adaptive(truth: dict[Cell, float], assume_monotone: bool) -> tuple[int, int, bool, bool, int]:
+def _adaptive(truth: dict[Point, float], assume_monotone: bool) -> tuple[int, int, bool, bool, int]:
     sampler = AdaptiveSampler(
         LENGTHS, DEPTHS, SEEDS, threshold=THRESHOLD, confidence=0.95, assume_monotone=assume_monotone
     )
-    observed: dict[Cell, float] = {}
+    observed: dict[Point, float] = {}
     rounds = 0
     while batch := sampler.next_batch(observed):
         rounds += 1

@@ -37,8 +37,7 @@ from typing import Any
 from evals.config import RunConfig
 from evals.planning.grid import Cell, order_cells
 from evals.planning.prepare import PreparedRun
-from evals.planning.sampler import AdaptiveSampler, AdaptiveStatus
-from evals.planning.sampler import Cell as Point
+from evals.planning.sampler import AdaptiveSampler, AdaptiveStatus, Point
 from evals.store.record import SAMPLING_SCHEMA, Sampling, parse_sampling
 from evals.store.results import write_failure, write_json_atomic
 

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 from evals.stats import effective_length, format_tokens
 
-Cell = tuple[int, float, int]
+Point = tuple[int, float, int]
 """A candidate cell: ``(length, depth, seed)``."""
 
 
@@ -237,7 +237,7 @@ class _Analysis:
     classes: dict[int, str]
     status: AdaptiveStatus
     targets: list[tuple[int, str]]  # (length, direction "pass" | "fail") to sample next
-    coarse: list[Cell]
+    coarse: list[Point]
 
 
 class AdaptiveSampler:
@@ -298,14 +298,14 @@ class AdaptiveSampler:
         self.verify_below = verify_below
         self.salt = salt
         grid_id = f"{self.depths}:{self.seeds}:{salt}"
-        self._order: dict[int, tuple[Cell, ...]] = {}
+        self._order: dict[int, tuple[Point, ...]] = {}
         for length in self.lengths:
             cells = [(length, d, s) for d in self.depths for s in self.seeds]
             random.Random(f"niah-adaptive:{length}:{grid_id}").shuffle(cells)
             self._order[length] = tuple(cells)
 
     @property
-    def cells(self) -> list[Cell]:
+    def cells(self) -> list[Point]:
         """Every candidate cell, by length, in the order the sampler would take them."""
         return [c for length in self.lengths for c in self._order[length]]
 
@@ -316,7 +316,7 @@ class AdaptiveSampler:
 
     # -- public --------------------------------------------------------------------------------------------
 
-    def status(self, observed: Mapping[Cell, float | None]) -> AdaptiveStatus:
+    def status(self, observed: Mapping[Point, float | None]) -> AdaptiveStatus:
         """Where the effective length stands given the cells observed so far.
 
         Args:
@@ -331,7 +331,7 @@ class AdaptiveSampler:
         """
         return self._analyse(observed).status
 
-    def next_batch(self, observed: Mapping[Cell, float | None]) -> list[Cell]:
+    def next_batch(self, observed: Mapping[Point, float | None]) -> list[Point]:
         """The cells to run next; an empty list means stop (settled, grid exhausted or budget spent).
 
         Never proposes an observed cell, so a resumed run passes what it already has and continues.
@@ -361,10 +361,10 @@ class AdaptiveSampler:
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _unobserved(self, length: int, observed: Mapping[Cell, float | None]) -> list[Cell]:
+    def _unobserved(self, length: int, observed: Mapping[Point, float | None]) -> list[Point]:
         return [c for c in self._order[length] if c not in observed]
 
-    def _state(self, length: int, observed: Mapping[Cell, float | None]) -> LengthState:
+    def _state(self, length: int, observed: Mapping[Point, float | None]) -> LengthState:
         seen = [observed[c] for c in self._order[length] if c in observed]
         scored: list[float] = []
         for v in seen:
@@ -384,7 +384,7 @@ class AdaptiveSampler:
         decision = "pass" if low >= self.threshold else "fail" if high < self.threshold else "unknown"
         return LengthState(length, n_cells, len(seen), len(scored), mean, low, high, decision)
 
-    def _need_more(self, state: LengthState, direction: str, observed: Mapping[Cell, float | None]) -> int:
+    def _need_more(self, state: LengthState, direction: str, observed: Mapping[Point, float | None]) -> int:
         """Cells to add at a length so that, if they all agreed with ``direction``, it would be decided."""
         remaining = len(self._unobserved(state.length, observed))
         seen = [float(v) for c in self._order[state.length] if (v := observed.get(c)) is not None]
@@ -408,13 +408,13 @@ class AdaptiveSampler:
                 lo = mid + 1
         return lo
 
-    def _analyse(self, observed: Mapping[Cell, float | None]) -> _Analysis:
+    def _analyse(self, observed: Mapping[Point, float | None]) -> _Analysis:
         t = self.threshold
         states = {length: self._state(length, observed) for length in self.lengths}
         n_observed = sum(s.n_observed for s in states.values())
         index = {length: i for i, length in enumerate(self.lengths)}
 
-        coarse: list[Cell] = []
+        coarse: list[Point] = []
         for length in self.lengths:
             want = min(self.coarse_per_length, states[length].n_cells) - states[length].n_observed
             if want > 0:

@@ -309,7 +309,7 @@ CELL_COLUMNS = ("cell_id", "status", "score", "prompt_tokens", "length", "depth"
 
 
 @dataclass
-class Cell:
+class HeatmapCell:
     """One heatmap cell (a length × depth pair, over seeds and languages): its rows of the group's frame
     (named tuples of :data:`CELL_COLUMNS`, in the group's order)."""
 
@@ -399,7 +399,7 @@ class Group:
     run_names: list[str]
     lengths: list[int] = field(init=False)
     depths: list[float] = field(init=False)
-    cells: dict[tuple[int, float], Cell] = field(init=False)
+    cells: dict[tuple[int, float], HeatmapCell] = field(init=False)
 
     def __post_init__(self) -> None:
         # One pass over a narrow frame (a pandas split per cell costs ~1 ms each).
@@ -407,7 +407,7 @@ class Group:
         by_cell: dict[tuple[int, float], list[Any]] = {}
         for row in df.itertuples(index=False):
             by_cell.setdefault((int(row.length), float(row.depth)), []).append(row)
-        self.cells = {k: Cell(k[0], k[1], v) for k, v in sorted(by_cell.items())}
+        self.cells = {k: HeatmapCell(k[0], k[1], v) for k, v in sorted(by_cell.items())}
         self.lengths = sorted({k[0] for k in self.cells})
         self.depths = sorted({k[1] for k in self.cells})
 

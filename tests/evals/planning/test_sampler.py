@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from evals.planning.sampler import AdaptiveSampler, Cell, finite_population_bounds, isotonic_decreasing
+from evals.planning.sampler import AdaptiveSampler, Point, finite_population_bounds, isotonic_decreasing
 from evals.stats import effective_length
 
 LENGTHS = tuple(1000 * 2**i for i in range(12))
@@ -16,10 +16,10 @@ DEPTHS = tuple(float(d) for d in range(0, 101, 10))
 SEEDS = (0, 1)
 N_FULL = len(LENGTHS) * len(DEPTHS) * len(SEEDS)  # 264
 
-Model = Callable[[Cell], float | None]
+Model = Callable[[Point], float | None]
 
 
-def run(sampler: AdaptiveSampler, model: Model, observed: dict[Cell, float | None] | None = None) -> dict:
+def run(sampler: AdaptiveSampler, model: Model, observed: dict[Point, float | None] | None = None) -> dict:
     """Drive the sampler to the end like the runner would; returns everything observed."""
     observed = dict(observed or {})
     while batch := sampler.next_batch(observed):
@@ -80,7 +80,7 @@ def test_cliff_at_64k_numbers() -> None:
 # -- the monotonicity assumption ----------------------------------------------------------------------------
 
 
-def dip_model(cell: Cell) -> float:
+def dip_model(cell: Point) -> float:
     """Fails at 4K only, then right again up to 256K: recall rises with length after 4K."""
     length = cell[0]
     return 0.0 if length == 4000 or length > 256000 else 1.0
@@ -115,7 +115,7 @@ def test_no_assumption_mode_decides_every_length_on_its_own() -> None:
 
 def test_no_violation_flagged_on_a_noisy_but_falling_curve() -> None:
     # right on 21 of 22 cells up to 32K (one fixed wrong depth), then 2 of 22: no length rises significantly
-    def model(cell: Cell) -> float:
+    def model(cell: Point) -> float:
         length, depth, seed = cell
         if length <= 32000:
             return 0.0 if (depth, seed) == (30.0, 1) else 1.0
@@ -134,8 +134,8 @@ def test_no_violation_flagged_on_a_noisy_but_falling_curve() -> None:
 def test_same_inputs_same_batches() -> None:
     model = cliff_model(16001)
     a, b = AdaptiveSampler(LENGTHS, DEPTHS, SEEDS), AdaptiveSampler(LENGTHS, DEPTHS, SEEDS)
-    obs_a: dict[Cell, float | None] = {}
-    obs_b: dict[Cell, float | None] = {}
+    obs_a: dict[Point, float | None] = {}
+    obs_b: dict[Point, float | None] = {}
     while True:
         batch_a, batch_b = a.next_batch(obs_a), b.next_batch(obs_b)
         assert batch_a == batch_b
@@ -180,7 +180,7 @@ def test_resume_from_cells_it_would_not_have_chosen() -> None:
 
 def test_lengths_without_any_score_end_the_run_like_the_full_grid() -> None:
     # over the model's window from 512K on: every such cell comes back without a score
-    def model(cell: Cell) -> float | None:
+    def model(cell: Point) -> float | None:
         return None if cell[0] >= 512000 else 1.0
 
     sampler = AdaptiveSampler(LENGTHS, DEPTHS, SEEDS)
