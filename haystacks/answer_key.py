@@ -162,15 +162,8 @@ class ScoreDetail(BaseModel):
     ``located`` out unless it has one, and a record of an older writer that lacks a newer key reads it as
     None and writes it back without it.
 
-    Attributes:
-        outcome: One of :data:`haystacks.tasks.OUTCOMES`.
-        found: Expected answers stated under their key.
-        missed: Expected answers not so stated.
-        misbound: Expected answers stated, but under another key.
-        abstained: The answer says the text does not contain it.
-        hallucinated: The answer states a value the text does not hold for the asked key.
-        distractors_found: Decoy values the answer states.
-        located: ``changed_line``: whether the altered line was identified.
+    The declared fields are :class:`haystacks.tasks.base.Grade`'s, which documents each (here every one may be
+    None: an older record may lack it).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
