@@ -11,8 +11,10 @@ from evals.grading.score import (
     number_candidates,
     parse_chinese_number,
     parse_english_number,
+    read_answer,
     score_answer,
 )
+from haystacks.tasks import AnswerKey, Fact
 
 
 @pytest.mark.parametrize(
@@ -216,3 +218,38 @@ def test_runs_to_end(text: str, scored: str, ends: bool) -> None:
     from evals.grading.score import runs_to_end
 
     assert runs_to_end(text, scored) is ends
+
+
+def _two_city_key() -> AnswerKey:
+    return AnswerKey(
+        task="multi",
+        language="zh",
+        question="杭州和太原的神秘数字分别是多少？",
+        expected=(
+            Fact("杭州的神秘数字", "4729183", "杭州"),
+            Fact("太原的神秘数字", "5521907", "太原"),
+        ),
+    )
+
+
+def test_read_answer_completion_reads_the_answer_lines_only() -> None:
+    """A base model answers one line per asked fact, then keeps writing: only those lines are graded."""
+    text = "\n杭州：4729183\n太原：5521907\n问题：上海的神秘数字是多少？\n答案：1"
+    r = read_answer(text, _two_city_key(), style="completion")
+    assert r.scored == "杭州：4729183\n太原：5521907"
+    assert (r.grade.score, r.grade.outcome, r.truncated) == (1.0, "found", False)
+    # the same text read as a chat answer is graded whole: the extra value after it is a third claim
+    whole = read_answer(text, _two_city_key(), style="chat")
+    assert whole.scored == text
+
+
+def test_read_answer_cut_before_committing_is_truncated_not_wrong() -> None:
+    """Cut by its budget mid-number before any value was finished: not scored (the runner's and the
+    corpus's one reading)."""
+    r = read_answer("Let me look through the text for Hangzhou: 47291", _two_city_key(), cut=True)
+    assert r.truncated is True
+    done = read_answer("杭州：4729183；太原：5521907。", _two_city_key(), cut=True)
+    assert (done.truncated, done.grade.score) == (False, 1.0)
+    # a number the cut may have stopped mid-way is left out: the first value stands, the last is unknown
+    open_end = read_answer("杭州：4729183；太原：5521907", _two_city_key(), cut=True)
+    assert (open_end.truncated, open_end.grade.score) == (False, 0.5)
