@@ -1,4 +1,4 @@
-"""Synchronous execution: the todo cells called one by one, ``concurrency`` at most in flight.
+"""Synchronous execution: each todo cell its own call, ``concurrency`` calls at most in flight.
 
 Cells are submitted in the planned (prefix-sharing) order while the next haystack is built
 (:meth:`~evals.execution.sizing.Sizer.fit`); each call's outcome goes through the session's one record path

@@ -129,6 +129,8 @@ class RunSession:
     # -- setup
 
     async def start(self) -> None:
+        """Start the provider (and the judge), check the window it serves, and start the sizer; nothing is
+        written (:func:`session` calls this)."""
         from providers.doors.local.adapter import serve_window
         from providers.registry import create_provider
 
