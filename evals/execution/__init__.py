@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from evals.execution.adaptive import AdaptiveRun, sampling_header
 from evals.execution.batch import execute_batch
 from evals.execution.cells import execute_cells
-from evals.execution.lock import RunLock
+from evals.execution.lock import RunLock, RunLockedError
 from evals.execution.session import RunOutcome, RunSession, say
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from evals.planning.prepare import PreparedRun
 
-__all__ = ["AdaptiveRun", "RunLock", "RunOutcome", "RunSession", "execute", "say"]
+__all__ = ["AdaptiveRun", "RunLock", "RunLockedError", "RunOutcome", "RunSession", "execute", "say"]
 
 
 async def execute(
@@ -54,15 +54,30 @@ async def execute(
     Returns:
         What this invocation did.
 
+    The run directory's lock (:class:`RunLock`) is held throughout: the CLI takes it before planning ends
+    (and sets ``prep.store.guard``); a library caller that has not gets it taken here, and refused when
+    another invocation holds it, so no two invocations pay for the same cells.
+
     Raises:
+        RunLockedError: Another live invocation holds the run directory (a library caller without the lock).
         EvalError, providers.errors.ConfigError, haystacks.errors.HaystackError: Setup failures (nothing
             has been written then), or :class:`~evals.errors.ResultsWriteError` when the run directory
             cannot be written (what was recorded is whole).
     """
-    rounds = adaptive.next_round if adaptive is not None else None
-    sampling = sampling_header(prep.cfg)
-    if prep.cfg.batch:
-        return await execute_batch(prep, console, verbose=verbose, rounds=rounds, sampling=sampling)
-    return await execute_cells(
-        prep, console, verbose=verbose, show_progress=show_progress, rounds=rounds, sampling=sampling
-    )
+    lock = None
+    if prep.store.guard is None:  # a library caller: one invocation per run directory holds here too
+        lock = RunLock(prep.run_dir)
+        lock.acquire()
+        prep.store.guard = lock.check
+    try:
+        rounds = adaptive.next_round if adaptive is not None else None
+        sampling = sampling_header(prep.cfg)
+        if prep.cfg.batch:
+            return await execute_batch(prep, console, verbose=verbose, rounds=rounds, sampling=sampling)
+        return await execute_cells(
+            prep, console, verbose=verbose, show_progress=show_progress, rounds=rounds, sampling=sampling
+        )
+    finally:
+        if lock is not None:
+            prep.store.guard = None
+            lock.release()

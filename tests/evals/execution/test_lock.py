@@ -261,3 +261,33 @@ def test_a_lock_on_a_new_directory_leaves_nothing_when_nothing_was_written(tmp_p
     with RunLock(run):
         assert run.is_dir() and (run / LOCK_FILE).exists() and read_holder(run).pid == os.getpid()
     assert not run.exists()
+
+
+def test_the_library_entry_takes_the_lock_too(slow_mock: MockServer, tmp_path: Path) -> None:
+    """``evals.execution.execute`` called from Python (no CLI) holds the run directory's lock: refused while
+    another invocation holds it (nothing sent, nothing written), and runs every cell once when free."""
+    import asyncio
+
+    from rich.console import Console
+
+    from evals.config import build_config
+    from evals.execution import RunLockedError, execute
+    from evals.planning import prepare
+
+    out = tmp_path / "run"
+    cfg = build_config(None, {"model": "mock-model", "lengths": "400,500", "depths": "0,100", "out": out})
+    other = RunLock(out)
+    other.acquire()
+    try:
+        with pytest.raises(RunLockedError):
+            asyncio.run(execute(prepare(cfg), Console(quiet=True), show_progress=False))
+        assert slow_mock.api_requests() == [] and not (out / "results.jsonl").exists()
+    finally:
+        other.release()
+    outcome = asyncio.run(execute(prepare(cfg), Console(quiet=True), show_progress=False))
+    assert (outcome.ran, outcome.ok) == (4, 4)
+    recs = read_records(out / "results.jsonl")
+    assert len(recs) == len({r.cell_id for r in recs}) == 4
+    again = RunLock(out)
+    again.acquire()  # released by execute: free again
+    again.release()
