@@ -13,8 +13,8 @@ Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.store.record`)
 * a write that fails (full disk, quota, read-only file system, permissions) is cut back to the last whole
   line and raised as one :class:`~evals.errors.ResultsWriteError` naming what is safe; the cell it was for
   is not done, so the next run sends it again;
-* one writer per run directory (:class:`evals.execution.lock.RunLock`, taken by the CLI); readers take no
-  lock.
+* one writer per run directory (:class:`evals.execution.lock.RunLock`, taken by the CLI, or by
+  :func:`evals.execution.execute` for a library caller); readers take no lock.
 """
 
 from __future__ import annotations
