@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.config import RunConfig
+from evals.config import TASK_OPTIONS, RunConfig
 from evals.errors import BudgetExceededError, OutputDirError, PlanError, RunDirConflictError
 from evals.grading.judge import check_judge
 from evals.planning.cost import CostEstimate, estimate_cost
@@ -177,13 +177,20 @@ def _corpus(cfg: RunConfig) -> Corpus:
 
 
 def _check_tasks(cfg: RunConfig, grid: Grid) -> None:
-    """Every task can draw its plan with the run's options (custom needles, hops, counts), or one line."""
+    """Every task can draw its plan with the run's options (custom needles, hops, counts), and every task
+    option given is read by a task of the run (never silently dropped), or one line."""
     from haystacks.builder import CellSpec
     from haystacks.errors import HaystackError
-    from haystacks.tasks import get_task
+    from haystacks.tasks import get_task, task_names
 
     if cfg.needles and "custom" not in grid.tasks:
         raise PlanError("--needle/--needles-file are for the custom task: add --task custom")
+    for name in sorted(set(TASK_OPTIONS) & cfg.model_fields_set - {"needles"}):
+        readers = [t for t in task_names() if name in get_task(t).options]
+        if not any(name in get_task(t).options for t in grid.tasks):
+            flag = "--" + name.replace("_", "-")
+            run = ", ".join(grid.tasks)
+            raise PlanError(f"{flag} is read by {', '.join(readers)}; no task of this run ({run}) reads it")
     options = cfg.task_options()
     for task in grid.tasks:
         t = get_task(task)

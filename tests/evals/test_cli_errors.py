@@ -132,3 +132,15 @@ def test_dry_run_says_how_lengths_of_count_api_models_are_sized(tmp_path: Path) 
     assert p.returncode == 0, p.stderr
     assert "approximate" in p.stdout and "token-count API" not in p.stdout
     assert not (tmp_path / "results").exists()  # a dry run writes nothing
+
+
+def test_a_task_option_no_task_of_the_run_reads_is_refused(tmp_path: Path) -> None:
+    """``--n-distractors`` with ``no_needle`` alone would be dropped without a word: one line, exit 2."""
+    base = ["--model", "gemma-3-270m", "--n-distractors", "2", "--dry-run"]
+    line = assert_one_line_error(run_cli([*base, "--task", "no_needle"], tmp_path), "--n-distractors")
+    assert line == (
+        "error: --n-distractors is read by distractor, associative, chain, topical; no task of this run "
+        "(no_needle) reads it"
+    )
+    ok = run_cli([*base, "--task", "no_needle,distractor"], tmp_path)
+    assert ok.returncode == 0, ok.stderr

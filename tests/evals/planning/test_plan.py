@@ -221,3 +221,16 @@ def test_identity_and_run_dir() -> None:
     assert ident == _ident(build_config(None, {"model": "gpt-4o", "n_needles": 5}))
     d = default_run_dir(cfg, ident)
     assert d.name == f"gpt-4o-single-{ident[:8]}"
+
+
+def test_preset_names_the_config_accepts_are_the_presets_there_are() -> None:
+    """The config's ``--preset`` choices (a Literal, for the parser) and :data:`PRESETS` (what a preset sets,
+    a layer above) name the same presets."""
+    import typing
+
+    from evals.config import RunConfig
+    from evals.planning.grid import PRESETS
+
+    annotation = RunConfig.model_fields["preset"].annotation
+    choices = {a for arg in typing.get_args(annotation) for a in typing.get_args(arg)}
+    assert choices == set(PRESETS)
