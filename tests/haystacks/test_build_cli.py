@@ -176,6 +176,8 @@ def test_export_dataset_save_to_disk_and_parquet(tmp_path: Path) -> None:
     row = ds[5]
     assert row["task"] == "single" and row["language"] == "en" and row["tokenizer"] == "cl100k_base"
     assert row["context_tokens"] == get_tokenizer("cl100k_base").count(row["context"])
+    # whether each context is exact, and why not where it is not, travel with it
+    assert all((x["tokens_note"] is None) == x["tokens_exact"] for x in ds)
     assert row["needles"][0]["text"] in row["context"] and row["answers"] == [row["needles"][0]["answer"]]
     multi = ds.filter(lambda x: x["task"] == "multi")
     assert all(len(x["needles"]) == 4 for x in multi)
