@@ -28,14 +28,12 @@ import anthropic
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.doors.openai.adapter import aiohttp_client
 from providers.errors import (
-    AuthError,
     ConfigError,
     MalformedResponse,
-    NotFoundError,
     ProviderError,
-    QuotaExceededError,
     RetiredModelError,
     classify_stainless_error,
+    lookup_failure,
 )
 
 if TYPE_CHECKING:
@@ -90,9 +88,7 @@ def discover_anthropic(info: ModelInfo, api_key: str | None, base_url: str | Non
         m = client.models.retrieve(info.model_id)
     except Exception as exc:
         err = classify_anthropic_error(exc, provider=info.alias, secrets=(api_key or "",))
-        if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
-            raise err from None
-        raise ConfigError(f"cannot ask Anthropic for {info.model_id!r}: {err}") from None
+        raise lookup_failure(err, f"Anthropic for {info.model_id!r}") from None
     finally:
         client.close()
     if m.lifecycle == "retired":
