@@ -188,7 +188,15 @@ class AnthropicProvider(Provider):
         return body
 
     def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
-        return {"endpoint": "/v1/messages", **self.build_body(req)}
+        return self._described(self.build_body(req))
+
+    def _described(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The request as recorded: its endpoint and the body sent."""
+        return {"endpoint": "/v1/messages", **body}
+
+    def _classify(self, exc: BaseException) -> ProviderError:
+        """The typed error of an exception the SDK raised."""
+        return classify_anthropic_error(exc, provider=self.name, secrets=self._secrets())
 
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         body = self.build_body(req)
@@ -197,8 +205,8 @@ class AnthropicProvider(Provider):
             # handed back as is (no re-validation of our body or of the answer; see the OpenAI adapter).
             data = await self._client.post("/v1/messages", cast_to=object, body=body)
         except Exception as exc:
-            raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
-        return parse_anthropic_message(data, {"endpoint": "/v1/messages", **body}, provider=self)
+            raise self._classify(exc) from None
+        return parse_anthropic_message(data, self._described(body), provider=self)
 
     async def count_tokens(self, text: str) -> int | None:
         """Anthropic's count of ``text`` as one user message (``/v1/messages/count_tokens``)."""
@@ -209,7 +217,7 @@ class AnthropicProvider(Provider):
                     model=self.info.model_id, messages=[{"role": "user", "content": text}]
                 )
             except Exception as exc:
-                raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
+                raise self._classify(exc) from None
             count = getattr(resp, "input_tokens", None)
             if not isinstance(count, int):
                 raise MalformedResponse("count_tokens answer has no input_tokens", provider=self.name)
