@@ -28,6 +28,12 @@ from providers.errors import ConfigError, ConnectionDropped, ProviderError, Prov
 
 __all__ = ["EndpointRouter", "EndpointState", "RoutedProvider", "parse_base_urls"]
 
+#: The circuit breaker's defaults: consecutive failures that take a replica out, its first cool-down and the
+#: cap of the doubling cool-downs (seconds).
+FAILURE_THRESHOLD = 3
+COOLDOWN_S = 30.0
+MAX_COOLDOWN_S = 300.0
+
 #: Replicas a request has tried (set per ``generate`` call, read by each attempt).
 _TRIED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("niah_tried_endpoints", default=None)
 
@@ -90,9 +96,9 @@ class EndpointRouter:
         urls: Sequence[str],
         *,
         concurrency: int = 8,
-        failure_threshold: int = 3,
-        cooldown_s: float = 30.0,
-        max_cooldown_s: float = 300.0,
+        failure_threshold: int = FAILURE_THRESHOLD,
+        cooldown_s: float = COOLDOWN_S,
+        max_cooldown_s: float = MAX_COOLDOWN_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not urls:
@@ -173,9 +179,9 @@ class RoutedProvider(Provider):
         self,
         children: Sequence[Provider],
         *,
-        failure_threshold: int = 3,
-        cooldown_s: float = 30.0,
-        max_cooldown_s: float = 300.0,
+        failure_threshold: int = FAILURE_THRESHOLD,
+        cooldown_s: float = COOLDOWN_S,
+        max_cooldown_s: float = MAX_COOLDOWN_S,
     ) -> None:
         if not children:
             raise ConfigError("no endpoint given")

@@ -42,6 +42,7 @@ __all__ = [
     "classify_transport",
     "error_message_from_body",
     "is_context_length_message",
+    "lookup_failure",
     "parse_retry_after",
     "redact",
 ]
@@ -590,6 +591,20 @@ def classify_other(
     return ProviderError(
         f"unexpected error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", provider=provider
     )
+
+
+def lookup_failure(err: ProviderError, what: str) -> Exception:
+    """What a failed lookup of a model's metadata (a models endpoint asked before a run) raises: a wrong
+    key, an unknown model or an empty account as classified (``err``), anything else a :class:`ConfigError`
+    ``cannot ask {what}: {err}``.
+
+    Args:
+        err: The classified failure.
+        what: Who was asked about which model (``"Gemini for 'gemini-x'"``).
+    """
+    if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
+        return err
+    return ConfigError(f"cannot ask {what}: {err}")
 
 
 def _status_error_body(exc: Any) -> Any:

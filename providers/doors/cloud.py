@@ -4,18 +4,55 @@ A ``<door>:<id>`` name the registry does not list borrows the vendor's entry for
 tokenizer, thinking, list prices), with the door's own name, id and credentials; the maker's lifecycle is
 recorded in ``lifecycle_source`` but not enforced (each platform retires models on its own calendar; a model
 it no longer serves answers 404). A model the vendor's entries do not know gets the door's bare entry
-(window from ``--context-window``, prices unknown).
+(window from ``--context-window``, or from the platform where it can be asked; prices unknown).
+
+:class:`CloudDoor` is the base of those doors: it says whose entries they borrow, and refuses an unlisted
+model without a window.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from providers.door import Door
+from providers.errors import ConfigError
 
 if TYPE_CHECKING:
-    from providers.door import Door
     from providers.entry import ModelInfo
 
-__all__ = ["borrowed_entry"]
+__all__ = ["CloudDoor", "borrowed_entry"]
+
+
+class CloudDoor(Door):
+    """A platform's door to another vendor's models (subclassed by the Azure, Vertex and Bedrock doors).
+
+    Attributes:
+        maker: The door of the models' maker, whose registry entries a ``<door>:<id>`` name borrows.
+        probes_unlisted: Whether the provider of a model the maker's entries do not name asks the platform
+            about it when created (``discover``); else it needs ``--context-window``.
+    """
+
+    maker: ClassVar[str]
+    probes_unlisted: ClassVar[bool] = False
+
+    def maker_id(self, model_id: str) -> str:
+        """The maker's id of the model the door calls ``model_id`` (default: the same)."""
+        return model_id
+
+    def vendor_entry(self, model_id: str) -> ModelInfo:
+        """The maker's entry of the model, served through this door; any other model gets the bare entry."""
+        found = borrowed_entry(self, model_id, self.maker, self.maker_id(model_id))
+        if found is not None:
+            return found
+        bare = super().vendor_entry(model_id)
+        return bare if self.probes_unlisted else bare.model_copy(update={"discover": False})
+
+    def check_usable(self, info: ModelInfo) -> None:
+        """An unlisted model needs ``--context-window``."""
+        if not info.context_window:
+            raise ConfigError(
+                f"model {info.alias!r} is not in the registry: give its context window with --context-window"
+            )
 
 
 def borrowed_entry(door: Door, model_id: str, vendor: str, vendor_id: str) -> ModelInfo | None:

@@ -32,7 +32,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -51,10 +51,14 @@ __all__ = [
     "RecordedRequest",
     "Wire",
     "count_tokens",
+    "drop_connection",
     "iso_time",
     "json_response",
+    "jsonl_bytes",
+    "jsonl_rows",
     "mock_tokens",
     "presented_key",
+    "read_request",
     "server_base",
     "text_of",
     "truncate",
@@ -129,6 +133,35 @@ def presented_key(headers: dict[str, str], query_key: str | None) -> str | None:
     return query_key
 
 
+def jsonl_rows(data: bytes) -> list[Any]:
+    """The JSON values of a JSONL file's non-blank lines."""
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+
+def jsonl_bytes(rows: Iterable[Any]) -> bytes:
+    """A JSONL file of ``rows`` (one JSON value a line, each line ending in a newline)."""
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+
+
+async def read_request(request: web.Request) -> tuple[bytes, dict[str, str], Any]:
+    """``(raw body, headers with lower-case names, decoded JSON body)``; a body that is not JSON is kept
+    as text (a wire answers it with its 400)."""
+    raw = await request.read()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    return raw, headers, body
+
+
+def drop_connection(request: web.Request) -> web.Response:
+    """Close the connection without an answer (what the client sees as a dropped connection)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=499)  # never sent: the transport is closed
+
+
 def server_base(request: web.Request) -> str:
     """``scheme://host`` of the fake as the client reached it."""
     return f"{request.scheme}://{request.host}"
@@ -157,6 +190,14 @@ class MockReply:
     finish: Literal["stop", "max_tokens", "content_filter", "blocked", "refusal"] = "stop"
     reasoning_tokens: int = 0
     model: str | None = None
+
+    def clipped(self, max_tokens: int | None) -> tuple[str, str]:
+        """``(text, finish)`` of the answer to a request capped at ``max_tokens``: the text cut to the cap
+        (None: no cap) and then finished by ``max_tokens``."""
+        if max_tokens is None:
+            return self.text, self.finish
+        text, cut = truncate(self.text, max_tokens)
+        return text, "max_tokens" if cut else self.finish
 
 
 @dataclass(frozen=True)
@@ -558,21 +599,31 @@ class FakeServer:
                 self._handlers.discard(task)
 
     async def _recorded(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        raw, headers, body = await read_request(request)
         wire, api, path_model = self._route(request.method, request.path)
+
+        async def respond(fault: str) -> web.Response:
+            if wire is None or api is None:
+                return await self._other(request, raw, headers)
+            return await self._dispatch(request, wire, api, path_model, fault, raw, body, headers)
+
+        return await self._record(request, api, body, headers, respond)
+
+    async def _record(
+        self,
+        request: web.Request,
+        api: str | None,
+        body: Any,
+        headers: dict[str, str],
+        respond: Callable[[str], Awaitable[web.Response]],
+    ) -> web.Response:
+        """Draw the request's fault, record it (in flight until answered) and answer with ``respond(fault)``
+        (for servers that route and refuse before the wire: Azure, Vertex, Bedrock)."""
         fault = self._next_fault(api)
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
         rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
         self._begin(rec)
         try:
-            if wire is None or api is None:
-                response = await self._other(request, raw, headers)
-            else:
-                response = await self._dispatch(request, wire, api, path_model, fault, raw, body, headers)
+            response = await respond(fault)
             rec.status = None if response.status == 499 else response.status
             return response
         finally:
@@ -604,7 +655,7 @@ class FakeServer:
     ) -> web.Response:
         # Faults that do not depend on the request.
         if fault == "drop":
-            return _drop(request)
+            return drop_connection(request)
         if fault == "malformed":
             await asyncio.sleep(self.latency_s)
             return json_response(
@@ -672,13 +723,6 @@ _FAULT_MESSAGES = {
 }
 
 
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without an answer (what the client sees as a dropped connection)."""
-    if request.transport is not None:
-        request.transport.close()
-    return web.Response(status=499)  # never sent: the transport is closed
-
-
 # ------------------------------------------------------------------------------------------- batches
 
 
@@ -702,6 +746,11 @@ class MockBatch:
     extra: dict[str, Any] = field(default_factory=dict)
     #: custom_id -> the request body as received (OpenAI ``body``, Anthropic ``params``, Gemini ``request``).
     bodies: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> int:
+        """How many requests were answered (status 200)."""
+        return sum(1 for status, _ in self.outcomes.values() if status == 200)
 
 
 class BatchMock:
@@ -766,6 +815,21 @@ class BatchMock:
         if window is not None and prompt_tokens > window:
             return 400, wire.context_error(api, prompt_tokens, window)
         return 200, wire.answer(self.server, api, req, prompt_tokens)
+
+    def add(self, batch: MockBatch) -> None:
+        """Hold a new batch (counts a ``create`` call of its vendor)."""
+        with self._lock:
+            self.batches[batch.id] = batch
+            self.calls[(batch.vendor, "create")] += 1
+
+    def cancel(self, bid: str, vendor: str) -> MockBatch | None:
+        """Cancel ``vendor``'s batch ``bid`` (counts a ``cancel`` call); None: it has no such batch."""
+        batch = self.get(bid, vendor)
+        if batch is not None:
+            with self._lock:
+                batch.canceled = True
+                self.calls[(vendor, "cancel")] += 1
+        return batch
 
     def poll(self, batch: MockBatch, vendor: str) -> bool:
         """Count one status call; True once the batch has ended."""

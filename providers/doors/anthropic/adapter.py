@@ -28,14 +28,12 @@ import anthropic
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.doors.openai.adapter import aiohttp_client
 from providers.errors import (
-    AuthError,
     ConfigError,
     MalformedResponse,
-    NotFoundError,
     ProviderError,
-    QuotaExceededError,
     RetiredModelError,
     classify_stainless_error,
+    lookup_failure,
 )
 
 if TYPE_CHECKING:
@@ -90,9 +88,7 @@ def discover_anthropic(info: ModelInfo, api_key: str | None, base_url: str | Non
         m = client.models.retrieve(info.model_id)
     except Exception as exc:
         err = classify_anthropic_error(exc, provider=info.alias, secrets=(api_key or "",))
-        if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
-            raise err from None
-        raise ConfigError(f"cannot ask Anthropic for {info.model_id!r}: {err}") from None
+        raise lookup_failure(err, f"Anthropic for {info.model_id!r}") from None
     finally:
         client.close()
     if m.lifecycle == "retired":
@@ -192,7 +188,15 @@ class AnthropicProvider(Provider):
         return body
 
     def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
-        return {"endpoint": "/v1/messages", **self.build_body(req)}
+        return self._described(self.build_body(req))
+
+    def _described(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The request as recorded: its endpoint and the body sent."""
+        return {"endpoint": "/v1/messages", **body}
+
+    def _classify(self, exc: BaseException) -> ProviderError:
+        """The typed error of an exception the SDK raised."""
+        return classify_anthropic_error(exc, provider=self.name, secrets=self._secrets())
 
     async def _generate(self, req: GenerateRequest) -> GenerateResult:
         body = self.build_body(req)
@@ -201,8 +205,8 @@ class AnthropicProvider(Provider):
             # handed back as is (no re-validation of our body or of the answer; see the OpenAI adapter).
             data = await self._client.post("/v1/messages", cast_to=object, body=body)
         except Exception as exc:
-            raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
-        return parse_anthropic_message(data, {"endpoint": "/v1/messages", **body}, provider=self)
+            raise self._classify(exc) from None
+        return parse_anthropic_message(data, self._described(body), provider=self)
 
     async def count_tokens(self, text: str) -> int | None:
         """Anthropic's count of ``text`` as one user message (``/v1/messages/count_tokens``)."""
@@ -213,7 +217,7 @@ class AnthropicProvider(Provider):
                     model=self.info.model_id, messages=[{"role": "user", "content": text}]
                 )
             except Exception as exc:
-                raise classify_anthropic_error(exc, provider=self.name, secrets=self._secrets()) from None
+                raise self._classify(exc) from None
             count = getattr(resp, "input_tokens", None)
             if not isinstance(count, int):
                 raise MalformedResponse("count_tokens answer has no input_tokens", provider=self.name)

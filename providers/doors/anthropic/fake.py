@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 import time
@@ -34,9 +33,9 @@ from providers.fakes.harness import (
     count_tokens,
     iso_time,
     json_response,
+    jsonl_bytes,
     server_base,
     text_of,
-    truncate,
 )
 from providers.fakes.wire_schema import Problem, check_typed
 
@@ -137,8 +136,7 @@ class _BatchRoutes(BatchRoutes):
         return json_response(404, anthropic_error("not_found_error", "batch not found"))
 
     def _batch(self, b: MockBatch, ended: bool, base: str) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        n, ok = len(b.custom_ids), b.succeeded
         counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if ended and b.canceled:
             counts.update(processing=0, canceled=n)
@@ -177,8 +175,7 @@ class _BatchRoutes(BatchRoutes):
         bid = state.new_id("msgbatch_mock")
         b = MockBatch("anthropic", bid, time.time(), ids, outcomes)
         b.bodies = {str(i["custom_id"]): i.get("params") for i in items}
-        state.batches[bid] = b
-        state.calls[("anthropic", "create")] += 1
+        state.add(b)
         return json_response(200, self._batch(b, False, server_base(request)))
 
     async def list(self, request: web.Request) -> web.Response:
@@ -205,7 +202,7 @@ class _BatchRoutes(BatchRoutes):
         if b is None:
             return self._not_found()
         self.state.calls[("anthropic", "results")] += 1
-        lines = []
+        lines: list[dict[str, Any]] = []
         for cid in b.custom_ids:
             status, payload = b.outcomes[cid]
             if b.canceled:
@@ -214,15 +211,13 @@ class _BatchRoutes(BatchRoutes):
                 result = {"type": "succeeded", "message": payload}
             else:
                 result = {"type": "errored", "error": payload}
-            lines.append(json.dumps({"custom_id": cid, "result": result}, ensure_ascii=False))
-        return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
+            lines.append({"custom_id": cid, "result": result})
+        return web.Response(body=jsonl_bytes(lines), content_type="application/binary")
 
     async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get(request.match_info["bid"], "anthropic")
+        b = self.state.cancel(request.match_info["bid"], "anthropic")
         if b is None:
             return self._not_found()
-        b.canceled = True
-        self.state.calls[("anthropic", "cancel")] += 1
         return json_response(200, self._batch(b, True, server_base(request)))
 
 
@@ -323,10 +318,7 @@ class AnthropicWire(Wire):
         if api == "anthropic-count":
             return {"input_tokens": prompt_tokens}
         reply = server.reply(req)
-        text, cut = (
-            truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
-        )
-        finish = "max_tokens" if cut else reply.finish
+        text, finish = reply.clipped(req.max_tokens)
         if finish in ("refusal", "blocked"):
             finish = "content_filter"
             if reply.finish == "refusal":

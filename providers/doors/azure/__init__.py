@@ -23,8 +23,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from providers.door import CacheRules, Capabilities, Door, VendorDefaults
+from providers.door import CacheRules, Capabilities, VendorDefaults
 from providers.doors.azure.settings import KEY_ENV, AzureSettings, azure_settings
+from providers.doors.cloud import CloudDoor
 from providers.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -38,10 +39,13 @@ __all__ = ["DOOR", "AzureDoor", "AzureSettings", "azure_settings"]
 CACHE = CacheRules(mode="automatic", min_prefix_tokens=1024, step=128, ttl_s=300.0)
 
 
-class AzureDoor(Door):
-    """Azure OpenAI deployments (``azure:<deployment>``)."""
+class AzureDoor(CloudDoor):
+    """Azure OpenAI deployments (``azure:<deployment>``): a deployment named after an OpenAI model borrows its
+    entry; any other is probed when its provider is created."""
 
     name = "azure"
+    maker = "openai"
+    probes_unlisted = True
     prefixes = ("azure",)
     key_env = (KEY_ENV,)
     key_required = False  # Entra ID instead of a key
@@ -57,12 +61,6 @@ class AzureDoor(Door):
     def vendor_defaults(self) -> VendorDefaults:
         """o200k_base until the probe names the model."""
         return VendorDefaults(tokenizer=self.default_tokenizer, count_api=False)
-
-    def vendor_entry(self, model_id: str) -> ModelInfo:
-        """A deployment named after an OpenAI model borrows its entry; any other is probed at start."""
-        from providers.doors.cloud import borrowed_entry
-
-        return borrowed_entry(self, model_id, "openai", model_id) or super().vendor_entry(model_id)
 
     def check_entry(self, info: ModelInfo) -> None:
         """The default checks, and ``api`` is ``""``, ``chat`` or ``responses``."""

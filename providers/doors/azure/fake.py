@@ -20,15 +20,13 @@ against the openai SDK's own request types) behind Azure's routing and rules:
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from typing import Any
 
 from aiohttp import web
 
 from providers.doors.openai.responses_fake import ResponsesWire
-from providers.fakes.harness import FakeServer, MockRequest, RecordedRequest, json_response
+from providers.fakes.harness import FakeServer, MockRequest, json_response, read_request
 
 __all__ = ["API_VERSIONS", "AzureFake"]
 
@@ -93,12 +91,7 @@ class AzureFake(FakeServer):
         self.filter_marker = filter_marker
 
     async def _recorded(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        raw, headers, body = await read_request(request)
         m = _DEPLOYMENT_PATH.match(request.path)
         if request.method != "POST" or (m is None and request.path != _RESPONSES_PATH):
             return _error(404, "404", "Resource not found")
@@ -131,16 +124,13 @@ class AzureFake(FakeServer):
                 "The API deployment for this resource does not exist. If you created the deployment within "
                 "the last 5 minutes, please wait a moment and try again.",
             )
-        fault = self._next_fault(api)
-        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
-        self._begin(rec)
-        try:
-            response = await self._azure(request, api, deployment, fault, raw, body, headers)
-            rec.status = None if response.status == 499 else response.status
-            return response
-        finally:
-            rec.finished = time.monotonic()
-            self._end()
+        return await self._record(
+            request,
+            api,
+            body,
+            headers,
+            lambda fault: self._azure(request, api, deployment, fault, raw, body, headers),
+        )
 
     async def _azure(
         self,

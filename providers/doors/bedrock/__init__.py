@@ -25,7 +25,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from providers.door import CacheRules, Capabilities, Door, VendorDefaults
+from providers.door import CacheRules, Capabilities, VendorDefaults
 from providers.doors.bedrock.settings import (
     BEDROCK_VERSION,
     TOKEN_ENV,
@@ -34,7 +34,7 @@ from providers.doors.bedrock.settings import (
     bedrock_settings,
     foundation_id,
 )
-from providers.errors import ConfigError
+from providers.doors.cloud import CloudDoor
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -47,10 +47,12 @@ __all__ = ["BEDROCK_VERSION", "DOOR", "BedrockDoor", "BedrockSettings", "bedrock
 CACHE = CacheRules(mode="breakpoints", min_prefix_tokens=1024, max_breakpoints=4, ttl_s=300.0)
 
 
-class BedrockDoor(Door):
-    """Claude on Amazon Bedrock (``bedrock:<model id>``)."""
+class BedrockDoor(CloudDoor):
+    """Claude on Amazon Bedrock (``bedrock:<model id>``): an id naming a known Claude model borrows its
+    Anthropic entry; any other needs ``--context-window``."""
 
     name = "bedrock"
+    maker = "anthropic"
     prefixes = ("bedrock",)
     key_env = (TOKEN_ENV,)
     key_required = False  # the AWS credential chain instead of a key
@@ -67,19 +69,9 @@ class BedrockDoor(Door):
         """cl100k_base as a stand-in; lengths exact through CountTokens."""
         return VendorDefaults(tokenizer=self.default_tokenizer, count_api=True)
 
-    def vendor_entry(self, model_id: str) -> ModelInfo:
-        """An id naming a known Claude model borrows its Anthropic entry; any other needs a window."""
-        from providers.doors.cloud import borrowed_entry
-
-        found = borrowed_entry(self, model_id, "anthropic", anthropic_id(model_id))
-        return found or super().vendor_entry(model_id).model_copy(update={"discover": False})
-
-    def check_usable(self, info: ModelInfo) -> None:
-        """An unlisted model needs ``--context-window``."""
-        if not info.context_window:
-            raise ConfigError(
-                f"model {info.alias!r} is not in the registry: give its context window with --context-window"
-            )
+    def maker_id(self, model_id: str) -> str:
+        """Anthropic's id of a Bedrock model id or inference profile."""
+        return anthropic_id(model_id)
 
     def check_config(
         self, info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None

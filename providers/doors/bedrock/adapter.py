@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import anthropic
 
-from providers.base import GenerateRequest, GenerateResult, Provider
+from providers.base import GenerateRequest, Provider
 from providers.doors.anthropic.adapter import (
     AnthropicProvider,
     classify_anthropic_error,
-    parse_anthropic_message,
 )
 from providers.doors.bedrock.settings import BEDROCK_VERSION, bedrock_settings, foundation_id
 from providers.errors import ContextLengthExceeded, MalformedResponse, ProviderError
@@ -51,7 +50,11 @@ def classify_bedrock_error(exc: BaseException, *, provider: str, secrets: tuple[
 
 
 class BedrockProvider(AnthropicProvider):
-    """Claude on Amazon Bedrock (``/model/{id}/invoke``, ``/model/{id}/count-tokens``)."""
+    """Claude on Amazon Bedrock (``/model/{id}/invoke``, ``/model/{id}/count-tokens``).
+
+    Generation is the Anthropic adapter's: the SDK's Bedrock client rewrites ``POST /v1/messages`` to
+    ``/model/{model}/invoke`` (the model taken out of the body) and signs it.
+    """
 
     kind = "bedrock"
 
@@ -78,19 +81,13 @@ class BedrockProvider(AnthropicProvider):
         """The Messages body with Bedrock's ``anthropic_version`` (``model`` goes into the path)."""
         return {**super().build_body(req), "anthropic_version": BEDROCK_VERSION}
 
-    def describe_request(self, req: GenerateRequest) -> dict[str, Any]:
-        body = self.build_body(req)
-        body.pop("model", None)
-        return {"endpoint": self.invoke_path, **body}
+    def _described(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The InvokeModel path and the body as sent there (without ``model``)."""
+        return {"endpoint": self.invoke_path, **{k: v for k, v in body.items() if k != "model"}}
 
-    async def _generate(self, req: GenerateRequest) -> GenerateResult:
-        body = self.build_body(req)
-        try:
-            # The SDK rewrites POST /v1/messages to /model/{model}/invoke (model taken out of the body).
-            data = await self._client.post("/v1/messages", cast_to=object, body=body)
-        except Exception as exc:
-            raise classify_bedrock_error(exc, provider=self.name, secrets=self._secrets()) from None
-        return parse_anthropic_message(data, self.describe_request(req), provider=self)
+    def _classify(self, exc: BaseException) -> ProviderError:
+        """Anthropic's classification, with Bedrock's words for a prompt over the window."""
+        return classify_bedrock_error(exc, provider=self.name, secrets=self._secrets())
 
     async def count_tokens(self, text: str) -> int | None:
         """Bedrock's count of ``text`` as one user message (``CountTokens`` on the foundation model)."""
@@ -113,7 +110,7 @@ class BedrockProvider(AnthropicProvider):
                     options={"headers": {"Content-Type": "application/json"}},
                 )
             except Exception as exc:
-                raise classify_bedrock_error(exc, provider=self.name, secrets=self._secrets()) from None
+                raise self._classify(exc) from None
             count = data.get("inputTokens") if isinstance(data, dict) else None
             if not isinstance(count, int):
                 raise MalformedResponse("CountTokens answer has no inputTokens", provider=self.name)

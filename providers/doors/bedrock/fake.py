@@ -30,14 +30,13 @@ import binascii
 import hmac
 import json
 import re
-import time
 from typing import Any
 
 from aiohttp import web
 
 from providers.doors.anthropic.fake import AnthropicWire
 from providers.doors.bedrock.settings import BEDROCK_VERSION, PROFILE_PREFIXES
-from providers.fakes.harness import FakeServer, RecordedRequest, json_response
+from providers.fakes.harness import FakeServer, drop_connection, json_response
 
 __all__ = ["BedrockFake"]
 
@@ -112,16 +111,9 @@ class BedrockFake(FakeServer):
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             return _error(400, "ValidationException", "Malformed input request, please reformat your input.")
-        fault = self._next_fault(api)
-        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
-        self._begin(rec)
-        try:
-            response = await self._serve(request, op, model_id, fault, body)
-            rec.status = None if response.status == 499 else response.status
-            return response
-        finally:
-            rec.finished = time.monotonic()
-            self._end()
+        return await self._record(
+            request, api, body, headers, lambda fault: self._serve(request, op, model_id, fault, body)
+        )
 
     def _authenticate(self, request: web.Request, headers: dict[str, str], raw: bytes) -> web.Response | None:
         auth = headers.get("authorization", "")
@@ -162,10 +154,8 @@ class BedrockFake(FakeServer):
     async def _serve(
         self, request: web.Request, op: str, model_id: str, fault: str, body: Any
     ) -> web.Response:
-        if fault == "drop":  # close the connection without an answer
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=499)
+        if fault == "drop":
+            return drop_connection(request)
         if fault == "slow":
             await asyncio.sleep(self.slow_s)
         if fault in _FAULT_ERRORS:

@@ -22,14 +22,12 @@ from google.genai import types
 
 from providers.base import GenerateRequest, GenerateResult, Provider, StopReason, Usage
 from providers.errors import (
-    AuthError,
     ConfigError,
     MalformedResponse,
-    NotFoundError,
     ProviderError,
-    QuotaExceededError,
     classify_other,
     classify_status,
+    lookup_failure,
 )
 
 if TYPE_CHECKING:
@@ -123,9 +121,7 @@ class GeminiProvider(Provider):
             m = client.models.get(model=info.model_id)
         except Exception as exc:
             err = classify_gemini_error(exc, provider=info.alias, secrets=(api_key or "",))
-            if isinstance(err, AuthError | NotFoundError | QuotaExceededError):
-                raise err from None
-            raise ConfigError(f"cannot ask Gemini for {info.model_id!r}: {err}") from None
+            raise lookup_failure(err, f"Gemini for {info.model_id!r}") from None
         finally:
             client.close()
         if not m.input_token_limit:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 from typing import Any
@@ -31,8 +30,9 @@ from providers.fakes.harness import (
     count_tokens,
     iso_time,
     json_response,
+    jsonl_bytes,
+    jsonl_rows,
     server_base,
-    truncate,
 )
 from providers.fakes.wire_schema import Problem, spellings
 
@@ -114,8 +114,7 @@ class _BatchRoutes(BatchRoutes):
         return json_response(status, gemini_error(status, _STATUS[status], message))
 
     def _op(self, b: MockBatch, ended: bool) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        n, ok = len(b.custom_ids), b.succeeded
         if b.canceled:
             state = "BATCH_STATE_CANCELLED"
         elif ended:
@@ -228,7 +227,7 @@ class _BatchRoutes(BatchRoutes):
         if from_file is not None:
             if from_file not in state.files:
                 return self._error(404, f"file {from_file} not found")
-            lines = [json.loads(x) for x in state.files[from_file].decode().splitlines() if x.strip()]
+            lines = jsonl_rows(state.files[from_file])
             items = [{"request": x.get("request"), "metadata": {"key": x.get("key")}} for x in lines]
         if not isinstance(items, list) or not items:
             return self._error(400, "batch.inputConfig: requests.requests (a non-empty list) or fileName")
@@ -253,12 +252,9 @@ class _BatchRoutes(BatchRoutes):
                 else:
                     out.append({"key": cid, "error": _rpc_error(status, payload)})
             b.output_file_id = state.new_id("files/mockout")
-            state.files[b.output_file_id] = "".join(
-                json.dumps(x, ensure_ascii=False) + "\n" for x in out
-            ).encode()
+            state.files[b.output_file_id] = jsonl_bytes(out)
         b.bodies = {cid: (item.get("request") or {}) for cid, item in zip(ids, items, strict=True)}
-        state.batches[bid] = b
-        state.calls[("gemini", "create")] += 1
+        state.add(b)
         return json_response(200, self._op(b, ended=False))
 
     async def list(self, request: web.Request) -> web.Response:
@@ -276,11 +272,9 @@ class _BatchRoutes(BatchRoutes):
         return json_response(200, self._op(b, ended=self.state.poll(b, "gemini")))
 
     async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get("batches/" + request.match_info["bid"], "gemini")
+        b = self.state.cancel("batches/" + request.match_info["bid"], "gemini")
         if b is None:
             return self._error(404, "batch not found")
-        b.canceled = True
-        self.state.calls[("gemini", "cancel")] += 1
         return json_response(200, {})
 
 
@@ -427,10 +421,7 @@ class GeminiWire(Wire):
                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
             }
         reply = server.reply(req)
-        text, cut = (
-            truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
-        )
-        finish = "max_tokens" if cut else reply.finish
+        text, finish = reply.clipped(req.max_tokens)
         if finish == "refusal":
             finish, text = "content_filter", ""
         model = reply.model or req.model or server.model

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import time
 from typing import Any
 
@@ -23,16 +22,18 @@ from providers.fakes.harness import (
     BatchRoutes,
     FakeServer,
     MockBatch,
+    MockReply,
     MockRequest,
     Wire,
     count_tokens,
     json_response,
+    jsonl_bytes,
+    jsonl_rows,
     text_of,
-    truncate,
 )
 from providers.fakes.wire_schema import Problem, check_typed
 
-__all__ = ["OpenAIWire", "openai_error"]
+__all__ = ["OpenAIWire", "openai_error", "openai_finish"]
 
 _PATHS = {
     "/v1/chat/completions": "openai-chat",
@@ -61,6 +62,16 @@ def openai_error(
 ) -> dict[str, Any]:
     """OpenAI's error body."""
     return {"error": {"message": message, "type": etype, "param": param, "code": code}}
+
+
+def openai_finish(reply: MockReply, max_tokens: int | None) -> tuple[str, str, str | None]:
+    """``(text, finish, refusal)`` of an OpenAI answer (chat or Responses) to a request capped at
+    ``max_tokens``: a refusal comes back as the refusal text (its own, or the API's usual words) with no
+    answer text and finish ``stop``; a blocked prompt finishes by ``content_filter``."""
+    text, finish = reply.clipped(max_tokens)
+    if finish == "refusal":
+        return "", "stop", text or "I can't help with that."
+    return text, "content_filter" if finish == "blocked" else finish, None
 
 
 @functools.cache
@@ -136,8 +147,7 @@ class _BatchRoutes(BatchRoutes):
         return web.Response(body=self.state.files[fid], content_type="application/octet-stream")
 
     def _batch(self, b: MockBatch, ended: bool) -> dict[str, Any]:
-        n = len(b.custom_ids)
-        ok = sum(1 for s, _ in b.outcomes.values() if s == 200)
+        n, ok = len(b.custom_ids), b.succeeded
         if b.canceled:
             status = "cancelled"
         else:
@@ -185,7 +195,7 @@ class _BatchRoutes(BatchRoutes):
             bad = f"No such File object: {fid}"
         if bad:
             return self._bad(400, bad)
-        lines = [json.loads(x) for x in state.files[fid].decode().splitlines() if x.strip()]
+        lines = jsonl_rows(state.files[fid])
         ids = [str(x.get("custom_id")) for x in lines]
         if len(set(ids)) != len(ids):
             return self._bad(400, "duplicate custom_id")
@@ -211,7 +221,8 @@ class _BatchRoutes(BatchRoutes):
         b = MockBatch("openai", bid, time.time(), ids, outcomes, endpoint=endpoint, input_file_id=fid)
         b.extra["metadata"] = metadata
         b.bodies = {x["custom_id"]: x.get("body") for x in lines}
-        out, err = [], []
+        out: list[dict[str, Any]] = []
+        err: list[dict[str, Any]] = []
         for cid in ids:
             status, payload = outcomes[cid]
             line = {
@@ -220,15 +231,14 @@ class _BatchRoutes(BatchRoutes):
                 "response": {"status_code": status, "request_id": f"req_{cid}", "body": payload},
                 "error": None,
             }
-            (out if status == 200 else err).append(json.dumps(line, ensure_ascii=False))
+            (out if status == 200 else err).append(line)
         if out:
             b.output_file_id = state.new_id("file-out")
-            state.files[b.output_file_id] = ("\n".join(out) + "\n").encode()
+            state.files[b.output_file_id] = jsonl_bytes(out)
         if err:
             b.error_file_id = state.new_id("file-err")
-            state.files[b.error_file_id] = ("\n".join(err) + "\n").encode()
-        state.batches[bid] = b
-        state.calls[("openai", "create")] += 1
+            state.files[b.error_file_id] = jsonl_bytes(err)
+        state.add(b)
         return json_response(200, self._batch(b, ended=False))
 
     async def list(self, request: web.Request) -> web.Response:
@@ -250,11 +260,9 @@ class _BatchRoutes(BatchRoutes):
         return json_response(200, self._batch(b, ended=self.state.poll(b, "openai")))
 
     async def cancel(self, request: web.Request) -> web.Response:
-        b = self.state.get(request.match_info["bid"], "openai")
+        b = self.state.cancel(request.match_info["bid"], "openai")
         if b is None:
             return self._bad(404, "No such batch")
-        b.canceled = True
-        self.state.calls[("openai", "cancel")] += 1
         return json_response(200, self._batch(b, ended=True))
 
 
@@ -326,18 +334,9 @@ class OpenAIWire(Wire):
         """A ``chat.completion`` or ``text_completion`` with usage (cached and reasoning tokens)."""
         n = next(server.ids)
         reply = server.reply(req)
-        text, cut = (
-            truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
-        )
-        finish = "max_tokens" if cut else reply.finish
-        refusal = None
-        if finish == "refusal":
-            refusal, finish = (text or "I can't help with that."), "stop"
-            text = ""
-            if api != "openai-chat":
-                finish = "content_filter"
-        if finish == "blocked":
-            finish = "content_filter"
+        text, finish, refusal = openai_finish(reply, req.max_tokens)
+        if refusal is not None and api != "openai-chat":
+            finish = "content_filter"  # legacy completions have no refusal field
         out_tokens = count_tokens(text)
         model = reply.model or req.model or server.model
         cached = server.cached_prefix(api, req.prompt)

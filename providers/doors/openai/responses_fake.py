@@ -20,8 +20,8 @@ import functools
 import time
 from typing import Any
 
-from providers.doors.openai.fake import OpenAIWire, openai_error
-from providers.fakes.harness import FakeServer, MockRequest, count_tokens, text_of, truncate
+from providers.doors.openai.fake import OpenAIWire, openai_error, openai_finish
+from providers.fakes.harness import FakeServer, MockRequest, count_tokens, text_of
 from providers.fakes.wire_schema import Problem, check_typed
 
 __all__ = ["PATHS", "ResponsesWire"]
@@ -88,15 +88,7 @@ class ResponsesWire(OpenAIWire):
             return super().answer(server, api, req, prompt_tokens)
         n = next(server.ids)
         reply = server.reply(req)
-        text, cut = (
-            truncate(reply.text, req.max_tokens) if req.max_tokens is not None else (reply.text, False)
-        )
-        finish = "max_tokens" if cut else reply.finish
-        refusal = None
-        if finish == "refusal":
-            refusal, text, finish = (text or "I can't help with that."), "", "stop"
-        if finish == "blocked":
-            finish = "content_filter"
+        text, finish, refusal = openai_finish(reply, req.max_tokens)
         body: dict[str, Any] = req.body
         cached = server.cached_prefix(api, req.prompt)
         return _response(

@@ -26,9 +26,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from providers.door import Capabilities, Door, VendorDefaults
+from providers.door import Capabilities, VendorDefaults
+from providers.doors.cloud import CloudDoor
 from providers.doors.vertex.settings import KEY_ENV, VertexSettings, check_adc, vertex_settings
-from providers.errors import ConfigError
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 __all__ = ["DOOR", "VertexDoor", "VertexSettings", "vertex_settings"]
 
 
-class VertexDoor(Door):
-    """Gemini on Vertex AI (``vertex:<model>``)."""
+class VertexDoor(CloudDoor):
+    """Gemini on Vertex AI (``vertex:<model>``): a model the Gemini entries name borrows its entry; any other
+    needs ``--context-window``."""
 
     name = "vertex"
+    maker = "gemini"
     prefixes = ("vertex",)
     key_env = (KEY_ENV,)
     key_required = False  # application default credentials instead of a key
@@ -62,20 +64,6 @@ class VertexDoor(Door):
     def vendor_defaults(self) -> VendorDefaults:
         """cl100k_base as a stand-in; lengths exact through ``countTokens``."""
         return VendorDefaults(tokenizer=self.default_tokenizer, count_api=True)
-
-    def vendor_entry(self, model_id: str) -> ModelInfo:
-        """A model the Gemini entries name borrows its entry; any other needs ``--context-window``."""
-        from providers.doors.cloud import borrowed_entry
-
-        found = borrowed_entry(self, model_id, "gemini", model_id)
-        return found or super().vendor_entry(model_id).model_copy(update={"discover": False})
-
-    def check_usable(self, info: ModelInfo) -> None:
-        """An unlisted model needs ``--context-window``."""
-        if not info.context_window:
-            raise ConfigError(
-                f"model {info.alias!r} is not in the registry: give its context window with --context-window"
-            )
 
     def check_config(
         self, info: ModelInfo, environ: Mapping[str, str] | None = None, *, base_url: str | None = None

@@ -20,16 +20,14 @@ models, Google error bodies with ``RetryInfo``) behind Vertex's routing and auth
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from providers.doors.gemini.fake import GeminiWire, gemini_error
-from providers.fakes.harness import FakeServer, MockRequest, RecordedRequest, json_response
+from providers.fakes.harness import FakeServer, MockRequest, json_response, read_request
 
 __all__ = ["LOCATIONS", "VertexFake"]
 
@@ -119,12 +117,7 @@ class VertexFake(FakeServer):
     async def _recorded(self, request: web.Request) -> web.StreamResponse:
         if request.method == "POST" and request.path == "/token":
             return await self._token(request)
-        raw = await request.read()
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        raw, headers, body = await read_request(request)
         project_m, express_m = _PROJECT_PATH.match(request.path), _EXPRESS_PATH.match(request.path)
         if request.method != "POST" or (project_m is None and express_m is None):
             missing = f"The requested URL {request.path} was not found on this server."
@@ -181,16 +174,14 @@ class VertexFake(FakeServer):
                 f"Publisher Model `{resource}` was not found or your project does not have access to it.",
             )
         api = "gemini" if method == "generateContent" else "gemini-count"
-        fault = self._next_fault(api)
-        rec = RecordedRequest(request.method, request.path, api, fault, body, headers, time.monotonic())
-        self._begin(rec)
-        try:
-            response = await self._dispatch(request, self.wires[0], api, model, fault, raw, body, headers)
-            rec.status = None if response.status == 499 else response.status
-            return response
-        finally:
-            rec.finished = time.monotonic()
-            self._end()
+        wire = self.wires[0]
+        return await self._record(
+            request,
+            api,
+            body,
+            headers,
+            lambda fault: self._dispatch(request, wire, api, model, fault, raw, body, headers),
+        )
 
     async def _token(self, request: web.Request) -> web.Response:
         """Google's OAuth token endpoint for a service-account JWT grant (RFC 7523)."""
