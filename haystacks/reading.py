@@ -19,7 +19,7 @@ rules, each the way a careful human reader applies them:
   answer); the pronoun "one" and words such as 一些/一下/一样/唯一 are never values.
 * **Commitment** (:func:`committed_values`): several different values for the same key are a hedge unless a
   conclusion ("so", "therefore", "the answer is", "final answer", 所以, 因此, 答案是, 综上) or a
-  self-correction ("wait, actually", "correction", "no,", 不对, 应该是, 更正) stands between the earlier
+  self-correction ("wait, actually", "correction", "no,", "no:", 不对, 应该是, 更正, "不：") stands between the earlier
   values and the last ones: then the values after it are the commitment.
 * **Binding** (:func:`bind`): a value belongs to the key the answer states it for, read by structure: the
   answer is cut into units (lines, sentences) and clauses; a unit or clause naming one key owns its values
@@ -161,7 +161,10 @@ _CN_WORD_RE = re.compile(
     + ")(?![0-9零〇○壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟])"
 )
 _CN_ORDINAL = re.compile(rf"第\s*[0-9{CN_CHARS}]+")
-_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*")
+#: A Chinese decimal part: 点 and digits, then at most a big unit ("一点五亿", "三点二万", "两点五"); digits
+#: followed by 十/百/千 are a clock time ("三点五十分"), not a fraction.
+CN_FRACTION = rf"(?:点[0-9{''.join(_CN_DIGITS)}]+(?![0-9{''.join(_CN_SMALL)}])[{''.join(_CN_BIG)}]?)"
+_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*{CN_FRACTION}?")
 
 _EN_UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -248,8 +251,14 @@ def parse_chinese_number(run: str) -> str:
 
     Runs without units are read digit by digit ("二零二四" → "2024"); runs with units positionally
     ("四百七十二万九千一百八十三" → "4729183", "十五" → "15", "472万9183" → "4729183", "1.2亿" →
-    "120000000").
+    "120000000"); a decimal point 点 scales the whole decimal by the unit after it ("一点五亿" →
+    "150000000", "两点五" → "2.5").
     """
+    if "点" in run:  # a decimal before its unit: 一点五亿 = 1.5亿, 三点二万 = 3.2万, 两点五 = 2.5
+        whole, _, frac = run.partition("点")
+        scale = _CN_BIG.get(frac[-1:], 1)
+        frac = "".join(str(_CN_DIGITS.get(c, c)) for c in frac.rstrip("".join(_CN_BIG)))
+        return _fmt(float(f"{parse_chinese_number(whole)}.{frac}") * scale)
     if not any(c in _CN_SMALL or c in _CN_BIG for c in run):
         return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in run if c != ".")
     m = re.match(r"^(\d+\.\d+)([万萬亿億千])$", run)
@@ -462,8 +471,8 @@ _CONCLUDE = re.compile(
 _CORRECT = re.compile(
     r"\b(?:wait|actually|correction|i\s+mean|sorry|scratch\s+that|let\s+me\s+(?:re-?check|correct|"
     r"recount|recalculate|double-check)|on\s+second\s+thought|i\s+was\s+wrong|i\s+made\s+(?:a|an)\s+"
-    r"(?:mistake|error)|mistake|rather|recheck(?:ing)?|re-?counting|corrected|no,)"
-    r"|不对|应该是|更正|纠正|其实|抱歉|说错|等等|重新(?:计算|数|核对|检查)|修正|不,|不是,"
+    r"(?:mistake|error)|mistake|rather|recheck(?:ing)?|re-?counting|corrected|no\s*[,:;]|no\s+-(?=\s))"
+    r"|不对|应该是|更正|纠正|其实|抱歉|说错|等等|重新(?:计算|数|核对|检查)|修正|不[,:;]|不是[,:;]"
 )
 _HEDGE = re.compile(
     r"\b(?:or|either|possibly|perhaps|maybe|might|may\s+(?:also\s+)?be|could\s+(?:also\s+)?be|probably|not\s+sure|unsure|"

@@ -855,11 +855,15 @@ def _in_refusal(prepared: str, m: Mention) -> bool:
 def _refuses_first(prepared: str, v: Verdict) -> bool:
     """The answer opens with a refusal that names no candidate and never concludes otherwise ("No one is
     said to have been to Florence. One character, Keziah, proposed at the Uffizi..."): it commits to the
-    refusal, whatever it then mentions."""
+    refusal, whatever it then mentions. A conclusion or self-correction after the refusal and before the
+    candidates takes it back ("I don't know. Wait, actually it's Ravindra.", "我不知道。不对，是白露晞。")."""
     spans = units(prepared)
     if not spans or not v.values or v.route == "marker":
         return False
     a, b = spans[0]
+    first = min(m.start for m in v.values)
+    if any(b <= x <= first for x in markers(prepared)):
+        return False
     return is_refusal(prepared[a:b]) and all(not a <= m.start < b for m in v.values)
 
 
