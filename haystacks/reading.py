@@ -57,6 +57,7 @@ __all__ = [
     "markers",
     "numbers",
     "phrase_recall",
+    "postfix_conclusions",
     "prepare",
     "units",
 ]
@@ -493,10 +494,27 @@ def hedges(text: str) -> bool:
     return bool(_HEDGE_STRONG.search(prepare(text)))
 
 
+#: A conclusion word standing after the number it concludes ("314 crates in total, from 4 shipments of
+#: ...", "314 altogether."): the number is the commitment, what follows is its working. English only:
+#: Chinese puts these words before their number (合计314箱, 总共314箱), where :data:`_CONCLUDE` reads them.
+_CONCLUDE_AFTER = re.compile(
+    r"(?<![\w.,])\d[\d,.]*(?:\s+[a-z]+){0,3}?\s+(?:in\s+total|in\s+all|altogether|all\s+told|overall)\b"
+    r"(?!\s*(?:(?:is|are|was|were|gives?|comes?|makes?|equals?|of)\b|=))"
+)
+
+
+def postfix_conclusions(prepared: str) -> list[tuple[int, int]]:
+    """Spans from a number to the conclusion word that follows it ("314 crates in total"): the number is
+    what the answer concludes, not the numbers after the word."""
+    return [m.span() for m in _CONCLUDE_AFTER.finditer(prepared)]
+
+
 def markers(prepared: str) -> list[int]:
     """Offsets (ends) of every conclusion and self-correction marker: after one, what follows is what the
-    answer commits to."""
-    return sorted({m.end() for r in (_CONCLUDE, _CORRECT) for m in r.finditer(prepared)})
+    answer commits to. A conclusion word after its number ("314 crates in total, from 4 shipments of 37,
+    ...") is no marker: it concludes the number before it (:func:`postfix_conclusions`), not those after."""
+    post = {e for _, e in postfix_conclusions(prepared)}
+    return sorted({m.end() for r in (_CONCLUDE, _CORRECT) for m in r.finditer(prepared) if m.end() not in post})
 
 
 def hedge_between(prepared: str, a: int, b: int) -> bool:
