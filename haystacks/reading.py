@@ -162,9 +162,12 @@ _CN_WORD_RE = re.compile(
     + ")(?![0-9零〇○壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟])"
 )
 _CN_ORDINAL = re.compile(rf"第\s*[0-9{CN_CHARS}]+")
-#: A Chinese decimal part: 点 and digits, then at most a big unit ("一点五亿", "三点二万", "两点五"); digits
-#: followed by 十/百/千 are a clock time ("三点五十分"), not a fraction.
-CN_FRACTION = rf"(?:点[0-9{''.join(_CN_DIGITS)}]+(?![0-9{''.join(_CN_SMALL)}])[{''.join(_CN_BIG)}]?)"
+#: A Chinese decimal part: 点 and digits, then at most one unit ("一点五亿", "三点二万", "零点四百万",
+#: "两点五"); digits followed by 十/百/千 alone are a clock time ("三点五十分"), not a fraction.
+CN_FRACTION = (
+    rf"(?:点[0-9{''.join(_CN_DIGITS)}]+(?:[{''.join(_CN_SMALL)}]?[{''.join(_CN_BIG)}])?"
+    rf"(?![0-9{''.join(_CN_DIGITS)}{''.join(_CN_SMALL)}]))"
+)
 _CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*{CN_FRACTION}?")
 
 _EN_UNITS = {
@@ -257,8 +260,11 @@ def parse_chinese_number(run: str) -> str:
     """
     if "点" in run:  # a decimal before its unit: 一点五亿 = 1.5亿, 三点二万 = 3.2万, 两点五 = 2.5
         whole, _, frac = run.partition("点")
-        scale = _CN_BIG.get(frac[-1:], 1)
-        frac = "".join(str(_CN_DIGITS.get(c, c)) for c in frac.rstrip("".join(_CN_BIG)))
+        digits = frac.rstrip("".join(_CN_SMALL) + "".join(_CN_BIG))
+        scale = 1
+        for c in frac[len(digits) :]:
+            scale *= _CN_SMALL.get(c) or _CN_BIG[c]
+        frac = "".join(str(_CN_DIGITS.get(c, c)) for c in digits)
         return _fmt(float(f"{parse_chinese_number(whole)}.{frac}") * scale)
     if not any(c in _CN_SMALL or c in _CN_BIG for c in run):
         return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in run if c != ".")
@@ -424,8 +430,8 @@ _FUNCTION_WORDS = frozenset(
         *("appears", "appear", "said", "listed", "found", "shown", "ok", "okay", "right", "correct"),
     )
 )
-#: Measure words and units after a Chinese number: a count or quantity, not a bare value.
-_MEASURE = frozenset("个位种条张家名句段批箱次项件只座所台块元美人年月日号岁篇页行届期层道")
+#: Measure words and units after a Chinese number: a count or quantity (or a multiple, 倍), not a bare value.
+_MEASURE = frozenset("个位种条张家名句段批箱次项件只座所台块元美人年月日号岁篇页行届期层道倍")
 _NEXT = re.compile(r"[ \t]*([a-z]+|[\u3400-\u9fff])")
 
 
