@@ -22,7 +22,7 @@ import re
 import unicodedata
 
 #: Bumped whenever matching changes a grade (part of every run's identity; each task also has a version).
-GRADING_VERSION = 3
+GRADING_VERSION = 4
 
 __all__ = [
     "GRADING_VERSION",
