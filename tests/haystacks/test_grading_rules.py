@@ -385,6 +385,13 @@ MORE: list[tuple[str, str, float, str]] = [
     ("associative-zh", "我不知道。不对，是方怀瑾。", 0.0, "decoy"),
     ("ordered-zh", "我无法确定。不对，第三个密码是941629。", 1.0, "found"),
     ("chain-en", "I'm not sure. Actually, the final label is GG-681.", 1.0, "found"),
+    # ... but a conclusion that is itself a refusal keeps it ("So, no one."), whatever follows
+    (
+        "associative-en",
+        "I can't find anyone who went to Prague. So, no one. Joaquin proposed at the Potala Palace.",
+        0.0,
+        "abstained",
+    ),
     # "No:" / "不：" retract what came before
     ("associative-en", "Joaquin? No: Ravindra.", 1.0, "found"),
     ("associative-en", "Ravindra? No: Joaquin.", 0.0, "decoy"),
