@@ -117,9 +117,9 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
     the last worked computation; else the answer's first sentence when it states one number; else the one
     number stated. Within that sentence: the number after its last "=", else a count (a number before
     "shipments"/批), else the first number after the result's word (the number before it when the word
-    follows its number: "314 crates in total, from 4 shipments of 37, ..."), else its one number. Several numbers
-    left (a list of the values, not a choice) are a hedge. A list index, an ordinal or a date is never a
-    number here (:func:`haystacks.reading.numbers`).
+    follows its number: "314 crates in total, from 4 shipments of 37, ..."), else its one number. Several
+    numbers left (a list of the values, not a choice) are a hedge. A list index, an ordinal or a date is never
+    a number here (:func:`haystacks.reading.numbers`).
     """
     if not ms:
         return Verdict("none")
