@@ -20,8 +20,9 @@ rules, each the way a careful human reader applies them:
 * **Commitment** (:func:`committed_values`): several different values for the same key are a hedge unless a
   conclusion ("so", "therefore", "the answer is", "final answer", 所以, 因此, 答案是, 综上) or a
   self-correction ("wait, actually", "correction", "no,", "no:", 不对, 应该是, 更正, 不：) stands between
-  the earlier values and the last ones: then the values after it are the commitment. A conclusion word after its
-  number ("314 crates in total, from 4 shipments of 37, ...") concludes that number, not those after it.
+  the earlier values and the last ones: then the values after it are the commitment. A conclusion word
+  after its number ("314 crates in total, from 4 shipments of 37, ...") concludes that number, not those
+  after it.
 * **Binding** (:func:`bind`): a value belongs to the key the answer states it for, read by structure: the
   answer is cut into units (lines, sentences) and clauses; a unit or clause naming one key owns its values
   ("Oslo: 123", "123 (Oslo)", "Oslo → 123", a table row, a list item); keys and values in two blocks are
