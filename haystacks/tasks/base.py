@@ -866,7 +866,7 @@ def _refusal_taken_back(prepared: str, v: Verdict, cands: Sequence[Mention]) -> 
     spans = units(prepared)
     return any(
         x <= first
-        and any(a < x <= b and a <= first < b for a, b in spans)
+        and any(a <= x <= b and a <= first < b for a, b in spans)
         and is_refusal(prepared[:x])
         and not is_refusal(prepared[x:first])
         for x in markers(prepared)

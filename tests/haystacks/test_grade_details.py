@@ -1197,6 +1197,19 @@ DETAILS: list[tuple[str, str | None, bool, dict[str, Any]]] = [
             "truncated": False,
         },
     ),
+    (  # a refusal with no candidate: nothing taken back, no route
+        "associative-en",
+        "I don't know.",
+        False,
+        {
+            "score": 0.0,
+            "outcome": "abstained",
+            "committed": [],
+            "commitment": "none",
+            "route": "",
+            "firm": True,
+        },
+    ),
     (  # a refusal taken back, cut after the correction: committed
         "associative-en",
         "I don't know. Wait, actually it's Ravindra. The Charles Bridge is",

@@ -384,6 +384,8 @@ MORE: list[tuple[str, str, float, str]] = [
     ("associative-zh", "我不知道。不对，是白露晞。", 1.0, "found"),
     ("associative-zh", "我不知道。不对，是方怀瑾。", 0.0, "decoy"),
     ("ordered-zh", "我无法确定。不对，第三个密码是941629。", 1.0, "found"),
+    ("associative-zh", "我不知道。不：白露晞。", 1.0, "found"),  # the correction ends where the name starts
+    ("associative-en", "I don't know. No; it's Ravindra.", 1.0, "found"),  # the sentence starts after "no;"
     ("chain-en", "I'm not sure. Actually, the final label is GG-681.", 1.0, "found"),
     # ... but a conclusion that is itself a refusal keeps it ("So, no one."), whatever follows
     (
