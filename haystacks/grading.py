@@ -4,7 +4,8 @@ Normalization first, then matching:
 
 * NFKC folding (full-width digits/letters/punctuation become half-width), lower case;
 * Chinese numerals become Arabic digits, both positional ("四百七十二万九千一百八十三") and read
-  digit by digit ("四七二九一八三"), including 〇/零, 两 and the financial forms (壹贰叁...);
+  digit by digit ("四七二九一八三"), including 〇/零, 两, the financial forms (壹贰叁...) and
+  decimals before a unit ("一点五亿" → 150000000);
 * English number words become digits, positional ("four million seven hundred ...") and digit by digit
   ("four seven two nine ...");
 * a number written with group separators ("4,729,183", "4 729 183", "472-9183") is read as one number;
@@ -21,7 +22,7 @@ import re
 import unicodedata
 
 #: Bumped whenever matching changes a grade (part of every run's identity; each task also has a version).
-GRADING_VERSION = 3
+GRADING_VERSION = 4
 
 __all__ = [
     "GRADING_VERSION",
@@ -38,13 +39,14 @@ __all__ = [
 
 from haystacks.reading import (  # noqa: E402  (one source of the numeral tables)
     CN_CHARS,
+    CN_FRACTION,
     EN_WORD,
     is_refusal,
     parse_chinese_number,
     parse_english_number,
 )
 
-_CN_RUN = re.compile(f"[0-9{CN_CHARS}]*[{CN_CHARS}][0-9{CN_CHARS}]*")
+_CN_RUN = re.compile(f"[0-9{CN_CHARS}]*[{CN_CHARS}][0-9{CN_CHARS}]*{CN_FRACTION}?")
 _EN_RUN = re.compile(rf"\b(?:{EN_WORD})(?:(?:[\s\-]+|[\s\-]*,[\s\-]*|\s+and\s+)(?:{EN_WORD}))*\b")
 
 

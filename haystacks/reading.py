@@ -19,8 +19,10 @@ rules, each the way a careful human reader applies them:
   answer); the pronoun "one" and words such as 一些/一下/一样/唯一 are never values.
 * **Commitment** (:func:`committed_values`): several different values for the same key are a hedge unless a
   conclusion ("so", "therefore", "the answer is", "final answer", 所以, 因此, 答案是, 综上) or a
-  self-correction ("wait, actually", "correction", "no,", 不对, 应该是, 更正) stands between the earlier
-  values and the last ones: then the values after it are the commitment.
+  self-correction ("wait, actually", "correction", "no,", "no:", 不对, 应该是, 更正, 不：) stands between
+  the earlier values and the last ones: then the values after it are the commitment. A conclusion word
+  after its number ("314 crates in total, from 4 shipments of 37, ...") concludes that number, not those
+  after it.
 * **Binding** (:func:`bind`): a value belongs to the key the answer states it for, read by structure: the
   answer is cut into units (lines, sentences) and clauses; a unit or clause naming one key owns its values
   ("Oslo: 123", "123 (Oslo)", "Oslo → 123", a table row, a list item); keys and values in two blocks are
@@ -57,6 +59,7 @@ __all__ = [
     "markers",
     "numbers",
     "phrase_recall",
+    "postfix_conclusions",
     "prepare",
     "units",
 ]
@@ -161,7 +164,13 @@ _CN_WORD_RE = re.compile(
     + ")(?![0-9零〇○壹二贰貳两兩三叁參四肆五伍六陆陸七柒八捌九玖十拾百佰千仟])"
 )
 _CN_ORDINAL = re.compile(rf"第\s*[0-9{CN_CHARS}]+")
-_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*")
+#: A Chinese decimal part: 点 and digits, then at most one unit ("一点五亿", "三点二万", "零点四百万",
+#: "两点五"); digits followed by 十/百/千 alone are a clock time ("三点五十分"), not a fraction.
+CN_FRACTION = (
+    rf"(?:点[0-9{''.join(_CN_DIGITS)}]+(?:[{''.join(_CN_SMALL)}]?[{''.join(_CN_BIG)}])?"
+    rf"(?![0-9{''.join(_CN_DIGITS)}{''.join(_CN_SMALL)}]))"
+)
+_CN_RUN = re.compile(rf"(?:\d+(?:\.\d+)?)?[{CN_CHARS}][0-9{CN_CHARS}]*{CN_FRACTION}?")
 
 _EN_UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -248,8 +257,17 @@ def parse_chinese_number(run: str) -> str:
 
     Runs without units are read digit by digit ("二零二四" → "2024"); runs with units positionally
     ("四百七十二万九千一百八十三" → "4729183", "十五" → "15", "472万9183" → "4729183", "1.2亿" →
-    "120000000").
+    "120000000"); a decimal point 点 scales the whole decimal by the unit after it ("一点五亿" →
+    "150000000", "两点五" → "2.5").
     """
+    if "点" in run:  # a decimal before its unit: 一点五亿 = 1.5亿, 三点二万 = 3.2万, 两点五 = 2.5
+        whole, _, frac = run.partition("点")
+        digits = frac.rstrip("".join(_CN_SMALL) + "".join(_CN_BIG))
+        scale = 1
+        for c in frac[len(digits) :]:
+            scale *= _CN_SMALL.get(c) or _CN_BIG[c]
+        frac = "".join(str(_CN_DIGITS.get(c, c)) for c in digits)
+        return _fmt(float(f"{parse_chinese_number(whole)}.{frac}") * scale)
     if not any(c in _CN_SMALL or c in _CN_BIG for c in run):
         return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in run if c != ".")
     m = re.match(r"^(\d+\.\d+)([万萬亿億千])$", run)
@@ -414,8 +432,8 @@ _FUNCTION_WORDS = frozenset(
         *("appears", "appear", "said", "listed", "found", "shown", "ok", "okay", "right", "correct"),
     )
 )
-#: Measure words and units after a Chinese number: a count or quantity, not a bare value.
-_MEASURE = frozenset("个位种条张家名句段批箱次项件只座所台块元美人年月日号岁篇页行届期层道")
+#: Measure words and units after a Chinese number: a count or quantity (or a multiple, 倍), not a bare value.
+_MEASURE = frozenset("个位种条张家名句段批箱次项件只座所台块元美人年月日号岁篇页行届期层道倍")
 _NEXT = re.compile(r"[ \t]*([a-z]+|[\u3400-\u9fff])")
 
 
@@ -462,8 +480,8 @@ _CONCLUDE = re.compile(
 _CORRECT = re.compile(
     r"\b(?:wait|actually|correction|i\s+mean|sorry|scratch\s+that|let\s+me\s+(?:re-?check|correct|"
     r"recount|recalculate|double-check)|on\s+second\s+thought|i\s+was\s+wrong|i\s+made\s+(?:a|an)\s+"
-    r"(?:mistake|error)|mistake|rather|recheck(?:ing)?|re-?counting|corrected|no,)"
-    r"|不对|应该是|更正|纠正|其实|抱歉|说错|等等|重新(?:计算|数|核对|检查)|修正|不,|不是,"
+    r"(?:mistake|error)|mistake|rather|recheck(?:ing)?|re-?counting|corrected|no\s*[,:;]|no\s+-(?=\s))"
+    r"|不对|应该是|更正|纠正|其实|抱歉|说错|等等|重新(?:计算|数|核对|检查)|修正|不[,:;]|不是[,:;]"
 )
 _HEDGE = re.compile(
     r"\b(?:or|either|possibly|perhaps|maybe|might|may\s+(?:also\s+)?be|could\s+(?:also\s+)?be|probably|not\s+sure|unsure|"
@@ -484,10 +502,29 @@ def hedges(text: str) -> bool:
     return bool(_HEDGE_STRONG.search(prepare(text)))
 
 
+#: A conclusion word standing after the number it concludes ("314 crates in total, from 4 shipments of
+#: ...", "314 altogether."): the number is the commitment, what follows is its working. English only:
+#: Chinese puts these words before their number (合计314箱, 总共314箱), where :data:`_CONCLUDE` reads them.
+_CONCLUDE_AFTER = re.compile(
+    r"(?<![\w.,])\d[\d,.]*(?:\s+[a-z]+){0,3}?\s+(?:in\s+total|in\s+all|altogether|all\s+told|overall)\b"
+    r"(?!\s*(?:(?:is|are|was|were|gives?|comes?|makes?|equals?|of)\b|=))"
+)
+
+
+def postfix_conclusions(prepared: str) -> list[tuple[int, int]]:
+    """Spans from a number to the conclusion word that follows it ("314 crates in total"): the number is
+    what the answer concludes, not the numbers after the word."""
+    return [m.span() for m in _CONCLUDE_AFTER.finditer(prepared)]
+
+
 def markers(prepared: str) -> list[int]:
     """Offsets (ends) of every conclusion and self-correction marker: after one, what follows is what the
-    answer commits to."""
-    return sorted({m.end() for r in (_CONCLUDE, _CORRECT) for m in r.finditer(prepared)})
+    answer commits to. A conclusion word after its number ("314 crates in total, from 4 shipments of 37,
+    ...") is no marker: it concludes the number before it (:func:`postfix_conclusions`), not those after."""
+    post = {e for _, e in postfix_conclusions(prepared)}
+    return sorted(
+        {m.end() for r in (_CONCLUDE, _CORRECT) for m in r.finditer(prepared) if m.end() not in post}
+    )
 
 
 def hedge_between(prepared: str, a: int, b: int) -> bool:

@@ -29,7 +29,16 @@ from haystacks.needles import (
     multi_depths,
     needle_rng,
 )
-from haystacks.reading import Mention, committed_values, hedge_between, is_refusal, numbers, prepare, units
+from haystacks.reading import (
+    Mention,
+    committed_values,
+    hedge_between,
+    is_refusal,
+    numbers,
+    postfix_conclusions,
+    prepare,
+    units,
+)
 from haystacks.tasks.base import (
     AnswerKey,
     Fact,
@@ -107,9 +116,10 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
     148"); else the last sentence naming the result ("in total", "largest", "shipments", 一共, 最多); else
     the last worked computation; else the answer's first sentence when it states one number; else the one
     number stated. Within that sentence: the number after its last "=", else a count (a number before
-    "shipments"/批), else the first number after the result's word, else its one number. Several numbers
-    left (a list of the values, not a choice) are a hedge. A list index, an ordinal or a date is never a
-    number here (:func:`haystacks.reading.numbers`).
+    "shipments"/批), else the first number after the result's word (the number before it when the word
+    follows its number: "314 crates in total, from 4 shipments of 37, ..."), else its one number. Several
+    numbers left (a list of the values, not a choice) are a hedge. A list index, an ordinal or a date is never
+    a number here (:func:`haystacks.reading.numbers`).
     """
     if not ms:
         return Verdict("none")
@@ -135,6 +145,11 @@ def final_number(prepared: str, ms: list[Mention], op: str) -> Verdict:
             return counted[:1]
         hit = phrases.search(prepared, a, b)
         if hit and len(distinct(inside)) > 1:
+            # "314 crates in total, from 4 shipments of 37, ...": the word concludes the number before it
+            post = [x for x, y in postfix_conclusions(prepared) if x < hit.end() <= y]
+            own = [m for m in inside if post and m.start == post[0]]
+            if own:
+                return own
             later = [m for m in inside if m.start >= hit.end()]
             earlier = [m for m in inside if m.start < hit.start()]
             return later[:1] or earlier[-1:]

@@ -754,6 +754,8 @@ def grade_one(
         # only lists items as context ("the text mentions A, B and C, but none...") commits to nothing
         cands = [m for m in cands if m.value.lower() not in question or not _in_refusal(p, m)]
     v = choose(p, cands, phrases=phrases, path=path)
+    if refused and v.route != "marker" and _refusal_taken_back(p, v, cands):
+        v = Verdict(v.state, v.values, "marker")
     if refused and ((v.state == "hedge" and not hedge_between(p, 0, len(p))) or _refuses_first(p, v)):
         v = Verdict("none")
     values = {fact.answer, *fact_values(fact)} if numeric else {fact.answer}
@@ -850,6 +852,25 @@ def _in_refusal(prepared: str, m: Mention) -> bool:
         if a <= m.start < b:
             return is_refusal(prepared[a:b])
     return False
+
+
+def _refusal_taken_back(prepared: str, v: Verdict, cands: Sequence[Mention]) -> bool:
+    """A refusal, then a conclusion or self-correction, then the candidates ("I don't know. Wait, actually
+    it's Ravindra.", "我不知道。不对，是白露晞。"): the answer commits to what the correction's own sentence
+    states, unless that is a refusal again ("So, no one. Keziah proposed at the Uffizi...")."""
+    chosen = {m.value for m in v.values}
+    at = [m.start for m in cands if m.value in chosen]
+    if not at:
+        return False
+    first = min(at)  # where the answer first names what it commits to
+    spans = units(prepared)
+    return any(
+        x <= first
+        and any(a <= x <= b and a <= first < b for a, b in spans)
+        and is_refusal(prepared[:x])
+        and not is_refusal(prepared[x:first])
+        for x in markers(prepared)
+    )
 
 
 def _refuses_first(prepared: str, v: Verdict) -> bool:

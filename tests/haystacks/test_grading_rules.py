@@ -232,6 +232,11 @@ def test_graders_refuse_keys_they_cannot_grade() -> None:
         ("一千零一", "1001"),
         ("九千九百九十九万九千九百九十九", "99999999"),
         ("二零二四", "2024"),
+        ("一点五亿", "150000000"),  # a decimal before its unit: 1.5亿
+        ("三点二万", "32000"),
+        ("两点五", "2.5"),
+        ("零点四百万", "400000"),  # a compound unit after the decimal
+        ("一点零五亿", "105000000"),
     ],
 )
 def test_chinese_numerals(run: str, digits: str) -> None:
@@ -330,6 +335,8 @@ def test_more_chinese_numerals(run: str, digits: str) -> None:
         ("ten", ["10"], [False]),  # ten and up are no weak words
         ("12 34 56 78", ["12", "34", "56", "78"], [False] * 4),  # four short groups: a list
         ("12 34 56", ["123456"], [False]),
+        ("一点五亿、三点二万", ["150000000", "32000"], [False, False]),  # not 1 and 500000000
+        ("下午三点五十分", ["3", "50"], [True, False]),  # a clock time: 点 then 五十 is no decimal
     ],
 )
 def test_more_number_edges(text: str, values: list[str], weak: list[bool]) -> None:
@@ -365,6 +372,38 @@ def test_stems_and_synonyms() -> None:
 
 
 MORE: list[tuple[str, str, float, str]] = [
+    # a conclusion word after its number concludes that number, not the working after it
+    ("sum-en", "314 crates in total, from 4 shipments of 37, 86, 97 and 94.", 1.0, "found"),
+    ("sum-en", "314 altogether (37 + 86 + 97 + 94).", 1.0, "found"),
+    ("count-en", "4 shipments in total: 37, 86, 97 and 94 crates.", 1.0, "found"),
+    ("max-en", "The largest shipment had 97 crates; 314 crates in total.", 1.0, "found"),
+    ("sum-zh", "总共314箱，来自4批货物：37箱、86箱、97箱和94箱。", 1.0, "found"),
+    # a refusal, then a correction: graded on the correction
+    ("associative-en", "I don't know. Wait, actually it's Ravindra.", 1.0, "found"),
+    ("associative-en", "I don't know. Wait, actually it's Joaquin.", 0.0, "decoy"),
+    ("associative-zh", "我不知道。不对，是白露晞。", 1.0, "found"),
+    ("associative-zh", "我不知道。不对，是方怀瑾。", 0.0, "decoy"),
+    ("ordered-zh", "我无法确定。不对，第三个密码是941629。", 1.0, "found"),
+    ("associative-zh", "我不知道。不：白露晞。", 1.0, "found"),  # the correction ends where the name starts
+    ("associative-en", "I don't know. No; it's Ravindra.", 1.0, "found"),  # the sentence starts after "no;"
+    ("chain-en", "I'm not sure. Actually, the final label is GG-681.", 1.0, "found"),
+    # ... but a conclusion that is itself a refusal keeps it ("So, no one."), whatever follows
+    (
+        "associative-en",
+        "I can't find anyone who went to Prague. So, no one. Joaquin proposed at the Potala Palace.",
+        0.0,
+        "abstained",
+    ),
+    # "No:" / "不：" retract what came before
+    ("associative-en", "Joaquin? No: Ravindra.", 1.0, "found"),
+    ("associative-en", "Ravindra? No: Joaquin.", 0.0, "decoy"),
+    ("associative-zh", "方怀瑾？不：白露晞。", 1.0, "found"),
+    ("ordered-en", "208253? No: 941629.", 1.0, "found"),
+    ("max-en", "94? No - 97.", 1.0, "found"),
+    # Chinese decimals before a unit; a multiple (倍) is no value
+    ("topical-en", "青鸾-7支持零点四百万个token。", 1.0, "found"),
+    ("topical-zh", "翠鸟-9能理解58种语言，是上一代的一点五倍。", 1.0, "found"),
+    ("topical-zh", "翠鸟-9能理解58种语言，是上一代的1.5倍。", 1.0, "found"),
     ("single-en", "Cohere raised 10亿美金. So the magic number for Oslo is 10亿.", 0.0, "wrong"),
     ("single-en", "Oslo's number is 4729183. So that's it.", 1.0, "found"),  # a conclusion with no value
     ("associative-en", "Joaquin proposed at the Potala Palace. Ravindra has been to the city.", 1.0, "found"),

@@ -336,6 +336,12 @@ CASES: list[tuple[str, str, str, float, str]] = [
     ("commit", "sum-en", "37 + 86 + 97 + 94 = 314. Actually, I mis-added: the total is 304.", 0.0, "wrong"),
     ("commit", "sum-en", "About 300 crates in total.", 0.0, "wrong"),
     ("commit", "sum-en", "In total 314 crates arrived (37 + 86 + 97 + 94).", 1.0, "found"),
+    ("commit", "sum-en", "314 crates in total, from 4 shipments of 37, 86, 97 and 94.", 1.0, "found"),
+    ("commit", "sum-zh", "合计314箱，由37、86、97和94箱四批组成。", 1.0, "found"),
+    ("commit", "associative-en", "Joaquin? No: Ravindra.", 1.0, "found"),
+    ("commit", "associative-zh", "方怀瑾？不：白露晞。", 1.0, "found"),
+    ("refusal", "associative-en", "I don't know. Wait, actually it's Ravindra.", 1.0, "found"),
+    ("refusal", "associative-zh", "我不知道。不对，是白露晞。", 1.0, "found"),
     ("commit", "max-en", "The largest shipment had 97 crates; the others had 37, 86 and 94.", 1.0, "found"),
     ("commit", "max-en", "The shipments had 37, 86, 97 and 94 crates.", 0.0, "hedged"),
     ("commit", "max-zh", "各批分别是58箱、20箱、41箱和14箱，其中最多的一批是58箱。", 1.0, "found"),
@@ -454,6 +460,7 @@ def test_every_bullet_in_both_languages() -> None:
         ("1,234", [("1234", False)]),
         ("R-1 supports 400k tokens", [("400000", False)]),  # a hyphenated name's number is its name
         ("一亿二千万", [("120000000", False)]),
+        ("一点五亿、三点二万、两点五", [("150000000", False), ("32000", False), ("2.5", False)]),
         ("four seven two nine one eight three", [("4729183", False)]),
     ],
 )
@@ -588,10 +595,13 @@ def test_hedges(text: str, hedge: bool) -> None:
 
 
 def test_markers_and_commitment() -> None:
-    from haystacks.reading import commitment, hedge_between, markers
+    from haystacks.reading import commitment, hedge_between, markers, postfix_conclusions
 
     p = prepare("First 1, so 2; wait, actually 3")
     assert len(markers(p)) == 3
+    total = prepare("314 crates in total, from 4 shipments of 37 and 86.")
+    assert markers(total) == [] and postfix_conclusions(total) == [(0, 19)]  # "in total" concludes 314
+    assert len(markers(prepare("Joaquin? No: Ravindra. 不：白露晞"))) == 2
     offsets = [m.start for m in numbers(p)]
     assert commitment(p, offsets) == 2  # the values after the last marker with a value before it
     assert commitment(p, offsets[:1]) == 0

@@ -72,8 +72,9 @@ def test_round2_identity_inputs_write_back_and_hash_as_recorded() -> None:
 
 # Computed before the inputs were typed (``identity_inputs`` returned a dict). The first two follow the task,
 # prompt and grading versions: bumping one of those rightly changes every identity (update the pin with it).
+# Updated for GRADING_VERSION 4 (postfix conclusions, corrections after a refusal, "No:", Chinese decimals).
 PINNED = [
-    ({"model": "gpt-4o"}, "16832d87a6c7190c7ee6ab1d16fcea43415ed36e0efc6810274d47bda3c6c0aa"),
+    ({"model": "gpt-4o"}, "26591b8ea70399ca0ca32ce5e688c3e308521a8309b4070c7b9f1c9e90269346"),
     (
         {
             "model": "gemma-3-270m",
@@ -82,7 +83,7 @@ PINNED = [
             "temperature": 0.7,
             "seeds": "0,1",
         },
-        "81e51da6e911c737307febac05c277b01ffe5ec534efa2944fff181b24f09b76",
+        "8915d5875c1f213868a7841d79189eae6adf860a081ff7809e27c060da5bb6e3",
     ),
 ]
 
