@@ -6,6 +6,7 @@ import pytest
 
 from evals.grading.score import (
     contains_answer,
+    grade,
     is_abstention,
     normalize,
     number_candidates,
@@ -13,6 +14,7 @@ from evals.grading.score import (
     parse_english_number,
     read_answer,
     score_answer,
+    scored_text,
 )
 from haystacks.tasks import AnswerKey, Fact
 
@@ -253,3 +255,28 @@ def test_read_answer_cut_before_committing_is_truncated_not_wrong() -> None:
     # a number the cut may have stopped mid-way is left out: the first value stands, the last is unknown
     open_end = read_answer("杭州：4729183；太原：5521907", _two_city_key(), cut=True)
     assert (open_end.truncated, open_end.grade.score) == (False, 0.5)
+
+
+def test_grade_is_the_cells_task_grade() -> None:
+    """``grade`` applies the key's own task: the same answer, keyed for multi, is graded by multi's rule."""
+    key = _two_city_key()
+    g = grade("杭州：4729183；太原：5521907。", key)
+    assert (g.score, g.outcome) == (1.0, "found")
+    half = grade("杭州：4729183。", key)
+    assert (half.score, half.outcome) == (0.5, "partial")
+    assert grade("太原：4729183。", key).outcome == "misbound"
+
+
+def test_read_answer_defaults_and_a_cut_after_the_answer_lines() -> None:
+    """By default an answer is a chat answer, not cut; a completion whose answer lines are followed by more
+    text was not cut inside them, so their last number stands even when the budget ran out later."""
+    whole = read_answer("杭州：4729183；太原：5521907", _two_city_key())
+    assert (whole.scored, whole.grade.score, whole.truncated) == ("杭州：4729183；太原：5521907", 1.0, False)
+    text = "杭州：4729183\n太原：5521907\n问题：上海的神秘数字"
+    later = read_answer(text, _two_city_key(), style="completion", cut=True)
+    assert (later.grade.score, later.truncated) == (1.0, False)
+
+
+def test_scored_text_reads_one_line_by_default() -> None:
+    assert scored_text("4729183\n5521907", "completion") == "4729183"
+    assert scored_text("4729183\n5521907", "chat") == "4729183\n5521907"
