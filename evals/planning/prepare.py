@@ -185,7 +185,7 @@ def _check_tasks(cfg: RunConfig, grid: Grid) -> None:
 
     if cfg.needles and "custom" not in grid.tasks:
         raise PlanError("--needle/--needles-file are for the custom task: add --task custom")
-    for name in sorted(set(TASK_OPTIONS) & cfg.model_fields_set - {"needles"}):
+    for name in sorted(set(TASK_OPTIONS) & cfg.model_fields_set):  # needles: refused above without custom
         readers = [t for t in task_names() if name in get_task(t).options]
         if not any(name in get_task(t).options for t in grid.tasks):
             flag = "--" + name.replace("_", "-")

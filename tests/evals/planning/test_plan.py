@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -234,3 +236,29 @@ def test_preset_names_the_config_accepts_are_the_presets_there_are() -> None:
     annotation = RunConfig.model_fields["preset"].annotation
     choices = {a for arg in typing.get_args(annotation) for a in typing.get_args(arg)}
     assert choices == set(PRESETS)
+
+
+def test_prepare_refuses_an_option_no_task_reads_in_process(tmp_path: Path) -> None:
+    """In-process twin of the CLI test (mutation tools see only in-process calls): the exact line, and the
+    same options accepted once a task that reads them is in the run."""
+    from evals.planning import prepare
+
+    def cfg(**flags: Any) -> Any:
+        return build_config(None, {"model": "gemma-3-270m", "dry_run": True, "out": tmp_path / "r", **flags})
+
+    with pytest.raises(PlanError) as e:
+        prepare(cfg(tasks="no_needle", n_distractors=2))
+    assert str(e.value) == (
+        "--n-distractors is read by distractor, associative, chain, topical; no task of this run (no_needle) "
+        "reads it"
+    )
+    with pytest.raises(PlanError) as e:
+        prepare(cfg(tasks="single,no_needle", n_needles=3, hops=2))
+    assert str(e.value) == "--hops is read by chain; no task of this run (single, no_needle) reads it"
+    assert prepare(cfg(tasks="no_needle,distractor", n_distractors=2)).grid.tasks == (
+        "no_needle",
+        "distractor",
+    )
+    with pytest.raises(PlanError) as e:
+        prepare(cfg(tasks="single", needles=[("a", "b", "c")]))
+    assert str(e.value) == "--needle/--needles-file are for the custom task: add --task custom"
