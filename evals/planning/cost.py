@@ -19,6 +19,7 @@ from evals.planning.grid import Cell, needle_position, prefix_group, shared_pref
 if TYPE_CHECKING:
     from providers.door import CacheRules
     from providers.entry import ModelInfo
+
 __all__ = [
     "CELL_LATENCY_S",
     "POSITION_SLACK_TOKENS",

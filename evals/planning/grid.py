@@ -24,6 +24,7 @@ from evals.store.results import cell_id
 
 if TYPE_CHECKING:
     from providers.door import CacheRules
+
 __all__ = [
     "NO_NEEDLE_DEPTH",
     "PRESETS",

@@ -11,14 +11,11 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from evals.config import RunConfig
 from evals.planning.grid import Cell, Grid
 from evals.store.record import IdentityInputs
 
-if TYPE_CHECKING:
-    pass
 __all__ = [
     "default_run_dir",
     "identity_inputs",
