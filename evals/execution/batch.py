@@ -1,14 +1,13 @@
 """``python -m evals.run --batch``: the todo cells through the vendor's batch API (half price), resumably.
 
 Every todo cell is built exactly as the synchronous runner builds it
-(:meth:`evals.execution.sizing.Sizer.fit`), the
-requests are submitted once through :mod:`providers.batch` (split only where a vendor limit forces it), and
-each batch's handle is appended to ``batches.jsonl`` in the run directory *before* it is polled. A killed
-run therefore resumes polling the batches it already submitted and never submits a cell twice. A finished
-batch's outcomes become ordinary records (with ``batch_id``, priced at the batch rate) through the same
-:meth:`evals.execution.session.RunSession.record` as synchronous cells; then a ``collected`` line closes
-the batch.
-Cells that came back in error are not done, so the next run submits them again.
+(:meth:`evals.execution.sizing.Sizer.fit`), the requests are submitted once through :mod:`providers.batch`
+(split only where a vendor limit forces it), and each batch's handle is appended to ``batches.jsonl`` in the
+run directory *before* it is polled. A killed run therefore resumes polling the batches it already submitted
+and never submits a cell twice. A finished batch's outcomes become ordinary records (with ``batch_id``, priced
+at the batch rate) through the same :meth:`evals.execution.session.RunSession.record` as synchronous cells;
+then a ``collected`` line closes the batch. Cells that came back in error are not done, so the next run
+submits them again.
 
 ``batches.jsonl`` holds one JSON object per line, each written with one ``write`` and fsynced:
 ``{"event": "submitting", "token": ..., "cell_ids": [...], "time": ...}`` before the vendor is asked,

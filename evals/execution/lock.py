@@ -15,8 +15,7 @@ synchronous cells, batch polling, adaptive rounds, the judge, the summary and th
 * **Who holds it** is also written to ``<run_dir>/.lock.json`` (pid, host, since, command) for the one-line
   refusal; it is removed on release.
 * **Readers never lock**: reports, :func:`evals.store.results.load` and ``--dry-run`` read a directory while
-  a run
-  appends to it (whole lines only; see :mod:`evals.store.results`).
+  a run appends to it (whole lines only; see :mod:`evals.store.results`).
 """
 
 from __future__ import annotations

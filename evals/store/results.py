@@ -3,8 +3,7 @@
 Rules (docs/ARCHITECTURE.md, "results"; the schema is :mod:`evals.store.record`):
 
 * one JSON object per line (a :class:`~evals.store.record.ResultRecord`), appended and flushed (and fsynced)
-  as each
-  cell finishes, never rewritten;
+  as each cell finishes, never rewritten;
 * a cell is *done* when it has an ``ok``, ``model_length`` or ``truncated`` record; ``error`` cells are
   retried on resume;
 * readers take the last non-error record per ``cell_id`` (else the last error) and skip unparseable lines

@@ -13,12 +13,11 @@ Normalisations (only what legitimately differs between then and now; nothing els
   level: the version of the code making the report).
 - ``summary.json``: ``updated`` (the moment the summary was made).
 - the export's rows (issue 19: the export takes the frame's columns, :data:`evals.store.rows.COLUMNS`): the
-  five
-  ``usage_<x>`` columns are named ``<x>`` as in the frame; ``outcome`` of an unscored record is its status
-  (as in the frame; it was null for errors); the frame's derived columns the export did not have (``found``,
-  ``hallucinated``, ``abstained``, ``truncated``, ``needle_depth``, ``n_needles``, ``judge_score``) are
-  compared with the frame's values instead of the old file; the column order is the frame's first;
-  columns added since (``cache_write_1h_tokens``, issue 20) are null for round-2 records.
+  five ``usage_<x>`` columns are named ``<x>`` as in the frame; ``outcome`` of an unscored record is its
+  status (as in the frame; it was null for errors); the frame's derived columns the export did not have
+  (``found``, ``hallucinated``, ``abstained``, ``truncated``, ``needle_depth``, ``n_needles``,
+  ``judge_score``) are compared with the frame's values instead of the old file; the column order is the
+  frame's first; columns added since (``cache_write_1h_tokens``, issue 20) are null for round-2 records.
 - ``leaderboard.json``'s taxonomy: the outcome ``hedged`` (issue 16) is listed after ``partial`` and counted 0
   for round-2 grades, which never used it.
 """
